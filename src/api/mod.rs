@@ -1,0 +1,41 @@
+//! The HTTP surface besides intake: receipts, cases, schemas, health, metrics and the OpenAPI
+//! document.
+
+pub mod cases;
+pub mod openapi;
+pub mod operations;
+pub mod receipts;
+pub mod request_id;
+
+use crate::problem::{Problem, kinds};
+use actix_web::{HttpRequest, HttpResponse, web};
+
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.route("/v1/receipts/{receipt_id}", web::get().to(receipts::get_receipt))
+        .route("/v1/cases", web::get().to(cases::list_cases))
+        .route("/v1/cases/{case_ref}", web::get().to(cases::get_case))
+        .route("/v1/schemas/{kind}", web::get().to(operations::get_schema))
+        .route("/healthz", web::get().to(operations::healthz))
+        .route("/readyz", web::get().to(operations::readyz))
+        .route("/metrics", web::get().to(operations::metrics))
+        .route("/openapi.json", web::get().to(openapi::document));
+}
+
+/// Unknown paths and methods answer with a problem too.
+pub async fn fallback(req: HttpRequest) -> HttpResponse {
+    let known = req.match_pattern().is_some();
+    if known {
+        Problem::new(
+            kinds::METHOD_NOT_ALLOWED,
+            format!("{} is not allowed here", req.method()),
+        )
+        .response()
+    } else {
+        Problem::new(kinds::NOT_FOUND, "no such endpoint".to_owned()).response()
+    }
+}
+
+/// Bad query strings and paths answer with a 400 problem.
+pub fn query_error(error: actix_web::error::QueryPayloadError, _: &HttpRequest) -> actix_web::Error {
+    Problem::new(kinds::BAD_REQUEST, error.to_string()).into()
+}

@@ -1,0 +1,54 @@
+use crate::domain::Kind;
+use crate::metrics::Metrics;
+use crate::problem::{Problem, kinds};
+use crate::store::Store;
+use crate::validation::schema_text;
+use actix_web::{HttpResponse, web};
+
+/// The JSON Schema (2020-12) of a message kind: the contract.
+#[utoipa::path(get, path = "/v1/schemas/{kind}", tag = "contract",
+    params(("kind" = String, Path, description = "release-notice | housing-offer | jobcenter-message")),
+    responses(
+        (status = 200, description = "The schema", content_type = "application/schema+json", body = Object),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn get_schema(path: web::Path<String>) -> Result<HttpResponse, Problem> {
+    let name = path.trim_end_matches(".json").trim_end_matches(".v1");
+    let kind = Kind::parse(name).ok_or_else(|| {
+        Problem::new(
+            kinds::NOT_FOUND,
+            "kinds: release-notice, housing-offer, jobcenter-message".to_owned(),
+        )
+    })?;
+    Ok(HttpResponse::Ok()
+        .content_type("application/schema+json")
+        .body(schema_text(kind)))
+}
+
+/// The process is up.
+#[utoipa::path(get, path = "/healthz", tag = "operations", responses((status = 200, description = "Up")))]
+pub async fn healthz() -> HttpResponse {
+    HttpResponse::Ok().json(serde_json::json!({ "status": "ok" }))
+}
+
+/// The database answers.
+#[utoipa::path(get, path = "/readyz", tag = "operations",
+    responses((status = 200, description = "Ready"), (status = 503, body = Problem, content_type = "application/problem+json")))]
+pub async fn readyz(store: web::Data<dyn Store>) -> HttpResponse {
+    match store.ping().await {
+        Ok(()) => HttpResponse::Ok().json(serde_json::json!({ "status": "ready" })),
+        Err(e) => {
+            tracing::error!(error = format!("{e:#}"), "database not reachable");
+            Problem::new(kinds::UNAVAILABLE, "the database does not answer".to_owned()).response()
+        }
+    }
+}
+
+/// Counters in the Prometheus text format.
+#[utoipa::path(get, path = "/metrics", tag = "operations",
+    responses((status = 200, description = "Prometheus text format", content_type = "text/plain", body = String)))]
+pub async fn metrics(metrics: web::Data<Metrics>) -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("application/openmetrics-text; version=1.0.0; charset=utf-8")
+        .body(metrics.render())
+}

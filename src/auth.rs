@@ -1,0 +1,196 @@
+//! Bearer tokens. A token is shown once when created; the store keeps only its SHA-256 hash.
+//! Sender tokens submit messages of their kinds with their own `sender.id`; caseworker tokens
+//! read the cases of their own municipality.
+//!
+//! Verified tokens are cached for `security.token_cache_seconds` (default 10 s), so a
+//! revocation takes effect within that time; unknown tokens are never cached.
+
+use crate::domain::{Kind, Kommunekode};
+use crate::problem::{Problem, kinds};
+use crate::store::{Store, TokenRecord};
+use actix_web::{FromRequest, HttpRequest, web};
+use anyhow::bail;
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use jiff::Timestamp;
+use sha2::{Digest, Sha256};
+use std::collections::HashMap;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+const TOKEN_PREFIX: &str = "igt_";
+
+/// Who is calling.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Principal {
+    Sender {
+        token_id: String,
+        sender_id: String,
+        kinds: Vec<Kind>,
+    },
+    Caseworker {
+        token_id: String,
+        municipality: String,
+        team: Option<String>,
+    },
+}
+
+impl Principal {
+    pub fn token_id(&self) -> &str {
+        match self {
+            Principal::Sender { token_id, .. } | Principal::Caseworker { token_id, .. } => token_id,
+        }
+    }
+}
+
+/// What a new token may do.
+#[derive(Debug, Clone)]
+pub enum Grant {
+    Sender {
+        sender_id: String,
+        kinds: Vec<Kind>,
+    },
+    Caseworker {
+        municipality: Kommunekode,
+        team: Option<String>,
+    },
+}
+
+pub struct Authenticator {
+    store: Arc<dyn Store>,
+    ttl: Duration,
+    cache: Mutex<HashMap<String, (Principal, Instant)>>,
+}
+
+impl Authenticator {
+    pub fn new(store: Arc<dyn Store>, ttl: Duration) -> Authenticator {
+        Authenticator {
+            store,
+            ttl,
+            cache: Mutex::new(HashMap::new()),
+        }
+    }
+
+    pub async fn authenticate(&self, header: Option<&str>) -> Result<Principal, Problem> {
+        let unauthorized = |detail: &str| Problem::new(kinds::UNAUTHORIZED, detail.to_owned());
+        let header = header.ok_or_else(|| unauthorized("send the token as Authorization: Bearer <token>"))?;
+        let token = header
+            .strip_prefix("Bearer ")
+            .map(str::trim)
+            .filter(|t| !t.is_empty())
+            .ok_or_else(|| unauthorized("the Authorization header must be Bearer <token>"))?;
+        let hash = hash_token(token);
+        if let Some((principal, at)) = self.cache.lock().expect("token cache lock").get(&hash)
+            && at.elapsed() < self.ttl
+        {
+            return Ok(principal.clone());
+        }
+        let record = self
+            .store
+            .token_by_hash(&hash)
+            .await
+            .map_err(crate::problem::internal)?;
+        let principal = record
+            .filter(|r| r.revoked_at.is_none())
+            .and_then(|r| principal_of(&r))
+            .ok_or_else(|| unauthorized("the token is unknown or revoked"))?;
+        let mut cache = self.cache.lock().expect("token cache lock");
+        if cache.len() > 10_000 {
+            cache.clear();
+        }
+        cache.insert(hash, (principal.clone(), Instant::now()));
+        Ok(principal)
+    }
+}
+
+fn principal_of(record: &TokenRecord) -> Option<Principal> {
+    match record.role.as_str() {
+        "sender" => Some(Principal::Sender {
+            token_id: record.id.clone(),
+            sender_id: record.sender_id.clone()?,
+            kinds: record.kinds.clone(),
+        }),
+        "caseworker" => Some(Principal::Caseworker {
+            token_id: record.id.clone(),
+            municipality: record.municipality.clone()?,
+            team: record.team.clone(),
+        }),
+        _ => None,
+    }
+}
+
+impl FromRequest for Principal {
+    type Error = Problem;
+    type Future = Pin<Box<dyn Future<Output = Result<Principal, Problem>>>>;
+
+    fn from_request(req: &HttpRequest, _: &mut actix_web::dev::Payload) -> Self::Future {
+        let auth = req.app_data::<web::Data<Authenticator>>().cloned();
+        let header = req
+            .headers()
+            .get(actix_web::http::header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned);
+        Box::pin(async move {
+            let auth = auth.ok_or_else(|| crate::problem::internal(anyhow::anyhow!("no authenticator configured")))?;
+            auth.authenticate(header.as_deref()).await
+        })
+    }
+}
+
+pub fn hash_token(token: &str) -> String {
+    hex::encode(Sha256::digest(token.as_bytes()))
+}
+
+fn random_bytes<const N: usize>() -> [u8; N] {
+    let mut bytes = [0u8; N];
+    getrandom::fill(&mut bytes).expect("the operating system's random source");
+    bytes
+}
+
+/// Creates and stores a token; returns its record and the token itself (shown once).
+pub async fn create_token(store: &dyn Store, grant: Grant, now: Timestamp) -> anyhow::Result<(TokenRecord, String)> {
+    let token = format!("{TOKEN_PREFIX}{}", URL_SAFE_NO_PAD.encode(random_bytes::<32>()));
+    let id = format!("tok_{}", hex::encode(random_bytes::<6>()));
+    let mut record = TokenRecord {
+        id,
+        hash: hash_token(&token),
+        role: String::new(),
+        sender_id: None,
+        kinds: Vec::new(),
+        municipality: None,
+        team: None,
+        created_at: now,
+        revoked_at: None,
+    };
+    match grant {
+        Grant::Sender { sender_id, kinds } => {
+            if !valid_sender_id(&sender_id) {
+                bail!("--sender: {sender_id:?} is not a sender id (letters, digits, '.', '_', '-'; at most 64)");
+            }
+            if kinds.is_empty() {
+                bail!("--kinds: name at least one kind");
+            }
+            record.role = "sender".into();
+            record.sender_id = Some(sender_id);
+            record.kinds = kinds;
+        }
+        Grant::Caseworker { municipality, team } => {
+            record.role = "caseworker".into();
+            record.municipality = Some(municipality.to_string());
+            record.team = team;
+        }
+    }
+    store.create_token(record.clone()).await?;
+    Ok((record, token))
+}
+
+/// The same rule as `sender.id` in the schemas.
+pub fn valid_sender_id(id: &str) -> bool {
+    let bytes = id.as_bytes();
+    !bytes.is_empty()
+        && bytes.len() <= 64
+        && bytes[0].is_ascii_alphanumeric()
+        && bytes.iter().all(|b| b.is_ascii_alphanumeric() || b"._-".contains(b))
+}

@@ -1,0 +1,100 @@
+//! The command line: `serve`, `check-config`, `validate`, `token`. Each command loads the
+//! settings the same way, so what `check-config` accepts is what `serve` starts with.
+
+mod serve;
+mod token;
+mod validate;
+
+use crate::config::Settings;
+use clap::{Parser, Subcommand};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+#[derive(Parser)]
+#[command(
+    name = "indgang",
+    version,
+    about = "The single municipal intake for release notices, housing offers and jobcenter messages"
+)]
+struct Cli {
+    /// A TOML file layered over the embedded defaults (INDGANG__… environment variables win over both).
+    #[arg(long, global = true, value_name = "FILE")]
+    config: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the gateway.
+    Serve,
+    /// Check the configuration without starting.
+    CheckConfig,
+    /// Check message files offline with exactly the server's rules.
+    Validate(validate::Args),
+    /// Create, list and revoke bearer tokens.
+    #[command(subcommand)]
+    Token(token::Command),
+}
+
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let settings = match Settings::load(cli.config.as_deref()) {
+        Ok(settings) => settings,
+        Err(e) => {
+            eprintln!("indgang: {e:#}");
+            return ExitCode::from(2);
+        }
+    };
+    match cli.command {
+        Command::Serve => run_async(serve::run(settings)),
+        Command::CheckConfig => check_config(&settings),
+        Command::Validate(args) => validate::run(&settings, &args),
+        Command::Token(command) => {
+            crate::telemetry::init_with(&settings.log, false, std::io::stderr);
+            run_async(token::run(settings, command))
+        }
+    }
+}
+
+fn run_async(future: impl std::future::Future<Output = anyhow::Result<()>>) -> ExitCode {
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(runtime) => runtime,
+        Err(e) => {
+            eprintln!("indgang: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(future) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("indgang: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn check_config(settings: &Settings) -> ExitCode {
+    let storage = match settings.storage_url() {
+        Ok(url) => url,
+        Err(e) => {
+            eprintln!("indgang: {e:#}");
+            return ExitCode::from(2);
+        }
+    };
+    println!("server.bind      {}", settings.server.bind);
+    println!("data_dir         {}", settings.data_dir.display());
+    println!("storage          {storage:?}");
+    println!(
+        "key              {}",
+        if settings.security.key.is_some() {
+            "security.key".to_owned()
+        } else {
+            settings.key_file().display().to_string()
+        }
+    );
+    println!("municipalities   {}", settings.municipalities.len());
+    println!("max body         {} bytes", settings.limits.max_body_bytes);
+    println!("configuration OK");
+    ExitCode::SUCCESS
+}

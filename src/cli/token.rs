@@ -1,0 +1,138 @@
+use crate::auth::{Grant, create_token};
+use crate::config::Settings;
+use crate::domain::{Kind, Kommunekode};
+use crate::startup::open_store;
+use anyhow::{Context, bail};
+use clap::{Subcommand, ValueEnum};
+
+#[derive(Subcommand)]
+pub enum Command {
+    /// Create a token; it is printed once, alone on the last line, and stored only as a hash.
+    Create(CreateArgs),
+    /// List tokens (never the tokens themselves).
+    List,
+    /// Revoke a token by its id (tok_…).
+    Revoke { id: String },
+}
+
+#[derive(clap::Args)]
+pub struct CreateArgs {
+    #[arg(long, value_enum)]
+    role: Role,
+    /// Sender tokens: the sender id the messages must carry in sender.id.
+    #[arg(long = "sender", value_name = "ID")]
+    sender: Option<String>,
+    /// Sender tokens: the kinds it may submit, comma-separated.
+    #[arg(long, value_delimiter = ',', value_name = "KIND,…")]
+    kinds: Vec<String>,
+    /// Caseworker tokens: the kommunekode whose cases it may read.
+    #[arg(long, value_name = "KODE")]
+    municipality: Option<String>,
+    /// Caseworker tokens: the team.
+    #[arg(long, value_name = "NAME")]
+    team: Option<String>,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum Role {
+    Sender,
+    Caseworker,
+}
+
+pub async fn run(settings: Settings, command: Command) -> anyhow::Result<()> {
+    let store = open_store(&settings)?;
+    let result = match command {
+        Command::Create(args) => create(store.as_ref(), args).await,
+        Command::List => list(store.as_ref()).await,
+        Command::Revoke { id } => {
+            if !store.revoke_token(&id, jiff::Timestamp::now()).await? {
+                bail!("no live token has the id {id:?}");
+            }
+            println!("revoked {id}");
+            Ok(())
+        }
+    };
+    store.close().await;
+    result
+}
+
+fn grant(args: CreateArgs) -> anyhow::Result<Grant> {
+    match args.role {
+        Role::Sender => {
+            if args.municipality.is_some() || args.team.is_some() {
+                bail!("--municipality and --team are for caseworker tokens");
+            }
+            let sender_id = args.sender.context("--sender ID is required for a sender token")?;
+            let kinds = args
+                .kinds
+                .iter()
+                .map(|k| {
+                    Kind::parse(k.trim()).with_context(|| {
+                        format!("--kinds: {k:?} is not release-notice, housing-offer or jobcenter-message")
+                    })
+                })
+                .collect::<anyhow::Result<Vec<_>>>()?;
+            Ok(Grant::Sender { sender_id, kinds })
+        }
+        Role::Caseworker => {
+            if args.sender.is_some() || !args.kinds.is_empty() {
+                bail!("--sender and --kinds are for sender tokens");
+            }
+            let code = args
+                .municipality
+                .context("--municipality KODE is required for a caseworker token")?;
+            let municipality = Kommunekode::parse(&code).map_err(|e| anyhow::anyhow!("--municipality: {e}"))?;
+            Ok(Grant::Caseworker {
+                municipality,
+                team: args.team,
+            })
+        }
+    }
+}
+
+async fn create(store: &dyn crate::store::Store, args: CreateArgs) -> anyhow::Result<()> {
+    let grant = grant(args)?;
+    let (record, token) = create_token(store, grant, jiff::Timestamp::now()).await?;
+    println!("created {} ({}: {})", record.id, record.role, describe(&record));
+    println!("the token is shown this once; store it now:");
+    println!("{token}");
+    Ok(())
+}
+
+fn describe(record: &crate::store::TokenRecord) -> String {
+    match record.role.as_str() {
+        "sender" => {
+            let kinds: Vec<&str> = record.kinds.iter().map(|k| k.as_str()).collect();
+            format!(
+                "sender {} may submit {}",
+                record.sender_id.as_deref().unwrap_or("?"),
+                kinds.join(",")
+            )
+        }
+        _ => match &record.team {
+            Some(team) => format!(
+                "municipality {} team {team}",
+                record.municipality.as_deref().unwrap_or("?")
+            ),
+            None => format!("municipality {}", record.municipality.as_deref().unwrap_or("?")),
+        },
+    }
+}
+
+async fn list(store: &dyn crate::store::Store) -> anyhow::Result<()> {
+    println!("{:<18} {:<11} {:<26} {:<50} state", "id", "role", "created", "grants");
+    for record in store.tokens().await? {
+        let state = match record.revoked_at {
+            Some(at) => format!("revoked {at}"),
+            None => "live".to_owned(),
+        };
+        println!(
+            "{:<18} {:<11} {:<26} {:<50} {state}",
+            record.id,
+            record.role,
+            record.created_at.to_string(),
+            describe(&record)
+        );
+    }
+    Ok(())
+}

@@ -1,0 +1,66 @@
+//! Reading a submission's body: the content type, the size limit and the JSON syntax, each with
+//! its own clear answer.
+
+use crate::problem::{Problem, kinds};
+use actix_web::HttpRequest;
+use actix_web::http::header;
+use actix_web::web::{self, BytesMut};
+use futures_util::StreamExt;
+use serde_json::Value;
+
+/// Refuses anything but `application/json` (parameters such as `charset=utf-8` are fine).
+pub fn require_json(req: &HttpRequest) -> Result<(), Problem> {
+    let content_type = req.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok());
+    let essence = content_type.map(|v| v.split(';').next().unwrap_or_default().trim().to_ascii_lowercase());
+    match essence.as_deref() {
+        Some("application/json") => Ok(()),
+        Some(other) => Err(Problem::new(
+            kinds::MEDIA_TYPE,
+            format!("send application/json, not {other}"),
+        )),
+        None => Err(Problem::new(
+            kinds::MEDIA_TYPE,
+            "send Content-Type: application/json".to_owned(),
+        )),
+    }
+}
+
+/// Reads the body, stopping as soon as it passes `limit` bytes.
+pub async fn read_limited(req: &HttpRequest, mut payload: web::Payload, limit: usize) -> Result<BytesMut, Problem> {
+    let too_large = || Problem::new(kinds::TOO_LARGE, format!("the limit is {limit} bytes"));
+    let declared = req
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<usize>().ok());
+    if declared.is_some_and(|length| length > limit) {
+        return Err(too_large());
+    }
+    let mut body = BytesMut::with_capacity(declared.unwrap_or(4096).min(limit));
+    while let Some(chunk) = payload.next().await {
+        let chunk = chunk.map_err(|e| Problem::new(kinds::BAD_REQUEST, format!("the body could not be read: {e}")))?;
+        if body.len() + chunk.len() > limit {
+            return Err(too_large());
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body)
+}
+
+/// Parses JSON; the problem names line and column of the first syntax fault.
+pub fn parse_json(body: &[u8]) -> Result<Value, Problem> {
+    serde_json::from_slice(body).map_err(|e| {
+        let what = match e.classify() {
+            serde_json::error::Category::Eof => "the body ends too early",
+            serde_json::error::Category::Syntax => "syntax error",
+            serde_json::error::Category::Data => "unexpected data",
+            serde_json::error::Category::Io => "the body could not be read",
+        };
+        let detail = if body.is_empty() {
+            "the body is empty".to_owned()
+        } else {
+            format!("{what} at line {} column {}", e.line(), e.column())
+        };
+        Problem::new(kinds::MALFORMED_JSON, detail)
+    })
+}

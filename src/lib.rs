@@ -1,0 +1,17 @@
+//! indgang: the single municipal intake for release notices, housing offers and jobcenter
+//! messages. See README.md and docs/ for the map.
+
+pub mod api;
+pub mod auth;
+pub mod cli;
+pub mod clock;
+pub mod config;
+pub mod domain;
+pub mod intake;
+pub mod metrics;
+pub mod problem;
+pub mod startup;
+pub mod store;
+pub mod telemetry;
+pub mod validation;
+pub mod vault;

@@ -1,0 +1,52 @@
+//! Counters in the Prometheus text format at `GET /metrics`. Labels are kinds, outcomes and
+//! reasons only: never a sender's message id, a case or anything personal.
+
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::registry::Registry;
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct IntakeLabels {
+    pub kind: String,
+    /// accepted | duplicate | rejected
+    pub outcome: String,
+    /// Why a message was rejected (`invalid`, `malformed_json` …); empty otherwise.
+    pub reason: String,
+}
+
+pub struct Metrics {
+    registry: Registry,
+    intake: Family<IntakeLabels, Counter>,
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        let mut registry = Registry::with_prefix("indgang");
+        let intake = Family::<IntakeLabels, Counter>::default();
+        registry.register(
+            "intake_messages",
+            "Messages submitted, by kind and outcome",
+            intake.clone(),
+        );
+        Metrics { registry, intake }
+    }
+}
+
+impl Metrics {
+    pub fn intake(&self, kind: &str, outcome: &str, reason: &str) {
+        self.intake
+            .get_or_create(&IntakeLabels {
+                kind: kind.into(),
+                outcome: outcome.into(),
+                reason: reason.into(),
+            })
+            .inc();
+    }
+
+    pub fn render(&self) -> String {
+        let mut out = String::new();
+        prometheus_client::encoding::text::encode(&mut out, &self.registry).expect("writing to a String");
+        out
+    }
+}

@@ -1,0 +1,105 @@
+//! RFC 7807 `application/problem+json` bodies. Each problem has a stable `type` URI that clients
+//! can match on; docs/errors.md lists them all. A 500 body says nothing internal.
+
+use crate::validation::Violation;
+use actix_web::HttpResponse;
+use actix_web::http::StatusCode;
+use serde::Serialize;
+
+pub const CONTENT_TYPE: &str = "application/problem+json";
+
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct Problem {
+    /// Stable identifier of the kind of problem, e.g. `urn:indgang:problem:invalid-message`.
+    #[serde(rename = "type")]
+    pub problem_type: String,
+    pub title: String,
+    pub status: u16,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub detail: Option<String>,
+    /// Every fault found in the message (422 only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub violations: Option<Vec<Violation>>,
+}
+
+/// The catalogue of problem types: (suffix, status, title).
+pub mod kinds {
+    pub type Kind = (&'static str, u16, &'static str);
+    pub const MALFORMED_JSON: Kind = ("malformed-json", 400, "The body is not well-formed JSON");
+    pub const BAD_REQUEST: Kind = ("bad-request", 400, "The request's parameters are not valid");
+    pub const UNAUTHORIZED: Kind = ("unauthorized", 401, "Missing or unknown credentials");
+    pub const FORBIDDEN: Kind = ("forbidden", 403, "These credentials do not allow this");
+    pub const NOT_FOUND: Kind = ("not-found", 404, "Not found");
+    pub const METHOD_NOT_ALLOWED: Kind = ("method-not-allowed", 405, "Method not allowed");
+    pub const CONFLICT: Kind = (
+        "message-id-conflict",
+        409,
+        "This message id was used before for different content",
+    );
+    pub const TOO_LARGE: Kind = ("payload-too-large", 413, "The body is larger than allowed");
+    pub const MEDIA_TYPE: Kind = ("unsupported-media-type", 415, "Unsupported content type");
+    pub const INVALID: Kind = ("invalid-message", 422, "The message breaks the rules of its kind");
+    pub const INTERNAL: Kind = ("internal", 500, "Internal error");
+    pub const UNAVAILABLE: Kind = ("unavailable", 503, "Not ready");
+}
+
+impl Problem {
+    pub fn new(kind: kinds::Kind, detail: impl Into<Option<String>>) -> Problem {
+        let (suffix, status, title) = kind;
+        Problem {
+            problem_type: format!("urn:indgang:problem:{suffix}"),
+            title: title.to_owned(),
+            status,
+            detail: detail.into(),
+            violations: None,
+        }
+    }
+
+    pub fn invalid(violations: Vec<Violation>) -> Problem {
+        let count = violations.len();
+        let detail = if count == 1 {
+            "1 fault".to_owned()
+        } else {
+            format!("{count} faults")
+        };
+        Problem {
+            violations: Some(violations),
+            ..Problem::new(kinds::INVALID, detail)
+        }
+    }
+
+    pub fn status(&self) -> StatusCode {
+        StatusCode::from_u16(self.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
+    }
+
+    pub fn response(&self) -> HttpResponse {
+        let mut builder = HttpResponse::build(self.status());
+        builder.content_type(CONTENT_TYPE);
+        if self.status == 401 {
+            builder.insert_header(("WWW-Authenticate", "Bearer"));
+        }
+        builder.json(self)
+    }
+}
+
+impl std::fmt::Display for Problem {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} ({})", self.title, self.status)
+    }
+}
+
+impl actix_web::ResponseError for Problem {
+    fn status_code(&self) -> StatusCode {
+        self.status()
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        self.response()
+    }
+}
+
+/// Logs an unexpected failure with its cause chain and returns the bland 500 problem.
+pub fn internal(error: anyhow::Error) -> Problem {
+    tracing::error!(error = format!("{error:#}"), "internal error");
+    Problem::new(kinds::INTERNAL, None)
+}

@@ -1,0 +1,144 @@
+//! The embedded SQLite backend: one file in WAL mode with `synchronous=FULL`, so a commit that
+//! returned survives a power cut. Writes go through the group-commit thread (`writer`); reads
+//! through a small pool (`readers`).
+
+mod queries;
+mod readers;
+mod writer;
+
+use super::{CaseFilter, CaseRecord, CaseSummary, KeyCheck, NewMessage, Receipt, Store, SubmitOutcome, TokenRecord};
+use crate::domain::CaseRef;
+use anyhow::Context;
+use async_trait::async_trait;
+use jiff::Timestamp;
+use rusqlite::{Connection, OpenFlags};
+use std::path::{Path, PathBuf};
+
+const MIGRATIONS: &[&str] = &[include_str!("migrations/0001_init.sql")];
+
+pub struct SqliteStore {
+    path: PathBuf,
+    writer: writer::Writer,
+    readers: readers::Readers,
+}
+
+impl SqliteStore {
+    pub fn open(path: &Path, read_connections: usize, max_batch: usize) -> anyhow::Result<SqliteStore> {
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+        }
+        let conn = Connection::open(path).with_context(|| format!("opening {}", path.display()))?;
+        conn.execute_batch(
+            "PRAGMA journal_mode = WAL;
+             PRAGMA synchronous = FULL;
+             PRAGMA foreign_keys = ON;
+             PRAGMA busy_timeout = 5000;",
+        )
+        .context("setting up the database connection")?;
+        let mode: String = conn.query_row("PRAGMA journal_mode", [], |row| row.get(0))?;
+        anyhow::ensure!(
+            mode.eq_ignore_ascii_case("wal"),
+            "{} cannot use WAL mode ({mode})",
+            path.display()
+        );
+        migrate(&conn).with_context(|| format!("migrating {}", path.display()))?;
+
+        let readers = (0..read_connections)
+            .map(|_| {
+                let conn = Connection::open_with_flags(
+                    path,
+                    OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+                )?;
+                conn.execute_batch("PRAGMA busy_timeout = 5000;")?;
+                Ok(conn)
+            })
+            .collect::<anyhow::Result<Vec<_>>>()
+            .context("opening read connections")?;
+        Ok(SqliteStore {
+            path: path.to_owned(),
+            writer: writer::Writer::start(conn, max_batch)?,
+            readers: readers::Readers::new(readers),
+        })
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+}
+
+/// Applies the embedded migrations not yet applied, tracked by `PRAGMA user_version`.
+fn migrate(conn: &Connection) -> anyhow::Result<()> {
+    let applied: i64 = conn.query_row("PRAGMA user_version", [], |row| row.get(0))?;
+    anyhow::ensure!(
+        applied <= MIGRATIONS.len() as i64,
+        "the database is from a newer indgang (schema version {applied}); upgrade indgang"
+    );
+    for (index, sql) in MIGRATIONS.iter().enumerate().skip(applied as usize) {
+        let tx = conn.unchecked_transaction()?;
+        tx.execute_batch(sql)
+            .with_context(|| format!("migration {}", index + 1))?;
+        tx.pragma_update(None, "user_version", index as i64 + 1)?;
+        tx.commit()?;
+    }
+    Ok(())
+}
+
+#[async_trait]
+impl Store for SqliteStore {
+    async fn submit(&self, message: NewMessage) -> anyhow::Result<SubmitOutcome> {
+        self.writer
+            .write(move |conn| queries::file_message(conn, &message))
+            .await
+    }
+
+    async fn receipt(&self, receipt_id: &str) -> anyhow::Result<Option<Receipt>> {
+        let id = receipt_id.to_owned();
+        self.readers.read(move |conn| queries::receipt(conn, &id)).await
+    }
+
+    async fn case(&self, case_ref: &CaseRef) -> anyhow::Result<Option<CaseRecord>> {
+        let case_ref = case_ref.clone();
+        self.readers.read(move |conn| queries::case(conn, &case_ref)).await
+    }
+
+    async fn cases(&self, filter: CaseFilter) -> anyhow::Result<Vec<CaseSummary>> {
+        self.readers.read(move |conn| queries::cases(conn, &filter)).await
+    }
+
+    async fn create_token(&self, token: TokenRecord) -> anyhow::Result<()> {
+        self.writer.write(move |conn| queries::insert_token(conn, &token)).await
+    }
+
+    async fn token_by_hash(&self, hash: &str) -> anyhow::Result<Option<TokenRecord>> {
+        let hash = hash.to_owned();
+        self.readers.read(move |conn| queries::token_by_hash(conn, &hash)).await
+    }
+
+    async fn tokens(&self) -> anyhow::Result<Vec<TokenRecord>> {
+        self.readers.read(queries::tokens).await
+    }
+
+    async fn revoke_token(&self, id: &str, at: Timestamp) -> anyhow::Result<bool> {
+        let id = id.to_owned();
+        self.writer
+            .write(move |conn| queries::revoke_token(conn, &id, at))
+            .await
+    }
+
+    async fn key_check(&self, value: &str) -> anyhow::Result<KeyCheck> {
+        let value = value.to_owned();
+        self.writer.write(move |conn| queries::key_check(conn, &value)).await
+    }
+
+    async fn ping(&self) -> anyhow::Result<()> {
+        self.readers
+            .read(|conn| Ok(conn.query_row("SELECT 1", [], |_| Ok(()))?))
+            .await
+    }
+
+    async fn close(&self) {
+        self.readers.close();
+        // Joining blocks briefly: the thread only finishes the commits already queued.
+        self.writer.close();
+    }
+}

@@ -1,0 +1,192 @@
+//! The rules a message must meet: the JSON Schema of its kind (compiled once from `schemas/`)
+//! and the domain rules a schema cannot say (real CPR birth dates, the official list of
+//! kommunekoder, dates that agree with each other). Every fault is reported, not only the first.
+//! The server and `indgang validate` both call `Validator::check`, so they always agree.
+
+mod rules;
+mod warnings;
+
+use crate::config::{IntakeSettings, Municipalities};
+use crate::domain::{Cpr, Kind, Kommunekode};
+use jiff::Timestamp;
+use serde::Serialize;
+use serde_json::Value;
+use std::collections::HashMap;
+
+/// One fault in a message: where (a JSON pointer into the message) and what, in plain words.
+/// Messages never repeat the offending value, so a rejected CPR number is not echoed anywhere.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+pub struct Violation {
+    /// JSON pointer (RFC 6901) to the faulty member; `""` is the whole message.
+    pub pointer: String,
+    /// The rule broken: a JSON Schema keyword (`required`, `pattern` …) or a domain rule (`cpr`, `kommunekode` …).
+    pub rule: String,
+    pub message: String,
+}
+
+/// Something worth a caseworker's attention that does not make the message invalid.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize, utoipa::ToSchema)]
+pub struct Warning {
+    /// Stable code: `late_notice`, `release_on_friday`, `release_on_weekend`, `release_on_holiday`, `release_in_past`.
+    pub code: String,
+    pub pointer: String,
+    pub message: String,
+}
+
+/// A message that met every rule, turned into domain types.
+#[derive(Debug)]
+pub struct Checked {
+    pub kind: Kind,
+    pub message_id: String,
+    pub sender_id: String,
+    pub municipality: Kommunekode,
+    pub cpr: Option<Cpr>,
+    pub warnings: Vec<Warning>,
+    /// The message with the CPR number normalised to ten digits.
+    pub document: Value,
+}
+
+pub struct Validator {
+    schemas: HashMap<Kind, jsonschema::Validator>,
+    municipalities: Municipalities,
+    intake: IntakeSettings,
+}
+
+/// The published schemas, embedded in the binary.
+pub fn schema_text(kind: Kind) -> &'static str {
+    match kind {
+        Kind::ReleaseNotice => include_str!("../../schemas/release-notice.v1.json"),
+        Kind::HousingOffer => include_str!("../../schemas/housing-offer.v1.json"),
+        Kind::JobcenterMessage => include_str!("../../schemas/jobcenter-message.v1.json"),
+    }
+}
+
+impl Validator {
+    pub fn new(municipalities: Municipalities, intake: IntakeSettings) -> anyhow::Result<Validator> {
+        let mut schemas = HashMap::new();
+        for kind in Kind::ALL {
+            let schema: Value = serde_json::from_str(schema_text(kind))?;
+            let compiled = jsonschema::options()
+                .with_draft(jsonschema::Draft::Draft202012)
+                .should_validate_formats(true)
+                .build(&schema)
+                .map_err(|e| anyhow::anyhow!("schema {kind}: {e}"))?;
+            schemas.insert(kind, compiled);
+        }
+        Ok(Validator {
+            schemas,
+            municipalities,
+            intake,
+        })
+    }
+
+    /// Checks `document` as a message of `kind` received at `now`.
+    pub fn check(&self, kind: Kind, document: &Value, now: Timestamp) -> Result<Checked, Vec<Violation>> {
+        let mut violations = self.schema_violations(kind, document);
+        let context = rules::Context {
+            now,
+            municipalities: &self.municipalities,
+            max_clock_skew_seconds: self.intake.max_clock_skew_seconds,
+        };
+        let facts = rules::check(kind, document, &context, &mut violations);
+        if !violations.is_empty() {
+            violations.sort_by(|a, b| a.pointer.cmp(&b.pointer));
+            return Err(violations);
+        }
+        let mut document = document.clone();
+        if let Some(cpr) = &facts.cpr {
+            document["citizen"]["cpr"] = Value::String(cpr.expose_digits().to_owned());
+        }
+        let warnings = warnings::for_message(kind, &document, now, self.intake.late_notice_days);
+        let text = |pointer: &str| {
+            document
+                .pointer(pointer)
+                .and_then(Value::as_str)
+                .unwrap_or_default()
+                .to_owned()
+        };
+        Ok(Checked {
+            kind,
+            message_id: text("/message_id"),
+            sender_id: text("/sender/id"),
+            municipality: facts.municipality.expect("a message without faults has a municipality"),
+            cpr: facts.cpr,
+            warnings,
+            document,
+        })
+    }
+
+    fn schema_violations(&self, kind: Kind, document: &Value) -> Vec<Violation> {
+        self.schemas[&kind]
+            .iter_errors(document)
+            .map(|error| {
+                let mut pointer = error.instance_path().as_str().to_owned();
+                let message = match error.kind() {
+                    jsonschema::error::ValidationErrorKind::Required { property } => {
+                        let name = property.as_str().unwrap_or_default();
+                        pointer.push('/');
+                        pointer.push_str(&name.replace('~', "~0").replace('/', "~1"));
+                        format!("{name} is required")
+                    }
+                    _ => error.masked_with("the value").to_string(),
+                };
+                Violation {
+                    pointer,
+                    rule: error.kind().keyword().to_owned(),
+                    message,
+                }
+            })
+            .collect()
+    }
+}
+
+/// The members of a message that carry no personal data, kept in clear beside the encrypted
+/// message for listings and reports. Names, CPR numbers, addresses and free text stay out.
+pub fn summary(kind: Kind, document: &Value) -> Value {
+    let pointers: &[&str] = match kind {
+        Kind::ReleaseNotice => &[
+            "/notice_type",
+            "/previous_message_id",
+            "/sender/name",
+            "/custody/type",
+            "/custody/admitted_on",
+            "/release/expected_date",
+            "/release/kind",
+            "/release_meeting/date",
+            "/transfer/to_institution/id",
+            "/transfer/date",
+            "/housing_at_release",
+            "/needs",
+            "/consent",
+            "/cover_letter",
+        ],
+        Kind::HousingOffer => &[
+            "/offer_type",
+            "/offer_id",
+            "/sender/name",
+            "/dwelling/kind",
+            "/dwelling/rooms",
+            "/dwelling/monthly_rent_dkk",
+            "/dwelling/dogs_allowed",
+            "/available_from",
+            "/answer_deadline",
+            "/viewing/at",
+        ],
+        Kind::JobcenterMessage => &[
+            "/message_type",
+            "/sender/name",
+            "/benefit/kind",
+            "/benefit/decision",
+            "/benefit/effective_from",
+            "/appointment/at",
+            "/due_date",
+        ],
+    };
+    let mut out = serde_json::Map::new();
+    for pointer in pointers {
+        if let Some(value) = document.pointer(pointer) {
+            out.insert(pointer[1..].replace('/', "."), value.clone());
+        }
+    }
+    Value::Object(out)
+}

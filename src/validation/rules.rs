@@ -1,0 +1,158 @@
+//! Domain rules beyond the schema. Each rule looks only at members that are present and well
+//! formed; where the schema already faulted a member, its domain rule stays silent, so one fault
+//! is reported once.
+
+use super::Violation;
+use crate::config::Municipalities;
+use crate::domain::cpr::CprError;
+use crate::domain::kommune::KommuneError;
+use crate::domain::{Cpr, Kind, Kommunekode, copenhagen_date};
+use jiff::Timestamp;
+use jiff::civil::Date;
+use serde_json::Value;
+use std::collections::HashSet;
+
+pub struct Context<'a> {
+    pub now: Timestamp,
+    pub municipalities: &'a Municipalities,
+    pub max_clock_skew_seconds: i64,
+}
+
+#[derive(Default)]
+pub struct Facts {
+    pub cpr: Option<Cpr>,
+    pub municipality: Option<Kommunekode>,
+}
+
+struct Faults<'v> {
+    flagged: HashSet<String>,
+    list: &'v mut Vec<Violation>,
+}
+
+impl Faults<'_> {
+    fn add(&mut self, pointer: &str, rule: &str, message: impl Into<String>) {
+        if self.flagged.insert(pointer.to_owned()) {
+            self.list.push(Violation {
+                pointer: pointer.to_owned(),
+                rule: rule.to_owned(),
+                message: message.into(),
+            });
+        }
+    }
+}
+
+/// Two dates that must come in order: `earlier` ≤ `later`. A breach is reported at `at`.
+struct Order {
+    earlier: &'static str,
+    later: &'static str,
+    at: &'static str,
+    message: &'static str,
+}
+
+const RELEASE_NOTICE_ORDER: &[Order] = &[
+    Order {
+        earlier: "/custody/admitted_on",
+        later: "/release/expected_date",
+        at: "/release/expected_date",
+        message: "the expected release date lies before the admission date (custody.admitted_on)",
+    },
+    Order {
+        earlier: "/custody/admitted_on",
+        later: "/sent_at",
+        at: "/custody/admitted_on",
+        message: "the admission date lies after the notice was sent (sent_at)",
+    },
+    Order {
+        earlier: "/release_meeting/date",
+        later: "/release/expected_date",
+        at: "/release_meeting/date",
+        message: "the release meeting lies after the expected release date",
+    },
+    Order {
+        earlier: "/custody/admitted_on",
+        later: "/transfer/date",
+        at: "/transfer/date",
+        message: "the transfer date lies before the admission date (custody.admitted_on)",
+    },
+];
+
+const HOUSING_OFFER_ORDER: &[Order] = &[
+    Order {
+        earlier: "/sent_at",
+        later: "/answer_deadline",
+        at: "/answer_deadline",
+        message: "the answer deadline lies before the offer was sent (sent_at)",
+    },
+    Order {
+        earlier: "/viewing/at",
+        later: "/answer_deadline",
+        at: "/viewing/at",
+        message: "the viewing lies after the answer deadline",
+    },
+];
+
+pub fn check(kind: Kind, doc: &Value, ctx: &Context, violations: &mut Vec<Violation>) -> Facts {
+    let flagged = violations.iter().map(|v| v.pointer.clone()).collect();
+    let mut faults = Faults {
+        flagged,
+        list: violations,
+    };
+    let today = copenhagen_date(ctx.now);
+    let mut facts = Facts::default();
+
+    if let Some(text) = doc.pointer("/citizen/cpr").and_then(Value::as_str) {
+        match Cpr::parse(text, today) {
+            Ok(cpr) => facts.cpr = Some(cpr),
+            Err(CprError::Format) => faults.add("/citizen/cpr", "cpr", CprError::Format.to_string()),
+            Err(e) => faults.add("/citizen/cpr", "cpr", e.to_string()),
+        }
+    }
+
+    if let Some(text) = doc.pointer("/municipality").and_then(Value::as_str) {
+        match Kommunekode::parse(text) {
+            Ok(code) if ctx.municipalities.contains(code) => facts.municipality = Some(code),
+            Ok(code) => faults.add(
+                "/municipality",
+                "kommunekode",
+                format!("municipality {code} ({}) is not served by this gateway", code.name()),
+            ),
+            Err(KommuneError::Format) => faults.add("/municipality", "kommunekode", KommuneError::Format.to_string()),
+            Err(e) => faults.add("/municipality", "kommunekode", e.to_string()),
+        }
+    }
+
+    let sent_at = doc
+        .pointer("/sent_at")
+        .and_then(Value::as_str)
+        .and_then(|s| s.parse::<Timestamp>().ok());
+    if let Some(sent_at) = sent_at
+        && sent_at.as_second() > ctx.now.as_second() + ctx.max_clock_skew_seconds
+    {
+        faults.add("/sent_at", "not-in-future", "sent_at lies in the future");
+    }
+
+    let orders = match kind {
+        Kind::ReleaseNotice => RELEASE_NOTICE_ORDER,
+        Kind::HousingOffer => HOUSING_OFFER_ORDER,
+        Kind::JobcenterMessage => &[],
+    };
+    for order in orders {
+        if let (Some(earlier), Some(later)) = (day_at(doc, order.earlier), day_at(doc, order.later))
+            && earlier > later
+        {
+            faults.add(order.at, "date-order", order.message);
+        }
+    }
+    facts
+}
+
+/// The calendar day (in Copenhagen) of a `date` or `date-time` member, if present and well formed.
+pub fn day_at(doc: &Value, pointer: &str) -> Option<Date> {
+    let text = doc.pointer(pointer)?.as_str()?;
+    if text.len() == 10
+        && let Ok(day) = text.parse::<Date>()
+    {
+        return Some(day);
+    }
+    text.parse::<Timestamp>().ok().map(copenhagen_date)
+}
