@@ -59,7 +59,13 @@ impl Application {
 
     pub async fn build_with_clock(settings: Settings, clock: Clock) -> anyhow::Result<Application> {
         let store = open_store(&settings)?;
-        let vault = Arc::new(open_vault(&settings, store.as_ref()).await?);
+        let vault = match open_vault(&settings, store.as_ref()).await {
+            Ok(vault) => Arc::new(vault),
+            Err(e) => {
+                store.close().await;
+                return Err(e);
+            }
+        };
         let validator = Validator::new(settings.municipalities.clone(), settings.intake.clone())?;
         let metrics = Arc::new(Metrics::default());
         let address = settings.bind_addr()?;

@@ -149,7 +149,10 @@ async fn handle(
         .await
         .map_err(|p| ("too_large", p))?;
     let document = body::parse_json(&bytes).map_err(|p| ("malformed_json", p))?;
+    // A well-formed sender.id of another sender is a matter of rights (403); a malformed one is
+    // a fault in the message (422, below).
     if let Some(claimed) = document.pointer("/sender/id").and_then(|v| v.as_str())
+        && crate::auth::valid_sender_id(claimed)
         && claimed != sender_id
     {
         let detail = format!("this token sends as {sender_id:?}; sender.id says otherwise");

@@ -117,27 +117,40 @@ impl Validator {
     }
 
     fn schema_violations(&self, kind: Kind, document: &Value) -> Vec<Violation> {
-        self.schemas[&kind]
-            .iter_errors(document)
-            .map(|error| {
-                let mut pointer = error.instance_path().as_str().to_owned();
-                let message = match error.kind() {
-                    jsonschema::error::ValidationErrorKind::Required { property } => {
-                        let name = property.as_str().unwrap_or_default();
-                        pointer.push('/');
-                        pointer.push_str(&name.replace('~', "~0").replace('/', "~1"));
-                        format!("{name} is required")
-                    }
-                    _ => error.masked_with("the value").to_string(),
-                };
-                Violation {
+        use jsonschema::error::ValidationErrorKind as K;
+        let mut violations = Vec::new();
+        for error in self.schemas[&kind].iter_errors(document) {
+            let at = error.instance_path().as_str();
+            let rule = error.kind().keyword().to_owned();
+            let mut push = |pointer: String, message: String| {
+                violations.push(Violation {
                     pointer,
-                    rule: error.kind().keyword().to_owned(),
+                    rule: rule.clone(),
                     message,
+                });
+            };
+            match error.kind() {
+                // A missing member is reported where it should be.
+                K::Required { property } => {
+                    let name = property.as_str().unwrap_or_default();
+                    push(child(at, name), format!("{name} is required"));
                 }
-            })
-            .collect()
+                // An unexpected member is reported where it is, one fault each.
+                K::AdditionalProperties { unexpected } | K::UnevaluatedProperties { unexpected } => {
+                    for name in unexpected {
+                        push(child(at, name), format!("{name} is not a member of this object"));
+                    }
+                }
+                _ => push(at.to_owned(), error.masked_with("the value").to_string()),
+            }
+        }
+        violations
     }
+}
+
+/// The JSON pointer of member `name` of the object at `parent`.
+fn child(parent: &str, name: &str) -> String {
+    format!("{parent}/{}", name.replace('~', "~0").replace('/', "~1"))
 }
 
 /// The members of a message that carry no personal data, kept in clear beside the encrypted

@@ -1,0 +1,231 @@
+//! The binary's commands as an operator runs them.
+
+use crate::helpers::examples_dir;
+use std::process::{Command, Output};
+
+fn indgang(data_dir: &std::path::Path, args: &[&str], env: &[(&str, &str)]) -> Output {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_indgang"));
+    command
+        .args(args)
+        .env("INDGANG__DATA_DIR", data_dir)
+        .env_remove("RUST_LOG");
+    for (key, value) in env {
+        command.env(key, value);
+    }
+    command.output().unwrap()
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+#[test]
+fn check_config_accepts_the_defaults() {
+    let dir = tempfile::tempdir().unwrap();
+    let output = indgang(dir.path(), &["check-config"], &[]);
+    assert!(output.status.success(), "{}", text(&output.stderr));
+    assert!(text(&output.stdout).contains("configuration OK"));
+    assert!(text(&output.stdout).contains("127.0.0.1:8080"));
+}
+
+#[test]
+fn a_bad_value_is_refused_naming_its_key() {
+    let dir = tempfile::tempdir().unwrap();
+    let cases = [
+        ("INDGANG__SERVER__BIND", "not-an-address", "server.bind"),
+        ("INDGANG__LIMITS__MAX_BODY_BYTES", "lots", "limits.max_body_bytes"),
+        ("INDGANG__LIMITS__MAX_BODY_BYTES", "10", "limits.max_body_bytes"),
+        ("INDGANG__MUNICIPALITIES", "751,411", "municipalities"),
+        ("INDGANG__STORAGE__URL", "mysql://db", "storage.url"),
+        ("INDGANG__LOG__FORMAT", "xml", "log.format"),
+    ];
+    for (key, value, named) in cases {
+        let output = indgang(dir.path(), &["check-config"], &[(key, value)]);
+        assert!(!output.status.success(), "{key}={value} was accepted");
+        let stderr = text(&output.stderr);
+        assert!(stderr.contains(named), "{key}={value}: {stderr}");
+    }
+}
+
+#[test]
+fn a_config_file_is_layered_under_the_environment() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("indgang.toml");
+    std::fs::write(
+        &file,
+        "[server]\nbind = \"127.0.0.1:9999\"\n[limits]\nmax_body_bytes = 4096\n",
+    )
+    .unwrap();
+    let path = file.to_str().unwrap();
+
+    let from_file = indgang(dir.path(), &["--config", path, "check-config"], &[]);
+    assert!(text(&from_file.stdout).contains("127.0.0.1:9999"));
+    let env_wins = indgang(
+        dir.path(),
+        &["--config", path, "check-config"],
+        &[("INDGANG__SERVER__BIND", "0.0.0.0:7000")],
+    );
+    assert!(text(&env_wins.stdout).contains("0.0.0.0:7000"));
+
+    std::fs::write(&file, "[server]\nbnid = \"127.0.0.1:9999\"\n").unwrap();
+    let typo = indgang(dir.path(), &["--config", path, "check-config"], &[]);
+    assert!(!typo.status.success());
+    assert!(text(&typo.stderr).contains("bnid"), "{}", text(&typo.stderr));
+
+    let missing = indgang(
+        dir.path(),
+        &["--config", "/nonexistent/indgang.toml", "check-config"],
+        &[],
+    );
+    assert!(!missing.status.success());
+}
+
+#[test]
+fn validate_applies_the_servers_rules_offline() {
+    let dir = tempfile::tempdir().unwrap();
+    let examples = examples_dir();
+    let valid = examples.join("release-notice/valid/initial-parole.json");
+    let friday = examples.join("release-notice/valid/update-release-on-friday.json");
+    let invalid = examples.join("release-notice/invalid/cpr-31-february.json");
+    let schema_fault = examples.join("housing-offer/invalid/missing-dogs-allowed.json");
+
+    let ok = indgang(
+        dir.path(),
+        &["validate", valid.to_str().unwrap(), friday.to_str().unwrap()],
+        &[],
+    );
+    assert_eq!(ok.status.code(), Some(0), "{}", text(&ok.stdout));
+    assert!(text(&ok.stdout).contains("release_on_friday"));
+
+    let bad = indgang(
+        dir.path(),
+        &[
+            "validate",
+            valid.to_str().unwrap(),
+            invalid.to_str().unwrap(),
+            schema_fault.to_str().unwrap(),
+        ],
+        &[],
+    );
+    assert_eq!(bad.status.code(), Some(1));
+    let out = text(&bad.stdout);
+    assert!(
+        out.contains("/citizen/cpr") && out.contains("/dwelling/dogs_allowed"),
+        "{out}"
+    );
+
+    let unreadable = indgang(
+        dir.path(),
+        &["validate", valid.to_str().unwrap(), "/nonexistent.json"],
+        &[],
+    );
+    assert_eq!(unreadable.status.code(), Some(2));
+
+    let json = indgang(
+        dir.path(),
+        &["validate", "--format", "json", invalid.to_str().unwrap()],
+        &[],
+    );
+    let verdicts: serde_json::Value = serde_json::from_slice(&json.stdout).unwrap();
+    assert_eq!(verdicts[0]["valid"], false);
+    assert_eq!(verdicts[0]["kind"], "release-notice");
+    assert_eq!(verdicts[0]["violations"][0]["pointer"], "/citizen/cpr");
+
+    let wrong_kind = indgang(
+        dir.path(),
+        &["validate", "--kind", "housing-offer", valid.to_str().unwrap()],
+        &[],
+    );
+    assert_eq!(wrong_kind.status.code(), Some(1));
+
+    let not_served = indgang(
+        dir.path(),
+        &["validate", valid.to_str().unwrap()],
+        &[("INDGANG__MUNICIPALITIES", "101")],
+    );
+    assert_eq!(
+        not_served.status.code(),
+        Some(1),
+        "validate honours the served municipalities"
+    );
+}
+
+#[test]
+fn tokens_are_shown_once_listed_without_secrets_and_revoked() {
+    let dir = tempfile::tempdir().unwrap();
+    let created = indgang(
+        dir.path(),
+        &[
+            "token",
+            "create",
+            "--role",
+            "sender",
+            "--sender",
+            "kif-horsens",
+            "--kinds",
+            "release-notice,housing-offer",
+        ],
+        &[],
+    );
+    assert!(created.status.success(), "{}", text(&created.stderr));
+    let stdout = text(&created.stdout);
+    let token = stdout.lines().last().unwrap();
+    assert!(
+        token.starts_with("igt_") && token.len() > 40,
+        "the token alone on the last line: {stdout}"
+    );
+    let id = stdout.split_whitespace().nth(1).unwrap().to_owned();
+    assert!(id.starts_with("tok_"));
+
+    let caseworker = indgang(
+        dir.path(),
+        &[
+            "token",
+            "create",
+            "--role",
+            "caseworker",
+            "--municipality",
+            "751",
+            "--team",
+            "Hjemløsegruppen",
+        ],
+        &[],
+    );
+    assert!(caseworker.status.success());
+
+    let listed = indgang(dir.path(), &["token", "list"], &[]);
+    let list = text(&listed.stdout);
+    assert!(list.contains(&id) && list.contains("Hjemløsegruppen"));
+    assert!(!list.contains(token), "the list never shows a token");
+
+    let revoked = indgang(dir.path(), &["token", "revoke", &id], &[]);
+    assert!(revoked.status.success());
+    assert!(text(&indgang(dir.path(), &["token", "list"], &[]).stdout).contains("revoked"));
+    assert!(
+        !indgang(dir.path(), &["token", "revoke", &id], &[]).status.success(),
+        "revoking twice is an error"
+    );
+
+    for bad in [
+        vec!["token", "create", "--role", "sender", "--kinds", "release-notice"],
+        vec![
+            "token", "create", "--role", "sender", "--sender", "kif", "--kinds", "letters",
+        ],
+        vec!["token", "create", "--role", "caseworker", "--municipality", "411"],
+        vec!["token", "create", "--role", "caseworker"],
+    ] {
+        let output = indgang(dir.path(), &bad, &[]);
+        assert!(!output.status.success(), "{bad:?} was accepted");
+        assert!(!text(&output.stderr).is_empty());
+    }
+}
+
+#[test]
+fn serve_refuses_a_port_in_use() {
+    let dir = tempfile::tempdir().unwrap();
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let address = taken.local_addr().unwrap().to_string();
+    let output = indgang(dir.path(), &["serve"], &[("INDGANG__SERVER__BIND", &address)]);
+    assert!(!output.status.success());
+    assert!(text(&output.stderr).contains("server.bind"), "{}", text(&output.stderr));
+}

@@ -1,0 +1,190 @@
+//! `spawn_app()`: a real gateway on port 0 with a fresh SQLite file in a temporary folder, and a
+//! clock the test controls.
+
+use indgang::auth::{Grant, create_token};
+use indgang::clock::{Clock, ManualClock};
+use indgang::config::Settings;
+use indgang::domain::{Kind, Kommunekode};
+use indgang::startup::Application;
+use indgang::store::Store;
+use jiff::Timestamp;
+use serde_json::Value;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use tempfile::TempDir;
+
+/// The instant the tests' clock shows unless they move it.
+pub const NOW: &str = "2026-11-23T12:00:00Z";
+
+pub struct TestApp {
+    pub address: String,
+    pub client: reqwest::Client,
+    pub store: Arc<dyn Store>,
+    pub clock: ManualClock,
+    pub data_dir: PathBuf,
+    handle: actix_web::dev::ServerHandle,
+    running: tokio::task::JoinHandle<anyhow::Result<()>>,
+    _dir: Option<TempDir>,
+}
+
+pub fn settings_for(data_dir: &Path, extra: &[(&str, &str)]) -> Settings {
+    let mut env = vec![
+        ("INDGANG__DATA_DIR".to_owned(), data_dir.display().to_string()),
+        ("INDGANG__SERVER__BIND".to_owned(), "127.0.0.1:0".to_owned()),
+        ("INDGANG__SERVER__WORKERS".to_owned(), "2".to_owned()),
+        ("INDGANG__SECURITY__TOKEN_CACHE_SECONDS".to_owned(), "0".to_owned()),
+    ];
+    env.extend(extra.iter().map(|(k, v)| (k.to_string(), v.to_string())));
+    Settings::load_from(None, env).expect("test settings")
+}
+
+pub async fn spawn_app() -> TestApp {
+    spawn_app_with(&[]).await
+}
+
+pub async fn spawn_app_with(extra: &[(&str, &str)]) -> TestApp {
+    let dir = tempfile::tempdir().expect("a temporary folder");
+    let mut app = spawn_app_in(dir.path(), extra).await;
+    app._dir = Some(dir);
+    app
+}
+
+/// A gateway on an existing data folder (for restarts); the folder outlives the app.
+pub async fn spawn_app_in(data_dir: &Path, extra: &[(&str, &str)]) -> TestApp {
+    let settings = settings_for(data_dir, extra);
+    let (clock, handle) = Clock::manual(NOW.parse().unwrap());
+    let app = Application::build_with_clock(settings, clock)
+        .await
+        .expect("the gateway starts");
+    let address = format!("http://127.0.0.1:{}", app.port());
+    let store = app.store();
+    let server = app.handle();
+    let running = tokio::spawn(app.run_until_stopped());
+    TestApp {
+        address,
+        client: reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap(),
+        store,
+        clock: handle,
+        data_dir: data_dir.to_owned(),
+        handle: server,
+        running,
+        _dir: None,
+    }
+}
+
+impl TestApp {
+    /// Stops the server gracefully and waits until the store is closed. Returns the folder
+    /// (kept alive) so a new app can start on the same data.
+    pub async fn stop(mut self) -> Option<TempDir> {
+        self.handle.stop(true).await;
+        (&mut self.running)
+            .await
+            .expect("the server task")
+            .expect("the server ran");
+        self._dir.take()
+    }
+
+    pub async fn sender_token(&self, sender_id: &str, kinds: &[Kind]) -> String {
+        let grant = Grant::Sender {
+            sender_id: sender_id.into(),
+            kinds: kinds.to_vec(),
+        };
+        create_token(self.store.as_ref(), grant, Timestamp::now())
+            .await
+            .unwrap()
+            .1
+    }
+
+    pub async fn caseworker_token(&self, municipality: &str) -> String {
+        let grant = Grant::Caseworker {
+            municipality: Kommunekode::parse(municipality).unwrap(),
+            team: None,
+        };
+        create_token(self.store.as_ref(), grant, Timestamp::now())
+            .await
+            .unwrap()
+            .1
+    }
+
+    pub async fn submit(&self, kind: Kind, token: &str, body: &Value) -> reqwest::Response {
+        self.submit_raw(kind, token, "application/json", serde_json::to_vec(body).unwrap())
+            .await
+    }
+
+    pub async fn submit_raw(&self, kind: Kind, token: &str, content_type: &str, body: Vec<u8>) -> reqwest::Response {
+        self.client
+            .post(format!("{}{}", self.address, intake_path(kind)))
+            .bearer_auth(token)
+            .header("Content-Type", content_type)
+            .body(body)
+            .send()
+            .await
+            .expect("the request is answered")
+    }
+
+    pub async fn get(&self, path: &str, token: &str) -> reqwest::Response {
+        self.client
+            .get(format!("{}{path}", self.address))
+            .bearer_auth(token)
+            .send()
+            .await
+            .expect("the request is answered")
+    }
+
+    /// Every case of a municipality, as a caseworker sees the list.
+    pub async fn cases(&self, municipality: &str) -> Vec<Value> {
+        let token = self.caseworker_token(municipality).await;
+        let response = self.get("/v1/cases", &token).await;
+        assert_eq!(response.status(), 200);
+        let body: Value = response.json().await.unwrap();
+        body["cases"].as_array().unwrap().clone()
+    }
+}
+
+pub fn intake_path(kind: Kind) -> &'static str {
+    match kind {
+        Kind::ReleaseNotice => "/v1/release-notices",
+        Kind::HousingOffer => "/v1/housing-offers",
+        Kind::JobcenterMessage => "/v1/jobcenter-messages",
+    }
+}
+
+pub fn examples_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("schemas/examples")
+}
+
+/// One of the schema examples, e.g. `example(Kind::ReleaseNotice, "valid/initial-parole")`.
+pub fn example(kind: Kind, name: &str) -> Value {
+    let path = examples_dir().join(kind.as_str()).join(format!("{name}.json"));
+    serde_json::from_slice(&std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))).unwrap()
+}
+
+/// The sender id all examples of a kind use.
+pub fn example_sender(kind: Kind) -> &'static str {
+    match kind {
+        Kind::ReleaseNotice => "kif-horsens",
+        Kind::HousingOffer => "boligtildeling-kbh",
+        Kind::JobcenterMessage => "jobcenter-aarhus",
+    }
+}
+
+/// A valid release notice with its own message id and CPR number.
+pub fn release_notice(message_id: &str, cpr: &str, municipality: &str) -> Value {
+    let mut notice = example(Kind::ReleaseNotice, "valid/initial-parole");
+    notice["message_id"] = message_id.into();
+    notice["citizen"]["cpr"] = cpr.into();
+    notice["municipality"] = municipality.into();
+    notice
+}
+
+pub async fn problem(response: reqwest::Response) -> Value {
+    let content_type = response.headers()["content-type"].to_str().unwrap().to_owned();
+    assert_eq!(
+        content_type, "application/problem+json",
+        "problems are application/problem+json"
+    );
+    response.json().await.unwrap()
+}

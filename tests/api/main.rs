@@ -1,0 +1,11 @@
+//! Black-box tests: a real gateway on port 0, real HTTP, a fresh SQLite file per test.
+
+mod cases;
+mod cli;
+mod examples;
+mod helpers;
+mod idempotency;
+mod intake;
+mod operations;
+mod privacy;
+mod restart;

@@ -1,0 +1,171 @@
+//! The real binary, its real log output: no CPR number, name or address in any line, whatever
+//! was submitted, accepted or refused. And nothing personal in clear in the database file.
+
+use crate::helpers::{example_sender, examples_dir, intake_path};
+use indgang::domain::Kind;
+use serde_json::Value;
+use std::io::{BufRead, BufReader};
+use std::process::{Command, Stdio};
+use std::sync::{Arc, Mutex};
+
+fn cli(data_dir: &std::path::Path, args: &[&str]) -> String {
+    let output = Command::new(env!("CARGO_BIN_EXE_indgang"))
+        .args(args)
+        .env("INDGANG__DATA_DIR", data_dir)
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    String::from_utf8(output.stdout).unwrap()
+}
+
+fn token(data_dir: &std::path::Path, args: &[&str]) -> String {
+    let mut all = vec!["token", "create"];
+    all.extend_from_slice(args);
+    cli(data_dir, &all).lines().last().unwrap().to_owned()
+}
+
+/// Every string in a message that is personal: CPR numbers (in both spellings), names, addresses, notes.
+fn personal_strings(message: &Value, out: &mut Vec<String>) {
+    if let Some(cpr) = message.pointer("/citizen/cpr").and_then(Value::as_str) {
+        let digits: String = cpr.chars().filter(char::is_ascii_digit).collect();
+        if digits.len() == 10 {
+            out.push(format!("{}-{}", &digits[..6], &digits[6..]));
+            out.push(digits);
+        }
+    }
+    for pointer in ["/citizen/name", "/dwelling/address/street", "/notes"] {
+        if let Some(text) = message.pointer(pointer).and_then(Value::as_str) {
+            out.push(text.to_owned());
+        }
+    }
+}
+
+#[tokio::test]
+async fn logs_and_the_database_file_carry_no_personal_data() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path();
+    let mut tokens = std::collections::HashMap::new();
+    for kind in Kind::ALL {
+        tokens.insert(
+            kind,
+            token(
+                data,
+                &[
+                    "--role",
+                    "sender",
+                    "--sender",
+                    example_sender(kind),
+                    "--kinds",
+                    kind.as_str(),
+                ],
+            ),
+        );
+    }
+    let caseworker = token(data, &["--role", "caseworker", "--municipality", "751"]);
+
+    let mut child = Command::new(env!("CARGO_BIN_EXE_indgang"))
+        .arg("serve")
+        .env("INDGANG__DATA_DIR", data)
+        .env("INDGANG__SERVER__BIND", "127.0.0.1:0")
+        .env("INDGANG__LOG__LEVEL", "debug")
+        .env_remove("RUST_LOG")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let lines = Arc::new(Mutex::new(Vec::<String>::new()));
+    let (ready_tx, ready_rx) = std::sync::mpsc::channel();
+    let stdout = child.stdout.take().unwrap();
+    let collected = lines.clone();
+    let reader = std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines() {
+            let line = line.unwrap();
+            if line.contains("indgang is serving") {
+                let parsed: Value = serde_json::from_str(&line).unwrap();
+                ready_tx.send(parsed["listening"].as_str().unwrap().to_owned()).unwrap();
+            }
+            collected.lock().unwrap().push(line);
+        }
+    });
+    let address = ready_rx
+        .recv_timeout(std::time::Duration::from_secs(30))
+        .expect("the gateway starts");
+
+    let client = reqwest::Client::new();
+    let mut personal = Vec::new();
+    let mut case_refs = Vec::new();
+    for kind in Kind::ALL {
+        for verdict in ["valid", "invalid"] {
+            for entry in std::fs::read_dir(examples_dir().join(kind.as_str()).join(verdict)).unwrap() {
+                let message: Value = serde_json::from_slice(&std::fs::read(entry.unwrap().path()).unwrap()).unwrap();
+                personal_strings(&message, &mut personal);
+                for _ in 0..2 {
+                    let response = client
+                        .post(format!("{address}{}", intake_path(kind)))
+                        .bearer_auth(&tokens[&kind])
+                        .json(&message)
+                        .send()
+                        .await
+                        .unwrap();
+                    if response.status() == 202 {
+                        let receipt: Value = response.json().await.unwrap();
+                        case_refs.push(receipt["case_ref"].as_str().unwrap().to_owned());
+                    }
+                }
+            }
+        }
+    }
+    for case_ref in &case_refs {
+        client
+            .get(format!("{address}/v1/cases/{case_ref}"))
+            .bearer_auth(&caseworker)
+            .send()
+            .await
+            .unwrap();
+    }
+    assert!(!case_refs.is_empty() && personal.len() > 20);
+
+    Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    let status = child.wait().unwrap();
+    assert!(status.success(), "SIGTERM stops the gateway cleanly");
+    reader.join().unwrap();
+    let mut stderr = String::new();
+    std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut stderr).unwrap();
+
+    let lines = lines.lock().unwrap();
+    assert!(
+        lines.iter().any(|l| l.contains("message accepted")),
+        "the test saw the request logs"
+    );
+    assert!(lines.iter().any(|l| l.contains("message rejected")));
+    let log = format!("{}\n{stderr}", lines.join("\n"));
+    for secret in &personal {
+        assert!(
+            !log.contains(secret.as_str()),
+            "the log contains personal data: {secret:?}"
+        );
+    }
+    for line in lines.iter().filter(|l| l.contains("\"route\"")) {
+        assert!(
+            line.contains("\"request_id\""),
+            "a request's line without its request id: {line}"
+        );
+    }
+
+    let mut stored = Vec::new();
+    for entry in std::fs::read_dir(data).unwrap() {
+        let path = entry.unwrap().path();
+        if path.file_name().unwrap().to_str().unwrap().starts_with("indgang.db") {
+            stored.extend(std::fs::read(path).unwrap());
+        }
+    }
+    for secret in personal.iter().filter(|s| s.len() >= 10) {
+        assert!(
+            !stored.windows(secret.len()).any(|w| w == secret.as_bytes()),
+            "stored in clear: {secret:?}"
+        );
+    }
+}
