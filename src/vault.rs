@@ -52,8 +52,9 @@ impl Vault {
     }
 
     pub fn encrypt(&self, plaintext: &[u8]) -> Vec<u8> {
-        let mut nonce = [0u8; NONCE_LEN];
-        getrandom::fill(&mut nonce).expect("the operating system's random source");
+        // ThreadRng is a CSPRNG seeded from the operating system; 192-bit random nonces
+        // never repeat in practice.
+        let nonce: [u8; NONCE_LEN] = rand::random();
         let sealed = self
             .cipher
             .encrypt(XNonce::from_slice(&nonce), plaintext)
@@ -74,19 +75,21 @@ impl Vault {
             .map_err(|_| anyhow::anyhow!("sealed data does not open with this key"))
     }
 
-    /// Keyed hash for matching, as lowercase hex.
-    pub fn match_hash(&self, domain: &str, value: &[u8]) -> String {
+    /// Keyed hash for matching: HMAC-SHA256 truncated to 128 bits, which keeps the indexes
+    /// small while a chance collision stays out of reach (about 2^64 values for even odds).
+    pub fn match_hash(&self, domain: &str, value: &[u8]) -> [u8; 16] {
         let mut mac = <HmacSha256 as Mac>::new_from_slice(&self.match_key).expect("HMAC takes any key length");
         mac.update(domain.as_bytes());
         mac.update(&[0]);
         mac.update(value);
-        hex::encode(mac.finalize().into_bytes())
+        let full = mac.finalize().into_bytes();
+        full[..16].try_into().expect("a SHA-256 output has 32 bytes")
     }
 
     /// A value that identifies the key without revealing it; stored with the data so that a
     /// start with the wrong key is refused instead of filing messages on new, unmatched cases.
     pub fn key_check(&self) -> String {
-        self.match_hash("key-check", b"indgang")[..32].to_owned()
+        hex::encode(self.match_hash("key-check", b"indgang"))
     }
 }
 

@@ -107,7 +107,7 @@ fn verdict(validator: &Validator, kind: Option<Kind>, file: &PathBuf, now: jiff:
         return verdict;
     };
     verdict.kind = Some(kind);
-    match validator.check(kind, &document, now) {
+    match validator.check(kind, document, now) {
         Ok(checked) => {
             verdict.valid = true;
             verdict.warnings = checked.warnings;

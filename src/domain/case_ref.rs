@@ -22,6 +22,11 @@ impl CaseRef {
     pub fn as_str(&self) -> &str {
         &self.0
     }
+
+    /// The running number: the case's id in the store.
+    pub fn number(&self) -> i64 {
+        self.0[7..].parse().expect("a parsed case reference has a number")
+    }
 }
 
 impl fmt::Display for CaseRef {
@@ -44,7 +49,8 @@ mod tests {
     fn formats_and_parses() {
         let r = CaseRef::new(2026, 123);
         assert_eq!(r.as_str(), "K-2026-000123");
-        assert_eq!(CaseRef::parse("K-2026-000123"), Some(r));
+        assert_eq!(CaseRef::parse("K-2026-000123"), Some(r.clone()));
+        assert_eq!(r.number(), 123);
         assert_eq!(CaseRef::parse("K-2026-12"), None);
         assert_eq!(CaseRef::parse("0101901234"), None);
     }

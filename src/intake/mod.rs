@@ -151,7 +151,7 @@ async fn handle(
     let document = body::parse_json(&bytes).map_err(|p| ("malformed_json", p))?;
     // A well-formed sender.id of another sender is a matter of rights (403); a malformed one is
     // a fault in the message (422, below).
-    if let Some(claimed) = document.pointer("/sender/id").and_then(|v| v.as_str())
+    if let Some(claimed) = crate::validation::member(&document, "/sender/id").and_then(|v| v.as_str())
         && crate::auth::valid_sender_id(claimed)
         && claimed != sender_id
     {
@@ -161,7 +161,7 @@ async fn handle(
     let now = intake.clock.now();
     let checked = intake
         .validator
-        .check(kind, &document, now)
+        .check(kind, document, now)
         .map_err(|v| ("invalid", Problem::invalid(v)))?;
 
     let canonical =

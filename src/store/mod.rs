@@ -19,7 +19,7 @@ pub struct NewMessage {
     pub sender_id: String,
     pub message_id: String,
     /// Keyed hash of the canonical message: the same content gives the same hash.
-    pub content_hash: String,
+    pub content_hash: [u8; 16],
     pub municipality: Kommunekode,
     pub subject: Subject,
     pub body_sealed: Vec<u8>,
@@ -34,7 +34,7 @@ pub struct NewMessage {
 #[derive(Debug, Clone)]
 pub struct Subject {
     pub kind: SubjectKind,
-    pub match_hash: String,
+    pub match_hash: [u8; 16],
     pub cpr_sealed: Option<Vec<u8>>,
 }
 

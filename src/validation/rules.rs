@@ -2,7 +2,7 @@
 //! formed; where the schema already faulted a member, its domain rule stays silent, so one fault
 //! is reported once.
 
-use super::Violation;
+use super::{Violation, member};
 use crate::config::Municipalities;
 use crate::domain::cpr::CprError;
 use crate::domain::kommune::KommuneError;
@@ -100,7 +100,7 @@ pub fn check(kind: Kind, doc: &Value, ctx: &Context, violations: &mut Vec<Violat
     let today = copenhagen_date(ctx.now);
     let mut facts = Facts::default();
 
-    if let Some(text) = doc.pointer("/citizen/cpr").and_then(Value::as_str) {
+    if let Some(text) = member(doc, "/citizen/cpr").and_then(Value::as_str) {
         match Cpr::parse(text, today) {
             Ok(cpr) => facts.cpr = Some(cpr),
             Err(CprError::Format) => faults.add("/citizen/cpr", "cpr", CprError::Format.to_string()),
@@ -108,7 +108,7 @@ pub fn check(kind: Kind, doc: &Value, ctx: &Context, violations: &mut Vec<Violat
         }
     }
 
-    if let Some(text) = doc.pointer("/municipality").and_then(Value::as_str) {
+    if let Some(text) = member(doc, "/municipality").and_then(Value::as_str) {
         match Kommunekode::parse(text) {
             Ok(code) if ctx.municipalities.contains(code) => facts.municipality = Some(code),
             Ok(code) => faults.add(
@@ -121,8 +121,7 @@ pub fn check(kind: Kind, doc: &Value, ctx: &Context, violations: &mut Vec<Violat
         }
     }
 
-    let sent_at = doc
-        .pointer("/sent_at")
+    let sent_at = member(doc, "/sent_at")
         .and_then(Value::as_str)
         .and_then(|s| s.parse::<Timestamp>().ok());
     if let Some(sent_at) = sent_at
@@ -148,7 +147,7 @@ pub fn check(kind: Kind, doc: &Value, ctx: &Context, violations: &mut Vec<Violat
 
 /// The calendar day (in Copenhagen) of a `date` or `date-time` member, if present and well formed.
 pub fn day_at(doc: &Value, pointer: &str) -> Option<Date> {
-    let text = doc.pointer(pointer)?.as_str()?;
+    let text = member(doc, pointer)?.as_str()?;
     if text.len() == 10
         && let Ok(day) = text.parse::<Date>()
     {

@@ -2,6 +2,7 @@
 //! returned survives a power cut. Writes go through the group-commit thread (`writer`); reads
 //! through a small pool (`readers`).
 
+mod checkpointer;
 mod queries;
 mod readers;
 mod writer;
@@ -20,6 +21,7 @@ pub struct SqliteStore {
     path: PathBuf,
     writer: writer::Writer,
     readers: readers::Readers,
+    checkpointer: checkpointer::Checkpointer,
 }
 
 impl SqliteStore {
@@ -32,7 +34,10 @@ impl SqliteStore {
             "PRAGMA journal_mode = WAL;
              PRAGMA synchronous = FULL;
              PRAGMA foreign_keys = ON;
-             PRAGMA busy_timeout = 5000;",
+             PRAGMA busy_timeout = 5000;
+             PRAGMA cache_size = -16384;
+             PRAGMA temp_store = MEMORY;
+             PRAGMA wal_autocheckpoint = 16384;",
         )
         .context("setting up the database connection")?;
         let mode: String = conn.query_row("PRAGMA journal_mode", [], |row| row.get(0))?;
@@ -58,6 +63,7 @@ impl SqliteStore {
             path: path.to_owned(),
             writer: writer::Writer::start(conn, max_batch)?,
             readers: readers::Readers::new(readers),
+            checkpointer: checkpointer::Checkpointer::start(Connection::open(path)?)?,
         })
     }
 
@@ -140,5 +146,6 @@ impl Store for SqliteStore {
         self.readers.close();
         // Joining blocks briefly: the thread only finishes the commits already queued.
         self.writer.close();
+        self.checkpointer.close();
     }
 }

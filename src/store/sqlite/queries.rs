@@ -50,7 +50,7 @@ pub fn file_message(conn: &Connection, m: &NewMessage) -> anyhow::Result<SubmitO
     let existing = conn
         .prepare_cached("SELECT receipt_id, content_hash FROM messages WHERE sender_id = ?1 AND message_id = ?2")?
         .query_row(params![m.sender_id, m.message_id], |row| {
-            Ok((row.get::<_, String>(0)?, row.get::<_, String>(1)?))
+            Ok((row.get::<_, String>(0)?, row.get::<_, [u8; 16]>(1)?))
         })
         .optional()?;
     if let Some((receipt_id, content_hash)) = existing {
@@ -81,19 +81,17 @@ pub fn file_message(conn: &Connection, m: &NewMessage) -> anyhow::Result<SubmitO
             )
         }
         None => {
-            let year = copenhagen_date(m.received_at).year();
-            let number: i64 = conn
-                .prepare_cached(
-                    "INSERT INTO case_counters (year, last) VALUES (?1, 1)
-                     ON CONFLICT (year) DO UPDATE SET last = last + 1 RETURNING last",
-                )?
-                .query_row(params![year], |row| row.get(0))?;
-            let case_ref = CaseRef::new(year, number);
+            // The writer thread is the only writer, so the next id is ours.
+            let id: i64 = conn
+                .prepare_cached("SELECT COALESCE(MAX(id), 0) + 1 FROM cases")?
+                .query_row([], |row| row.get(0))?;
+            let case_ref = CaseRef::new(copenhagen_date(m.received_at).year(), id);
             conn.prepare_cached(
-                "INSERT INTO cases (case_ref, municipality, subject_kind, subject_hash, cpr_sealed, created_at, updated_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6)",
+                "INSERT INTO cases (id, case_ref, municipality, subject_kind, subject_hash, cpr_sealed, created_at, updated_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?7)",
             )?
             .execute(params![
+                id,
                 case_ref.as_str(),
                 municipality,
                 m.subject.kind.as_str(),
@@ -101,7 +99,7 @@ pub fn file_message(conn: &Connection, m: &NewMessage) -> anyhow::Result<SubmitO
                 m.subject.cpr_sealed,
                 at
             ])?;
-            (conn.last_insert_rowid(), case_ref)
+            (id, case_ref)
         }
     };
     let warnings = serde_json::to_string(&m.warnings)?;
@@ -144,8 +142,10 @@ pub fn receipt(conn: &Connection, receipt_id: &str) -> anyhow::Result<Option<Rec
 
 pub fn case(conn: &Connection, case_ref: &CaseRef) -> anyhow::Result<Option<CaseRecord>> {
     let head = conn
-        .prepare_cached("SELECT id, municipality, subject_kind, cpr_sealed, created_at FROM cases WHERE case_ref = ?1")?
-        .query_row([case_ref.as_str()], |row| {
+        .prepare_cached(
+            "SELECT id, municipality, subject_kind, cpr_sealed, created_at FROM cases WHERE id = ?1 AND case_ref = ?2",
+        )?
+        .query_row(params![case_ref.number(), case_ref.as_str()], |row| {
             Ok((
                 row.get::<_, i64>(0)?,
                 row.get(1)?,

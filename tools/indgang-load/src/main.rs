@@ -1,1 +1,186 @@
-fn main() {}
+//! Load generator for indgang: submits N valid release notices (about `--size` bytes each) from
+//! C concurrent clients, each awaiting its answer, and prints throughput and latency percentiles.
+//!
+//! With `--rate R` the clients keep to a schedule of R messages per second in all, and latency is
+//! measured from each message's scheduled time, so a stalled server cannot hide its queueing
+//! (no coordinated omission).
+
+use clap::Parser;
+use std::time::{Duration, Instant};
+
+#[derive(Parser)]
+#[command(about = "Submit valid release notices to indgang and report throughput and latency")]
+struct Args {
+    #[arg(long, default_value = "http://127.0.0.1:8080")]
+    url: String,
+    /// A sender token allowed to submit release notices (indgang token create --role sender …).
+    #[arg(long, env = "INDGANG_TOKEN")]
+    token: String,
+    /// The token's sender id.
+    #[arg(long, default_value = "kif-load")]
+    sender: String,
+    /// Messages in all.
+    #[arg(short = 'n', long, default_value_t = 100_000)]
+    messages: usize,
+    /// Concurrent clients.
+    #[arg(short = 'c', long, default_value_t = 64)]
+    concurrency: usize,
+    /// Target messages per second in all (open schedule); without it, as fast as answers come.
+    #[arg(long)]
+    rate: Option<f64>,
+    /// Approximate size of each message in bytes.
+    #[arg(long, default_value_t = 2048)]
+    size: usize,
+    /// Runtime threads for the generator itself.
+    #[arg(long, default_value_t = 1)]
+    threads: usize,
+    #[arg(long, default_value = "751")]
+    municipality: String,
+}
+
+fn main() {
+    let args = Args::parse();
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(args.threads.max(1))
+        .enable_all()
+        .build()
+        .expect("a runtime");
+    runtime.block_on(run(args));
+}
+
+async fn run(args: Args) {
+    let client = reqwest::Client::builder()
+        .pool_max_idle_per_host(args.concurrency)
+        .tcp_nodelay(true)
+        .build()
+        .expect("an HTTP client");
+    let url = format!("{}/v1/release-notices", args.url.trim_end_matches('/'));
+    let run_id = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis();
+    let template = Template::new(&args.sender, &args.municipality, args.size);
+    let started = Instant::now();
+    let per_client_period = args
+        .rate
+        .map(|rate| Duration::from_secs_f64(args.concurrency as f64 / rate));
+
+    let next = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let mut tasks = Vec::with_capacity(args.concurrency);
+    for client_no in 0..args.concurrency {
+        let client = client.clone();
+        let url = url.clone();
+        let token = args.token.clone();
+        let template = template.clone();
+        let next = next.clone();
+        let count = args.messages / args.concurrency + usize::from(client_no < args.messages % args.concurrency);
+        tasks.push(tokio::spawn(async move {
+            let mut latencies = Vec::with_capacity(count);
+            let mut statuses = std::collections::BTreeMap::<u16, usize>::new();
+            // Spread the clients' schedules over one period.
+            let offset = per_client_period.map(|p| p.mul_f64(client_no as f64 / 64.0_f64.max(1.0)));
+            for i in 0..count {
+                let scheduled = match (per_client_period, offset) {
+                    (Some(period), Some(offset)) => {
+                        let at = started + offset + period * i as u32;
+                        tokio::time::sleep_until(at.into()).await;
+                        at
+                    }
+                    _ => Instant::now(),
+                };
+                // Message ids rise across all clients, as a sender's own numbering would.
+                let n = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                let body = template.render(&format!("load-{run_id}-{n:010}"), n * 7919 + client_no);
+                let status = match client
+                    .post(&url)
+                    .bearer_auth(&token)
+                    .header("content-type", "application/json")
+                    .body(body)
+                    .send()
+                    .await
+                {
+                    Ok(response) => {
+                        let status = response.status().as_u16();
+                        let _ = response.bytes().await;
+                        status
+                    }
+                    Err(_) => 0,
+                };
+                latencies.push(scheduled.elapsed().as_micros() as u64);
+                *statuses.entry(status).or_default() += 1;
+            }
+            (latencies, statuses)
+        }));
+    }
+    let mut latencies = Vec::with_capacity(args.messages);
+    let mut statuses = std::collections::BTreeMap::<u16, usize>::new();
+    for task in tasks {
+        let (l, s) = task.await.expect("a client task");
+        latencies.extend(l);
+        for (status, n) in s {
+            *statuses.entry(status).or_default() += n;
+        }
+    }
+    let elapsed = started.elapsed();
+    latencies.sort_unstable();
+    let pct = |p: f64| {
+        latencies[((latencies.len() as f64 * p).ceil() as usize).clamp(1, latencies.len()) - 1] as f64 / 1000.0
+    };
+    let accepted = statuses.get(&202).copied().unwrap_or(0);
+    println!("messages      {}", latencies.len());
+    println!("concurrency   {}", args.concurrency);
+    println!("body bytes    {}", template.render("load-x-0-0", 0).len());
+    println!("elapsed       {:.2} s", elapsed.as_secs_f64());
+    println!(
+        "throughput    {:.0} messages/s ({:.0} accepted/s)",
+        latencies.len() as f64 / elapsed.as_secs_f64(),
+        accepted as f64 / elapsed.as_secs_f64()
+    );
+    println!(
+        "latency ms    p50 {:.2}  p90 {:.2}  p99 {:.2}  p99.9 {:.2}  max {:.2}",
+        pct(0.5),
+        pct(0.9),
+        pct(0.99),
+        pct(0.999),
+        pct(1.0)
+    );
+    let statuses: Vec<String> = statuses.iter().map(|(s, n)| format!("{s}: {n}")).collect();
+    println!("statuses      {}", statuses.join(", "));
+}
+
+/// A valid release notice with a fresh message id and CPR number each time.
+#[derive(Clone)]
+struct Template {
+    head: String,
+    tail: String,
+}
+
+impl Template {
+    fn new(sender: &str, municipality: &str, size: usize) -> Template {
+        let head = format!(
+            r#"{{"sent_at":"2026-10-14T10:42:00+02:00","notice_type":"initial","sender":{{"id":"{sender}","name":"Anstalten ved Horsens","contact":{{"name":"Mette Kjærgaard","email":"mette.kjaergaard@kriminalforsorgen.dk","phone":"+45 72 55 38 10"}}}},"municipality":"{municipality}","custody":{{"type":"sentence","admitted_on":"2025-06-02","sentence_length_days":730}},"release":{{"expected_date":"2027-02-09","kind":"parole","supervision":true}},"release_meeting":{{"date":"2026-12-08","place":"Anstalten ved Horsens, mødelokale 2"}},"housing_at_release":"none","income_basis":"social_assistance","employment":"unemployed_not_activated","needs":["housing","income_support","addiction_treatment","action_plan"],"services_started":["none"],"prison_action_plan":true,"municipal_action_plan":"offered","consent":"given","cover_letter":true,"#
+        );
+        let fixed = head.len() + 120;
+        let filler = "Ønsker bolig i Aarhus Vest og har en hund. ".repeat(size.saturating_sub(fixed) / 44 + 1);
+        let mut notes: String = filler.chars().take(size.saturating_sub(fixed).min(3900)).collect();
+        if notes.is_empty() {
+            notes.push('-');
+        }
+        Template {
+            head,
+            tail: format!(r#""notes":"{notes}"}}"#),
+        }
+    }
+
+    fn render(&self, message_id: &str, n: usize) -> String {
+        // A real birth date in 1950–1999 and a seventh digit 0–3 (1900s).
+        let day = 1 + n % 28;
+        let month = 1 + (n / 28) % 12;
+        let year = 50 + (n / 336) % 50;
+        let serial = n % 4000;
+        format!(
+            r#"{}"message_id":"{message_id}","citizen":{{"cpr":"{day:02}{month:02}{year:02}-{serial:04}","name":"Belastning Testesen"}},{}"#,
+            self.head, self.tail
+        )
+    }
+}

@@ -5,25 +5,19 @@ CREATE TABLE meta (
     value TEXT NOT NULL
 );
 
--- Running case numbers, one series per year: K-2026-000001, K-2026-000002 …
-CREATE TABLE case_counters (
-    year INTEGER PRIMARY KEY,
-    last INTEGER NOT NULL
-);
-
--- One case per citizen (or vacant dwelling) per municipality.
+-- One case per citizen (or vacant dwelling) per municipality. The case reference carries the
+-- id as its running number (K-2026-000123 is case 123), so it needs no index of its own.
 CREATE TABLE cases (
     id            INTEGER PRIMARY KEY,
-    case_ref      TEXT NOT NULL UNIQUE,
+    case_ref      TEXT NOT NULL,
     municipality  TEXT NOT NULL,
     subject_kind  TEXT NOT NULL CHECK (subject_kind IN ('citizen', 'vacant_dwelling')),
-    subject_hash  TEXT NOT NULL,          -- keyed hash (HMAC-SHA256) of the CPR number or offer
+    subject_hash  BLOB NOT NULL,          -- keyed hash (HMAC-SHA256, 128 bits) of the CPR number or offer
     cpr_sealed    BLOB,                   -- XChaCha20-Poly1305
     created_at    INTEGER NOT NULL,
     updated_at    INTEGER NOT NULL,
     CONSTRAINT cases_subject_unique UNIQUE (municipality, subject_hash)
 );
-CREATE INDEX cases_by_municipality ON cases (municipality, updated_at);
 
 -- Every accepted message with its receipt. Rejected messages are never stored.
 CREATE TABLE messages (
@@ -32,7 +26,7 @@ CREATE TABLE messages (
     kind          TEXT NOT NULL,
     sender_id     TEXT NOT NULL,
     message_id    TEXT NOT NULL,
-    content_hash  TEXT NOT NULL,
+    content_hash  BLOB NOT NULL,          -- keyed hash of the canonical message (idempotency)
     case_id       INTEGER NOT NULL REFERENCES cases (id),
     received_at   INTEGER NOT NULL,
     body_sealed   BLOB NOT NULL,          -- the canonical message, XChaCha20-Poly1305
@@ -41,7 +35,6 @@ CREATE TABLE messages (
     CONSTRAINT messages_idempotency UNIQUE (sender_id, message_id)
 );
 CREATE INDEX messages_by_case ON messages (case_id, id);
-CREATE INDEX messages_by_received ON messages (received_at);
 
 CREATE TABLE tokens (
     id            TEXT PRIMARY KEY,

@@ -1,0 +1,118 @@
+//! The intake pipeline without HTTP, stage by stage, to see where a message's time goes:
+//! validation (schema + domain rules), sealing (hash + encryption), and filing through the
+//! group-commit store with 64 concurrent submitters. `cargo bench --bench pipeline`.
+
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
+use indgang::config::Settings;
+use indgang::domain::Kind;
+use indgang::store::sqlite::SqliteStore;
+use indgang::store::{NewMessage, Store, Subject, SubjectKind};
+use indgang::validation::{Validator, summary};
+use indgang::vault::Vault;
+use serde_json::Value;
+use std::sync::Arc;
+use std::time::Instant;
+
+fn message(n: usize) -> Value {
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/schemas/examples/release-notice/valid/initial-parole.json"
+    );
+    let mut doc: Value = serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap();
+    doc["message_id"] = format!("bench-{n:010}").into();
+    doc["citizen"]["cpr"] = format!(
+        "{:02}{:02}{:02}-{:04}",
+        1 + n % 28,
+        1 + (n / 28) % 12,
+        50 + (n / 336) % 50,
+        n % 4000
+    )
+    .into();
+    doc["notes"] = "Ønsker bolig i Aarhus Vest og har en hund. ".repeat(32).into();
+    doc
+}
+
+fn main() {
+    let settings = Settings::load_from(None, Vec::new()).unwrap();
+    let validator = Validator::new(settings.municipalities.clone(), settings.intake.clone()).unwrap();
+    let vault = Vault::from_master_key(&[7; 32]);
+    let now = jiff::Timestamp::now();
+    let n = 50_000;
+    let bodies: Vec<Vec<u8>> = (0..n).map(|i| serde_json::to_vec(&message(i)).unwrap()).collect();
+    println!("message size      {} bytes", bodies[0].len());
+
+    let started = Instant::now();
+    let mut checked = Vec::with_capacity(n);
+    for body in &bodies {
+        let doc: Value = serde_json::from_slice(body).unwrap();
+        checked.push(validator.check(Kind::ReleaseNotice, doc, now).unwrap());
+    }
+    report("parse + validate", n, started);
+
+    let started = Instant::now();
+    let messages: Vec<NewMessage> = checked
+        .into_iter()
+        .map(|c| {
+            let canonical = serde_json::to_vec(&c.document).unwrap();
+            let cpr = c.cpr.as_ref().unwrap().expose_digits().as_bytes().to_vec();
+            NewMessage {
+                receipt_id: uuid::Uuid::now_v7().to_string(),
+                kind: c.kind,
+                sender_id: c.sender_id.clone(),
+                message_id: c.message_id.clone(),
+                content_hash: vault.match_hash("content", &canonical),
+                municipality: c.municipality,
+                subject: Subject {
+                    kind: SubjectKind::Citizen,
+                    match_hash: vault.match_hash("cpr", &cpr),
+                    cpr_sealed: Some(vault.encrypt(&cpr)),
+                },
+                body_sealed: vault.encrypt(&canonical),
+                summary: summary(c.kind, &c.document),
+                warnings: c.warnings,
+                received_at: now,
+            }
+        })
+        .collect();
+    report("canonicalise + seal", n, started);
+
+    let dir = tempfile::tempdir().unwrap();
+    let store: Arc<dyn Store> = Arc::new(SqliteStore::open(&dir.path().join("bench.db"), 4, 512).unwrap());
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    let started = Instant::now();
+    runtime.block_on(async {
+        let queue = Arc::new(std::sync::Mutex::new(messages));
+        let mut tasks = Vec::new();
+        for _ in 0..64 {
+            let queue = queue.clone();
+            let store = store.clone();
+            tasks.push(tokio::spawn(async move {
+                loop {
+                    let next = queue.lock().unwrap().pop();
+                    let Some(message) = next else { break };
+                    store.submit(message).await.unwrap();
+                }
+            }));
+        }
+        for task in tasks {
+            task.await.unwrap();
+        }
+    });
+    report("file (group commit, 64 submitters)", n, started);
+    runtime.block_on(store.close());
+}
+
+fn report(stage: &str, n: usize, started: Instant) {
+    let elapsed = started.elapsed();
+    println!(
+        "{stage:<36} {:>8.1} us/message  {:>9.0} messages/s",
+        elapsed.as_secs_f64() * 1e6 / n as f64,
+        n as f64 / elapsed.as_secs_f64()
+    );
+}

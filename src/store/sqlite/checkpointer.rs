@@ -1,0 +1,57 @@
+//! Copies the WAL back into the database file from a thread of its own, so that the bulk of that
+//! work is off the writer's path. PASSIVE checkpoints never block the writer or readers. Under a
+//! steady stream of commits they never quite catch up, so the writer keeps SQLite's automatic
+//! checkpoint (every 16384 pages, 64 MiB): by then nearly every frame is already copied, the writer's own
+//! checkpoint is short, and the WAL starts from the beginning again, which keeps it bounded.
+//! On close, a TRUNCATE checkpoint leaves an empty WAL behind.
+
+use anyhow::Context;
+use rusqlite::Connection;
+use std::sync::Mutex;
+use std::sync::mpsc::{Receiver, RecvTimeoutError, Sender, channel};
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+const PERIOD: Duration = Duration::from_millis(50);
+
+pub struct Checkpointer {
+    stop: Mutex<Option<Sender<()>>>,
+    thread: Mutex<Option<JoinHandle<()>>>,
+}
+
+impl Checkpointer {
+    pub fn start(connection: Connection) -> anyhow::Result<Checkpointer> {
+        connection.execute_batch("PRAGMA busy_timeout = 5000;")?;
+        let (stop, stopped) = channel();
+        let thread = std::thread::Builder::new()
+            .name("indgang-checkpoint".into())
+            .spawn(move || run(connection, stopped))
+            .context("starting the checkpoint thread")?;
+        Ok(Checkpointer {
+            stop: Mutex::new(Some(stop)),
+            thread: Mutex::new(Some(thread)),
+        })
+    }
+
+    pub fn close(&self) {
+        self.stop.lock().expect("checkpointer lock").take();
+        if let Some(thread) = self.thread.lock().expect("checkpointer lock").take() {
+            let _ = thread.join();
+        }
+    }
+}
+
+fn run(connection: Connection, stopped: Receiver<()>) {
+    while let Err(RecvTimeoutError::Timeout) = stopped.recv_timeout(PERIOD) {
+        if let Err(e) = checkpoint(&connection, "PASSIVE") {
+            tracing::warn!(error = %e, "a WAL checkpoint failed; the next one will retry");
+        }
+    }
+    if let Err(e) = checkpoint(&connection, "TRUNCATE") {
+        tracing::warn!(error = %e, "the final WAL checkpoint failed; the WAL is replayed on the next start");
+    }
+}
+
+fn checkpoint(connection: &Connection, mode: &str) -> rusqlite::Result<()> {
+    connection.query_row(&format!("PRAGMA wal_checkpoint({mode})"), [], |_| Ok(()))
+}
