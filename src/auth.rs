@@ -76,9 +76,11 @@ impl Authenticator {
     pub async fn authenticate(&self, header: Option<&str>) -> Result<Principal, Problem> {
         let unauthorized = |detail: &str| Problem::new(kinds::UNAUTHORIZED, detail.to_owned());
         let header = header.ok_or_else(|| unauthorized("send the token as Authorization: Bearer <token>"))?;
+        // The scheme name is case-insensitive (RFC 7235).
         let token = header
-            .strip_prefix("Bearer ")
-            .map(str::trim)
+            .split_once(' ')
+            .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
+            .map(|(_, token)| token.trim())
             .filter(|t| !t.is_empty())
             .ok_or_else(|| unauthorized("the Authorization header must be Bearer <token>"))?;
         let hash = hash_token(token);
@@ -95,7 +97,11 @@ impl Authenticator {
         let principal = record
             .filter(|r| r.revoked_at.is_none())
             .and_then(|r| principal_of(&r))
-            .ok_or_else(|| unauthorized("the token is unknown or revoked"))?;
+            .ok_or_else(|| {
+                // Never the token itself: a mistyped token may be another's valid one.
+                tracing::warn!("a request with an unknown or revoked token was refused");
+                unauthorized("the token is unknown or revoked")
+            })?;
         let mut cache = self.cache.lock().expect("token cache lock");
         if cache.len() > 10_000 {
             cache.clear();

@@ -202,6 +202,10 @@ impl Settings {
         if self.security.token_cache_seconds > 300 {
             bail!("security.token_cache_seconds: at most 300");
         }
+        if let Some(key) = &self.security.key {
+            use secrecy::ExposeSecret;
+            crate::vault::decode_key(key.expose_secret()).map_err(|e| anyhow::anyhow!("security.key: {e}"))?;
+        }
         if self.data_dir.as_os_str().is_empty() {
             bail!("data_dir: must name a folder");
         }

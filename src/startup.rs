@@ -102,7 +102,10 @@ impl Application {
                 .configure(api::routes)
                 .default_service(web::to(api::fallback))
         })
-        .shutdown_timeout(30);
+        .shutdown_timeout(30)
+        // Signals are handled by `serve` (SIGINT and SIGTERM both stop gracefully); a test's
+        // server must not react to the test runner's signals.
+        .disable_signals();
         if settings.server.workers > 0 {
             server = server.workers(settings.server.workers);
         }

@@ -99,7 +99,7 @@ fn derive(master: &[u8; 32], label: &[u8]) -> [u8; 32] {
     mac.finalize().into_bytes().into()
 }
 
-fn decode_key(text: &str) -> anyhow::Result<[u8; 32]> {
+pub fn decode_key(text: &str) -> anyhow::Result<[u8; 32]> {
     let bytes = STANDARD
         .decode(text.trim())
         .map_err(|_| anyhow::anyhow!("the key is not base64"))?;

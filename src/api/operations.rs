@@ -46,7 +46,7 @@ pub async fn readyz(store: web::Data<dyn Store>) -> HttpResponse {
 
 /// Counters in the Prometheus text format.
 #[utoipa::path(get, path = "/metrics", tag = "operations",
-    responses((status = 200, description = "Prometheus text format", content_type = "text/plain", body = String)))]
+    responses((status = 200, description = "OpenMetrics text format", content_type = "application/openmetrics-text", body = String)))]
 pub async fn metrics(metrics: web::Data<Metrics>) -> HttpResponse {
     HttpResponse::Ok()
         .content_type("application/openmetrics-text; version=1.0.0; charset=utf-8")

@@ -1,4 +1,5 @@
-//! A request id on every log line of a request, and one access-log line per request. The id is
+//! A request id on every log line of a request, and one access-log line per request (at debug
+//! level; the intake handlers log each message's outcome at info). The id is
 //! always made here (a client-sent id could carry anything, even a CPR number); the route is
 //! logged as its pattern, never the concrete path.
 

@@ -12,7 +12,29 @@ pub async fn run(settings: Settings) -> anyhow::Result<()> {
         database = %database.display(),
         "indgang is serving"
     );
+    let handle = app.handle();
+    tokio::spawn(async move {
+        shutdown_signal().await;
+        tracing::info!("stopping: finishing the requests in flight");
+        handle.stop(true).await;
+    });
     app.run_until_stopped().await?;
     tracing::info!("indgang stopped");
     Ok(())
+}
+
+/// SIGINT or SIGTERM.
+async fn shutdown_signal() {
+    let interrupt = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut terminate = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+            .expect("installing the SIGTERM handler");
+        tokio::select! {
+            _ = interrupt => {}
+            _ = terminate.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = interrupt.await;
 }

@@ -147,7 +147,16 @@ async fn handle(
     body::require_json(req).map_err(|p| ("content_type", p))?;
     let bytes = body::read_limited(req, payload, intake.limits.max_body_bytes)
         .await
-        .map_err(|p| ("too_large", p))?;
+        .map_err(|p| {
+            (
+                if p.status == 413 {
+                    "too_large"
+                } else {
+                    "unreadable_body"
+                },
+                p,
+            )
+        })?;
     let document = body::parse_json(&bytes).map_err(|p| ("malformed_json", p))?;
     // A well-formed sender.id of another sender is a matter of rights (403); a malformed one is
     // a fault in the message (422, below).

@@ -108,6 +108,19 @@ pub fn check(kind: Kind, doc: &Value, ctx: &Context, violations: &mut Vec<Violat
         }
     }
 
+    // The message id is stored in clear and logged: it must not carry the citizen's CPR number.
+    if let (Some(cpr), Some(id)) = (&facts.cpr, member(doc, "/message_id").and_then(Value::as_str)) {
+        let digits = cpr.expose_digits();
+        let hyphenated = format!("{}-{}", &digits[..6], &digits[6..]);
+        if id.contains(digits) || id.contains(&hyphenated) {
+            faults.add(
+                "/message_id",
+                "no-personal-data",
+                "message_id must not contain the citizen's CPR number",
+            );
+        }
+    }
+
     if let Some(text) = member(doc, "/municipality").and_then(Value::as_str) {
         match Kommunekode::parse(text) {
             Ok(code) if ctx.municipalities.contains(code) => facts.municipality = Some(code),

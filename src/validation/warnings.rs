@@ -35,7 +35,7 @@ pub fn for_message(kind: Kind, doc: &Value, now: Timestamp, late_notice_days: i3
     }
     if let Some(sent) = day_at(doc, "/sent_at") {
         let days = (release - sent).get_days();
-        if days < late_notice_days {
+        if (0..late_notice_days).contains(&days) {
             warn(
                 "late_notice",
                 format!(

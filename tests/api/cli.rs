@@ -38,6 +38,7 @@ fn a_bad_value_is_refused_naming_its_key() {
         ("INDGANG__MUNICIPALITIES", "751,411", "municipalities"),
         ("INDGANG__STORAGE__URL", "mysql://db", "storage.url"),
         ("INDGANG__LOG__FORMAT", "xml", "log.format"),
+        ("INDGANG__SECURITY__KEY", "not-base64!", "security.key"),
     ];
     for (key, value, named) in cases {
         let output = indgang(dir.path(), &["check-config"], &[(key, value)]);

@@ -345,3 +345,34 @@ async fn a_hyphen_in_the_cpr_number_is_optional() {
         .unwrap();
     assert_eq!(a["case_ref"], b["case_ref"]);
 }
+
+#[tokio::test]
+async fn a_message_id_carrying_the_cpr_number_is_refused() {
+    let app = spawn_app().await;
+    let token = app.sender_token("kif-horsens", &[Kind::ReleaseNotice]).await;
+    for id in ["notice-0101901234", "0101901234", "x-010190-1234-2"] {
+        let response = app
+            .submit(Kind::ReleaseNotice, &token, &release_notice(id, "010190-1234", "751"))
+            .await;
+        assert_eq!(response.status(), 422, "{id}");
+        let body = problem(response).await;
+        assert_eq!(body["violations"][0]["pointer"], "/message_id");
+        assert!(!body.to_string().contains("0101901234"));
+    }
+    assert!(app.cases("751").await.is_empty());
+}
+
+#[tokio::test]
+async fn the_bearer_scheme_is_case_insensitive() {
+    let app = spawn_app().await;
+    let token = app.sender_token("kif-horsens", &[Kind::ReleaseNotice]).await;
+    let response = app
+        .client
+        .post(format!("{}/v1/release-notices", app.address))
+        .header("Authorization", format!("bearer {token}"))
+        .json(&example(Kind::ReleaseNotice, "valid/initial-parole"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 202);
+}

@@ -76,9 +76,8 @@ async fn a_start_with_another_key_is_refused() {
 async fn the_first_start_creates_a_private_key_file() {
     use std::os::unix::fs::PermissionsExt;
     let app = spawn_app().await;
-    let mode = std::fs::metadata(app.data_dir.join("indgang.key"))
-        .unwrap()
-        .permissions()
-        .mode();
-    assert_eq!(mode & 0o777, 0o600);
+    for file in ["indgang.key", "indgang.db"] {
+        let mode = std::fs::metadata(app.data_dir.join(file)).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600, "{file}");
+    }
 }

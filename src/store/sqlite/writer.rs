@@ -117,7 +117,17 @@ fn run_batch(conn: &Connection, batch: &mut Vec<Job>) {
             }
             continue;
         }
-        match conn.execute_batch("COMMIT") {
+        let commit_started = std::time::Instant::now();
+        let committed = conn.execute_batch("COMMIT");
+        let commit_micros = commit_started.elapsed().as_micros() as u64;
+        if commit_micros > 100_000 {
+            tracing::warn!(
+                size,
+                commit_micros,
+                "a commit took over 100 ms: the disk is slow to sync"
+            );
+        }
+        match committed {
             Ok(()) => {
                 tracing::trace!(size, "group commit");
                 for (job, output) in batch.drain(..).zip(outputs) {
