@@ -60,20 +60,31 @@ pub enum Grant {
 
 pub struct Authenticator {
     store: Arc<dyn Store>,
+    metrics: Arc<crate::metrics::Metrics>,
     ttl: Duration,
     cache: Mutex<HashMap<String, (Principal, Instant)>>,
 }
 
 impl Authenticator {
-    pub fn new(store: Arc<dyn Store>, ttl: Duration) -> Authenticator {
+    pub fn new(store: Arc<dyn Store>, metrics: Arc<crate::metrics::Metrics>, ttl: Duration) -> Authenticator {
         Authenticator {
             store,
+            metrics,
             ttl,
             cache: Mutex::new(HashMap::new()),
         }
     }
 
+    /// The principal behind an `Authorization` header; every refusal is counted.
     pub async fn authenticate(&self, header: Option<&str>) -> Result<Principal, Problem> {
+        let result = self.verify(header).await;
+        if matches!(&result, Err(problem) if problem.status == 401) {
+            self.metrics.refused_credentials();
+        }
+        result
+    }
+
+    async fn verify(&self, header: Option<&str>) -> Result<Principal, Problem> {
         let unauthorized = |detail: &str| Problem::new(kinds::UNAUTHORIZED, detail.to_owned());
         let header = header.ok_or_else(|| unauthorized("send the token as Authorization: Bearer <token>"))?;
         // The scheme name is case-insensitive (RFC 7235).

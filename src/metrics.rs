@@ -18,6 +18,7 @@ pub struct IntakeLabels {
 pub struct Metrics {
     registry: Registry,
     intake: Family<IntakeLabels, Counter>,
+    refused_credentials: Counter,
 }
 
 impl Default for Metrics {
@@ -29,7 +30,17 @@ impl Default for Metrics {
             "Messages submitted, by kind and outcome",
             intake.clone(),
         );
-        Metrics { registry, intake }
+        let refused_credentials = Counter::default();
+        registry.register(
+            "refused_credentials",
+            "Requests refused for missing, unknown or revoked tokens",
+            refused_credentials.clone(),
+        );
+        Metrics {
+            registry,
+            intake,
+            refused_credentials,
+        }
     }
 }
 
@@ -42,6 +53,10 @@ impl Metrics {
                 reason: reason.into(),
             })
             .inc();
+    }
+
+    pub fn refused_credentials(&self) {
+        self.refused_credentials.inc();
     }
 
     pub fn render(&self) -> String {

@@ -83,6 +83,7 @@ impl Application {
         });
         let auth = web::Data::new(Authenticator::new(
             store.clone(),
+            metrics.clone(),
             Duration::from_secs(settings.security.token_cache_seconds),
         ));
         let store_data: web::Data<dyn Store> = web::Data::from(store.clone());

@@ -126,6 +126,12 @@ fn create_key_file(path: &Path) -> anyhow::Result<[u8; 32]> {
         .with_context(|| format!("creating the key file {}", path.display()))?;
     writeln!(file, "{}", STANDARD.encode(master))?;
     file.sync_all()?;
+    // The folder entry too: a power cut must not keep the data and lose its key.
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::File::open(dir)
+            .and_then(|d| d.sync_all())
+            .with_context(|| format!("syncing {}", dir.display()))?;
+    }
     Ok(master)
 }
 

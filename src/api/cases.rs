@@ -28,7 +28,8 @@ pub struct CaseLine {
     pub kinds: Vec<Kind>,
 }
 
-#[derive(Debug, Serialize, utoipa::ToSchema)]
+/// Holds personal data: no `Debug`, so it cannot end up in a log line by accident.
+#[derive(Serialize, utoipa::ToSchema)]
 pub struct CaseBody {
     #[schema(value_type = String)]
     pub case_ref: CaseRef,
@@ -40,7 +41,7 @@ pub struct CaseBody {
     pub messages: Vec<CaseMessage>,
 }
 
-#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[derive(Serialize, utoipa::ToSchema)]
 pub struct CaseMessage {
     pub receipt: ReceiptBody,
     /// The canonical message as accepted.
@@ -163,7 +164,11 @@ pub async fn get_case(
     let cpr = match &case.cpr_sealed {
         Some(sealed) => {
             let digits = String::from_utf8(vault.decrypt(sealed).map_err(internal)?).map_err(|e| internal(e.into()))?;
-            Some(format!("{}-{}", &digits[..6], &digits[6..]))
+            let (birth, serial) = (digits.get(..6), digits.get(6..));
+            match (birth, serial) {
+                (Some(birth), Some(serial)) if digits.len() == 10 => Some(format!("{birth}-{serial}")),
+                _ => return Err(internal(anyhow::anyhow!("a stored CPR number is malformed"))),
+            }
         }
         None => None,
     };

@@ -175,22 +175,23 @@ async fn handle(
 
     let canonical =
         serde_json::to_vec(&checked.document).map_err(|e| ("internal", crate::problem::internal(e.into())))?;
+    // A housing offer's messages (offer, update, withdrawal) belong together, named or not.
+    let offer_hash = checked.document["offer_id"].as_str().map(|offer| {
+        intake
+            .vault
+            .match_hash("offer", format!("{}\0{offer}", checked.sender_id).as_bytes())
+    });
     let subject = match &checked.cpr {
         Some(cpr) => Subject {
             kind: SubjectKind::Citizen,
             match_hash: intake.vault.match_hash("cpr", cpr.expose_digits().as_bytes()),
             cpr_sealed: Some(intake.vault.encrypt(cpr.expose_digits().as_bytes())),
         },
-        None => {
-            let offer = checked.document["offer_id"].as_str().unwrap_or(&checked.message_id);
-            Subject {
-                kind: SubjectKind::VacantDwelling,
-                match_hash: intake
-                    .vault
-                    .match_hash("offer", format!("{}\0{offer}", checked.sender_id).as_bytes()),
-                cpr_sealed: None,
-            }
-        }
+        None => Subject {
+            kind: SubjectKind::VacantDwelling,
+            match_hash: offer_hash.unwrap_or_else(|| intake.vault.match_hash("message", &canonical)),
+            cpr_sealed: None,
+        },
     };
     let message = NewMessage {
         receipt_id: uuid::Uuid::now_v7().to_string(),
@@ -198,6 +199,7 @@ async fn handle(
         sender_id: checked.sender_id.clone(),
         message_id: checked.message_id.clone(),
         content_hash: intake.vault.match_hash("content", &canonical),
+        offer_hash,
         municipality: checked.municipality,
         subject,
         body_sealed: intake.vault.encrypt(&canonical),

@@ -20,6 +20,9 @@ pub struct NewMessage {
     pub message_id: String,
     /// Keyed hash of the canonical message: the same content gives the same hash.
     pub content_hash: [u8; 16],
+    /// Keyed hash of (sender, offer_id) for housing offers: an update or withdrawal that names
+    /// no citizen is filed on the case of the offer it follows.
+    pub offer_hash: Option<[u8; 16]>,
     pub municipality: Kommunekode,
     pub subject: Subject,
     pub body_sealed: Vec<u8>,

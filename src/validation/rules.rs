@@ -108,16 +108,20 @@ pub fn check(kind: Kind, doc: &Value, ctx: &Context, violations: &mut Vec<Violat
         }
     }
 
-    // The message id is stored in clear and logged: it must not carry the citizen's CPR number.
-    if let (Some(cpr), Some(id)) = (&facts.cpr, member(doc, "/message_id").and_then(Value::as_str)) {
-        let digits = cpr.expose_digits();
-        let hyphenated = format!("{}-{}", &digits[..6], &digits[6..]);
-        if id.contains(digits) || id.contains(&hyphenated) {
-            faults.add(
-                "/message_id",
-                "no-personal-data",
-                "message_id must not contain the citizen's CPR number",
-            );
+    // Identifiers are stored in clear and logged: none may carry the citizen's CPR number, in
+    // whatever spelling (its ten digits in a row once everything else is taken out).
+    if let Some(cpr) = &facts.cpr {
+        for pointer in ["/message_id", "/previous_message_id", "/offer_id"] {
+            if let Some(id) = member(doc, pointer).and_then(Value::as_str) {
+                let digits: String = id.chars().filter(char::is_ascii_digit).collect();
+                if digits.contains(cpr.expose_digits()) {
+                    faults.add(
+                        pointer,
+                        "no-personal-data",
+                        "an identifier must not contain the citizen's CPR number",
+                    );
+                }
+            }
         }
     }
 

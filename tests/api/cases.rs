@@ -120,12 +120,16 @@ async fn the_case_list_has_no_personal_data_and_filters_by_kind_and_time() {
     let app = spawn_app().await;
     let prison = app.sender_token("kif-horsens", &[Kind::ReleaseNotice]).await;
     let housing = app.sender_token("boligtildeling-kbh", &[Kind::HousingOffer]).await;
-    app.submit(
-        Kind::ReleaseNotice,
-        &prison,
-        &release_notice("l-1", "0101901234", "101"),
-    )
-    .await;
+    let notice_receipt: Value = app
+        .submit(
+            Kind::ReleaseNotice,
+            &prison,
+            &release_notice("l-1", "0101901234", "101"),
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
     app.clock.set("2026-11-24T12:00:00Z".parse().unwrap());
     let offer = example(Kind::HousingOffer, "valid/offer-named-citizen-dogs-allowed");
     let offer_receipt: Value = app
@@ -164,12 +168,16 @@ async fn the_case_list_has_no_personal_data_and_filters_by_kind_and_time() {
     );
 
     let recent: Value = app.get("/v1/cases?since=2026-11-24", &kbh).await.json().await.unwrap();
+    let recent: Vec<&str> = recent["cases"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["case_ref"].as_str().unwrap())
+        .collect();
+    assert_eq!(recent.len(), 2, "the two offers of 24 November: {recent:?}");
     assert!(
-        recent["cases"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .all(|c| c["last_message_at"].as_str().unwrap() >= "2026-11-24")
+        !recent.contains(&notice_receipt["case_ref"].as_str().unwrap()),
+        "the notice of 23 November is older"
     );
 
     assert_eq!(app.get("/v1/cases?kind=letter", &kbh).await.status(), 400);
@@ -197,4 +205,47 @@ async fn receipts_are_visible_only_to_their_sender_and_municipality() {
     let odense = app.caseworker_token("461").await;
     assert_eq!(app.get(&location, &odense).await.status(), 404);
     assert_eq!(app.get("/v1/receipts/nope", &prison).await.status(), 404);
+}
+
+#[tokio::test]
+async fn a_withdrawal_without_a_citizen_follows_its_offer_to_the_citizens_case() {
+    let app = spawn_app().await;
+    let housing = app.sender_token("boligtildeling-kbh", &[Kind::HousingOffer]).await;
+    let offer = example(Kind::HousingOffer, "valid/offer-named-citizen-dogs-allowed");
+    let offered: Value = app
+        .submit(Kind::HousingOffer, &housing, &offer)
+        .await
+        .json()
+        .await
+        .unwrap();
+    let mut withdrawal = example(Kind::HousingOffer, "valid/withdrawal");
+    withdrawal["offer_id"] = offer["offer_id"].clone();
+    assert!(withdrawal.get("citizen").is_none());
+
+    let response = app.submit(Kind::HousingOffer, &housing, &withdrawal).await;
+
+    assert_eq!(response.status(), 202);
+    let withdrawn: Value = response.json().await.unwrap();
+    assert_eq!(withdrawn["case_ref"], offered["case_ref"]);
+    // A vacant dwelling's own offer still gets a case of its own.
+    let vacant: Value = app
+        .submit(
+            Kind::HousingOffer,
+            &housing,
+            &example(Kind::HousingOffer, "valid/vacant-skaev-bolig"),
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_ne!(vacant["case_ref"], offered["case_ref"]);
+    let kbh = app.caseworker_token("101").await;
+    let case: Value = app
+        .get(&format!("/v1/cases/{}", vacant["case_ref"].as_str().unwrap()), &kbh)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(case["subject"], "vacant_dwelling");
+    assert!(case["cpr"].is_null());
 }

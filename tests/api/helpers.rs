@@ -134,6 +134,17 @@ impl TestApp {
             .expect("the request is answered")
     }
 
+    /// How many messages the database holds, read straight from the SQLite file.
+    pub fn stored_messages(&self) -> i64 {
+        let db = rusqlite::Connection::open_with_flags(
+            self.data_dir.join("indgang.db"),
+            rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY,
+        )
+        .unwrap();
+        db.query_row("SELECT COUNT(*) FROM messages", [], |row| row.get(0))
+            .unwrap()
+    }
+
     /// Every case of a municipality, as a caseworker sees the list.
     pub async fn cases(&self, municipality: &str) -> Vec<Value> {
         let token = self.caseworker_token(municipality).await;

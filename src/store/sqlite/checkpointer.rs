@@ -3,7 +3,8 @@
 //! steady stream of commits they never quite catch up, so the writer keeps SQLite's automatic
 //! checkpoint (every 16384 pages, 64 MiB): by then nearly every frame is already copied, the writer's own
 //! checkpoint is short, and the WAL starts from the beginning again, which keeps it bounded.
-//! On close, a TRUNCATE checkpoint leaves an empty WAL behind.
+//! On close, a TRUNCATE checkpoint leaves an empty WAL behind, if no other process (a running
+//! gateway, when this is a `token` command) is using the database: it never waits for one.
 
 use anyhow::Context;
 use rusqlite::Connection;
@@ -47,11 +48,17 @@ fn run(connection: Connection, stopped: Receiver<()>) {
             tracing::warn!(error = %e, "a WAL checkpoint failed; the next one will retry");
         }
     }
-    if let Err(e) = checkpoint(&connection, "TRUNCATE") {
-        tracing::warn!(error = %e, "the final WAL checkpoint failed; the WAL is replayed on the next start");
+    let _ = connection.execute_batch("PRAGMA busy_timeout = 0;");
+    match checkpoint(&connection, "TRUNCATE") {
+        Ok(false) => {}
+        Ok(true) => tracing::debug!("another connection is using the WAL; it stays as it is"),
+        Err(e) => tracing::debug!(error = %e, "no final WAL checkpoint; the WAL is replayed on the next start"),
     }
 }
 
-fn checkpoint(connection: &Connection, mode: &str) -> rusqlite::Result<()> {
-    connection.query_row(&format!("PRAGMA wal_checkpoint({mode})"), [], |_| Ok(()))
+/// Runs a checkpoint; `true` when it could not finish because others were busy.
+fn checkpoint(connection: &Connection, mode: &str) -> rusqlite::Result<bool> {
+    connection.query_row(&format!("PRAGMA wal_checkpoint({mode})"), [], |row| {
+        Ok(row.get::<_, i64>(0)? == 1)
+    })
 }

@@ -3,7 +3,8 @@
 
 use crate::domain::{CaseRef, Kind, copenhagen_date};
 use crate::store::{
-    CaseFilter, CaseRecord, CaseSummary, KeyCheck, MessageRecord, NewMessage, Receipt, SubmitOutcome, TokenRecord,
+    CaseFilter, CaseRecord, CaseSummary, KeyCheck, MessageRecord, NewMessage, Receipt, SubjectKind, SubmitOutcome,
+    TokenRecord,
 };
 use anyhow::Context;
 use jiff::Timestamp;
@@ -65,15 +66,30 @@ pub fn file_message(conn: &Connection, m: &NewMessage) -> anyhow::Result<SubmitO
 
     let at = micros(m.received_at);
     let municipality = m.municipality.to_string();
-    let case = conn
-        .prepare_cached("SELECT id, case_ref FROM cases WHERE municipality = ?1 AND subject_hash = ?2")?
-        .query_row(params![municipality, m.subject.match_hash], |row| {
-            Ok((row.get::<_, i64>(0)?, row.get::<_, String>(1)?))
-        })
-        .optional()?;
+    let earlier_offer = match (m.subject.kind, m.offer_hash) {
+        (SubjectKind::VacantDwelling, Some(offer)) => conn
+            .prepare_cached(
+                "SELECT c.id, c.case_ref FROM messages m JOIN cases c ON c.id = m.case_id
+                 WHERE m.offer_hash = ?1 AND c.municipality = ?2 ORDER BY m.id DESC LIMIT 1",
+            )?
+            .query_row(params![offer, municipality], |row| {
+                Ok((row.get::<_, i64>(0)?, row.get::<_, String>(1)?))
+            })
+            .optional()?,
+        _ => None,
+    };
+    let case = match earlier_offer {
+        Some(case) => Some(case),
+        None => conn
+            .prepare_cached("SELECT id, case_ref FROM cases WHERE municipality = ?1 AND subject_hash = ?2")?
+            .query_row(params![municipality, m.subject.match_hash], |row| {
+                Ok((row.get::<_, i64>(0)?, row.get::<_, String>(1)?))
+            })
+            .optional()?,
+    };
     let (case_id, case_ref) = match case {
         Some((id, case_ref)) => {
-            conn.prepare_cached("UPDATE cases SET updated_at = ?2 WHERE id = ?1")?
+            conn.prepare_cached("UPDATE cases SET updated_at = MAX(updated_at, ?2) WHERE id = ?1")?
                 .execute(params![id, at])?;
             (
                 id,
@@ -104,8 +120,8 @@ pub fn file_message(conn: &Connection, m: &NewMessage) -> anyhow::Result<SubmitO
     };
     let warnings = serde_json::to_string(&m.warnings)?;
     conn.prepare_cached(
-        "INSERT INTO messages (receipt_id, kind, sender_id, message_id, content_hash, case_id, received_at, body_sealed, summary, warnings)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+        "INSERT INTO messages (receipt_id, kind, sender_id, message_id, content_hash, offer_hash, case_id, received_at, body_sealed, summary, warnings)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
     )?
     .execute(params![
         m.receipt_id,
@@ -113,6 +129,7 @@ pub fn file_message(conn: &Connection, m: &NewMessage) -> anyhow::Result<SubmitO
         m.sender_id,
         m.message_id,
         m.content_hash,
+        m.offer_hash,
         case_id,
         at,
         m.body_sealed,

@@ -1,48 +1,83 @@
-//! Group commit. One thread owns the writing connection. Submissions queue up while the previous
-//! commit is being synced to disk; the thread then runs the whole queue in one transaction and
-//! commits once. Every job's answer is released only after that commit returned, so nothing is
-//! acknowledged before it is durable, and many submissions share one fsync.
+//! Group commit, in two stages so that the disk and the CPU work at the same time.
+//!
+//! One thread (the writer) owns the writing connection. Submissions queue up while it is busy;
+//! it then runs the whole queue in one transaction and commits, which writes the transaction's
+//! pages to the WAL. The connection runs with `synchronous=NORMAL`, so the commit does not wait
+//! for the disk: the batch's answers go to a second thread (the syncer), which makes the WAL
+//! durable with one `fdatasync` for every batch committed since its last one, and only then
+//! releases the answers. Meanwhile the writer already runs the next batch. Nothing is
+//! acknowledged before its data is on disk, and one fsync serves many submissions.
 //!
 //! Jobs are isolated without savepoints (a savepoint copies every page it touches to a
 //! sub-journal, which cost a tenth of the writer's time): when a job fails, the transaction is
 //! rolled back, that job alone gets its error, and the others run again in a new transaction.
-//! Jobs are therefore `Fn`, and must only touch the database.
+//! Jobs are therefore `Fn`, and must only touch the database. An error of the database itself
+//! (disk full, I/O error, busy) fails the whole batch at once instead.
+//!
+//! After a failed commit or a failed fsync the state of the disk is unknown, so the writer stops
+//! taking work: every later write fails, `healthy()` turns false and `/readyz` answers 503 until
+//! the gateway is restarted (SQLite then recovers from what reached the disk). The queue is
+//! bounded, so a slow disk slows the senders down instead of filling the memory.
 
 use anyhow::Context;
 use rusqlite::Connection;
 use std::any::Any;
+use std::fs::File;
 use std::panic::AssertUnwindSafe;
-use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc as sync_mpsc;
+use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use tokio::sync::{mpsc, oneshot};
 
 type Output = anyhow::Result<Box<dyn Any + Send>>;
 type Work = Box<dyn Fn(&Connection) -> Output + Send>;
+type Reply = oneshot::Sender<Output>;
 
 struct Job {
     work: Work,
-    reply: oneshot::Sender<Output>,
+    reply: Reply,
 }
 
+/// The answers of one committed batch, waiting for the WAL to reach the disk.
+type Committed = Vec<(Reply, Output)>;
+
 pub struct Writer {
-    queue: Mutex<Option<mpsc::UnboundedSender<Job>>>,
-    thread: Mutex<Option<JoinHandle<()>>>,
+    queue: Mutex<Option<mpsc::Sender<Job>>>,
+    healthy: Arc<AtomicBool>,
+    threads: Mutex<Vec<JoinHandle<()>>>,
 }
 
 impl Writer {
-    pub fn start(connection: Connection, max_batch: usize) -> anyhow::Result<Writer> {
-        let (tx, rx) = mpsc::unbounded_channel();
-        let thread = std::thread::Builder::new()
+    /// Starts the writer on `connection` (which must use `synchronous=NORMAL` in WAL mode) and
+    /// the syncer on `wal`, an open handle of the connection's WAL file.
+    pub fn start(connection: Connection, wal: File, max_batch: usize) -> anyhow::Result<Writer> {
+        let (tx, rx) = mpsc::channel(4 * max_batch);
+        let (committed_tx, committed_rx) = sync_mpsc::channel();
+        let healthy = Arc::new(AtomicBool::new(true));
+        let sync_health = healthy.clone();
+        let syncer = std::thread::Builder::new()
+            .name("indgang-syncer".into())
+            .spawn(move || sync(wal, committed_rx, &sync_health))
+            .context("starting the syncer thread")?;
+        let write_health = healthy.clone();
+        let writer = std::thread::Builder::new()
             .name("indgang-writer".into())
-            .spawn(move || run(connection, rx, max_batch))
+            .spawn(move || run(connection, rx, committed_tx, max_batch, &write_health))
             .context("starting the writer thread")?;
         Ok(Writer {
             queue: Mutex::new(Some(tx)),
-            thread: Mutex::new(Some(thread)),
+            healthy,
+            threads: Mutex::new(vec![writer, syncer]),
         })
     }
 
-    /// Runs `work` in the next group transaction and returns its result once committed.
+    /// False once a commit or an fsync has failed.
+    pub fn healthy(&self) -> bool {
+        self.healthy.load(Ordering::SeqCst)
+    }
+
+    /// Runs `work` in the next group transaction and returns its result once it is durable.
     pub async fn write<T, F>(&self, work: F) -> anyhow::Result<T>
     where
         T: Send + 'static,
@@ -50,27 +85,37 @@ impl Writer {
     {
         let (reply, answer) = oneshot::channel();
         let work: Work = Box::new(move |conn| work(conn).map(|value| Box::new(value) as Box<dyn Any + Send>));
-        {
-            let queue = self.queue.lock().expect("writer queue lock");
-            let sender = queue.as_ref().context("the store is closed")?;
-            sender
-                .send(Job { work, reply })
-                .map_err(|_| anyhow::anyhow!("the writer thread has stopped"))?;
-        }
+        let sender = self
+            .queue
+            .lock()
+            .expect("writer queue lock")
+            .clone()
+            .context("the store is closed")?;
+        sender
+            .send(Job { work, reply })
+            .await
+            .map_err(|_| anyhow::anyhow!("the writer thread has stopped"))?;
         let output = answer.await.context("the writer thread dropped a job")??;
         Ok(*output.downcast::<T>().expect("a job answers with its own type"))
     }
 
-    /// Stops taking jobs, lets the queued ones finish and waits for the thread.
+    /// Stops taking jobs, lets the queued ones finish (committed and synced) and waits for the
+    /// threads.
     pub fn close(&self) {
         self.queue.lock().expect("writer queue lock").take();
-        if let Some(thread) = self.thread.lock().expect("writer thread lock").take() {
+        for thread in self.threads.lock().expect("writer threads lock").drain(..) {
             let _ = thread.join();
         }
     }
 }
 
-fn run(connection: Connection, mut rx: mpsc::UnboundedReceiver<Job>, max_batch: usize) {
+fn run(
+    connection: Connection,
+    mut rx: mpsc::Receiver<Job>,
+    syncer: sync_mpsc::Sender<Committed>,
+    max_batch: usize,
+    healthy: &AtomicBool,
+) {
     let mut batch = Vec::with_capacity(max_batch);
     while let Some(first) = rx.blocking_recv() {
         batch.push(first);
@@ -80,11 +125,24 @@ fn run(connection: Connection, mut rx: mpsc::UnboundedReceiver<Job>, max_batch: 
                 Err(_) => break,
             }
         }
-        run_batch(&connection, &mut batch);
+        if !healthy.load(Ordering::SeqCst) {
+            for job in batch.drain(..) {
+                let _ = job.reply.send(Err(anyhow::anyhow!(
+                    "the store stopped after a disk error; restart the gateway"
+                )));
+            }
+            continue;
+        }
+        let answers = run_batch(&connection, &mut batch, healthy);
+        if !answers.is_empty() && syncer.send(answers).is_err() {
+            tracing::error!("the syncer thread has stopped; answers are lost and their senders will retry");
+        }
     }
 }
 
-fn run_batch(conn: &Connection, batch: &mut Vec<Job>) {
+/// Runs a batch to its commit. Returns the answers that wait for the sync; jobs that failed have
+/// had their answer already.
+fn run_batch(conn: &Connection, batch: &mut Vec<Job>, healthy: &AtomicBool) -> Committed {
     let size = batch.len();
     loop {
         if let Err(e) = conn.execute_batch("BEGIN IMMEDIATE") {
@@ -94,7 +152,7 @@ fn run_batch(conn: &Connection, batch: &mut Vec<Job>) {
                     .reply
                     .send(Err(anyhow::anyhow!("could not begin a transaction: {cause}")));
             }
-            return;
+            return Vec::new();
         }
         let mut outputs = Vec::with_capacity(batch.len());
         let mut failed = None;
@@ -110,38 +168,96 @@ fn run_batch(conn: &Connection, batch: &mut Vec<Job>) {
             }
         }
         if let Some((index, error)) = failed {
-            let _ = conn.execute_batch("ROLLBACK");
+            rollback(conn, healthy);
+            if is_database_failure(&error) {
+                let cause = format!("{error:#}");
+                tracing::error!(error = %cause, size, "the database failed; no job in the batch is filed");
+                for job in batch.drain(..) {
+                    let _ = job.reply.send(Err(anyhow::anyhow!("the database failed: {cause}")));
+                }
+                return Vec::new();
+            }
             let _ = batch.remove(index).reply.send(Err(error));
             if batch.is_empty() {
-                return;
+                return Vec::new();
             }
             continue;
         }
-        let commit_started = std::time::Instant::now();
+        let started = std::time::Instant::now();
         let committed = conn.execute_batch("COMMIT");
-        let commit_micros = commit_started.elapsed().as_micros() as u64;
+        let commit_micros = started.elapsed().as_micros() as u64;
         if commit_micros > 100_000 {
-            tracing::warn!(
-                size,
-                commit_micros,
-                "a commit took over 100 ms: the disk is slow to sync"
-            );
+            tracing::warn!(size, commit_micros, "a commit took over 100 ms: the disk is slow");
         }
-        match committed {
-            Ok(()) => {
-                tracing::trace!(size, "group commit");
-                for (job, output) in batch.drain(..).zip(outputs) {
-                    let _ = job.reply.send(Ok(output));
-                }
-            }
+        return match committed {
+            Ok(()) => batch
+                .drain(..)
+                .map(|job| job.reply)
+                .zip(outputs.into_iter().map(Ok))
+                .collect(),
             Err(e) => {
-                let _ = conn.execute_batch("ROLLBACK");
-                tracing::error!(error = %e, size, "a group commit failed; no job in it is acknowledged");
+                rollback(conn, healthy);
+                healthy.store(false, Ordering::SeqCst);
+                tracing::error!(error = %e, size, "a group commit failed; no job in it is acknowledged and the store stops");
                 for job in batch.drain(..) {
                     let _ = job.reply.send(Err(anyhow::anyhow!("the commit failed: {e}")));
                 }
+                Vec::new()
+            }
+        };
+    }
+}
+
+fn rollback(conn: &Connection, healthy: &AtomicBool) {
+    let _ = conn.execute_batch("ROLLBACK");
+    if !conn.is_autocommit() {
+        tracing::error!("a transaction could not be rolled back; the store stops");
+        healthy.store(false, Ordering::SeqCst);
+    }
+}
+
+/// Errors of the database as a whole rather than of one job's data.
+fn is_database_failure(error: &anyhow::Error) -> bool {
+    use rusqlite::ErrorCode::*;
+    error
+        .chain()
+        .any(|cause| match cause.downcast_ref::<rusqlite::Error>() {
+            Some(rusqlite::Error::SqliteFailure(e, _)) => matches!(
+                e.code,
+                DiskFull
+                    | SystemIoFailure
+                    | DatabaseBusy
+                    | DatabaseLocked
+                    | CannotOpen
+                    | DatabaseCorrupt
+                    | ReadOnly
+                    | OutOfMemory
+            ),
+            _ => false,
+        })
+}
+
+/// Makes committed batches durable: one `fdatasync` of the WAL for all batches committed so far,
+/// then their answers. An fsync issued after a commit returned covers that commit's frames.
+fn sync(wal: File, committed: sync_mpsc::Receiver<Committed>, healthy: &AtomicBool) {
+    while let Ok(first) = committed.recv() {
+        let mut ready = vec![first];
+        ready.extend(committed.try_iter());
+        match wal.sync_data() {
+            Ok(()) => {
+                for (reply, output) in ready.into_iter().flatten() {
+                    let _ = reply.send(output);
+                }
+            }
+            Err(e) => {
+                // The data is committed but not known to be on disk: it is not acknowledged. A
+                // sender that retries is answered from the stored message once the disk works.
+                tracing::error!(error = %e, "syncing the WAL failed; the batches are not acknowledged and the store stops");
+                healthy.store(false, Ordering::SeqCst);
+                for (reply, _) in ready.into_iter().flatten() {
+                    let _ = reply.send(Err(anyhow::anyhow!("syncing the WAL failed: {e}")));
+                }
             }
         }
-        return;
     }
 }

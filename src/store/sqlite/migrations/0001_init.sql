@@ -27,6 +27,7 @@ CREATE TABLE messages (
     sender_id     TEXT NOT NULL,
     message_id    TEXT NOT NULL,
     content_hash  BLOB NOT NULL,          -- keyed hash of the canonical message (idempotency)
+    offer_hash    BLOB,                   -- keyed hash of (sender, offer_id) for housing offers
     case_id       INTEGER NOT NULL REFERENCES cases (id),
     received_at   INTEGER NOT NULL,
     body_sealed   BLOB NOT NULL,          -- the canonical message, XChaCha20-Poly1305
@@ -35,6 +36,7 @@ CREATE TABLE messages (
     CONSTRAINT messages_idempotency UNIQUE (sender_id, message_id)
 );
 CREATE INDEX messages_by_case ON messages (case_id, id);
+CREATE INDEX messages_by_offer ON messages (offer_hash) WHERE offer_hash IS NOT NULL;
 
 CREATE TABLE tokens (
     id            TEXT PRIMARY KEY,
