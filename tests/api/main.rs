@@ -1,7 +1,9 @@
 //! Black-box tests: a real gateway on port 0, real HTTP, a fresh SQLite file per test.
 
+mod binary;
 mod cases;
 mod cli;
+mod crash;
 mod examples;
 mod helpers;
 mod idempotency;

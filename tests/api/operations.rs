@@ -127,6 +127,7 @@ async fn rejections_are_counted_without_personal_data() {
     app.submit_raw(Kind::ReleaseNotice, &token, "application/json", b"{".to_vec())
         .await;
 
+    app.submit(Kind::ReleaseNotice, "igt_unknown", &valid).await;
     let metrics = app
         .client
         .get(format!("{}/metrics", app.address))
@@ -148,5 +149,10 @@ async fn rejections_are_counted_without_personal_data() {
     assert_eq!(count("outcome=\"duplicate\""), 1);
     assert_eq!(count("reason=\"invalid\""), 1);
     assert_eq!(count("reason=\"malformed_json\""), 1);
+    let refused = metrics
+        .lines()
+        .find(|l| l.starts_with("indgang_refused_credentials_total"))
+        .unwrap();
+    assert!(refused.ends_with(" 1"), "{refused}");
     assert!(!metrics.contains("150385") && !metrics.contains("Jonas"));
 }

@@ -1,28 +1,10 @@
 //! The real binary, its real log output: no CPR number, name or address in any line, whatever
 //! was submitted, accepted or refused. And nothing personal in clear in the database file.
 
+use crate::binary::{serve, token};
 use crate::helpers::{example_sender, examples_dir, intake_path};
 use indgang::domain::Kind;
 use serde_json::Value;
-use std::io::{BufRead, BufReader};
-use std::process::{Command, Stdio};
-use std::sync::{Arc, Mutex};
-
-fn cli(data_dir: &std::path::Path, args: &[&str]) -> String {
-    let output = Command::new(env!("CARGO_BIN_EXE_indgang"))
-        .args(args)
-        .env("INDGANG__DATA_DIR", data_dir)
-        .output()
-        .unwrap();
-    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
-    String::from_utf8(output.stdout).unwrap()
-}
-
-fn token(data_dir: &std::path::Path, args: &[&str]) -> String {
-    let mut all = vec!["token", "create"];
-    all.extend_from_slice(args);
-    cli(data_dir, &all).lines().last().unwrap().to_owned()
-}
 
 /// Every string in a message that is personal: CPR numbers (in both spellings), names, addresses, notes.
 fn personal_strings(message: &Value, out: &mut Vec<String>) {
@@ -33,7 +15,14 @@ fn personal_strings(message: &Value, out: &mut Vec<String>) {
             out.push(digits);
         }
     }
-    for pointer in ["/citizen/name", "/dwelling/address/street", "/notes"] {
+    for pointer in [
+        "/citizen/name",
+        "/dwelling/address/street",
+        "/notes",
+        "/sender/contact/name",
+        "/sender/contact/email",
+        "/sender/contact/phone",
+    ] {
         if let Some(text) = message.pointer(pointer).and_then(Value::as_str) {
             out.push(text.to_owned());
         }
@@ -63,33 +52,8 @@ async fn logs_and_the_database_file_carry_no_personal_data() {
     }
     let caseworker = token(data, &["--role", "caseworker", "--municipality", "751"]);
 
-    let mut child = Command::new(env!("CARGO_BIN_EXE_indgang"))
-        .arg("serve")
-        .env("INDGANG__DATA_DIR", data)
-        .env("INDGANG__SERVER__BIND", "127.0.0.1:0")
-        .env("INDGANG__LOG__LEVEL", "debug")
-        .env_remove("RUST_LOG")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let lines = Arc::new(Mutex::new(Vec::<String>::new()));
-    let (ready_tx, ready_rx) = std::sync::mpsc::channel();
-    let stdout = child.stdout.take().unwrap();
-    let collected = lines.clone();
-    let reader = std::thread::spawn(move || {
-        for line in BufReader::new(stdout).lines() {
-            let line = line.unwrap();
-            if line.contains("indgang is serving") {
-                let parsed: Value = serde_json::from_str(&line).unwrap();
-                ready_tx.send(parsed["listening"].as_str().unwrap().to_owned()).unwrap();
-            }
-            collected.lock().unwrap().push(line);
-        }
-    });
-    let address = ready_rx
-        .recv_timeout(std::time::Duration::from_secs(30))
-        .expect("the gateway starts");
+    let served = serve(data, "debug");
+    let address = served.address.clone();
 
     let client = reqwest::Client::new();
     let mut personal = Vec::new();
@@ -125,16 +89,9 @@ async fn logs_and_the_database_file_carry_no_personal_data() {
     }
     assert!(!case_refs.is_empty() && personal.len() > 20);
 
-    Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
-        .status()
-        .unwrap();
-    let status = child.wait().unwrap();
+    let lines = served.lines.clone();
+    let (status, stderr) = served.stop("-TERM");
     assert!(status.success(), "SIGTERM stops the gateway cleanly");
-    reader.join().unwrap();
-    let mut stderr = String::new();
-    std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut stderr).unwrap();
-
     let lines = lines.lock().unwrap();
     assert!(
         lines.iter().any(|l| l.contains("message accepted")),

@@ -261,3 +261,75 @@ fn sync(wal: File, committed: sync_mpsc::Receiver<Committed>, healthy: &AtomicBo
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn writer(dir: &std::path::Path) -> Writer {
+        let path = dir.join("t.db");
+        let conn = Connection::open(&path).unwrap();
+        conn.execute_batch(
+            "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;
+             CREATE TABLE t (x INTEGER NOT NULL UNIQUE); INSERT INTO t VALUES (0);",
+        )
+        .unwrap();
+        let wal = File::open(dir.join("t.db-wal")).unwrap();
+        Writer::start(conn, wal, 64).unwrap()
+    }
+
+    fn count(dir: &std::path::Path) -> i64 {
+        let conn = Connection::open(dir.join("t.db")).unwrap();
+        conn.query_row("SELECT COUNT(*) FROM t", [], |row| row.get(0)).unwrap()
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_failing_job_fails_alone_and_the_rest_of_its_batch_is_filed() {
+        let dir = tempfile::tempdir().unwrap();
+        let writer = Arc::new(writer(dir.path()));
+        let jobs = (1..=40).map(|x: i64| {
+            let writer = writer.clone();
+            // Every tenth job breaks the UNIQUE constraint.
+            let value = if x % 10 == 0 { 0 } else { x };
+            tokio::spawn(async move {
+                writer
+                    .write(move |conn| Ok(conn.execute("INSERT INTO t VALUES (?1)", [value])?))
+                    .await
+            })
+        });
+        let results = futures_util::future::join_all(jobs).await;
+
+        let failed = results.iter().filter(|r| r.as_ref().unwrap().is_err()).count();
+        assert_eq!(failed, 4);
+        assert_eq!(count(dir.path()), 1 + 36);
+        assert!(writer.healthy());
+        writer.close();
+    }
+
+    #[tokio::test]
+    async fn a_panicking_job_is_an_error_not_a_dead_writer() {
+        let dir = tempfile::tempdir().unwrap();
+        let writer = writer(dir.path());
+        let panicked = writer.write(|_conn| -> anyhow::Result<()> { panic!("boom") }).await;
+        assert!(panicked.is_err());
+        writer
+            .write(|conn| Ok(conn.execute("INSERT INTO t VALUES (7)", [])?))
+            .await
+            .unwrap();
+        assert_eq!(count(dir.path()), 2);
+        writer.close();
+    }
+
+    #[tokio::test]
+    async fn close_finishes_the_queued_work_and_then_refuses() {
+        let dir = tempfile::tempdir().unwrap();
+        let writer = writer(dir.path());
+        writer
+            .write(|conn| Ok(conn.execute("INSERT INTO t VALUES (1)", [])?))
+            .await
+            .unwrap();
+        writer.close();
+        assert!(writer.write(|_| Ok(())).await.is_err());
+        assert_eq!(count(dir.path()), 2);
+    }
+}

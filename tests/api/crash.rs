@@ -1,0 +1,94 @@
+//! Nothing acknowledged is lost: the gateway is killed (SIGKILL, no shutdown at all) while
+//! submissions stream in; after a restart every message that got a 202 is there. (A killed
+//! process leaves the page cache behind, so this proves that no answer precedes its commit; that
+//! the commit is also on the disk before the answer is the syncer's job in the writer.)
+
+use crate::binary::{serve, token};
+use crate::helpers::release_notice;
+use serde_json::Value;
+
+#[tokio::test]
+async fn every_acknowledged_message_survives_a_kill() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path();
+    let sender = token(
+        data,
+        &[
+            "--role",
+            "sender",
+            "--sender",
+            "kif-horsens",
+            "--kinds",
+            "release-notice",
+        ],
+    );
+    let caseworker = token(data, &["--role", "caseworker", "--municipality", "751"]);
+    let served = serve(data, "info");
+    let address = served.address.clone();
+
+    // 16 clients submit until the gateway disappears under them.
+    let client = reqwest::Client::new();
+    let mut clients = Vec::new();
+    for c in 0..16 {
+        let (client, address, sender) = (client.clone(), address.clone(), sender.clone());
+        clients.push(tokio::spawn(async move {
+            let mut acknowledged = Vec::new();
+            for i in 0.. {
+                let notice = release_notice(
+                    &format!("kill-{c}-{i}"),
+                    &format!("{:02}0190{:04}", 1 + c, i % 10_000),
+                    "751",
+                );
+                let sent = client
+                    .post(format!("{address}/v1/release-notices"))
+                    .bearer_auth(&sender)
+                    .json(&notice)
+                    .send()
+                    .await;
+                match sent {
+                    Ok(response) if response.status() == 202 => match response.json::<Value>().await {
+                        Ok(receipt) => acknowledged.push(receipt),
+                        Err(_) => break,
+                    },
+                    Ok(response) => panic!("unexpected {}", response.status()),
+                    Err(_) => break,
+                }
+            }
+            acknowledged
+        }));
+    }
+    tokio::time::sleep(std::time::Duration::from_millis(700)).await;
+    let (status, _) = served.stop("-KILL");
+    assert!(!status.success());
+    let mut acknowledged = Vec::new();
+    for client in clients {
+        acknowledged.extend(client.await.unwrap());
+    }
+    assert!(
+        acknowledged.len() > 50,
+        "the test submitted enough before the kill: {}",
+        acknowledged.len()
+    );
+
+    let again = serve(data, "info");
+    for receipt in &acknowledged {
+        let id = receipt["receipt_id"].as_str().unwrap();
+        let fetched = client
+            .get(format!("{}/v1/receipts/{id}", again.address))
+            .bearer_auth(&sender)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(fetched.status(), 200, "receipt {id} was acknowledged and then lost");
+        assert_eq!(&fetched.json::<Value>().await.unwrap(), receipt);
+    }
+    let case = acknowledged[0]["case_ref"].as_str().unwrap();
+    let read = client
+        .get(format!("{}/v1/cases/{case}", again.address))
+        .bearer_auth(&caseworker)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(read.status(), 200);
+    again.stop("-TERM");
+}
