@@ -42,7 +42,7 @@ enum Role {
 pub async fn run(settings: Settings, command: Command) -> anyhow::Result<()> {
     let store = open_store(&settings)?;
     let result = match command {
-        Command::Create(args) => create(store.as_ref(), args).await,
+        Command::Create(args) => create(store.as_ref(), &settings, args).await,
         Command::List => list(store.as_ref()).await,
         Command::Revoke { id } => {
             if !store.revoke_token(&id, jiff::Timestamp::now()).await? {
@@ -56,7 +56,7 @@ pub async fn run(settings: Settings, command: Command) -> anyhow::Result<()> {
     result
 }
 
-fn grant(args: CreateArgs) -> anyhow::Result<Grant> {
+fn grant(settings: &Settings, args: CreateArgs) -> anyhow::Result<Grant> {
     match args.role {
         Role::Sender => {
             if args.municipality.is_some() || args.team.is_some() {
@@ -82,6 +82,12 @@ fn grant(args: CreateArgs) -> anyhow::Result<Grant> {
                 .municipality
                 .context("--municipality KODE is required for a caseworker token")?;
             let municipality = Kommunekode::parse(&code).map_err(|e| anyhow::anyhow!("--municipality: {e}"))?;
+            if !settings.municipalities.contains(municipality) {
+                bail!(
+                    "--municipality: {municipality} ({}) is not served by this gateway (see municipalities)",
+                    municipality.name()
+                );
+            }
             Ok(Grant::Caseworker {
                 municipality,
                 team: args.team,
@@ -90,8 +96,8 @@ fn grant(args: CreateArgs) -> anyhow::Result<Grant> {
     }
 }
 
-async fn create(store: &dyn crate::store::Store, args: CreateArgs) -> anyhow::Result<()> {
-    let grant = grant(args)?;
+async fn create(store: &dyn crate::store::Store, settings: &Settings, args: CreateArgs) -> anyhow::Result<()> {
+    let grant = grant(settings, args)?;
     let (record, token) = create_token(store, grant, jiff::Timestamp::now()).await?;
     println!("created {} ({}: {})", record.id, record.role, describe(&record));
     println!("the token is shown this once; store it now:");

@@ -9,44 +9,30 @@ async fn messages_about_one_citizen_in_one_municipality_share_a_case() {
     let jobcenter = app.sender_token("jobcenter-aarhus", &[Kind::JobcenterMessage]).await;
 
     let first: Value = app
-        .submit(
+        .accept(
             Kind::ReleaseNotice,
             &prison,
             &release_notice("c-1", "150385-1234", "751"),
         )
-        .await
-        .json()
-        .await
-        .unwrap();
+        .await;
     let mut appointment = example(Kind::JobcenterMessage, "valid/appointment");
     appointment["citizen"]["cpr"] = "1503851234".into();
     appointment["municipality"] = "751".into();
-    let second: Value = app
-        .submit(Kind::JobcenterMessage, &jobcenter, &appointment)
-        .await
-        .json()
-        .await
-        .unwrap();
+    let second: Value = app.accept(Kind::JobcenterMessage, &jobcenter, &appointment).await;
     let elsewhere: Value = app
-        .submit(
+        .accept(
             Kind::ReleaseNotice,
             &prison,
             &release_notice("c-2", "150385-1234", "730"),
         )
-        .await
-        .json()
-        .await
-        .unwrap();
+        .await;
     let someone_else: Value = app
-        .submit(
+        .accept(
             Kind::ReleaseNotice,
             &prison,
             &release_notice("c-3", "150385-1235", "751"),
         )
-        .await
-        .json()
-        .await
-        .unwrap();
+        .await;
 
     assert_eq!(first["case_ref"], second["case_ref"]);
     assert_ne!(
@@ -61,15 +47,12 @@ async fn a_caseworker_reads_a_case_of_their_municipality_with_its_messages() {
     let app = spawn_app().await;
     let prison = app.sender_token("kif-horsens", &[Kind::ReleaseNotice]).await;
     let receipt: Value = app
-        .submit(
+        .accept(
             Kind::ReleaseNotice,
             &prison,
             &example(Kind::ReleaseNotice, "valid/initial-parole"),
         )
-        .await
-        .json()
-        .await
-        .unwrap();
+        .await;
     let case_ref = receipt["case_ref"].as_str().unwrap();
     let aarhus = app.caseworker_token("751").await;
 
@@ -90,15 +73,12 @@ async fn other_municipalities_and_senders_may_not_read_a_case() {
     let app = spawn_app().await;
     let prison = app.sender_token("kif-horsens", &[Kind::ReleaseNotice]).await;
     let receipt: Value = app
-        .submit(
+        .accept(
             Kind::ReleaseNotice,
             &prison,
             &example(Kind::ReleaseNotice, "valid/initial-parole"),
         )
-        .await
-        .json()
-        .await
-        .unwrap();
+        .await;
     let path = format!("/v1/cases/{}", receipt["case_ref"].as_str().unwrap());
 
     let odense = app.caseworker_token("461").await;
@@ -121,23 +101,15 @@ async fn the_case_list_has_no_personal_data_and_filters_by_kind_and_time() {
     let prison = app.sender_token("kif-horsens", &[Kind::ReleaseNotice]).await;
     let housing = app.sender_token("boligtildeling-kbh", &[Kind::HousingOffer]).await;
     let notice_receipt: Value = app
-        .submit(
+        .accept(
             Kind::ReleaseNotice,
             &prison,
             &release_notice("l-1", "0101901234", "101"),
         )
-        .await
-        .json()
-        .await
-        .unwrap();
+        .await;
     app.clock.set("2026-11-24T12:00:00Z".parse().unwrap());
     let offer = example(Kind::HousingOffer, "valid/offer-named-citizen-dogs-allowed");
-    let offer_receipt: Value = app
-        .submit(Kind::HousingOffer, &housing, &offer)
-        .await
-        .json()
-        .await
-        .unwrap();
+    let offer_receipt: Value = app.accept(Kind::HousingOffer, &housing, &offer).await;
     let vacant = example(Kind::HousingOffer, "valid/vacant-skaev-bolig");
     assert_eq!(app.submit(Kind::HousingOffer, &housing, &vacant).await.status(), 202);
 
@@ -212,12 +184,7 @@ async fn a_withdrawal_without_a_citizen_follows_its_offer_to_the_citizens_case()
     let app = spawn_app().await;
     let housing = app.sender_token("boligtildeling-kbh", &[Kind::HousingOffer]).await;
     let offer = example(Kind::HousingOffer, "valid/offer-named-citizen-dogs-allowed");
-    let offered: Value = app
-        .submit(Kind::HousingOffer, &housing, &offer)
-        .await
-        .json()
-        .await
-        .unwrap();
+    let offered: Value = app.accept(Kind::HousingOffer, &housing, &offer).await;
     let mut withdrawal = example(Kind::HousingOffer, "valid/withdrawal");
     withdrawal["offer_id"] = offer["offer_id"].clone();
     assert!(withdrawal.get("citizen").is_none());
@@ -229,15 +196,12 @@ async fn a_withdrawal_without_a_citizen_follows_its_offer_to_the_citizens_case()
     assert_eq!(withdrawn["case_ref"], offered["case_ref"]);
     // A vacant dwelling's own offer still gets a case of its own.
     let vacant: Value = app
-        .submit(
+        .accept(
             Kind::HousingOffer,
             &housing,
             &example(Kind::HousingOffer, "valid/vacant-skaev-bolig"),
         )
-        .await
-        .json()
-        .await
-        .unwrap();
+        .await;
     assert_ne!(vacant["case_ref"], offered["case_ref"]);
     let kbh = app.caseworker_token("101").await;
     let case: Value = app

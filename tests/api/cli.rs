@@ -219,6 +219,17 @@ fn tokens_are_shown_once_listed_without_secrets_and_revoked() {
         assert!(!output.status.success(), "{bad:?} was accepted");
         assert!(!text(&output.stderr).is_empty());
     }
+    let not_served = indgang(
+        dir.path(),
+        &["token", "create", "--role", "caseworker", "--municipality", "101"],
+        &[("INDGANG__MUNICIPALITIES", "751")],
+    );
+    assert!(!not_served.status.success());
+    assert!(
+        text(&not_served.stderr).contains("not served"),
+        "{}",
+        text(&not_served.stderr)
+    );
 }
 
 #[test]

@@ -114,6 +114,18 @@ impl TestApp {
             .await
     }
 
+    /// Submits a message that must be accepted (202) and returns its receipt.
+    pub async fn accept(&self, kind: Kind, token: &str, body: &Value) -> Value {
+        let response = self.submit(kind, token, body).await;
+        assert_eq!(
+            response.status(),
+            202,
+            "not accepted: {}",
+            response.text().await.unwrap()
+        );
+        response.json().await.unwrap()
+    }
+
     pub async fn submit_raw(&self, kind: Kind, token: &str, content_type: &str, body: Vec<u8>) -> reqwest::Response {
         self.client
             .post(format!("{}{}", self.address, intake_path(kind)))
@@ -198,4 +210,14 @@ pub async fn problem(response: reqwest::Response) -> Value {
         "problems are application/problem+json"
     );
     response.json().await.unwrap()
+}
+
+/// The codes of a receipt's warnings, in order.
+pub fn warning_codes(receipt: &Value) -> Vec<String> {
+    receipt["warnings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|w| w["code"].as_str().unwrap().to_owned())
+        .collect()
 }

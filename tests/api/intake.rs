@@ -1,4 +1,4 @@
-use crate::helpers::{example, problem, release_notice, spawn_app, spawn_app_with};
+use crate::helpers::{example, problem, release_notice, spawn_app, spawn_app_with, warning_codes};
 use indgang::domain::Kind;
 use serde_json::Value;
 
@@ -62,53 +62,23 @@ async fn release_notice_warnings_are_on_the_receipt() {
     notice["release"]["expected_date"] = "2026-12-04".into();
     notice["release_meeting"]["date"] = "2026-12-01".into();
 
-    let receipt: Value = app
-        .submit(Kind::ReleaseNotice, &token, &notice)
-        .await
-        .json()
-        .await
-        .unwrap();
-    let codes: Vec<&str> = receipt["warnings"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|w| w["code"].as_str().unwrap())
-        .collect();
+    let receipt: Value = app.accept(Kind::ReleaseNotice, &token, &notice).await;
+    let codes = warning_codes(&receipt);
     assert_eq!(codes, ["late_notice", "release_on_friday"]);
 
     let mut past = release_notice("late-2", "0101901234", "751");
     past["release"]["expected_date"] = "2026-12-25".into();
     past["release_meeting"]["date"] = "2026-12-01".into();
-    let receipt: Value = app
-        .submit(Kind::ReleaseNotice, &token, &past)
-        .await
-        .json()
-        .await
-        .unwrap();
-    let codes: Vec<&str> = receipt["warnings"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|w| w["code"].as_str().unwrap())
-        .collect();
+    let receipt: Value = app.accept(Kind::ReleaseNotice, &token, &past).await;
+    let codes = warning_codes(&receipt);
     assert_eq!(codes, ["release_on_holiday"]);
 
     let mut gone = release_notice("late-3", "0101901234", "751");
     gone["release"]["expected_date"] = "2026-11-10".into();
     gone["release_meeting"]["date"] = "2026-11-01".into();
     gone["sent_at"] = "2026-10-01T09:00:00+02:00".into();
-    let receipt: Value = app
-        .submit(Kind::ReleaseNotice, &token, &gone)
-        .await
-        .json()
-        .await
-        .unwrap();
-    let codes: Vec<&str> = receipt["warnings"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|w| w["code"].as_str().unwrap())
-        .collect();
+    let receipt: Value = app.accept(Kind::ReleaseNotice, &token, &gone).await;
+    let codes = warning_codes(&receipt);
     assert_eq!(codes, ["release_in_past"]);
 }
 
