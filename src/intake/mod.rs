@@ -148,14 +148,12 @@ async fn handle(
     let bytes = body::read_limited(req, payload, intake.limits.max_body_bytes)
         .await
         .map_err(|p| {
-            (
-                if p.status == 413 {
-                    "too_large"
-                } else {
-                    "unreadable_body"
-                },
-                p,
-            )
+            let reason = if p.status == 413 {
+                "too_large"
+            } else {
+                "unreadable_body"
+            };
+            (reason, p)
         })?;
     let document = body::parse_json(&bytes).map_err(|p| ("malformed_json", p))?;
     // A well-formed sender.id of another sender is a matter of rights (403); a malformed one is
@@ -173,40 +171,7 @@ async fn handle(
         .check(kind, document, now)
         .map_err(|v| ("invalid", Problem::invalid(v)))?;
 
-    let canonical =
-        serde_json::to_vec(&checked.document).map_err(|e| ("internal", crate::problem::internal(e.into())))?;
-    // A housing offer's messages (offer, update, withdrawal) belong together, named or not.
-    let offer_hash = checked.document["offer_id"].as_str().map(|offer| {
-        intake
-            .vault
-            .match_hash("offer", format!("{}\0{offer}", checked.sender_id).as_bytes())
-    });
-    let subject = match &checked.cpr {
-        Some(cpr) => Subject {
-            kind: SubjectKind::Citizen,
-            match_hash: intake.vault.match_hash("cpr", cpr.expose_digits().as_bytes()),
-            cpr_sealed: Some(intake.vault.encrypt(cpr.expose_digits().as_bytes())),
-        },
-        None => Subject {
-            kind: SubjectKind::VacantDwelling,
-            match_hash: offer_hash.unwrap_or_else(|| intake.vault.match_hash("message", &canonical)),
-            cpr_sealed: None,
-        },
-    };
-    let message = NewMessage {
-        receipt_id: uuid::Uuid::now_v7().to_string(),
-        kind,
-        sender_id: checked.sender_id.clone(),
-        message_id: checked.message_id.clone(),
-        content_hash: intake.vault.match_hash("content", &canonical),
-        offer_hash,
-        municipality: checked.municipality,
-        subject,
-        body_sealed: intake.vault.encrypt(&canonical),
-        summary: validation::summary(kind, &checked.document),
-        warnings: checked.warnings,
-        received_at: now,
-    };
+    let message = seal(intake, checked, now).map_err(|e| ("internal", crate::problem::internal(e)))?;
     let outcome = intake
         .store
         .submit(message)
@@ -229,6 +194,44 @@ async fn handle(
             );
             return Err(("conflict", Problem::new(kinds::CONFLICT, detail)));
         }
+    })
+}
+
+/// The message as the store takes it: canonical, hashed for matching and sealed.
+fn seal(intake: &Intake, checked: validation::Checked, now: jiff::Timestamp) -> anyhow::Result<NewMessage> {
+    let kind = checked.kind;
+    let canonical = serde_json::to_vec(&checked.document)?;
+    // A housing offer's messages (offer, update, withdrawal) belong together, named or not.
+    let offer_hash = checked.document["offer_id"].as_str().map(|offer| {
+        intake
+            .vault
+            .match_hash("offer", format!("{}\0{offer}", checked.sender_id).as_bytes())
+    });
+    let subject = match &checked.cpr {
+        Some(cpr) => Subject {
+            kind: SubjectKind::Citizen,
+            match_hash: intake.vault.match_hash("cpr", cpr.expose_digits().as_bytes()),
+            cpr_sealed: Some(intake.vault.encrypt(cpr.expose_digits().as_bytes())),
+        },
+        None => Subject {
+            kind: SubjectKind::VacantDwelling,
+            match_hash: offer_hash.unwrap_or_else(|| intake.vault.match_hash("message", &canonical)),
+            cpr_sealed: None,
+        },
+    };
+    Ok(NewMessage {
+        receipt_id: uuid::Uuid::now_v7().to_string(),
+        kind,
+        sender_id: checked.sender_id.clone(),
+        message_id: checked.message_id.clone(),
+        content_hash: intake.vault.match_hash("content", &canonical),
+        offer_hash,
+        municipality: checked.municipality,
+        subject,
+        body_sealed: intake.vault.encrypt(&canonical),
+        summary: validation::summary(kind, &checked.document),
+        warnings: checked.warnings,
+        received_at: now,
     })
 }
 
