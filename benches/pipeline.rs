@@ -48,13 +48,23 @@ fn main() {
         let doc: Value = serde_json::from_slice(body).unwrap();
         validator.check(Kind::ReleaseNotice, doc, now).unwrap();
     }
+    // Each stage's input is made before its clock starts; a stage's output is kept for the next.
     let started = Instant::now();
-    let mut checked = Vec::with_capacity(n);
     for body in &bodies {
-        let doc: Value = serde_json::from_slice(body).unwrap();
-        checked.push(validator.check(Kind::ReleaseNotice, doc, now).unwrap());
+        drop(std::hint::black_box(serde_json::from_slice::<Value>(body).unwrap()));
     }
-    report("parse + validate", n, started);
+    report("parse JSON", n, started);
+    let docs: Vec<Value> = bodies
+        .iter()
+        .map(|body| serde_json::from_slice(body).unwrap())
+        .collect();
+
+    let started = Instant::now();
+    let checked: Vec<_> = docs
+        .into_iter()
+        .map(|doc| validator.check(Kind::ReleaseNotice, doc, now).unwrap())
+        .collect();
+    report("schema + domain rules + warnings", n, started);
 
     let started = Instant::now();
     let messages: Vec<NewMessage> = checked

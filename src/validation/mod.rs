@@ -127,8 +127,14 @@ impl Validator {
 
     fn schema_violations(&self, kind: Kind, document: &Value) -> Vec<Violation> {
         use jsonschema::error::ValidationErrorKind as K;
+        let schema = &self.schemas[&kind];
         let mut violations = Vec::new();
-        for error in self.schemas[&kind].iter_errors(document) {
+        // Most messages are valid: the short-circuiting check is the fast path, and only a
+        // message that fails it is walked again to collect every fault.
+        if schema.is_valid(document) {
+            return violations;
+        }
+        for error in schema.iter_errors(document) {
             let at = error.instance_path().as_str();
             let rule = error.kind().keyword().to_owned();
             let mut push = |pointer: String, message: String| {
