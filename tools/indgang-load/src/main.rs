@@ -184,7 +184,12 @@ impl Connection {
         let head = format!(
             "POST /v1/release-notices HTTP/1.1\r\nHost: {authority}\r\nAuthorization: Bearer {token}\r\nContent-Type: application/json\r\n"
         );
-        Connection { authority: authority.to_owned(), head, stream: None, buffer: Vec::with_capacity(4096) }
+        Connection {
+            authority: authority.to_owned(),
+            head,
+            stream: None,
+            buffer: Vec::with_capacity(4096),
+        }
     }
 
     /// The answer's status code; 0 when the connection failed (it is opened again next time).
@@ -231,7 +236,8 @@ impl Connection {
             .lines()
             .find_map(|line| {
                 let (name, value) = line.split_once(':')?;
-                name.eq_ignore_ascii_case("content-length").then(|| value.trim().parse().ok())?
+                name.eq_ignore_ascii_case("content-length")
+                    .then(|| value.trim().parse().ok())?
             })
             .ok_or_else(broken)?;
         let mut have = self.buffer.len() - head_end;
