@@ -35,65 +35,56 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/v1/jobcenter-messages", web::post().to(submit_jobcenter_message));
 }
 
-/// Submit a release notice from Kriminalforsorgen.
-#[utoipa::path(post, path = "/v1/release-notices", tag = "intake",
-    request_body(content = inline(Object), content_type = "application/json", description = "A release notice: schemas/release-notice.v1.json"),
-    responses(
-        (status = 202, description = "Accepted and durably filed", body = ReceiptBody, headers(("Location" = String, description = "URL of the receipt"))),
-        (status = 200, description = "The same message was accepted before; its original receipt", body = ReceiptBody),
-        (status = 400, description = "Malformed JSON", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "Missing or unknown token", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "The token may not send this kind or this sender.id", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "The message id was used before for different content", body = Problem, content_type = "application/problem+json"),
-        (status = 413, description = "The body is over limits.max_body_bytes", body = Problem, content_type = "application/problem+json"),
-        (status = 415, description = "Not application/json", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Schema or domain-rule violations, every one listed", body = Problem, content_type = "application/problem+json"),
-    ),
-    security(("bearer" = [])))]
-pub async fn submit_release_notice(
-    req: HttpRequest,
-    payload: web::Payload,
-    principal: Principal,
-    intake: web::Data<Intake>,
-) -> HttpResponse {
-    submit(Kind::ReleaseNotice, req, payload, principal, intake).await
+/// One submit endpoint per kind: the same handler and the same documented answers.
+macro_rules! submit_endpoint {
+    ($name:ident, $kind:expr, $path:literal, $summary:literal, $body:literal) => {
+        #[doc = $summary]
+        #[utoipa::path(post, path = $path, tag = "intake",
+            request_body(content = inline(Object), content_type = "application/json", description = $body),
+            responses(
+                (status = 202, description = "Accepted and durably filed", body = ReceiptBody, headers(("Location" = String, description = "URL of the receipt"))),
+                (status = 200, description = "The same message was accepted before; its original receipt", body = ReceiptBody),
+                (status = 400, description = "Malformed JSON", body = Problem, content_type = "application/problem+json"),
+                (status = 401, description = "Missing or unknown token", body = Problem, content_type = "application/problem+json"),
+                (status = 403, description = "The token may not send this kind or this sender.id", body = Problem, content_type = "application/problem+json"),
+                (status = 409, description = "The message id was used before for different content", body = Problem, content_type = "application/problem+json"),
+                (status = 413, description = "The body is over limits.max_body_bytes", body = Problem, content_type = "application/problem+json"),
+                (status = 415, description = "Not application/json", body = Problem, content_type = "application/problem+json"),
+                (status = 422, description = "Schema or domain-rule violations, every one listed", body = Problem, content_type = "application/problem+json"),
+            ),
+            security(("bearer" = [])))]
+        pub async fn $name(
+            req: HttpRequest,
+            payload: web::Payload,
+            principal: Principal,
+            intake: web::Data<Intake>,
+        ) -> HttpResponse {
+            submit($kind, req, payload, principal, intake).await
+        }
+    };
 }
 
-/// Submit a housing offer from the housing allocation office.
-#[utoipa::path(post, path = "/v1/housing-offers", tag = "intake",
-    request_body(content = inline(Object), content_type = "application/json", description = "A housing offer: schemas/housing-offer.v1.json"),
-    responses(
-        (status = 202, description = "Accepted and durably filed", body = ReceiptBody, headers(("Location" = String, description = "URL of the receipt"))),
-        (status = 200, description = "The same message was accepted before; its original receipt", body = ReceiptBody),
-        (status = "4XX", description = "Rejected; see the problem type", body = Problem, content_type = "application/problem+json"),
-    ),
-    security(("bearer" = [])))]
-pub async fn submit_housing_offer(
-    req: HttpRequest,
-    payload: web::Payload,
-    principal: Principal,
-    intake: web::Data<Intake>,
-) -> HttpResponse {
-    submit(Kind::HousingOffer, req, payload, principal, intake).await
-}
-
-/// Submit a message from the jobcenter.
-#[utoipa::path(post, path = "/v1/jobcenter-messages", tag = "intake",
-    request_body(content = inline(Object), content_type = "application/json", description = "A jobcenter message: schemas/jobcenter-message.v1.json"),
-    responses(
-        (status = 202, description = "Accepted and durably filed", body = ReceiptBody, headers(("Location" = String, description = "URL of the receipt"))),
-        (status = 200, description = "The same message was accepted before; its original receipt", body = ReceiptBody),
-        (status = "4XX", description = "Rejected; see the problem type", body = Problem, content_type = "application/problem+json"),
-    ),
-    security(("bearer" = [])))]
-pub async fn submit_jobcenter_message(
-    req: HttpRequest,
-    payload: web::Payload,
-    principal: Principal,
-    intake: web::Data<Intake>,
-) -> HttpResponse {
-    submit(Kind::JobcenterMessage, req, payload, principal, intake).await
-}
+submit_endpoint!(
+    submit_release_notice,
+    Kind::ReleaseNotice,
+    "/v1/release-notices",
+    "Submit a release notice from Kriminalforsorgen.",
+    "A release notice: schemas/release-notice.v1.json"
+);
+submit_endpoint!(
+    submit_housing_offer,
+    Kind::HousingOffer,
+    "/v1/housing-offers",
+    "Submit a housing offer from the housing allocation office.",
+    "A housing offer: schemas/housing-offer.v1.json"
+);
+submit_endpoint!(
+    submit_jobcenter_message,
+    Kind::JobcenterMessage,
+    "/v1/jobcenter-messages",
+    "Submit a message from the jobcenter.",
+    "A jobcenter message: schemas/jobcenter-message.v1.json"
+);
 
 async fn submit(
     kind: Kind,

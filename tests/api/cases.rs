@@ -1,11 +1,11 @@
-use crate::helpers::{example, problem, release_notice, spawn_app};
+use crate::helpers::{example, parole_notice, problem, release_notice, spawn_app};
 use indgang::domain::Kind;
 use serde_json::Value;
 
 #[tokio::test]
 async fn messages_about_one_citizen_in_one_municipality_share_a_case() {
     let app = spawn_app().await;
-    let prison = app.sender_token("kif-horsens", &[Kind::ReleaseNotice]).await;
+    let prison = app.prison_token().await;
     let jobcenter = app.sender_token("jobcenter-aarhus", &[Kind::JobcenterMessage]).await;
 
     let first: Value = app
@@ -45,14 +45,8 @@ async fn messages_about_one_citizen_in_one_municipality_share_a_case() {
 #[tokio::test]
 async fn a_caseworker_reads_a_case_of_their_municipality_with_its_messages() {
     let app = spawn_app().await;
-    let prison = app.sender_token("kif-horsens", &[Kind::ReleaseNotice]).await;
-    let receipt: Value = app
-        .accept(
-            Kind::ReleaseNotice,
-            &prison,
-            &example(Kind::ReleaseNotice, "valid/initial-parole"),
-        )
-        .await;
+    let prison = app.prison_token().await;
+    let receipt: Value = app.accept(Kind::ReleaseNotice, &prison, &parole_notice()).await;
     let case_ref = receipt["case_ref"].as_str().unwrap();
     let aarhus = app.caseworker_token("751").await;
 
@@ -71,14 +65,8 @@ async fn a_caseworker_reads_a_case_of_their_municipality_with_its_messages() {
 #[tokio::test]
 async fn other_municipalities_and_senders_may_not_read_a_case() {
     let app = spawn_app().await;
-    let prison = app.sender_token("kif-horsens", &[Kind::ReleaseNotice]).await;
-    let receipt: Value = app
-        .accept(
-            Kind::ReleaseNotice,
-            &prison,
-            &example(Kind::ReleaseNotice, "valid/initial-parole"),
-        )
-        .await;
+    let prison = app.prison_token().await;
+    let receipt: Value = app.accept(Kind::ReleaseNotice, &prison, &parole_notice()).await;
     let path = format!("/v1/cases/{}", receipt["case_ref"].as_str().unwrap());
 
     let odense = app.caseworker_token("461").await;
@@ -98,7 +86,7 @@ async fn other_municipalities_and_senders_may_not_read_a_case() {
 #[tokio::test]
 async fn the_case_list_has_no_personal_data_and_filters_by_kind_and_time() {
     let app = spawn_app().await;
-    let prison = app.sender_token("kif-horsens", &[Kind::ReleaseNotice]).await;
+    let prison = app.prison_token().await;
     let housing = app.sender_token("boligtildeling-kbh", &[Kind::HousingOffer]).await;
     let notice_receipt: Value = app
         .accept(
@@ -160,14 +148,8 @@ async fn the_case_list_has_no_personal_data_and_filters_by_kind_and_time() {
 #[tokio::test]
 async fn receipts_are_visible_only_to_their_sender_and_municipality() {
     let app = spawn_app().await;
-    let prison = app.sender_token("kif-horsens", &[Kind::ReleaseNotice]).await;
-    let response = app
-        .submit(
-            Kind::ReleaseNotice,
-            &prison,
-            &example(Kind::ReleaseNotice, "valid/initial-parole"),
-        )
-        .await;
+    let prison = app.prison_token().await;
+    let response = app.submit(Kind::ReleaseNotice, &prison, &parole_notice()).await;
     let location = response.headers()["location"].to_str().unwrap().to_owned();
 
     let aarhus = app.caseworker_token("751").await;

@@ -98,6 +98,11 @@ impl TestApp {
             .1
     }
 
+    /// The token of the prison that sends the release-notice examples (`kif-horsens`).
+    pub async fn prison_token(&self) -> String {
+        self.sender_token("kif-horsens", &[Kind::ReleaseNotice]).await
+    }
+
     pub async fn caseworker_token(&self, municipality: &str) -> String {
         let grant = Grant::Caseworker {
             municipality: Kommunekode::parse(municipality).unwrap(),
@@ -185,6 +190,11 @@ pub fn example(kind: Kind, name: &str) -> Value {
     serde_json::from_slice(&std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))).unwrap()
 }
 
+/// The release-notice example most tests start from: a parole release to Aarhus (751).
+pub fn parole_notice() -> Value {
+    example(Kind::ReleaseNotice, "valid/initial-parole")
+}
+
 /// The sender id all examples of a kind use.
 pub fn example_sender(kind: Kind) -> &'static str {
     match kind {
@@ -196,7 +206,7 @@ pub fn example_sender(kind: Kind) -> &'static str {
 
 /// A valid release notice with its own message id and CPR number.
 pub fn release_notice(message_id: &str, cpr: &str, municipality: &str) -> Value {
-    let mut notice = example(Kind::ReleaseNotice, "valid/initial-parole");
+    let mut notice = parole_notice();
     notice["message_id"] = message_id.into();
     notice["citizen"]["cpr"] = cpr.into();
     notice["municipality"] = municipality.into();

@@ -5,7 +5,7 @@ use serde_json::Value;
 #[tokio::test]
 async fn the_same_message_again_gets_200_and_the_original_receipt() {
     let app = spawn_app().await;
-    let token = app.sender_token("kif-horsens", &[Kind::ReleaseNotice]).await;
+    let token = app.prison_token().await;
     let notice = release_notice("again-1", "0101901234", "751");
 
     let first = app.submit(Kind::ReleaseNotice, &token, &notice).await;
@@ -37,7 +37,7 @@ async fn the_same_message_again_gets_200_and_the_original_receipt() {
 #[tokio::test]
 async fn the_same_message_id_with_other_content_is_409() {
     let app = spawn_app().await;
-    let token = app.sender_token("kif-horsens", &[Kind::ReleaseNotice]).await;
+    let token = app.prison_token().await;
     let notice = release_notice("again-2", "0101901234", "751");
     assert_eq!(app.submit(Kind::ReleaseNotice, &token, &notice).await.status(), 202);
 
@@ -56,7 +56,7 @@ async fn the_same_message_id_with_other_content_is_409() {
 #[tokio::test]
 async fn message_ids_are_per_sender() {
     let app = spawn_app().await;
-    let horsens = app.sender_token("kif-horsens", &[Kind::ReleaseNotice]).await;
+    let horsens = app.prison_token().await;
     let vestre = app.sender_token("kif-vestre", &[Kind::ReleaseNotice]).await;
     let notice = release_notice("shared-id", "0101901234", "751");
     let mut from_vestre = notice.clone();
@@ -72,7 +72,7 @@ async fn message_ids_are_per_sender() {
 #[tokio::test]
 async fn concurrent_duplicates_store_one_message() {
     let app = spawn_app().await;
-    let token = app.sender_token("kif-horsens", &[Kind::ReleaseNotice]).await;
+    let token = app.prison_token().await;
     let notice = release_notice("race-1", "0101901234", "751");
 
     let attempts = (0..40).map(|_| app.submit(Kind::ReleaseNotice, &token, &notice));

@@ -1,19 +1,13 @@
-use crate::helpers::{example, problem, release_notice, spawn_app, spawn_app_with, warning_codes};
+use crate::helpers::{example, parole_notice, problem, release_notice, spawn_app, spawn_app_with, warning_codes};
 use indgang::domain::Kind;
 use serde_json::Value;
 
 #[tokio::test]
 async fn a_valid_notice_gets_202_a_receipt_and_a_location() {
     let app = spawn_app().await;
-    let token = app.sender_token("kif-horsens", &[Kind::ReleaseNotice]).await;
+    let token = app.prison_token().await;
 
-    let response = app
-        .submit(
-            Kind::ReleaseNotice,
-            &token,
-            &example(Kind::ReleaseNotice, "valid/initial-parole"),
-        )
-        .await;
+    let response = app.submit(Kind::ReleaseNotice, &token, &parole_notice()).await;
 
     assert_eq!(response.status(), 202);
     let location = response.headers()["location"].to_str().unwrap().to_owned();
@@ -55,7 +49,7 @@ async fn every_kind_has_its_endpoint() {
 #[tokio::test]
 async fn release_notice_warnings_are_on_the_receipt() {
     let app = spawn_app().await;
-    let token = app.sender_token("kif-horsens", &[Kind::ReleaseNotice]).await;
+    let token = app.prison_token().await;
     let mut notice = release_notice("late-1", "0101901234", "751");
     notice["sent_at"] = "2026-11-20T09:00:00+01:00".into();
     // Friday 2026-12-04: 14 days after the notice.
@@ -85,7 +79,7 @@ async fn release_notice_warnings_are_on_the_receipt() {
 #[tokio::test]
 async fn malformed_json_is_400_with_line_and_column() {
     let app = spawn_app().await;
-    let token = app.sender_token("kif-horsens", &[Kind::ReleaseNotice]).await;
+    let token = app.prison_token().await;
     let response = app
         .submit_raw(
             Kind::ReleaseNotice,
@@ -104,7 +98,7 @@ async fn malformed_json_is_400_with_line_and_column() {
 #[tokio::test]
 async fn missing_unknown_and_malformed_credentials_are_401() {
     let app = spawn_app().await;
-    let notice = example(Kind::ReleaseNotice, "valid/initial-parole");
+    let notice = parole_notice();
     let url = format!("{}/v1/release-notices", app.address);
 
     let without = app.client.post(&url).json(&notice).send().await.unwrap();
@@ -130,8 +124,8 @@ async fn missing_unknown_and_malformed_credentials_are_401() {
 #[tokio::test]
 async fn a_revoked_token_is_refused() {
     let app = spawn_app().await;
-    let token = app.sender_token("kif-horsens", &[Kind::ReleaseNotice]).await;
-    let notice = example(Kind::ReleaseNotice, "valid/initial-parole");
+    let token = app.prison_token().await;
+    let notice = parole_notice();
     assert_eq!(app.submit(Kind::ReleaseNotice, &token, &notice).await.status(), 202);
 
     let record = app
@@ -156,7 +150,7 @@ async fn a_revoked_token_is_refused() {
 async fn a_sender_is_held_to_its_kinds_and_its_sender_id() {
     let app = spawn_app().await;
     let housing_only = app.sender_token("kif-horsens", &[Kind::HousingOffer]).await;
-    let notice = example(Kind::ReleaseNotice, "valid/initial-parole");
+    let notice = parole_notice();
 
     let wrong_kind = app.submit(Kind::ReleaseNotice, &housing_only, &notice).await;
     assert_eq!(wrong_kind.status(), 403);
@@ -183,8 +177,8 @@ async fn a_sender_is_held_to_its_kinds_and_its_sender_id() {
 #[tokio::test]
 async fn a_body_over_the_limit_is_413() {
     let app = spawn_app_with(&[("INDGANG__LIMITS__MAX_BODY_BYTES", "2048")]).await;
-    let token = app.sender_token("kif-horsens", &[Kind::ReleaseNotice]).await;
-    let mut notice = example(Kind::ReleaseNotice, "valid/initial-parole");
+    let token = app.prison_token().await;
+    let mut notice = parole_notice();
     notice["notes"] = "x".repeat(3000).into();
 
     let response = app.submit(Kind::ReleaseNotice, &token, &notice).await;
@@ -214,8 +208,8 @@ async fn a_body_over_the_limit_is_413() {
 #[tokio::test]
 async fn a_wrong_content_type_is_415() {
     let app = spawn_app().await;
-    let token = app.sender_token("kif-horsens", &[Kind::ReleaseNotice]).await;
-    let body = serde_json::to_vec(&example(Kind::ReleaseNotice, "valid/initial-parole")).unwrap();
+    let token = app.prison_token().await;
+    let body = serde_json::to_vec(&parole_notice()).unwrap();
 
     for content_type in ["text/plain", "application/x-www-form-urlencoded", "application/jsonx"] {
         let response = app
@@ -236,8 +230,8 @@ async fn a_wrong_content_type_is_415() {
 #[tokio::test]
 async fn every_violation_is_listed_with_its_pointer() {
     let app = spawn_app().await;
-    let token = app.sender_token("kif-horsens", &[Kind::ReleaseNotice]).await;
-    let mut notice = example(Kind::ReleaseNotice, "valid/initial-parole");
+    let token = app.prison_token().await;
+    let mut notice = parole_notice();
     notice["citizen"]["cpr"] = "310290-1234".into(); // no 31 February
     notice["municipality"] = "411".into(); // Christiansø is no municipality
     notice["consent"] = "maybe".into();
@@ -277,7 +271,7 @@ async fn every_violation_is_listed_with_its_pointer() {
 #[tokio::test]
 async fn a_municipality_not_served_is_refused() {
     let app = spawn_app_with(&[("INDGANG__MUNICIPALITIES", "751,730")]).await;
-    let token = app.sender_token("kif-horsens", &[Kind::ReleaseNotice]).await;
+    let token = app.prison_token().await;
     let notice = release_notice("elsewhere-1", "0101901234", "101");
 
     let response = app.submit(Kind::ReleaseNotice, &token, &notice).await;
@@ -296,7 +290,7 @@ async fn a_municipality_not_served_is_refused() {
 #[tokio::test]
 async fn a_hyphen_in_the_cpr_number_is_optional() {
     let app = spawn_app().await;
-    let token = app.sender_token("kif-horsens", &[Kind::ReleaseNotice]).await;
+    let token = app.prison_token().await;
     let a = app
         .submit(
             Kind::ReleaseNotice,
@@ -318,7 +312,7 @@ async fn a_hyphen_in_the_cpr_number_is_optional() {
 #[tokio::test]
 async fn a_message_id_carrying_the_cpr_number_is_refused() {
     let app = spawn_app().await;
-    let token = app.sender_token("kif-horsens", &[Kind::ReleaseNotice]).await;
+    let token = app.prison_token().await;
     for id in ["notice-0101901234", "0101901234", "x-010190-1234-2"] {
         let response = app
             .submit(Kind::ReleaseNotice, &token, &release_notice(id, "010190-1234", "751"))
@@ -334,12 +328,12 @@ async fn a_message_id_carrying_the_cpr_number_is_refused() {
 #[tokio::test]
 async fn the_bearer_scheme_is_case_insensitive() {
     let app = spawn_app().await;
-    let token = app.sender_token("kif-horsens", &[Kind::ReleaseNotice]).await;
+    let token = app.prison_token().await;
     let response = app
         .client
         .post(format!("{}/v1/release-notices", app.address))
         .header("Authorization", format!("bearer {token}"))
-        .json(&example(Kind::ReleaseNotice, "valid/initial-parole"))
+        .json(&parole_notice())
         .send()
         .await
         .unwrap();

@@ -1,4 +1,4 @@
-use crate::helpers::{example, problem, spawn_app};
+use crate::helpers::{example, parole_notice, problem, spawn_app};
 use indgang::domain::Kind;
 use serde_json::Value;
 
@@ -74,13 +74,14 @@ async fn the_openapi_document_covers_every_endpoint() {
         doc["components"]["schemas"]["ReleaseNoticeV1"]["properties"]["consent"]["enum"][0],
         "given"
     );
-    for status in ["202", "400", "401", "403", "409", "413", "415", "422"] {
-        assert!(
-            doc["paths"]["/v1/release-notices"]["post"]["responses"]
-                .get(status)
-                .is_some(),
-            "{status}"
-        );
+    for path in ["/v1/release-notices", "/v1/housing-offers", "/v1/jobcenter-messages"] {
+        for status in ["200", "202", "400", "401", "403", "409", "413", "415", "422"] {
+            assert!(
+                doc["paths"][path]["post"]["responses"].get(status).is_some(),
+                "{path} {status}"
+            );
+        }
+        assert!(doc["paths"][path]["post"]["requestBody"]["content"]["application/json"]["schema"]["$ref"].is_string());
     }
     assert!(doc["components"]["schemas"]["Problem"].is_object());
     assert!(doc["components"]["securitySchemes"]["bearer"].is_object());
@@ -114,8 +115,8 @@ async fn unknown_paths_and_methods_answer_with_problems() {
 #[tokio::test]
 async fn rejections_are_counted_without_personal_data() {
     let app = spawn_app().await;
-    let token = app.sender_token("kif-horsens", &[Kind::ReleaseNotice]).await;
-    let valid = example(Kind::ReleaseNotice, "valid/initial-parole");
+    let token = app.prison_token().await;
+    let valid = parole_notice();
     app.submit(Kind::ReleaseNotice, &token, &valid).await;
     app.submit(Kind::ReleaseNotice, &token, &valid).await;
     app.submit(

@@ -1,18 +1,12 @@
-use crate::helpers::{example, spawn_app, spawn_app_in};
+use crate::helpers::{parole_notice, spawn_app, spawn_app_in};
 use indgang::domain::Kind;
 use serde_json::Value;
 
 #[tokio::test]
 async fn receipts_and_cases_survive_a_restart() {
     let app = spawn_app().await;
-    let token = app.sender_token("kif-horsens", &[Kind::ReleaseNotice]).await;
-    let response = app
-        .submit(
-            Kind::ReleaseNotice,
-            &token,
-            &example(Kind::ReleaseNotice, "valid/initial-parole"),
-        )
-        .await;
+    let token = app.prison_token().await;
+    let response = app.submit(Kind::ReleaseNotice, &token, &parole_notice()).await;
     assert_eq!(response.status(), 202);
     let location = response.headers()["location"].to_str().unwrap().to_owned();
     let receipt: Value = response.json().await.unwrap();
@@ -36,13 +30,7 @@ async fn receipts_and_cases_survive_a_restart() {
         .unwrap();
     assert_eq!(case["cpr"], "150385-1234", "the key file opens the data written before");
     // The same message again is recognised as a repeat after the restart.
-    let repeat = again
-        .submit(
-            Kind::ReleaseNotice,
-            &token,
-            &example(Kind::ReleaseNotice, "valid/initial-parole"),
-        )
-        .await;
+    let repeat = again.submit(Kind::ReleaseNotice, &token, &parole_notice()).await;
     assert_eq!(repeat.status(), 200);
     again.stop().await;
 }
@@ -50,13 +38,8 @@ async fn receipts_and_cases_survive_a_restart() {
 #[tokio::test]
 async fn a_start_with_another_key_is_refused() {
     let app = spawn_app().await;
-    let token = app.sender_token("kif-horsens", &[Kind::ReleaseNotice]).await;
-    app.submit(
-        Kind::ReleaseNotice,
-        &token,
-        &example(Kind::ReleaseNotice, "valid/initial-parole"),
-    )
-    .await;
+    let token = app.prison_token().await;
+    app.submit(Kind::ReleaseNotice, &token, &parole_notice()).await;
     let dir = app.stop().await.unwrap();
 
     let other_key = indgang::vault::generate_key();
