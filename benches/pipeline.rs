@@ -85,7 +85,7 @@ fn main() {
                     match_hash: vault.match_hash("cpr", &cpr),
                     cpr_sealed: Some(vault.encrypt(&cpr)),
                 },
-                body_sealed: vault.encrypt(&canonical),
+                body_sealed: vault.seal_document(&canonical),
                 summary: summary(c.kind, &c.document),
                 warnings: c.warnings,
                 received_at: now,

@@ -174,7 +174,7 @@ pub async fn get_case(
     };
     let mut messages = Vec::with_capacity(case.messages.len());
     for record in case.messages {
-        let body = vault.decrypt(&record.body_sealed).map_err(internal)?;
+        let body = vault.open_document(&record.body_sealed).map_err(internal)?;
         let message = serde_json::from_slice(&body).map_err(|e| internal(e.into()))?;
         messages.push(CaseMessage {
             receipt: ReceiptBody::from(record.receipt),

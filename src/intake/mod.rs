@@ -219,7 +219,7 @@ fn seal(intake: &Intake, checked: validation::Checked, now: jiff::Timestamp) -> 
         offer_hash,
         municipality: checked.municipality,
         subject,
-        body_sealed: intake.vault.encrypt(&canonical),
+        body_sealed: intake.vault.seal_document(&canonical),
         summary: validation::summary(kind, &checked.document),
         warnings: checked.warnings,
         received_at: now,

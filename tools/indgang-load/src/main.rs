@@ -137,7 +137,101 @@ async fn run(args: Args) {
 #[derive(Clone)]
 struct Template {
     head: String,
-    tail: String,
+    tails: Vec<String>,
+}
+
+const WORDS: &[&str] = &[
+    "ønsker",
+    "bolig",
+    "i",
+    "Aarhus",
+    "Vest",
+    "har",
+    "en",
+    "hund",
+    "og",
+    "er",
+    "substitutionsbehandling",
+    "anstalten",
+    "behandlingen",
+    "skal",
+    "fortsætte",
+    "efter",
+    "løsladelsen",
+    "kontakt",
+    "til",
+    "familie",
+    "ingen",
+    "gæld",
+    "misbrug",
+    "hash",
+    "alkohol",
+    "netværk",
+    "bror",
+    "mor",
+    "værelse",
+    "lejlighed",
+    "venteliste",
+    "boligforening",
+    "kommunen",
+    "sagsbehandler",
+    "møde",
+    "uge",
+    "måned",
+    "job",
+    "uddannelse",
+    "kursus",
+    "psykiatri",
+    "samtale",
+    "plan",
+    "§",
+    "141",
+    "handleplan",
+    "kontanthjælp",
+    "ansøgning",
+    "modtaget",
+    "aftale",
+    "tirsdag",
+    "torsdag",
+    "formiddag",
+    "eftermiddag",
+    "gerne",
+    "ikke",
+    "meget",
+    "motiveret",
+    "tidligere",
+    "herberg",
+    "forsorgshjem",
+    "gade",
+    "sovet",
+    "vinter",
+    "tilbud",
+    "skæv",
+    "støtte",
+    "bostøtte",
+    "CTI",
+];
+
+/// About `length` bytes of words chosen by a small generator seeded with `seed`.
+fn notes(seed: u64, length: usize) -> String {
+    let mut state = seed
+        .wrapping_mul(6_364_136_223_846_793_005)
+        .wrapping_add(1_442_695_040_888_963_407);
+    let mut text = String::with_capacity(length + 32);
+    while text.len() < length {
+        state = state
+            .wrapping_mul(6_364_136_223_846_793_005)
+            .wrapping_add(1_442_695_040_888_963_407);
+        let word = WORDS[(state >> 33) as usize % WORDS.len()];
+        if !text.is_empty() {
+            text.push(if state % 11 == 0 { '.' } else { ' ' });
+            if state % 11 == 0 {
+                text.push(' ');
+            }
+        }
+        text.push_str(word);
+    }
+    text
 }
 
 impl Template {
@@ -146,15 +240,13 @@ impl Template {
             r#"{{"sent_at":"2026-10-14T10:42:00+02:00","notice_type":"initial","sender":{{"id":"{sender}","name":"Anstalten ved Horsens","contact":{{"name":"Mette Kjærgaard","email":"mette.kjaergaard@kriminalforsorgen.dk","phone":"+45 72 55 38 10"}}}},"municipality":"{municipality}","custody":{{"type":"sentence","admitted_on":"2025-06-02","sentence_length_days":730}},"release":{{"expected_date":"2027-02-09","kind":"parole","supervision":true}},"release_meeting":{{"date":"2026-12-08","place":"Anstalten ved Horsens, mødelokale 2"}},"housing_at_release":"none","income_basis":"social_assistance","employment":"unemployed_not_activated","needs":["housing","income_support","addiction_treatment","action_plan"],"services_started":["none"],"prison_action_plan":true,"municipal_action_plan":"offered","consent":"given","cover_letter":true,"#
         );
         let fixed = head.len() + 120;
-        let filler = "Ønsker bolig i Aarhus Vest og har en hund. ".repeat(size.saturating_sub(fixed) / 44 + 1);
-        let mut notes: String = filler.chars().take(size.saturating_sub(fixed).min(3900)).collect();
-        if notes.is_empty() {
-            notes.push('-');
-        }
-        Template {
-            head,
-            tail: format!(r#""notes":"{notes}"}}"#),
-        }
+        let length = size.saturating_sub(fixed).clamp(1, 3900);
+        // Free text as a caseworker would write it: words drawn from a vocabulary, different in
+        // every tail, so the message compresses no better than real notes would.
+        let tails = (0..64u64)
+            .map(|seed| format!(r#""notes":"{}"}}"#, notes(seed, length)))
+            .collect();
+        Template { head, tails }
     }
 
     fn render(&self, message_id: &str, n: usize) -> String {
@@ -165,7 +257,8 @@ impl Template {
         let serial = n % 4000;
         format!(
             r#"{}"message_id":"{message_id}","citizen":{{"cpr":"{day:02}{month:02}{year:02}-{serial:04}","name":"Belastning Testesen"}},{}"#,
-            self.head, self.tail
+            self.head,
+            self.tails[n % self.tails.len()]
         )
     }
 }

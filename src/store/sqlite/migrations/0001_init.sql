@@ -30,7 +30,7 @@ CREATE TABLE messages (
     offer_hash    BLOB,                   -- keyed hash of (sender, offer_id) for housing offers
     case_id       INTEGER NOT NULL REFERENCES cases (id),
     received_at   INTEGER NOT NULL,
-    body_sealed   BLOB NOT NULL,          -- the canonical message, XChaCha20-Poly1305
+    body_sealed   BLOB NOT NULL,          -- the canonical message, LZ4 then XChaCha20-Poly1305
     summary       TEXT NOT NULL,          -- JSON, members without personal data
     warnings      TEXT NOT NULL,          -- JSON array
     CONSTRAINT messages_idempotency UNIQUE (sender_id, message_id)
