@@ -71,12 +71,13 @@ pub fn serve(data_dir: &Path, log_level: &str) -> Served {
 }
 
 impl Served {
-    /// Sends `signal` (e.g. "-TERM", "-KILL"), waits for the exit and returns the standard error.
-    pub fn stop(mut self, signal: &str) -> (std::process::ExitStatus, String) {
-        Command::new("kill")
-            .args([signal, &self.child.id().to_string()])
-            .status()
-            .unwrap();
+    /// Sends `signal` (e.g. `libc::SIGTERM`, `libc::SIGKILL`), waits for the exit and returns
+    /// the standard error.
+    pub fn stop(mut self, signal: i32) -> (std::process::ExitStatus, String) {
+        let pid = i32::try_from(self.child.id()).expect("a pid fits in i32");
+        // SAFETY: kill(2) with the pid of our own child process and a valid signal number.
+        let sent = unsafe { libc::kill(pid, signal) };
+        assert_eq!(sent, 0, "the signal was delivered");
         let status = self.child.wait().unwrap();
         if let Some(reader) = self.reader.take() {
             reader.join().unwrap();

@@ -58,7 +58,7 @@ async fn every_acknowledged_message_survives_a_kill() {
         }));
     }
     tokio::time::sleep(std::time::Duration::from_millis(700)).await;
-    let (status, _) = served.stop("-KILL");
+    let (status, _) = served.stop(libc::SIGKILL);
     assert!(!status.success());
     let mut acknowledged = Vec::new();
     for client in clients {
@@ -90,5 +90,5 @@ async fn every_acknowledged_message_survives_a_kill() {
         .await
         .unwrap();
     assert_eq!(read.status(), 200);
-    again.stop("-TERM");
+    again.stop(libc::SIGTERM);
 }

@@ -90,7 +90,7 @@ async fn logs_and_the_database_file_carry_no_personal_data() {
     assert!(!case_refs.is_empty() && personal.len() > 20);
 
     let lines = served.lines.clone();
-    let (status, stderr) = served.stop("-TERM");
+    let (status, stderr) = served.stop(libc::SIGTERM);
     assert!(status.success(), "SIGTERM stops the gateway cleanly");
     let lines = lines.lock().unwrap();
     assert!(
