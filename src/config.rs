@@ -3,6 +3,7 @@
 //! stops the start with a message that names the key.
 
 use crate::domain::Kommunekode;
+use crate::domain::working_days::{Calendar, ClosingDay};
 use anyhow::{Context, bail};
 use secrecy::SecretString;
 use serde::Deserialize;
@@ -22,7 +23,17 @@ pub struct Settings {
     pub limits: LimitSettings,
     pub security: SecuritySettings,
     pub intake: IntakeSettings,
+    pub calendar: CalendarSettings,
     pub log: LogSettings,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CalendarSettings {
+    /// An array, or one comma-separated string (handy in the environment).
+    #[serde(deserialize_with = "list_or_text")]
+    pub extra_closing_days: Vec<String>,
+    pub deadline_time: String,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -137,6 +148,24 @@ impl Municipalities {
     }
 }
 
+fn list_or_text<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<Vec<String>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Raw {
+        Text(String),
+        List(Vec<String>),
+    }
+    Ok(match Raw::deserialize(deserializer)? {
+        Raw::List(items) => items,
+        Raw::Text(text) => text
+            .split(',')
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(str::to_owned)
+            .collect(),
+    })
+}
+
 /// Where the data lives, resolved from `storage.url`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum StorageUrl {
@@ -209,6 +238,7 @@ impl Settings {
         if self.data_dir.as_os_str().is_empty() {
             bail!("data_dir: must name a folder");
         }
+        self.calendar()?;
         crate::telemetry::parse_filter(&self.log.level).map_err(|e| anyhow::anyhow!("log.level: {e}"))?;
         Ok(())
     }
@@ -237,6 +267,27 @@ impl Settings {
             bail!("storage.url: PostgreSQL is not supported by this version; use sqlite://PATH");
         }
         bail!("storage.url: {url:?} is not a storage URL; use sqlite://PATH")
+    }
+
+    /// The working-day calendar: public holidays plus `calendar.extra_closing_days`, deadlines at
+    /// `calendar.deadline_time`.
+    pub fn calendar(&self) -> anyhow::Result<Calendar> {
+        let extra = self
+            .calendar
+            .extra_closing_days
+            .iter()
+            .enumerate()
+            .map(|(i, text)| {
+                ClosingDay::parse(text).map_err(|e| anyhow::anyhow!("calendar.extra_closing_days[{i}]: {text:?}: {e}"))
+            })
+            .collect::<anyhow::Result<Vec<_>>>()?;
+        let time = self.calendar.deadline_time.parse::<jiff::civil::Time>().map_err(|_| {
+            anyhow::anyhow!(
+                "calendar.deadline_time: {:?} is not a time of day such as 16:00",
+                self.calendar.deadline_time
+            )
+        })?;
+        Ok(Calendar::new(extra, time))
     }
 
     pub fn key_file(&self) -> PathBuf {

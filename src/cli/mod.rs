@@ -32,6 +32,12 @@ enum Command {
     CheckConfig,
     /// Check message files offline with exactly the server's rules.
     Validate(validate::Args),
+    /// Print a year's closing days (public holidays and calendar.extra_closing_days), weekends left out.
+    Calendar {
+        /// 1900 to 2200.
+        #[arg(value_parser = clap::value_parser!(i16).range(1900..=2200))]
+        year: i16,
+    },
     /// Create, list and revoke bearer tokens.
     #[command(subcommand)]
     Token(token::Command),
@@ -50,6 +56,7 @@ pub fn main() -> ExitCode {
         Command::Serve => run_async(serve::run(settings)),
         Command::CheckConfig => check_config(&settings),
         Command::Validate(args) => validate::run(&settings, &args),
+        Command::Calendar { year } => calendar(&settings, year),
         Command::Token(command) => {
             crate::telemetry::init_with(&settings.log, false, std::io::stderr);
             run_async(token::run(settings, command))
@@ -97,4 +104,19 @@ fn check_config(settings: &Settings) -> ExitCode {
     println!("max body         {} bytes", settings.limits.max_body_bytes);
     println!("configuration OK");
     ExitCode::SUCCESS
+}
+
+fn calendar(settings: &Settings, year: i16) -> ExitCode {
+    match settings.calendar() {
+        Ok(calendar) => {
+            for (day, name) in calendar.closing_days(year) {
+                println!("{day}\t{name}");
+            }
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("indgang: {e:#}");
+            ExitCode::from(2)
+        }
+    }
 }

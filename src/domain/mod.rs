@@ -5,6 +5,7 @@ pub mod case_ref;
 pub mod cpr;
 pub mod kind;
 pub mod kommune;
+pub mod working_days;
 
 pub use case_ref::CaseRef;
 pub use cpr::Cpr;

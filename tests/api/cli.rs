@@ -241,3 +241,46 @@ fn serve_refuses_a_port_in_use() {
     assert!(!output.status.success());
     assert!(text(&output.stderr).contains("server.bind"), "{}", text(&output.stderr));
 }
+
+#[test]
+fn calendar_prints_a_years_closing_days_without_weekends() {
+    let dir = tempfile::tempdir().unwrap();
+    let output = indgang(dir.path(), &["calendar", "2026"], &[]);
+    assert!(output.status.success());
+    assert_eq!(
+        text(&output.stdout),
+        "2026-01-01\tnytårsdag\n2026-04-02\tskærtorsdag\n2026-04-03\tlangfredag\n2026-04-06\t2. påskedag\n\
+         2026-05-14\tKristi himmelfartsdag\n2026-05-25\t2. pinsedag\n2026-06-05\tgrundlovsdag\n\
+         2026-12-24\tjuleaftensdag\n2026-12-25\tjuledag\n2026-12-31\tnytårsaftensdag\n"
+    );
+    let bededag = indgang(dir.path(), &["calendar", "2023"], &[]);
+    assert!(text(&bededag.stdout).contains("2023-05-05\tstore bededag"));
+    assert!(!text(&indgang(dir.path(), &["calendar", "2024"], &[]).stdout).contains("bededag"));
+
+    let own = indgang(
+        dir.path(),
+        &["calendar", "2026"],
+        &[("INDGANG__CALENDAR__EXTRA_CLOSING_DAYS", "2026-07-10 sommerlukket")],
+    );
+    let own = text(&own.stdout);
+    assert!(own.contains("2026-07-10\tsommerlukket") && !own.contains("grundlovsdag"));
+
+    let bad = indgang(
+        dir.path(),
+        &["calendar", "2026"],
+        &[("INDGANG__CALENDAR__EXTRA_CLOSING_DAYS", "13-01 x")],
+    );
+    assert!(!bad.status.success());
+    assert!(
+        text(&bad.stderr).contains("calendar.extra_closing_days[0]"),
+        "{}",
+        text(&bad.stderr)
+    );
+    let late = indgang(
+        dir.path(),
+        &["check-config"],
+        &[("INDGANG__CALENDAR__DEADLINE_TIME", "late")],
+    );
+    assert!(text(&late.stderr).contains("calendar.deadline_time"));
+    assert!(!indgang(dir.path(), &["calendar", "1899"], &[]).status.success());
+}

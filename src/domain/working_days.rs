@@ -1,0 +1,173 @@
+//! Working days: Monday to Friday in Europe/Copenhagen, minus the Danish public holidays and the
+//! extra closing days an operator configures (e.g. grundlovsdag, 24 and 31 December). Deadlines
+//! fall at a configured time of day, Copenhagen time, correct across daylight-saving changes.
+
+use super::calendar::{is_weekend, public_holidays};
+use super::copenhagen;
+use jiff::Timestamp;
+use jiff::ToSpan;
+use jiff::civil::{Date, Time};
+
+/// An extra closing day: every year on a day of a month, or once on a date.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ClosingDay {
+    Yearly { month: i8, day: i8, name: String },
+    Once { date: Date, name: String },
+}
+
+impl ClosingDay {
+    /// `MM-DD name` (every year) or `YYYY-MM-DD name` (once).
+    pub fn parse(text: &str) -> Result<ClosingDay, String> {
+        let (when, name) = text
+            .trim()
+            .split_once(' ')
+            .ok_or("write \"MM-DD name\" or \"YYYY-MM-DD name\"")?;
+        let name = name.trim().to_owned();
+        if name.is_empty() {
+            return Err("the closing day needs a name".into());
+        }
+        if let Ok(date) = when.parse::<Date>() {
+            return Ok(ClosingDay::Once { date, name });
+        }
+        let (month, day) = when
+            .split_once('-')
+            .ok_or("write \"MM-DD name\" or \"YYYY-MM-DD name\"")?;
+        let month: i8 = month.parse().map_err(|_| format!("{when:?} is not MM-DD"))?;
+        let day: i8 = day.parse().map_err(|_| format!("{when:?} is not MM-DD"))?;
+        // A leap year, so that 02-29 is accepted (it closes only in leap years).
+        Date::new(2024, month, day).map_err(|_| format!("{when:?} is no day of the year"))?;
+        Ok(ClosingDay::Yearly { month, day, name })
+    }
+
+    fn in_year(&self, year: i16) -> Option<(Date, &str)> {
+        match self {
+            ClosingDay::Yearly { month, day, name } => Date::new(year, *month, *day).ok().map(|d| (d, name.as_str())),
+            ClosingDay::Once { date, name } => (date.year() == year).then_some((*date, name.as_str())),
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Calendar {
+    extra: Vec<ClosingDay>,
+    deadline_time: Time,
+}
+
+impl Calendar {
+    pub fn new(extra: Vec<ClosingDay>, deadline_time: Time) -> Calendar {
+        Calendar { extra, deadline_time }
+    }
+
+    /// The closing days of `year` that are not weekends, in date order: public holidays and the
+    /// configured extra days (a day that is both is listed once, with the holiday's name).
+    pub fn closing_days(&self, year: i16) -> Vec<(Date, String)> {
+        let mut days: Vec<(Date, String)> = public_holidays(year)
+            .into_iter()
+            .map(|(d, name)| (d, name.to_owned()))
+            .collect();
+        for (date, name) in self.extra.iter().filter_map(|c| c.in_year(year)) {
+            if !days.iter().any(|(d, _)| *d == date) {
+                days.push((date, name.to_owned()));
+            }
+        }
+        days.retain(|(d, _)| !is_weekend(*d));
+        days.sort();
+        days
+    }
+
+    pub fn is_working_day(&self, day: Date) -> bool {
+        !is_weekend(day)
+            && !public_holidays(day.year()).iter().any(|(d, _)| *d == day)
+            && !self
+                .extra
+                .iter()
+                .filter_map(|c| c.in_year(day.year()))
+                .any(|(d, _)| d == day)
+    }
+
+    /// The working day `n` working days after `day` (before it when `n` is negative); `day`
+    /// itself does not count.
+    pub fn add_working_days(&self, day: Date, n: i32) -> Date {
+        let step = if n < 0 { -1 } else { 1 };
+        let mut current = day;
+        let mut left = n.abs();
+        while left > 0 {
+            current = current
+                .checked_add(step.days())
+                .expect("a date within the calendar's range");
+            if self.is_working_day(current) {
+                left -= 1;
+            }
+        }
+        current
+    }
+
+    /// The instant a deadline on `day` falls due: the configured time of day in Copenhagen.
+    pub fn due_at(&self, day: Date) -> Timestamp {
+        day.to_datetime(self.deadline_time)
+            .to_zoned(copenhagen())
+            .expect("a Copenhagen time within range")
+            .timestamp()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use jiff::civil::{date, time};
+
+    fn danish() -> Calendar {
+        let extra = ["06-05 grundlovsdag", "12-24 juleaftensdag", "12-31 nytårsaftensdag"]
+            .iter()
+            .map(|t| ClosingDay::parse(t).unwrap())
+            .collect();
+        Calendar::new(extra, time(16, 0, 0, 0))
+    }
+
+    #[test]
+    fn working_days_skip_weekends_holidays_and_extra_days() {
+        let cal = danish();
+        // Thursday before Easter 2026 (skærtorsdag is 2 April): Wed 1 April + 1 = Tue 7 April.
+        assert_eq!(cal.add_working_days(date(2026, 4, 1), 1), date(2026, 4, 7));
+        assert_eq!(cal.add_working_days(date(2026, 4, 7), -1), date(2026, 4, 1));
+        // 23 December 2026 (Wednesday) + 1: 24, 25, 26 closed, 27 Sunday → Monday 28.
+        assert_eq!(cal.add_working_days(date(2026, 12, 23), 1), date(2026, 12, 28));
+        assert!(!cal.is_working_day(date(2026, 6, 5)));
+        assert!(cal.is_working_day(date(2026, 6, 4)));
+    }
+
+    #[test]
+    fn deadlines_fall_at_16_copenhagen_time_across_daylight_saving() {
+        let cal = danish();
+        // Winter: UTC+1; summer: UTC+2. 2026 changes on 29 March and 25 October.
+        assert_eq!(cal.due_at(date(2026, 3, 27)).to_string(), "2026-03-27T15:00:00Z");
+        assert_eq!(cal.due_at(date(2026, 3, 30)).to_string(), "2026-03-30T14:00:00Z");
+        assert_eq!(cal.due_at(date(2026, 10, 23)).to_string(), "2026-10-23T14:00:00Z");
+        assert_eq!(cal.due_at(date(2026, 10, 26)).to_string(), "2026-10-26T15:00:00Z");
+    }
+
+    #[test]
+    fn closing_days_leave_weekends_out_and_merge_duplicates() {
+        let cal = danish();
+        let days: Vec<String> = cal.closing_days(2027).iter().map(|(d, n)| format!("{d} {n}")).collect();
+        // 2027: 5 June is a Saturday (left out), 25/26 December a Saturday and a Sunday.
+        assert!(days.contains(&"2027-12-24 juleaftensdag".to_owned()));
+        assert!(!days.iter().any(|d| d.contains("grundlovsdag") || d.contains("juledag")));
+        assert!(days.contains(&"2027-01-01 nytårsdag".to_owned()));
+    }
+
+    #[test]
+    fn closing_days_parse_or_say_why_not() {
+        assert_eq!(
+            ClosingDay::parse("2027-05-07 flyttedag"),
+            Ok(ClosingDay::Once {
+                date: date(2027, 5, 7),
+                name: "flyttedag".into()
+            })
+        );
+        assert!(ClosingDay::parse("13-01 x").is_err());
+        assert!(ClosingDay::parse("02-30 x").is_err());
+        assert!(ClosingDay::parse("06-05").is_err());
+        assert!(ClosingDay::parse("02-29 skuddag").is_ok());
+    }
+}
