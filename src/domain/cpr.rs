@@ -60,16 +60,6 @@ impl Cpr {
         let day = i8::try_from(day).ok()?;
         Date::new(century + yy, month, day).ok()
     }
-
-    /// Age in whole years on `on`, from the birth date.
-    pub fn age_on(&self, on: Date) -> Option<i16> {
-        let birth = self.birth_date()?;
-        let mut age = on.year() - birth.year();
-        if (on.month(), on.day()) < (birth.month(), birth.day()) {
-            age -= 1;
-        }
-        Some(age)
-    }
 }
 
 impl fmt::Debug for Cpr {

@@ -12,9 +12,14 @@ pub use cpr::Cpr;
 pub use kind::Kind;
 pub use kommune::Kommunekode;
 
-/// The Danish civil time zone: deadlines and date checks are made in it.
-pub fn copenhagen() -> jiff::tz::TimeZone {
+static COPENHAGEN: std::sync::LazyLock<jiff::tz::TimeZone> = std::sync::LazyLock::new(|| {
     jiff::tz::TimeZone::get("Europe/Copenhagen").expect("the bundled tz database has Europe/Copenhagen")
+});
+
+/// The Danish civil time zone: deadlines and date checks are made in it. Looked up once; each
+/// message's date checks only clone the handle.
+pub fn copenhagen() -> jiff::tz::TimeZone {
+    COPENHAGEN.clone()
 }
 
 /// Today's date in Copenhagen at the instant `now`.

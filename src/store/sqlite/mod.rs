@@ -19,7 +19,6 @@ use std::path::{Path, PathBuf};
 const MIGRATIONS: &[&str] = &[include_str!("migrations/0001_init.sql")];
 
 pub struct SqliteStore {
-    path: PathBuf,
     writer: writer::Writer,
     readers: readers::Readers,
     checkpointer: checkpointer::Checkpointer,
@@ -74,15 +73,10 @@ impl SqliteStore {
             .collect::<anyhow::Result<Vec<_>>>()
             .context("opening read connections")?;
         Ok(SqliteStore {
-            path: path.to_owned(),
             writer: writer::Writer::start(conn, wal, max_batch)?,
             readers: readers::Readers::new(readers),
             checkpointer: checkpointer::Checkpointer::start(Connection::open(path)?)?,
         })
-    }
-
-    pub fn path(&self) -> &Path {
-        &self.path
     }
 }
 
