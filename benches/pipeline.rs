@@ -1,5 +1,5 @@
 //! The intake pipeline without HTTP, stage by stage, to see where a message's time goes:
-//! validation (schema + domain rules), sealing (hash + encryption), and filing through the
+//! validation (schema + domain rules), routing, sealing (hash + encryption), and filing through the
 //! group-commit store with 64 concurrent submitters. `cargo bench --bench pipeline`.
 
 #[global_allocator]
@@ -7,8 +7,9 @@ static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 use indgang::config::Settings;
 use indgang::domain::Kind;
+use indgang::routing::{Facts, Router};
 use indgang::store::sqlite::SqliteStore;
-use indgang::store::{NewMessage, Store, Subject, SubjectKind};
+use indgang::store::{NewDelivery, NewMessage, Store, Subject, SubjectKind};
 use indgang::validation::{Validator, summary};
 use indgang::vault::Vault;
 use serde_json::Value;
@@ -66,10 +67,28 @@ fn main() {
         .collect();
     report("schema + domain rules + warnings", n, started);
 
+    let router = Router::new(&settings).unwrap();
+    let started = Instant::now();
+    let decisions: Vec<_> = checked
+        .iter()
+        .map(|c| {
+            router.route(&Facts {
+                kind: c.kind,
+                municipality: "751",
+                sender_id: &c.sender_id,
+                document: &c.document,
+                birth_date: c.cpr.as_ref().and_then(|cpr| cpr.birth_date()),
+                on: now.to_zoned(jiff::tz::TimeZone::UTC).date(),
+            })
+        })
+        .collect();
+    report("route", n, started);
+
     let started = Instant::now();
     let messages: Vec<NewMessage> = checked
         .into_iter()
-        .map(|c| {
+        .zip(decisions)
+        .map(|(c, decision)| {
             let canonical = serde_json::to_vec(&c.document).unwrap();
             let cpr = c.cpr.as_ref().unwrap().expose_digits().as_bytes().to_vec();
             NewMessage {
@@ -89,6 +108,15 @@ fn main() {
                 summary: summary(c.kind, &c.document),
                 warnings: c.warnings,
                 received_at: now,
+                deliveries: decision
+                    .targets()
+                    .iter()
+                    .map(|t| NewDelivery {
+                        delivery_id: format!("dlv_{}", uuid::Uuid::now_v7().simple()),
+                        destination: t.key(),
+                        routes: decision.routes.clone(),
+                    })
+                    .collect(),
             }
         })
         .collect();
@@ -120,7 +148,7 @@ fn main() {
             task.await.unwrap();
         }
     });
-    report("file (group commit, 64 submitters)", n, started);
+    report("file + outbox (group commit, 64 submitters)", n, started);
     runtime.block_on(store.close());
 }
 

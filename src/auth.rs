@@ -35,12 +35,24 @@ pub enum Principal {
         municipality: String,
         team: Option<String>,
     },
+    /// Runs the gateway: dead letters, replay and the delivery status. Reads no cases.
+    Operator { token_id: String },
 }
 
 impl Principal {
     pub fn token_id(&self) -> &str {
         match self {
-            Principal::Sender { token_id, .. } | Principal::Caseworker { token_id, .. } => token_id,
+            Principal::Sender { token_id, .. }
+            | Principal::Caseworker { token_id, .. }
+            | Principal::Operator { token_id } => token_id,
+        }
+    }
+
+    /// `Ok` for an operator token, 403 otherwise.
+    pub fn require_operator(&self) -> Result<(), Problem> {
+        match self {
+            Principal::Operator { .. } => Ok(()),
+            _ => Err(Problem::new(kinds::FORBIDDEN, "this is for operator tokens".to_owned())),
         }
     }
 }
@@ -56,6 +68,7 @@ pub enum Grant {
         municipality: Kommunekode,
         team: Option<String>,
     },
+    Operator,
 }
 
 pub struct Authenticator {
@@ -134,6 +147,9 @@ fn principal_of(record: &TokenRecord) -> Option<Principal> {
             municipality: record.municipality.clone()?,
             team: record.team.clone(),
         }),
+        "operator" => Some(Principal::Operator {
+            token_id: record.id.clone(),
+        }),
         _ => None,
     }
 }
@@ -198,6 +214,7 @@ pub async fn create_token(store: &dyn Store, grant: Grant, now: Timestamp) -> an
             record.municipality = Some(municipality.to_string());
             record.team = team;
         }
+        Grant::Operator => record.role = "operator".into(),
     }
     store.create_token(record.clone()).await?;
     Ok((record, token))

@@ -7,7 +7,7 @@ use crate::domain::working_days::{Calendar, ClosingDay};
 use anyhow::{Context, bail};
 use secrecy::SecretString;
 use serde::Deserialize;
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
@@ -25,6 +25,148 @@ pub struct Settings {
     pub intake: IntakeSettings,
     pub calendar: CalendarSettings,
     pub log: LogSettings,
+    pub delivery: DeliverySettings,
+    pub smtp: SmtpSettings,
+    /// Teams behind the intake, by id: `[teams.<id>]`.
+    #[serde(default)]
+    pub teams: BTreeMap<String, TeamSettings>,
+    /// Where deliveries go besides team mailboxes, by id: `[destinations.<id>]`.
+    #[serde(default)]
+    pub destinations: BTreeMap<String, DestinationSettings>,
+    /// The root of the route tree: the default route, the municipality's single intake.
+    pub routing: RouteSettings,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DeliverySettings {
+    /// How many deliveries are sent at the same time at most.
+    pub concurrency: usize,
+    /// How often the worker looks for due deliveries when nothing wakes it.
+    pub poll_interval_ms: u64,
+    /// Waits before each retry, as durations such as "5s", "2m", "1h"; when they run out the
+    /// delivery is a dead letter.
+    #[serde(deserialize_with = "list_or_text")]
+    pub retry_schedule: Vec<String>,
+    /// Each wait is moved by up to this share of itself, at random, either way.
+    pub jitter_percent: u32,
+    /// A receiver's `Retry-After` is followed up to this many seconds.
+    pub retry_after_max_seconds: u64,
+    /// A destination pauses after this many failures in a row …
+    pub pause_after_failures: u32,
+    /// … for this long, before one probe delivery; each failed probe doubles the pause, up to
+    /// `pause_max_seconds`.
+    pub pause_seconds: u64,
+    pub pause_max_seconds: u64,
+    /// A claimed delivery not finished within this time is sent again (crash safety).
+    pub claim_seconds: u64,
+    /// The base of links to a case in emails, e.g. `https://indgang.kommune.dk`.
+    pub public_url: String,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SmtpSettings {
+    /// `smtp://host:587` (STARTTLS required), `smtps://host:465` (TLS from the start), or
+    /// `smtp://host:25?tls=none` for a relay on the same host. Empty: write `.eml` files under
+    /// `<data_dir>/outbox/` instead.
+    pub url: String,
+    pub from: String,
+    #[serde(default)]
+    pub username: String,
+    #[serde(default)]
+    pub password: Option<SecretString>,
+    pub timeout_seconds: u64,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TeamSettings {
+    /// How the team is named in emails.
+    pub name: String,
+    /// Where routed messages and reminders go.
+    pub mailbox: String,
+    /// Who gets escalations.
+    pub lead: String,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DestinationSettings {
+    /// `webhook`: a CloudEvents JSON POST, signed per Standard Webhooks.
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// `https://…`; `http://` only to a loopback address.
+    pub url: String,
+    /// The Standard Webhooks secret, `whsec_` followed by base64.
+    pub secret: SecretString,
+    #[serde(default = "default_timeout")]
+    pub timeout_seconds: u64,
+    /// Extra request headers.
+    #[serde(default)]
+    pub headers: BTreeMap<String, String>,
+    /// A PEM file with the client certificate (chain) and its private key, for mutual TLS.
+    #[serde(default)]
+    pub client_certificate: String,
+    /// A PEM file with extra root certificates to trust (a municipality's own CA).
+    #[serde(default)]
+    pub ca_certificate: String,
+}
+
+fn default_timeout() -> u64 {
+    10
+}
+
+/// A node of the route tree. Every matcher given must hold; a list matches when any of its
+/// values does. A message goes down the tree: the first child that matches takes it (the later
+/// ones too when it says `continue = true`); a node none of whose children match is a result.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RouteSettings {
+    #[serde(default)]
+    pub name: String,
+    #[serde(default, rename = "continue")]
+    pub continue_matching: bool,
+    #[serde(default, deserialize_with = "list_or_text")]
+    pub kinds: Vec<String>,
+    #[serde(default, deserialize_with = "list_or_text")]
+    pub municipalities: Vec<String>,
+    #[serde(default, deserialize_with = "list_or_text")]
+    pub senders: Vec<String>,
+    #[serde(default, deserialize_with = "list_or_text")]
+    pub notice_types: Vec<String>,
+    #[serde(default, deserialize_with = "list_or_text")]
+    pub custody: Vec<String>,
+    #[serde(default, deserialize_with = "list_or_text")]
+    pub needs: Vec<String>,
+    #[serde(default, deserialize_with = "list_or_text")]
+    pub offer_types: Vec<String>,
+    #[serde(default, deserialize_with = "list_or_text")]
+    pub message_types: Vec<String>,
+    /// The citizen is younger than this many years on the day the message arrives (from the
+    /// birth date in the CPR number).
+    #[serde(default)]
+    pub age_under: Option<u32>,
+    #[serde(default)]
+    pub age_at_least: Option<u32>,
+    /// Any other member of the message: `{ path = "/consent", values = ["given"] }`.
+    #[serde(default)]
+    pub fields: Vec<FieldMatchSettings>,
+    #[serde(default, deserialize_with = "list_or_text")]
+    pub teams: Vec<String>,
+    #[serde(default, deserialize_with = "list_or_text")]
+    pub destinations: Vec<String>,
+    #[serde(default)]
+    pub routes: Vec<RouteSettings>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FieldMatchSettings {
+    /// A JSON pointer into the canonical message.
+    pub path: String,
+    #[serde(deserialize_with = "list_or_text")]
+    pub values: Vec<String>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -239,6 +381,8 @@ impl Settings {
             bail!("data_dir: must name a folder");
         }
         self.calendar()?;
+        self.validate_delivery()?;
+        crate::routing::Router::new(self)?;
         crate::telemetry::parse_filter(&self.log.level).map_err(|e| anyhow::anyhow!("log.level: {e}"))?;
         Ok(())
     }
@@ -290,6 +434,82 @@ impl Settings {
         Ok(Calendar::new(extra, time))
     }
 
+    fn validate_delivery(&self) -> anyhow::Result<()> {
+        let d = &self.delivery;
+        if !(1..=1024).contains(&d.concurrency) {
+            bail!("delivery.concurrency: must lie between 1 and 1024");
+        }
+        if !(10..=60_000).contains(&d.poll_interval_ms) {
+            bail!("delivery.poll_interval_ms: must lie between 10 and 60000");
+        }
+        self.retry_schedule()?;
+        if d.jitter_percent > 50 {
+            bail!("delivery.jitter_percent: at most 50");
+        }
+        if d.pause_after_failures == 0 {
+            bail!("delivery.pause_after_failures: at least 1");
+        }
+        if d.pause_seconds == 0 || d.pause_max_seconds < d.pause_seconds {
+            bail!("delivery.pause_seconds: at least 1, and delivery.pause_max_seconds at least as long");
+        }
+        if d.claim_seconds < 10 {
+            bail!("delivery.claim_seconds: at least 10");
+        }
+        if !(d.public_url.starts_with("https://") || d.public_url.starts_with("http://")) {
+            bail!("delivery.public_url: {:?} is not an http(s) URL", d.public_url);
+        }
+        if !self.smtp.url.is_empty() {
+            crate::delivery::email::check_smtp_url(&self.smtp.url).map_err(|e| anyhow::anyhow!("smtp.url: {e}"))?;
+        }
+        self.smtp
+            .from
+            .parse::<lettre::message::Mailbox>()
+            .map_err(|e| anyhow::anyhow!("smtp.from: {:?} is not an email address: {e}", self.smtp.from))?;
+        if self.smtp.timeout_seconds == 0 || self.smtp.timeout_seconds > 600 {
+            bail!("smtp.timeout_seconds: must lie between 1 and 600");
+        }
+        for (id, team) in &self.teams {
+            if !valid_id(id) {
+                bail!("teams.{id}: a team id is lower-case letters, digits and '_'");
+            }
+            for (key, address) in [("mailbox", &team.mailbox), ("lead", &team.lead)] {
+                address
+                    .parse::<lettre::message::Mailbox>()
+                    .map_err(|e| anyhow::anyhow!("teams.{id}.{key}: {address:?} is not an email address: {e}"))?;
+            }
+        }
+        for (id, destination) in &self.destinations {
+            if !valid_id(id) {
+                bail!("destinations.{id}: a destination id is lower-case letters, digits and '_'");
+            }
+            crate::delivery::webhook::check(destination).map_err(|e| anyhow::anyhow!("destinations.{id}.{e:#}"))?;
+        }
+        Ok(())
+    }
+
+    /// `delivery.retry_schedule` as durations.
+    pub fn retry_schedule(&self) -> anyhow::Result<Vec<std::time::Duration>> {
+        let schedule = self
+            .delivery
+            .retry_schedule
+            .iter()
+            .enumerate()
+            .map(|(i, text)| {
+                let duration: jiff::SignedDuration = text.trim().parse().map_err(|_| {
+                    anyhow::anyhow!("delivery.retry_schedule[{i}]: {text:?} is not a duration such as 30s, 2m or 1h")
+                })?;
+                std::time::Duration::try_from(duration)
+                    .ok()
+                    .filter(|d| !d.is_zero() && d.as_secs() <= 7 * 86_400)
+                    .ok_or_else(|| anyhow::anyhow!("delivery.retry_schedule[{i}]: {text:?} must lie between 1s and 7d"))
+            })
+            .collect::<anyhow::Result<Vec<_>>>()?;
+        if schedule.is_empty() {
+            bail!("delivery.retry_schedule: name at least one wait");
+        }
+        Ok(schedule)
+    }
+
     pub fn key_file(&self) -> PathBuf {
         if self.security.key_file.trim().is_empty() {
             self.data_dir.join("indgang.key")
@@ -297,4 +517,13 @@ impl Settings {
             PathBuf::from(&self.security.key_file)
         }
     }
+}
+
+/// Team and destination ids: they appear in URLs, metrics and environment variable names.
+pub fn valid_id(id: &str) -> bool {
+    !id.is_empty()
+        && id.len() <= 64
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
 }

@@ -15,9 +15,18 @@ pub struct IntakeLabels {
     pub reason: String,
 }
 
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct DeliveryLabels {
+    /// A destination id or `mail:<team>`.
+    pub destination: String,
+    /// delivered | retry | dead
+    pub outcome: String,
+}
+
 pub struct Metrics {
     registry: Registry,
     intake: Family<IntakeLabels, Counter>,
+    deliveries: Family<DeliveryLabels, Counter>,
     refused_credentials: Counter,
 }
 
@@ -30,6 +39,12 @@ impl Default for Metrics {
             "Messages submitted, by kind and outcome",
             intake.clone(),
         );
+        let deliveries = Family::<DeliveryLabels, Counter>::default();
+        registry.register(
+            "delivery_attempts",
+            "Delivery attempts, by destination and outcome",
+            deliveries.clone(),
+        );
         let refused_credentials = Counter::default();
         registry.register(
             "refused_credentials",
@@ -39,6 +54,7 @@ impl Default for Metrics {
         Metrics {
             registry,
             intake,
+            deliveries,
             refused_credentials,
         }
     }
@@ -51,6 +67,15 @@ impl Metrics {
                 kind: kind.into(),
                 outcome: outcome.into(),
                 reason: reason.into(),
+            })
+            .inc();
+    }
+
+    pub fn delivery(&self, destination: &str, outcome: &str) {
+        self.deliveries
+            .get_or_create(&DeliveryLabels {
+                destination: destination.into(),
+                outcome: outcome.into(),
             })
             .inc();
     }

@@ -6,6 +6,7 @@ use crate::api;
 use crate::auth::Authenticator;
 use crate::clock::Clock;
 use crate::config::{Settings, StorageUrl};
+use crate::delivery::Delivery;
 use crate::intake::{self, Intake};
 use crate::metrics::Metrics;
 use crate::store::sqlite::SqliteStore;
@@ -24,6 +25,7 @@ pub struct Application {
     port: u16,
     server: Server,
     store: Arc<dyn Store>,
+    delivery: Arc<Delivery>,
 }
 
 /// Opens the store that `storage.url` names.
@@ -67,7 +69,15 @@ impl Application {
             }
         };
         let validator = Validator::new(settings.municipalities.clone(), settings.intake.clone())?;
+        let router = crate::routing::Router::new(&settings)?;
         let metrics = Arc::new(Metrics::default());
+        let delivery = Arc::new(Delivery::new(
+            &settings,
+            store.clone(),
+            vault.clone(),
+            clock.clone(),
+            metrics.clone(),
+        )?);
         let address = settings.bind_addr()?;
         let listener =
             TcpListener::bind(address).with_context(|| format!("server.bind: cannot listen on {address}"))?;
@@ -78,9 +88,13 @@ impl Application {
             validator,
             vault: vault.clone(),
             metrics: metrics.clone(),
-            clock,
+            clock: clock.clone(),
             limits: settings.limits.clone(),
+            router,
+            delivery: delivery.clone(),
         });
+        let delivery_data = web::Data::from(delivery.clone());
+        let clock_data = web::Data::new(clock);
         let auth = web::Data::new(Authenticator::new(
             store.clone(),
             metrics.clone(),
@@ -98,6 +112,8 @@ impl Application {
                 .app_data(store_data.clone())
                 .app_data(vault_data.clone())
                 .app_data(metrics_data.clone())
+                .app_data(delivery_data.clone())
+                .app_data(clock_data.clone())
                 .app_data(web::QueryConfig::default().error_handler(api::query_error))
                 .configure(intake::routes)
                 .configure(api::routes)
@@ -111,7 +127,12 @@ impl Application {
             server = server.workers(settings.server.workers);
         }
         let server = server.listen(listener)?.run();
-        Ok(Application { port, server, store })
+        Ok(Application {
+            port,
+            server,
+            store,
+            delivery,
+        })
     }
 
     pub fn port(&self) -> u16 {
@@ -126,10 +147,19 @@ impl Application {
         self.store.clone()
     }
 
-    /// Serves until stopped (SIGINT/SIGTERM, or `handle().stop(true)`), then closes the store
-    /// after the last in-flight request has its answer.
+    /// The delivery worker (tests drain it instead of sleeping).
+    pub fn delivery(&self) -> Arc<Delivery> {
+        self.delivery.clone()
+    }
+
+    /// Serves and delivers until stopped (SIGINT/SIGTERM, or `handle().stop(true)`); then lets
+    /// the last requests have their answers and the delivery attempts in flight finish, and
+    /// closes the store.
     pub async fn run_until_stopped(self) -> anyhow::Result<()> {
+        let worker = tokio::spawn(self.delivery.clone().run());
         let result = self.server.await;
+        self.delivery.stop().await;
+        let _ = worker.await;
         self.store.close().await;
         result.context("the HTTP server failed")
     }

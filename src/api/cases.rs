@@ -63,7 +63,7 @@ pub struct CaseQuery {
 fn caseworker_municipality(principal: &Principal) -> Result<&str, Problem> {
     match principal {
         Principal::Caseworker { municipality, .. } => Ok(municipality),
-        Principal::Sender { .. } => Err(Problem::new(
+        Principal::Sender { .. } | Principal::Operator { .. } => Err(Problem::new(
             kinds::FORBIDDEN,
             "cases are for caseworker tokens".to_owned(),
         )),
@@ -96,7 +96,7 @@ pub async fn list_cases(
     };
     let since = match &query.since {
         Some(text) => Some(
-            parse_since(text)
+            super::parse_instant(text)
                 .ok_or_else(|| bad(format!("since: {text:?} is neither an RFC 3339 instant nor a date")))?,
         ),
         None => None,
@@ -125,14 +125,6 @@ pub async fn list_cases(
         })
         .collect();
     Ok(HttpResponse::Ok().json(CaseList { cases }))
-}
-
-fn parse_since(text: &str) -> Option<jiff::Timestamp> {
-    if let Ok(at) = text.parse::<jiff::Timestamp>() {
-        return Some(at);
-    }
-    let day = text.parse::<jiff::civil::Date>().ok()?;
-    day.to_zoned(crate::domain::copenhagen()).ok().map(|z| z.timestamp())
 }
 
 /// One case with every message on it, personal data included.

@@ -2,6 +2,7 @@
 //! document.
 
 pub mod cases;
+pub mod deliveries;
 pub mod openapi;
 pub mod operations;
 pub mod receipts;
@@ -14,6 +15,16 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/v1/receipts/{receipt_id}", web::get().to(receipts::get_receipt))
         .route("/v1/cases", web::get().to(cases::list_cases))
         .route("/v1/cases/{case_ref}", web::get().to(cases::get_case))
+        .route("/v1/dead-letters", web::get().to(deliveries::list_dead_letters))
+        .route(
+            "/v1/dead-letters/replay",
+            web::post().to(deliveries::replay_dead_letters),
+        )
+        .route(
+            "/v1/dead-letters/{delivery_id}/replay",
+            web::post().to(deliveries::replay_dead_letter),
+        )
+        .route("/v1/status", web::get().to(deliveries::status))
         .route("/v1/schemas/{kind}", web::get().to(operations::get_schema))
         .route("/healthz", web::get().to(operations::healthz))
         .route("/readyz", web::get().to(operations::readyz))
@@ -38,4 +49,13 @@ pub async fn fallback(req: HttpRequest) -> HttpResponse {
 /// Bad query strings and paths answer with a 400 problem.
 pub fn query_error(error: actix_web::error::QueryPayloadError, _: &HttpRequest) -> actix_web::Error {
     Problem::new(kinds::BAD_REQUEST, error.to_string()).into()
+}
+
+/// An RFC 3339 instant, or a date (YYYY-MM-DD) meaning its start in Copenhagen.
+pub fn parse_instant(text: &str) -> Option<jiff::Timestamp> {
+    if let Ok(at) = text.parse::<jiff::Timestamp>() {
+        return Some(at);
+    }
+    let day = text.parse::<jiff::civil::Date>().ok()?;
+    day.to_zoned(crate::domain::copenhagen()).ok().map(|z| z.timestamp())
 }

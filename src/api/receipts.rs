@@ -20,6 +20,8 @@ pub struct ReceiptBody {
     /// RFC 3339, UTC.
     pub received_at: String,
     pub warnings: Vec<Warning>,
+    /// Every destination the message goes to, and how far it got.
+    pub deliveries: Vec<super::deliveries::DeliveryBody>,
 }
 
 impl From<Receipt> for ReceiptBody {
@@ -33,6 +35,7 @@ impl From<Receipt> for ReceiptBody {
             municipality: r.municipality,
             received_at: r.received_at.to_string(),
             warnings: r.warnings,
+            deliveries: r.deliveries.iter().map(super::deliveries::DeliveryBody::from).collect(),
         }
     }
 }
@@ -55,6 +58,7 @@ pub async fn get_receipt(
     let visible = receipt.filter(|r| match &principal {
         Principal::Sender { sender_id, .. } => *sender_id == r.sender_id,
         Principal::Caseworker { municipality, .. } => *municipality == r.municipality,
+        Principal::Operator { .. } => true,
     });
     match visible {
         Some(receipt) => Ok(HttpResponse::Ok().json(ReceiptBody::from(receipt))),

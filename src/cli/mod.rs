@@ -1,6 +1,9 @@
-//! The command line: `serve`, `check-config`, `validate`, `token`. Each command loads the
+//! The command line: `serve`, `check-config`, `validate`, `calendar`, `token`, `routes`,
+//! `replay`, `webhook-secret`. Each command loads the
 //! settings the same way, so what `check-config` accepts is what `serve` starts with.
 
+mod replay;
+mod routes;
 mod serve;
 mod token;
 mod validate;
@@ -41,6 +44,13 @@ enum Command {
     /// Create, list and revoke bearer tokens.
     #[command(subcommand)]
     Token(token::Command),
+    /// Show where messages would be routed, without sending anything.
+    #[command(subcommand)]
+    Routes(routes::Command),
+    /// Put dead letters back in the delivery queue, with their delivery ids.
+    Replay(replay::Args),
+    /// Print a new Standard Webhooks secret for [destinations.<id>].secret.
+    WebhookSecret,
 }
 
 pub fn main() -> ExitCode {
@@ -57,6 +67,15 @@ pub fn main() -> ExitCode {
         Command::CheckConfig => check_config(&settings),
         Command::Validate(args) => validate::run(&settings, &args),
         Command::Calendar { year } => calendar(&settings, year),
+        Command::Routes(command) => routes::run(&settings, command),
+        Command::Replay(args) => {
+            crate::telemetry::init_with(&settings.log, false, std::io::stderr);
+            run_async(replay::run(settings, args))
+        }
+        Command::WebhookSecret => {
+            println!("{}", crate::delivery::webhook::generate_secret());
+            ExitCode::SUCCESS
+        }
         Command::Token(command) => {
             crate::telemetry::init_with(&settings.log, false, std::io::stderr);
             run_async(token::run(settings, command))
@@ -102,6 +121,25 @@ fn check_config(settings: &Settings) -> ExitCode {
     );
     println!("municipalities   {}", settings.municipalities.len());
     println!("max body         {} bytes", settings.limits.max_body_bytes);
+    let teams: Vec<&str> = settings.teams.keys().map(String::as_str).collect();
+    println!("teams            {}", teams.join(", "));
+    let destinations: Vec<&str> = settings.destinations.keys().map(String::as_str).collect();
+    println!(
+        "destinations     {}",
+        if destinations.is_empty() {
+            "none".to_owned()
+        } else {
+            destinations.join(", ")
+        }
+    );
+    println!(
+        "email            {}",
+        if settings.smtp.url.is_empty() {
+            format!(".eml files in {}", settings.data_dir.join("outbox").display())
+        } else {
+            "smtp.url".to_owned()
+        }
+    );
     println!("configuration OK");
     ExitCode::SUCCESS
 }

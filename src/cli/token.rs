@@ -37,6 +37,8 @@ pub struct CreateArgs {
 enum Role {
     Sender,
     Caseworker,
+    /// Dead letters, replay and the delivery status.
+    Operator,
 }
 
 pub async fn run(settings: Settings, command: Command) -> anyhow::Result<()> {
@@ -93,6 +95,12 @@ fn grant(settings: &Settings, args: CreateArgs) -> anyhow::Result<Grant> {
                 team: args.team,
             })
         }
+        Role::Operator => {
+            if args.sender.is_some() || !args.kinds.is_empty() || args.municipality.is_some() || args.team.is_some() {
+                bail!("an operator token takes no --sender, --kinds, --municipality or --team");
+            }
+            Ok(Grant::Operator)
+        }
     }
 }
 
@@ -115,6 +123,7 @@ fn describe(record: &crate::store::TokenRecord) -> String {
                 kinds.join(",")
             )
         }
+        "operator" => "dead letters, replay, delivery status".to_owned(),
         _ => match &record.team {
             Some(team) => format!(
                 "municipality {} team {team}",

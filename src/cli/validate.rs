@@ -3,10 +3,10 @@
 
 use crate::config::Settings;
 use crate::domain::Kind;
-use crate::validation::{Validator, Violation, Warning};
+use crate::validation::{Checked, Validator, Violation, Warning};
 use clap::ValueEnum;
 use serde::Serialize;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 #[derive(clap::Args)]
@@ -26,7 +26,7 @@ enum Format {
     Json,
 }
 
-fn parse_kind(text: &str) -> Result<Kind, String> {
+pub fn parse_kind(text: &str) -> Result<Kind, String> {
     Kind::parse(text).ok_or_else(|| "release-notice, housing-offer or jobcenter-message".to_owned())
 }
 
@@ -71,7 +71,7 @@ pub fn run(settings: &Settings, args: &Args) -> ExitCode {
     }
 }
 
-fn verdict(validator: &Validator, kind: Option<Kind>, file: &PathBuf, now: jiff::Timestamp) -> Verdict {
+fn verdict(validator: &Validator, kind: Option<Kind>, file: &Path, now: jiff::Timestamp) -> Verdict {
     let mut verdict = Verdict {
         file: file.display().to_string(),
         kind,
@@ -80,41 +80,61 @@ fn verdict(validator: &Validator, kind: Option<Kind>, file: &PathBuf, now: jiff:
         warnings: Vec::new(),
         error: None,
     };
-    let bytes = match std::fs::read(file) {
-        Ok(bytes) => bytes,
-        Err(e) => {
-            verdict.error = Some(format!("cannot read: {e}"));
-            return verdict;
+    match check_file(validator, kind, file, now) {
+        Ok(checked) => {
+            verdict.kind = Some(checked.kind);
+            verdict.valid = true;
+            verdict.warnings = checked.warnings;
         }
-    };
+        Err(Failure::Unreadable(error)) => verdict.error = Some(error),
+        Err(Failure::Invalid { kind, violations }) => {
+            verdict.kind = kind.or(verdict.kind);
+            verdict.violations = violations;
+        }
+    }
+    verdict
+}
+
+/// Why a file is not a valid message.
+pub enum Failure {
+    Unreadable(String),
+    Invalid {
+        kind: Option<Kind>,
+        violations: Vec<Violation>,
+    },
+}
+
+/// Reads a message file and checks it with the server's rules; the kind is told from the
+/// content when not given.
+pub fn check_file(
+    validator: &Validator,
+    kind: Option<Kind>,
+    file: &Path,
+    now: jiff::Timestamp,
+) -> Result<Checked, Failure> {
+    let bytes = std::fs::read(file).map_err(|e| Failure::Unreadable(format!("cannot read: {e}")))?;
     let fault = |pointer: &str, rule: &str, message: String| Violation {
         pointer: pointer.into(),
         rule: rule.into(),
         message,
     };
-    let document: serde_json::Value = match serde_json::from_slice(&bytes) {
-        Ok(document) => document,
-        Err(e) => {
-            verdict
-                .violations
-                .push(fault("", "json", format!("not well-formed JSON: {e}")));
-            return verdict;
-        }
-    };
+    let document: serde_json::Value = serde_json::from_slice(&bytes).map_err(|e| Failure::Invalid {
+        kind,
+        violations: vec![fault("", "json", format!("not well-formed JSON: {e}"))],
+    })?;
     let Some(kind) = kind.or_else(|| Kind::detect(&document)) else {
         let message = "cannot tell the kind (no notice_type, offer_type or message_type); use --kind".to_owned();
-        verdict.violations.push(fault("", "kind", message));
-        return verdict;
+        return Err(Failure::Invalid {
+            kind: None,
+            violations: vec![fault("", "kind", message)],
+        });
     };
-    verdict.kind = Some(kind);
-    match validator.check(kind, document, now) {
-        Ok(checked) => {
-            verdict.valid = true;
-            verdict.warnings = checked.warnings;
-        }
-        Err(violations) => verdict.violations = violations,
-    }
-    verdict
+    validator
+        .check(kind, document, now)
+        .map_err(|violations| Failure::Invalid {
+            kind: Some(kind),
+            violations,
+        })
 }
 
 fn print_text(v: &Verdict) {

@@ -13,7 +13,7 @@ use crate::config::LimitSettings;
 use crate::domain::Kind;
 use crate::metrics::Metrics;
 use crate::problem::{Problem, kinds};
-use crate::store::{NewMessage, Store, Subject, SubjectKind, SubmitOutcome};
+use crate::store::{NewDelivery, NewMessage, Store, Subject, SubjectKind, SubmitOutcome};
 use crate::validation::{self, Validator};
 use crate::vault::Vault;
 use actix_web::http::header;
@@ -27,6 +27,8 @@ pub struct Intake {
     pub metrics: std::sync::Arc<Metrics>,
     pub clock: Clock,
     pub limits: LimitSettings,
+    pub router: crate::routing::Router,
+    pub delivery: std::sync::Arc<crate::delivery::Delivery>,
 }
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
@@ -128,10 +130,10 @@ async fn handle(
                 Problem::new(kinds::FORBIDDEN, format!("this token may not submit {kind} messages")),
             ));
         }
-        Principal::Caseworker { .. } => {
+        Principal::Caseworker { .. } | Principal::Operator { .. } => {
             return Err((
                 "not_a_sender",
-                Problem::new(kinds::FORBIDDEN, "caseworker tokens cannot submit messages".to_owned()),
+                Problem::new(kinds::FORBIDDEN, "only sender tokens submit messages".to_owned()),
             ));
         }
     };
@@ -171,6 +173,7 @@ async fn handle(
     Ok(match outcome {
         SubmitOutcome::Accepted(receipt) => {
             intake.metrics.intake(kind.as_str(), "accepted", "");
+            intake.delivery.wake();
             tracing::info!(kind = kind.as_str(), sender = %receipt.sender_id, receipt = %receipt.receipt_id, case = %receipt.case_ref, warnings = receipt.warnings.len(), "message accepted");
             receipt_response(HttpResponse::Accepted(), receipt)
         }
@@ -210,7 +213,26 @@ fn seal(intake: &Intake, checked: validation::Checked, now: jiff::Timestamp) -> 
             cpr_sealed: None,
         },
     };
+    let municipality = checked.municipality.to_string();
+    let decision = intake.router.route(&crate::routing::Facts {
+        kind,
+        municipality: &municipality,
+        sender_id: &checked.sender_id,
+        document: &checked.document,
+        birth_date: checked.cpr.as_ref().and_then(|c| c.birth_date()),
+        on: crate::domain::copenhagen_date(now),
+    });
+    let deliveries = decision
+        .targets()
+        .into_iter()
+        .map(|target| NewDelivery {
+            delivery_id: format!("dlv_{}", uuid::Uuid::now_v7().simple()),
+            destination: target.key(),
+            routes: decision.routes.clone(),
+        })
+        .collect();
     Ok(NewMessage {
+        deliveries,
         receipt_id: uuid::Uuid::now_v7().to_string(),
         kind,
         sender_id: checked.sender_id.clone(),

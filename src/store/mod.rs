@@ -30,6 +30,136 @@ pub struct NewMessage {
     pub summary: serde_json::Value,
     pub warnings: Vec<Warning>,
     pub received_at: Timestamp,
+    /// Where the message goes, written in the same transaction (the outbox).
+    pub deliveries: Vec<NewDelivery>,
+}
+
+#[derive(Debug, Clone)]
+pub struct NewDelivery {
+    pub delivery_id: String,
+    /// A destination id, or `mail:<team>`.
+    pub destination: String,
+    pub routes: Vec<String>,
+}
+
+/// Where a delivery stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum DeliveryState {
+    /// Not tried yet (or waiting for an earlier delivery of the same case).
+    Pending,
+    /// Failed and waiting for its next attempt.
+    Retrying,
+    Delivered,
+    /// Given up: a permanent refusal or the retry schedule ran out. Replay puts it back.
+    Dead,
+}
+
+impl DeliveryState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DeliveryState::Pending => "pending",
+            DeliveryState::Retrying => "retrying",
+            DeliveryState::Delivered => "delivered",
+            DeliveryState::Dead => "dead",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<DeliveryState> {
+        [
+            DeliveryState::Pending,
+            DeliveryState::Retrying,
+            DeliveryState::Delivered,
+            DeliveryState::Dead,
+        ]
+        .into_iter()
+        .find(|s| s.as_str() == text)
+    }
+}
+
+/// A delivery as the receipt, the dead-letter list and the operators see it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DeliveryRecord {
+    pub delivery_id: String,
+    pub destination: String,
+    pub routes: Vec<String>,
+    pub state: DeliveryState,
+    pub attempts: i64,
+    pub next_attempt_at: Option<Timestamp>,
+    pub created_at: Timestamp,
+    pub finished_at: Option<Timestamp>,
+    pub last_status: Option<i64>,
+    pub last_error: Option<String>,
+    pub dead_reason: Option<String>,
+    pub receipt_id: String,
+    pub case_ref: CaseRef,
+    pub kind: Kind,
+}
+
+/// A delivery claimed for sending, with what it needs to be sent.
+#[derive(Debug, Clone)]
+pub struct ClaimedDelivery {
+    pub row: i64,
+    pub delivery_id: String,
+    pub destination: String,
+    /// Attempts before this one, ever, and failures since creation or the last replay.
+    pub attempts: i64,
+    pub failures: i64,
+    pub receipt_id: String,
+    pub case_ref: CaseRef,
+    pub kind: Kind,
+    pub municipality: String,
+    pub received_at: Timestamp,
+    pub body_sealed: Vec<u8>,
+    pub summary: serde_json::Value,
+}
+
+#[derive(Debug, Clone)]
+pub struct ClaimRequest {
+    pub now: Timestamp,
+    /// Claimed deliveries are not claimed again before this time.
+    pub until: Timestamp,
+    pub limit: usize,
+    /// Destinations not to claim from (paused).
+    pub exclude: Vec<String>,
+    /// Only this destination (a probe of a paused one).
+    pub only: Option<String>,
+}
+
+/// What came of one attempt.
+#[derive(Debug, Clone)]
+pub struct AttemptRecord {
+    pub row: i64,
+    pub started_at: Timestamp,
+    pub latency_us: i64,
+    pub status: Option<i64>,
+    pub error: Option<String>,
+    pub next: AttemptNext,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum AttemptNext {
+    Delivered,
+    Retry { at: Timestamp },
+    Dead { reason: String },
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct DeadLetterFilter {
+    pub destination: Option<String>,
+    /// Dead since (inclusive) and before (exclusive).
+    pub since: Option<Timestamp>,
+    pub until: Option<Timestamp>,
+    pub limit: u32,
+}
+
+/// The queue of one destination.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DestinationQueue {
+    pub destination: String,
+    pub queue_depth: i64,
+    pub oldest_pending_at: Option<Timestamp>,
+    pub dead_letters: i64,
 }
 
 /// Whom a case is about: a citizen, matched by the keyed hash of the CPR number, or a vacant
@@ -66,6 +196,8 @@ pub struct Receipt {
     pub municipality: String,
     pub received_at: Timestamp,
     pub warnings: Vec<Warning>,
+    /// Where the message goes and how far it got.
+    pub deliveries: Vec<DeliveryRecord>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -139,6 +271,22 @@ pub trait Store: Send + Sync {
     async fn case(&self, case_ref: &CaseRef) -> anyhow::Result<Option<CaseRecord>>;
     async fn cases(&self, filter: CaseFilter) -> anyhow::Result<Vec<CaseSummary>>;
 
+    /// Claims due deliveries, oldest due first, keeping acceptance order per case and
+    /// destination: a delivery is not claimed while an earlier one of its case and destination
+    /// is still pending or retrying.
+    async fn claim_deliveries(&self, request: ClaimRequest) -> anyhow::Result<Vec<ClaimedDelivery>>;
+    /// Records an attempt and moves the delivery on; returns once durable.
+    async fn record_attempt(&self, attempt: AttemptRecord) -> anyhow::Result<()>;
+    /// Releases every claim (at start, when this process is the only one sending).
+    async fn release_claims(&self) -> anyhow::Result<u64>;
+    /// The deliveries of one message.
+    async fn deliveries(&self, receipt_id: &str) -> anyhow::Result<Vec<DeliveryRecord>>;
+    async fn dead_letters(&self, filter: DeadLetterFilter) -> anyhow::Result<Vec<DeliveryRecord>>;
+    /// Puts dead letters back in the queue, due now, with their delivery ids; returns the ids.
+    async fn replay(&self, selection: Replay, now: Timestamp) -> anyhow::Result<Vec<String>>;
+    /// Queue depth, oldest pending delivery and dead letters per destination with any.
+    async fn delivery_queues(&self) -> anyhow::Result<Vec<DestinationQueue>>;
+
     async fn create_token(&self, token: TokenRecord) -> anyhow::Result<()>;
     async fn token_by_hash(&self, hash: &str) -> anyhow::Result<Option<TokenRecord>>;
     async fn tokens(&self) -> anyhow::Result<Vec<TokenRecord>>;
@@ -151,6 +299,13 @@ pub trait Store: Send + Sync {
     async fn ping(&self) -> anyhow::Result<()>;
     /// Finishes queued writes and stops background threads.
     async fn close(&self);
+}
+
+/// Which dead letters to replay.
+#[derive(Debug, Clone)]
+pub enum Replay {
+    One(String),
+    Matching(DeadLetterFilter),
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -1,4 +1,4 @@
-use crate::helpers::{example, parole_notice, problem, release_notice, spawn_app};
+use crate::helpers::{example, filed, parole_notice, problem, release_notice, spawn_app};
 use indgang::domain::Kind;
 use serde_json::Value;
 
@@ -57,7 +57,7 @@ async fn a_caseworker_reads_a_case_of_their_municipality_with_its_messages() {
     assert_eq!(case["case_ref"], case_ref);
     assert_eq!(case["cpr"], "150385-1234");
     assert_eq!(case["subject"], "citizen");
-    assert_eq!(case["messages"][0]["receipt"], receipt);
+    assert_eq!(filed(&case["messages"][0]["receipt"]), filed(&receipt));
     assert_eq!(case["messages"][0]["message"]["citizen"]["name"], "Jonas Mikkelsen");
     assert_eq!(case["messages"][0]["message"]["citizen"]["cpr"], "1503851234");
 }

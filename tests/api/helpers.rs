@@ -62,10 +62,7 @@ pub async fn spawn_app_in(data_dir: &Path, extra: &[(&str, &str)]) -> TestApp {
     let running = tokio::spawn(app.run_until_stopped());
     TestApp {
         address,
-        client: reqwest::Client::builder()
-            .redirect(reqwest::redirect::Policy::none())
-            .build()
-            .unwrap(),
+        client: client(),
         store,
         clock: handle,
         data_dir: data_dir.to_owned(),
@@ -230,4 +227,20 @@ pub fn warning_codes(receipt: &Value) -> Vec<String> {
         .iter()
         .map(|w| w["code"].as_str().unwrap().to_owned())
         .collect()
+}
+
+/// An HTTP client for talking to the gateway (rustls needs its crypto provider first).
+pub fn client() -> reqwest::Client {
+    indgang::delivery::install_crypto();
+    reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap()
+}
+
+/// A receipt without its deliveries, whose states move on as the worker sends them.
+pub fn filed(receipt: &Value) -> Value {
+    let mut receipt = receipt.clone();
+    receipt.as_object_mut().unwrap().remove("deliveries");
+    receipt
 }

@@ -55,7 +55,7 @@ async fn logs_and_the_database_file_carry_no_personal_data() {
     let served = serve(data, "debug");
     let address = served.address.clone();
 
-    let client = reqwest::Client::new();
+    let client = crate::helpers::client();
     let mut personal = Vec::new();
     let mut case_refs = Vec::new();
     for kind in Kind::ALL {

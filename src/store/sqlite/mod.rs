@@ -4,11 +4,15 @@
 //! checkpoints run in a thread of their own (`checkpointer`).
 
 mod checkpointer;
+mod deliveries;
 mod queries;
 mod readers;
 mod writer;
 
-use super::{CaseFilter, CaseRecord, CaseSummary, KeyCheck, NewMessage, Receipt, Store, SubmitOutcome, TokenRecord};
+use super::{
+    AttemptRecord, CaseFilter, CaseRecord, CaseSummary, ClaimRequest, ClaimedDelivery, DeadLetterFilter,
+    DeliveryRecord, DestinationQueue, KeyCheck, NewMessage, Receipt, Replay, Store, SubmitOutcome, TokenRecord,
+};
 use crate::domain::CaseRef;
 use anyhow::Context;
 use async_trait::async_trait;
@@ -16,7 +20,10 @@ use jiff::Timestamp;
 use rusqlite::{Connection, OpenFlags};
 use std::path::{Path, PathBuf};
 
-const MIGRATIONS: &[&str] = &[include_str!("migrations/0001_init.sql")];
+const MIGRATIONS: &[&str] = &[
+    include_str!("migrations/0001_init.sql"),
+    include_str!("migrations/0002_deliveries.sql"),
+];
 
 pub struct SqliteStore {
     writer: writer::Writer,
@@ -123,6 +130,41 @@ impl Store for SqliteStore {
 
     async fn cases(&self, filter: CaseFilter) -> anyhow::Result<Vec<CaseSummary>> {
         self.readers.read(move |conn| queries::cases(conn, &filter)).await
+    }
+
+    async fn claim_deliveries(&self, request: ClaimRequest) -> anyhow::Result<Vec<ClaimedDelivery>> {
+        self.writer.write(move |conn| deliveries::claim(conn, &request)).await
+    }
+
+    async fn record_attempt(&self, attempt: AttemptRecord) -> anyhow::Result<()> {
+        self.writer
+            .write(move |conn| deliveries::record_attempt(conn, &attempt))
+            .await
+    }
+
+    async fn release_claims(&self) -> anyhow::Result<u64> {
+        self.writer.write(deliveries::release_claims).await
+    }
+
+    async fn deliveries(&self, receipt_id: &str) -> anyhow::Result<Vec<DeliveryRecord>> {
+        let id = receipt_id.to_owned();
+        self.readers.read(move |conn| deliveries::of_receipt(conn, &id)).await
+    }
+
+    async fn dead_letters(&self, filter: DeadLetterFilter) -> anyhow::Result<Vec<DeliveryRecord>> {
+        self.readers
+            .read(move |conn| deliveries::dead_letters(conn, &filter))
+            .await
+    }
+
+    async fn replay(&self, selection: Replay, now: Timestamp) -> anyhow::Result<Vec<String>> {
+        self.writer
+            .write(move |conn| deliveries::replay(conn, &selection, now))
+            .await
+    }
+
+    async fn delivery_queues(&self) -> anyhow::Result<Vec<DestinationQueue>> {
+        self.readers.read(deliveries::queues).await
     }
 
     async fn create_token(&self, token: TokenRecord) -> anyhow::Result<()> {

@@ -10,16 +10,16 @@ use anyhow::Context;
 use jiff::Timestamp;
 use rusqlite::{Connection, OptionalExtension, Row, params};
 
-fn micros(at: Timestamp) -> i64 {
+pub(super) fn micros(at: Timestamp) -> i64 {
     at.as_microsecond()
 }
 
-fn instant(micros: i64) -> rusqlite::Result<Timestamp> {
+pub(super) fn instant(micros: i64) -> rusqlite::Result<Timestamp> {
     Timestamp::from_microsecond(micros)
         .map_err(|e| rusqlite::Error::FromSqlConversionFailure(0, rusqlite::types::Type::Integer, Box::new(e)))
 }
 
-fn kind_of(text: &str) -> rusqlite::Result<Kind> {
+pub(super) fn kind_of(text: &str) -> rusqlite::Result<Kind> {
     Kind::parse(text).ok_or_else(|| {
         rusqlite::Error::FromSqlConversionFailure(
             0,
@@ -44,6 +44,7 @@ fn receipt_row(row: &Row) -> rusqlite::Result<Receipt> {
         municipality: row.get(5)?,
         received_at: instant(row.get(6)?)?,
         warnings: serde_json::from_str(&warnings).unwrap_or_default(),
+        deliveries: Vec::new(),
     })
 }
 
@@ -136,6 +137,8 @@ pub fn file_message(conn: &Connection, m: &NewMessage) -> anyhow::Result<SubmitO
         m.summary.to_string(),
         warnings
     ])?;
+    let message = conn.last_insert_rowid();
+    let deliveries = super::deliveries::insert(conn, m, message, case_id, &case_ref)?;
     Ok(SubmitOutcome::Accepted(Receipt {
         receipt_id: m.receipt_id.clone(),
         case_ref,
@@ -145,16 +148,22 @@ pub fn file_message(conn: &Connection, m: &NewMessage) -> anyhow::Result<SubmitO
         municipality,
         received_at: m.received_at,
         warnings: m.warnings.clone(),
+        deliveries,
     }))
 }
 
 pub fn receipt(conn: &Connection, receipt_id: &str) -> anyhow::Result<Option<Receipt>> {
     let sql =
         format!("SELECT {RECEIPT_COLUMNS} FROM messages m JOIN cases c ON c.id = m.case_id WHERE m.receipt_id = ?1");
-    Ok(conn
+    let Some(mut receipt) = conn
         .prepare_cached(&sql)?
         .query_row([receipt_id], receipt_row)
-        .optional()?)
+        .optional()?
+    else {
+        return Ok(None);
+    };
+    receipt.deliveries = super::deliveries::of_receipt(conn, receipt_id)?;
+    Ok(Some(receipt))
 }
 
 pub fn case(conn: &Connection, case_ref: &CaseRef) -> anyhow::Result<Option<CaseRecord>> {
@@ -190,6 +199,10 @@ pub fn case(conn: &Connection, case_ref: &CaseRef) -> anyhow::Result<Option<Case
             })
         })?
         .collect::<rusqlite::Result<Vec<_>>>()?;
+    let mut messages = messages;
+    for message in &mut messages {
+        message.receipt.deliveries = super::deliveries::of_receipt(conn, &message.receipt.receipt_id)?;
+    }
     Ok(Some(CaseRecord {
         case_ref: case_ref.clone(),
         municipality,

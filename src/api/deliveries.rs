@@ -1,0 +1,313 @@
+//! Deliveries for operators: the dead letters, replay, and the state of every destination.
+//! All of it is for operator tokens; none of it carries personal data (receivers' error texts
+//! are kept with anything shaped like a CPR number masked).
+
+use crate::auth::Principal;
+use crate::clock::Clock;
+use crate::delivery::Delivery;
+use crate::domain::Kind;
+use crate::problem::{Problem, internal, kinds};
+use crate::routing::Target;
+use crate::store::{DeadLetterFilter, DeliveryRecord, DeliveryState, Replay, Store};
+use actix_web::{HttpResponse, web};
+use serde::{Deserialize, Serialize};
+
+/// A delivery: where a message goes and how far it got.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct DeliveryBody {
+    /// Stable across attempts and replays: the CloudEvent `id`, `webhook-id` and email Message-ID.
+    pub delivery_id: String,
+    /// A destination id, or `mail:<team>` for a team's mailbox.
+    pub destination: String,
+    pub state: DeliveryState,
+    pub attempts: i64,
+    /// When the next attempt is due (pending and retrying only), RFC 3339.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub next_attempt_at: Option<String>,
+    /// When it was delivered or given up, RFC 3339.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub finished_at: Option<String>,
+    /// The last answer's HTTP status or SMTP reply code.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub last_status: Option<i64>,
+    /// The last failure: the start of the answer, or the connection fault.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub last_error: Option<String>,
+    /// Why it is a dead letter.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub dead_reason: Option<String>,
+    /// The routes that chose this destination.
+    pub routes: Vec<String>,
+}
+
+impl From<&DeliveryRecord> for DeliveryBody {
+    fn from(d: &DeliveryRecord) -> Self {
+        DeliveryBody {
+            delivery_id: d.delivery_id.clone(),
+            destination: d.destination.clone(),
+            state: d.state,
+            attempts: d.attempts,
+            next_attempt_at: d.next_attempt_at.map(|t| t.to_string()),
+            finished_at: d.finished_at.map(|t| t.to_string()),
+            last_status: d.last_status,
+            last_error: d.last_error.clone(),
+            dead_reason: d.dead_reason.clone(),
+            routes: d.routes.clone(),
+        }
+    }
+}
+
+/// A dead letter with the message it carries.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct DeadLetterBody {
+    #[serde(flatten)]
+    pub delivery: DeliveryBody,
+    pub receipt_id: String,
+    #[schema(value_type = String, example = "K-2026-000123")]
+    pub case_ref: crate::domain::CaseRef,
+    pub kind: Kind,
+    /// When the message was accepted, RFC 3339.
+    pub created_at: String,
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct DeadLetterList {
+    pub dead_letters: Vec<DeadLetterBody>,
+}
+
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct DeadLetterQuery {
+    /// Only this destination.
+    pub destination: Option<String>,
+    /// Dead at or after this instant (RFC 3339) or date (Copenhagen).
+    pub since: Option<String>,
+    /// Dead before this instant or date.
+    pub until: Option<String>,
+    /// At most this many (default 100, at most 1000).
+    pub limit: Option<u32>,
+}
+
+/// Which dead letters a bulk replay puts back: all of a destination's, within a time window.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ReplayRequest {
+    pub destination: Option<String>,
+    pub since: Option<String>,
+    pub until: Option<String>,
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct ReplayAnswer {
+    /// The delivery ids put back in the queue, due now.
+    pub replayed: Vec<String>,
+}
+
+fn filter(
+    destination: Option<String>,
+    since: Option<&str>,
+    until: Option<&str>,
+    limit: u32,
+) -> Result<DeadLetterFilter, Problem> {
+    let bad = |detail: String| Problem::new(kinds::BAD_REQUEST, detail);
+    let instant = |key: &str, text: Option<&str>| match text {
+        Some(text) => super::parse_instant(text)
+            .map(Some)
+            .ok_or_else(|| bad(format!("{key}: {text:?} is neither an RFC 3339 instant nor a date"))),
+        None => Ok(None),
+    };
+    Ok(DeadLetterFilter {
+        destination,
+        since: instant("since", since)?,
+        until: instant("until", until)?,
+        limit,
+    })
+}
+
+/// Dead letters, oldest first.
+#[utoipa::path(get, path = "/v1/dead-letters", tag = "delivery", params(DeadLetterQuery),
+    responses(
+        (status = 200, body = DeadLetterList),
+        (status = 400, body = Problem, content_type = "application/problem+json"),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Not an operator token", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = [])))]
+pub async fn list_dead_letters(
+    query: web::Query<DeadLetterQuery>,
+    principal: Principal,
+    store: web::Data<dyn Store>,
+) -> Result<HttpResponse, Problem> {
+    principal.require_operator()?;
+    let limit = query.limit.unwrap_or(100);
+    if !(1..=1000).contains(&limit) {
+        return Err(Problem::new(kinds::BAD_REQUEST, "limit: between 1 and 1000".to_owned()));
+    }
+    let query = query.into_inner();
+    let filter = filter(query.destination, query.since.as_deref(), query.until.as_deref(), limit)?;
+    let dead = store.dead_letters(filter).await.map_err(internal)?;
+    let dead_letters = dead
+        .iter()
+        .map(|d| DeadLetterBody {
+            delivery: DeliveryBody::from(d),
+            receipt_id: d.receipt_id.clone(),
+            case_ref: d.case_ref.clone(),
+            kind: d.kind,
+            created_at: d.created_at.to_string(),
+        })
+        .collect();
+    Ok(HttpResponse::Ok().json(DeadLetterList { dead_letters }))
+}
+
+/// Puts one dead letter back in the queue, due now, with the same delivery id.
+#[utoipa::path(post, path = "/v1/dead-letters/{delivery_id}/replay", tag = "delivery",
+    params(("delivery_id" = String, Path, description = "From the dead-letter list")),
+    responses(
+        (status = 202, body = ReplayAnswer),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No dead letter has this id", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = [])))]
+pub async fn replay_dead_letter(
+    path: web::Path<String>,
+    principal: Principal,
+    store: web::Data<dyn Store>,
+    delivery: web::Data<Delivery>,
+    clock: web::Data<Clock>,
+) -> Result<HttpResponse, Problem> {
+    principal.require_operator()?;
+    let replayed = store
+        .replay(Replay::One(path.into_inner()), clock.now())
+        .await
+        .map_err(internal)?;
+    if replayed.is_empty() {
+        return Err(Problem::new(
+            kinds::NOT_FOUND,
+            "no dead letter has this delivery id".to_owned(),
+        ));
+    }
+    tracing::info!(
+        token = principal.token_id(),
+        deliveries = replayed.len(),
+        "dead letters replayed"
+    );
+    delivery.wake();
+    Ok(HttpResponse::Accepted().json(ReplayAnswer { replayed }))
+}
+
+/// Puts every dead letter of a destination within a time window back in the queue.
+#[utoipa::path(post, path = "/v1/dead-letters/replay", tag = "delivery",
+    request_body = ReplayRequest,
+    responses(
+        (status = 202, body = ReplayAnswer),
+        (status = 400, body = Problem, content_type = "application/problem+json"),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = [])))]
+pub async fn replay_dead_letters(
+    body: web::Bytes,
+    principal: Principal,
+    store: web::Data<dyn Store>,
+    delivery: web::Data<Delivery>,
+    clock: web::Data<Clock>,
+) -> Result<HttpResponse, Problem> {
+    principal.require_operator()?;
+    let request: ReplayRequest = serde_json::from_slice(&body)
+        .map_err(|e| Problem::new(kinds::BAD_REQUEST, format!("the body must be a replay request: {e}")))?;
+    let filter = filter(
+        request.destination,
+        request.since.as_deref(),
+        request.until.as_deref(),
+        0,
+    )?;
+    let replayed = store
+        .replay(Replay::Matching(filter), clock.now())
+        .await
+        .map_err(internal)?;
+    tracing::info!(
+        token = principal.token_id(),
+        deliveries = replayed.len(),
+        "dead letters replayed"
+    );
+    delivery.wake();
+    Ok(HttpResponse::Accepted().json(ReplayAnswer { replayed }))
+}
+
+/// One destination's queue and health.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct DestinationStatus {
+    pub destination: String,
+    /// `webhook` or `mailbox`.
+    #[serde(rename = "type")]
+    pub kind: &'static str,
+    /// Deliveries pending or retrying.
+    pub queue_depth: i64,
+    /// Age of the oldest of them, in seconds.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub oldest_pending_seconds: Option<i64>,
+    pub dead_letters: i64,
+    pub paused: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub paused_until: Option<String>,
+    pub failures_in_row: u32,
+    /// False for a destination that has deliveries but is no longer configured.
+    pub configured: bool,
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct StatusBody {
+    pub destinations: Vec<DestinationStatus>,
+}
+
+/// Per destination: the queue depth, the age of the oldest pending delivery, the dead letters
+/// and whether it is paused.
+#[utoipa::path(get, path = "/v1/status", tag = "delivery",
+    responses(
+        (status = 200, body = StatusBody),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = [])))]
+pub async fn status(
+    principal: Principal,
+    store: web::Data<dyn Store>,
+    delivery: web::Data<Delivery>,
+    clock: web::Data<Clock>,
+) -> Result<HttpResponse, Problem> {
+    principal.require_operator()?;
+    let now = clock.now();
+    let queues = store.delivery_queues().await.map_err(internal)?;
+    let health = delivery.health();
+    let configured = delivery.destinations();
+    let mut names: Vec<String> = configured.clone();
+    names.extend(queues.iter().map(|q| q.destination.clone()));
+    names.sort();
+    names.dedup();
+    let destinations = names
+        .into_iter()
+        .map(|name| {
+            let queue = queues.iter().find(|q| q.destination == name);
+            let h = health.get(&name);
+            let paused_until = h.and_then(|h| h.paused_until);
+            DestinationStatus {
+                kind: match Target::parse(&name) {
+                    Target::Webhook(_) => "webhook",
+                    Target::Mailbox(_) => "mailbox",
+                },
+                queue_depth: queue.map_or(0, |q| q.queue_depth),
+                oldest_pending_seconds: queue
+                    .and_then(|q| q.oldest_pending_at)
+                    .map(|at| now.duration_since(at).as_secs().max(0)),
+                dead_letters: queue.map_or(0, |q| q.dead_letters),
+                paused: paused_until.is_some(),
+                paused_until: paused_until.map(|t| t.to_string()),
+                failures_in_row: h.map_or(0, |h| h.failures_in_row),
+                configured: configured.contains(&name),
+                destination: name,
+            }
+        })
+        .collect();
+    Ok(HttpResponse::Ok().json(StatusBody { destinations }))
+}

@@ -1,0 +1,80 @@
+//! `indgang replay`: puts dead letters back in the queue, with their delivery ids, straight in
+//! the database. A running gateway picks them up within `delivery.poll_interval_ms`.
+
+use crate::config::Settings;
+use crate::startup::open_store;
+use crate::store::{DeadLetterFilter, Replay};
+use anyhow::{Context, bail};
+
+#[derive(clap::Args)]
+pub struct Args {
+    /// Delivery ids (dlv_…) of dead letters.
+    #[arg(value_name = "DELIVERY_ID")]
+    ids: Vec<String>,
+    /// Every dead letter of this destination (an id, or mail:<team>).
+    #[arg(long)]
+    destination: Option<String>,
+    /// Dead at or after this instant (RFC 3339) or date (Copenhagen).
+    #[arg(long)]
+    since: Option<String>,
+    /// Dead before this instant or date.
+    #[arg(long)]
+    until: Option<String>,
+    /// Every dead letter.
+    #[arg(long, conflicts_with_all = ["ids", "destination", "since", "until"])]
+    all: bool,
+}
+
+pub async fn run(settings: Settings, args: Args) -> anyhow::Result<()> {
+    let filtered = args.destination.is_some() || args.since.is_some() || args.until.is_some();
+    if !args.ids.is_empty() && filtered {
+        bail!("name delivery ids or a filter (--destination, --since, --until), not both");
+    }
+    if args.ids.is_empty() && !filtered && !args.all {
+        bail!("name delivery ids, a filter (--destination, --since, --until) or --all");
+    }
+    let instant = |flag: &str, text: &Option<String>| -> anyhow::Result<Option<jiff::Timestamp>> {
+        text.as_deref()
+            .map(|t| {
+                crate::api::parse_instant(t)
+                    .with_context(|| format!("{flag}: {t:?} is neither an RFC 3339 instant nor a date"))
+            })
+            .transpose()
+    };
+    let filter = DeadLetterFilter {
+        destination: args.destination.clone(),
+        since: instant("--since", &args.since)?,
+        until: instant("--until", &args.until)?,
+        limit: 0,
+    };
+    let store = open_store(&settings)?;
+    let now = jiff::Timestamp::now();
+    let result = async {
+        let mut replayed = Vec::new();
+        if args.ids.is_empty() {
+            replayed = store.replay(Replay::Matching(filter), now).await?;
+        } else {
+            for id in &args.ids {
+                let found = store.replay(Replay::One(id.clone()), now).await?;
+                if found.is_empty() {
+                    eprintln!("indgang: {id}: no dead letter has this delivery id");
+                }
+                replayed.extend(found);
+            }
+        }
+        for id in &replayed {
+            println!("{id}");
+        }
+        eprintln!("{} dead letter(s) back in the queue", replayed.len());
+        if !args.ids.is_empty() && replayed.len() < args.ids.len() {
+            bail!(
+                "{} of the named deliveries are not dead letters",
+                args.ids.len() - replayed.len()
+            );
+        }
+        Ok(())
+    }
+    .await;
+    store.close().await;
+    result
+}

@@ -1,0 +1,204 @@
+//! Team mailbox notifications, through lettre. With `smtp.url` set they go to that server
+//! (STARTTLS or TLS from the start, through rustls; pooled connections); without it each email
+//! is written as `<data_dir>/outbox/<delivery id>.eml`, so the gateway works out of the box.
+//!
+//! A notification says that something arrived and where to read it: the kind, the case
+//! reference, the sending institution and a link. Never a CPR number, a name or an address.
+
+use super::retry::Verdict;
+use crate::config::{Settings, TeamSettings};
+use crate::domain::{Kind, copenhagen};
+use crate::store::ClaimedDelivery;
+use anyhow::{Context, bail};
+use lettre::message::{Mailbox, Message, header::ContentType};
+use lettre::transport::smtp::authentication::Credentials;
+use lettre::{AsyncSmtpTransport, AsyncTransport, Tokio1Executor};
+use secrecy::ExposeSecret;
+use std::io::Write;
+use std::path::PathBuf;
+use std::time::Duration;
+
+pub enum Mailer {
+    Smtp(AsyncSmtpTransport<Tokio1Executor>),
+    Folder(PathBuf),
+}
+
+/// The URL lettre gets: `smtp://` to another host requires STARTTLS unless the URL says
+/// otherwise.
+fn effective_url(text: &str) -> anyhow::Result<String> {
+    let mut url = reqwest::Url::parse(text).map_err(|e| anyhow::anyhow!("{text:?}: {e}"))?;
+    let host = url.host_str().unwrap_or_default().to_owned();
+    match url.scheme() {
+        "smtps" => {}
+        "smtp" => {
+            let loopback = host == "localhost"
+                || host
+                    .trim_matches(['[', ']'])
+                    .parse::<std::net::IpAddr>()
+                    .is_ok_and(|ip| ip.is_loopback());
+            let has_tls = url.query_pairs().any(|(k, _)| k == "tls");
+            if !has_tls && !loopback {
+                url.query_pairs_mut().append_pair("tls", "required");
+            }
+        }
+        other => bail!("{text:?}: {other} is not smtp or smtps"),
+    }
+    if host.is_empty() {
+        bail!("{text:?} names no host");
+    }
+    Ok(url.to_string())
+}
+
+pub fn check_smtp_url(text: &str) -> anyhow::Result<()> {
+    let url = effective_url(text)?;
+    AsyncSmtpTransport::<Tokio1Executor>::from_url(&url).map_err(|e| anyhow::anyhow!("{text:?}: {e}"))?;
+    Ok(())
+}
+
+impl Mailer {
+    pub fn new(settings: &Settings) -> anyhow::Result<Mailer> {
+        let smtp = &settings.smtp;
+        if smtp.url.trim().is_empty() {
+            let folder = settings.data_dir.join("outbox");
+            std::fs::create_dir_all(&folder).with_context(|| format!("creating {}", folder.display()))?;
+            tracing::info!(folder = %folder.display(), "no SMTP server configured (smtp.url): emails are written to this folder as .eml files");
+            return Ok(Mailer::Folder(folder));
+        }
+        super::install_crypto();
+        let url = effective_url(&smtp.url)?;
+        let mut builder = AsyncSmtpTransport::<Tokio1Executor>::from_url(&url)
+            .map_err(|e| anyhow::anyhow!("smtp.url: {e}"))?
+            .timeout(Some(Duration::from_secs(smtp.timeout_seconds)));
+        if !smtp.username.is_empty() {
+            let password = smtp
+                .password
+                .as_ref()
+                .map(|p| p.expose_secret().to_owned())
+                .unwrap_or_default();
+            builder = builder.credentials(Credentials::new(smtp.username.clone(), password));
+        }
+        Ok(Mailer::Smtp(builder.build()))
+    }
+
+    pub async fn send(&self, delivery_id: &str, message: Message) -> Verdict {
+        match self {
+            Mailer::Smtp(transport) => match transport.send(message).await {
+                Ok(response) => Verdict::Delivered {
+                    status: code_of(&response.code().to_string()),
+                },
+                Err(e) => {
+                    let status = e.status().and_then(|code| code_of(&code.to_string()));
+                    let error = super::mask_cpr_like(&e.to_string());
+                    if e.is_permanent() {
+                        Verdict::Permanent { status, error }
+                    } else {
+                        Verdict::Retry {
+                            status,
+                            error,
+                            retry_after: None,
+                        }
+                    }
+                }
+            },
+            Mailer::Folder(folder) => {
+                let path = folder.join(format!("{delivery_id}.eml"));
+                let bytes = message.formatted();
+                match tokio::task::spawn_blocking(move || write_durably(&path, &bytes)).await {
+                    Ok(Ok(())) => Verdict::Delivered { status: None },
+                    Ok(Err(e)) => Verdict::Retry {
+                        status: None,
+                        error: format!("writing the .eml file: {e:#}"),
+                        retry_after: None,
+                    },
+                    Err(e) => Verdict::Retry {
+                        status: None,
+                        error: format!("writing the .eml file: {e}"),
+                        retry_after: None,
+                    },
+                }
+            }
+        }
+    }
+}
+
+fn code_of(text: &str) -> Option<i64> {
+    text.trim().parse().ok()
+}
+
+/// Writes the file under a temporary name, syncs it and renames it into place, so a reader
+/// never sees half an email and a crash leaves none.
+fn write_durably(path: &std::path::Path, bytes: &[u8]) -> anyhow::Result<()> {
+    let temporary = path.with_extension("eml.tmp");
+    let mut file = std::fs::File::create(&temporary)?;
+    file.write_all(bytes)?;
+    file.sync_all()?;
+    std::fs::rename(&temporary, path)?;
+    if let Some(folder) = path.parent() {
+        std::fs::File::open(folder)?.sync_all()?;
+    }
+    Ok(())
+}
+
+/// The Danish name of a kind, as a caseworker reads it.
+pub fn kind_name(kind: Kind) -> &'static str {
+    match kind {
+        Kind::ReleaseNotice => "løsladelsesmeddelelse",
+        Kind::HousingOffer => "boligtilbud",
+        Kind::JobcenterMessage => "besked fra jobcentret",
+    }
+}
+
+/// A date from the summary as dd.mm.yyyy.
+fn danish_date(text: &str) -> Option<String> {
+    let date: jiff::civil::Date = text.get(..10)?.parse().ok()?;
+    Some(date.strftime("%d.%m.%Y").to_string())
+}
+
+/// The notification to a team that a message was routed to it.
+pub fn notification(
+    d: &ClaimedDelivery,
+    team: &TeamSettings,
+    from: &Mailbox,
+    public_url: &str,
+) -> anyhow::Result<Message> {
+    let to: Mailbox = team.mailbox.parse().context("the team's mailbox")?;
+    let summary = &d.summary;
+    let text = |key: &str| summary.get(key).and_then(|v| v.as_str());
+    let mut facts = Vec::new();
+    if let Some(sender) = text("sender.name") {
+        facts.push(format!("Afsender:      {sender}"));
+    }
+    let received = d.received_at.to_zoned(copenhagen());
+    facts.push(format!("Modtaget:      {}", received.strftime("%d.%m.%Y kl. %H.%M")));
+    let dated = [
+        ("release.expected_date", "Løsladelse:    "),
+        ("answer_deadline", "Svarfrist:     "),
+        ("appointment.at", "Møde:          "),
+        ("due_date", "Frist:         "),
+    ];
+    for (key, label) in dated {
+        if let Some(date) = text(key).and_then(danish_date) {
+            facts.push(format!("{label}{date}"));
+        }
+    }
+    let link = format!("{}/v1/cases/{}", public_url.trim_end_matches('/'), d.case_ref);
+    let kind = kind_name(d.kind);
+    let subject = format!("Ny {kind} – sag {}", d.case_ref);
+    let body = format!(
+        "Til {team}\n\nDer er kommet en {kind} på sag {case}.\n\n{facts}\n\nLæs beskeden og sagen her:\n{link}\n\n\
+         Beskeden indeholder personoplysninger og kan kun læses i indgang.\n-- \nindgang · én indgang til kommunen\n",
+        team = team.name,
+        case = d.case_ref,
+        facts = facts.join("\n"),
+    );
+    let domain = from.email.domain().to_owned();
+    Message::builder()
+        .from(from.clone())
+        .to(to)
+        .subject(subject)
+        .message_id(Some(format!("<{}@{domain}>", d.delivery_id)))
+        .date_now()
+        .header(ContentType::TEXT_PLAIN)
+        .body(body)
+        .context("building the email")
+}

@@ -1,0 +1,480 @@
+//! The delivery worker: passes every accepted message on to the destinations its routes chose,
+//! at least once, in acceptance order per case and destination.
+//!
+//! Deliveries are rows of the outbox, written with the message. The worker claims due rows (a
+//! claim is a lease: a crash leaves it to expire, and a start releases every claim, so a claimed
+//! delivery is sent again rather than lost), sends them with at most `delivery.concurrency` in
+//! flight, and records every attempt. Failures are retried on the schedule of `retry`; a
+//! permanent refusal or an exhausted schedule makes a dead letter, which replay puts back with
+//! the same delivery id. A destination that fails `delivery.pause_after_failures` times in a row
+//! pauses: nothing is sent to it until the cool-down has passed, then one probe; other
+//! destinations go on.
+
+pub mod email;
+pub mod retry;
+pub mod webhook;
+
+use crate::clock::Clock;
+use crate::config::{DeliverySettings, Settings, TeamSettings};
+use crate::metrics::Metrics;
+use crate::routing::Target;
+use crate::store::{AttemptNext, AttemptRecord, ClaimRequest, ClaimedDelivery, Store};
+use crate::vault::Vault;
+use email::Mailer;
+use jiff::Timestamp;
+use lettre::message::Mailbox;
+use retry::{RetryPolicy, Verdict};
+use std::collections::{BTreeMap, HashMap};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, Once};
+use std::time::{Duration, Instant};
+use tokio::sync::{Notify, Semaphore, watch};
+use webhook::Webhook;
+
+/// rustls needs one process-wide crypto provider; ours is ring.
+pub fn install_crypto() {
+    static ONCE: Once = Once::new();
+    ONCE.call_once(|| {
+        let _ = rustls::crypto::ring::default_provider().install_default();
+    });
+}
+
+/// Replaces anything shaped like a CPR number (six digits, an optional hyphen, four digits)
+/// with `**********`: receivers' error texts are kept, and may echo what they were sent.
+pub fn mask_cpr_like(text: &str) -> String {
+    let bytes = text.as_bytes();
+    let mut out = String::with_capacity(text.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let digits = |from: usize, n: usize| {
+            bytes
+                .get(from..from + n)
+                .is_some_and(|s| s.iter().all(u8::is_ascii_digit))
+        };
+        let boundary_before = i == 0 || !bytes[i - 1].is_ascii_digit();
+        if boundary_before && digits(i, 6) {
+            let rest = if bytes.get(i + 6) == Some(&b'-') { i + 7 } else { i + 6 };
+            if digits(rest, 4) && !bytes.get(rest + 4).is_some_and(u8::is_ascii_digit) {
+                out.push_str("**********");
+                i = rest + 4;
+                continue;
+            }
+        }
+        let ch = text[i..].chars().next().expect("inside the text");
+        out.push(ch);
+        i += ch.len_utf8();
+    }
+    out
+}
+
+/// A destination's recent health.
+#[derive(Debug, Clone, Default)]
+struct Health {
+    failures_in_row: u32,
+    paused_until: Option<Timestamp>,
+    pause: Duration,
+    probing: bool,
+}
+
+/// What `GET /v1/status` shows of a destination besides its queue.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DestinationHealth {
+    pub failures_in_row: u32,
+    pub paused_until: Option<Timestamp>,
+}
+
+pub struct Delivery {
+    store: Arc<dyn Store>,
+    vault: Arc<Vault>,
+    clock: Clock,
+    metrics: Arc<Metrics>,
+    policy: RetryPolicy,
+    settings: DeliverySettings,
+    webhooks: HashMap<String, Webhook>,
+    teams: BTreeMap<String, TeamSettings>,
+    mailer: Mailer,
+    from: Mailbox,
+    health: Mutex<HashMap<String, Health>>,
+    permits: Arc<Semaphore>,
+    in_flight: watch::Sender<usize>,
+    wake: Notify,
+    stopping: AtomicBool,
+}
+
+impl Delivery {
+    pub fn new(
+        settings: &Settings,
+        store: Arc<dyn Store>,
+        vault: Arc<Vault>,
+        clock: Clock,
+        metrics: Arc<Metrics>,
+    ) -> anyhow::Result<Delivery> {
+        let webhooks = settings
+            .destinations
+            .iter()
+            .map(|(id, d)| {
+                Webhook::new(d)
+                    .map(|w| (id.clone(), w))
+                    .map_err(|e| anyhow::anyhow!("destinations.{id}.{e:#}"))
+            })
+            .collect::<anyhow::Result<_>>()?;
+        Ok(Delivery {
+            store,
+            vault,
+            clock,
+            metrics,
+            policy: RetryPolicy::new(settings)?,
+            settings: settings.delivery.clone(),
+            webhooks,
+            teams: settings.teams.clone(),
+            mailer: Mailer::new(settings)?,
+            from: settings.smtp.from.parse()?,
+            health: Mutex::new(HashMap::new()),
+            permits: Arc::new(Semaphore::new(settings.delivery.concurrency)),
+            in_flight: watch::Sender::new(0),
+            wake: Notify::new(),
+            stopping: AtomicBool::new(false),
+        })
+    }
+
+    /// Tells the worker that something may be due (a message was just accepted).
+    pub fn wake(&self) {
+        self.wake.notify_one();
+    }
+
+    /// Runs until `stop`: claims and sends due deliveries whenever woken, and at least every
+    /// `delivery.poll_interval_ms`.
+    pub async fn run(self: Arc<Self>) {
+        match self.store.release_claims().await {
+            Ok(0) => {}
+            Ok(n) => tracing::warn!(
+                deliveries = n,
+                "deliveries claimed when the gateway last stopped are sent again"
+            ),
+            Err(e) => {
+                tracing::error!(error = %e, "cannot release earlier claims; they expire after delivery.claim_seconds")
+            }
+        }
+        let poll = Duration::from_millis(self.settings.poll_interval_ms);
+        while !self.stopping.load(Ordering::SeqCst) {
+            self.pass().await;
+            tokio::select! {
+                _ = self.wake.notified() => {}
+                _ = tokio::time::sleep(poll) => {}
+            }
+        }
+        self.idle().await;
+    }
+
+    /// Stops claiming and waits until the attempts in flight have finished and are recorded.
+    pub async fn stop(&self) {
+        self.stopping.store(true, Ordering::SeqCst);
+        self.wake.notify_one();
+        self.idle().await;
+    }
+
+    /// Sends everything due now (by the clock), waits for the outcomes, and goes on while that
+    /// makes more deliveries due (a later message of a case waits for the earlier). Tests use
+    /// this with a manual clock instead of sleeping.
+    pub async fn drain(self: &Arc<Self>) {
+        loop {
+            self.idle().await;
+            let claimed = self.pass().await;
+            if claimed == 0 && *self.in_flight.borrow() == 0 {
+                return;
+            }
+        }
+    }
+
+    async fn idle(&self) {
+        let mut watcher = self.in_flight.subscribe();
+        let _ = watcher.wait_for(|n| *n == 0).await;
+    }
+
+    /// The health of every destination that has failed lately.
+    pub fn health(&self) -> HashMap<String, DestinationHealth> {
+        self.health
+            .lock()
+            .expect("health lock")
+            .iter()
+            .map(|(k, h)| {
+                (
+                    k.clone(),
+                    DestinationHealth {
+                        failures_in_row: h.failures_in_row,
+                        paused_until: h.paused_until,
+                    },
+                )
+            })
+            .collect()
+    }
+
+    /// Every destination the configuration knows: the webhooks and the team mailboxes.
+    pub fn destinations(&self) -> Vec<String> {
+        let mut all: Vec<String> = self.webhooks.keys().cloned().collect();
+        all.extend(self.teams.keys().map(|t| Target::Mailbox(t.clone()).key()));
+        all.sort();
+        all
+    }
+
+    /// Claims what is due and starts sending it; returns how many were claimed.
+    async fn pass(self: &Arc<Self>) -> usize {
+        let mut total = 0;
+        loop {
+            if self.stopping.load(Ordering::SeqCst) {
+                return total;
+            }
+            let free = self.permits.available_permits();
+            if free == 0 {
+                return total;
+            }
+            let now = self.clock.now();
+            let (exclude, probes) = self.paused(now);
+            let until = now + jiff::SignedDuration::from_secs(self.settings.claim_seconds as i64);
+            let mut claimed = Vec::new();
+            for destination in probes {
+                if claimed.len() >= free {
+                    break;
+                }
+                let request = ClaimRequest {
+                    now,
+                    until,
+                    limit: 1,
+                    exclude: Vec::new(),
+                    only: Some(destination.clone()),
+                };
+                match self.store.claim_deliveries(request).await {
+                    Ok(found) if !found.is_empty() => {
+                        tracing::info!(destination, "probing a paused destination");
+                        self.with_health(&destination, |h| h.probing = true);
+                        claimed.extend(found);
+                    }
+                    Ok(_) => {}
+                    Err(e) => {
+                        tracing::error!(error = %e, "cannot claim deliveries");
+                        return total;
+                    }
+                }
+            }
+            let limit = free - claimed.len();
+            let request = ClaimRequest {
+                now,
+                until,
+                limit,
+                exclude,
+                only: None,
+            };
+            let found = if limit == 0 {
+                Vec::new()
+            } else {
+                match self.store.claim_deliveries(request).await {
+                    Ok(found) => found,
+                    Err(e) => {
+                        tracing::error!(error = %e, "cannot claim deliveries");
+                        Vec::new()
+                    }
+                }
+            };
+            let full = found.len() == limit && limit > 0;
+            claimed.extend(found);
+            if claimed.is_empty() {
+                return total;
+            }
+            total += claimed.len();
+            for delivery in claimed {
+                let permit = self
+                    .permits
+                    .clone()
+                    .try_acquire_owned()
+                    .expect("claims never exceed the free permits");
+                self.in_flight.send_modify(|n| *n += 1);
+                let worker = self.clone();
+                tokio::spawn(async move {
+                    worker.attempt(delivery).await;
+                    drop(permit);
+                    worker.in_flight.send_modify(|n| *n -= 1);
+                    // The next delivery of the same case may be due now.
+                    worker.wake.notify_one();
+                });
+            }
+            if !full {
+                return total;
+            }
+        }
+    }
+
+    /// Destinations not to claim from, and paused destinations whose cool-down has passed
+    /// (each gets one probe).
+    fn paused(&self, now: Timestamp) -> (Vec<String>, Vec<String>) {
+        let health = self.health.lock().expect("health lock");
+        let mut exclude = Vec::new();
+        let mut probes = Vec::new();
+        for (destination, h) in health.iter() {
+            if let Some(until) = h.paused_until {
+                exclude.push(destination.clone());
+                if until <= now && !h.probing {
+                    probes.push(destination.clone());
+                }
+            }
+        }
+        (exclude, probes)
+    }
+
+    fn with_health<T>(&self, destination: &str, f: impl FnOnce(&mut Health) -> T) -> T {
+        let mut health = self.health.lock().expect("health lock");
+        let entry = health.entry(destination.to_owned()).or_insert_with(|| Health {
+            pause: Duration::from_secs(self.settings.pause_seconds),
+            ..Health::default()
+        });
+        f(entry)
+    }
+
+    /// Counts a failure or a success towards pausing the destination.
+    fn note(&self, destination: &str, failed: bool, now: Timestamp) {
+        let initial = Duration::from_secs(self.settings.pause_seconds);
+        let max = Duration::from_secs(self.settings.pause_max_seconds);
+        if !failed {
+            let mut health = self.health.lock().expect("health lock");
+            if let Some(h) = health.remove(destination)
+                && h.paused_until.is_some()
+            {
+                tracing::info!(destination, "destination answers again; no longer paused");
+            }
+            return;
+        }
+        let threshold = self.settings.pause_after_failures;
+        self.with_health(destination, |h| {
+            h.failures_in_row += 1;
+            let pause = if h.probing {
+                h.probing = false;
+                h.pause = (h.pause * 2).min(max);
+                Some(h.pause)
+            } else if h.paused_until.is_none() && h.failures_in_row >= threshold {
+                h.pause = initial;
+                Some(initial)
+            } else {
+                None
+            };
+            if let Some(pause) = pause {
+                h.paused_until = Some(now + jiff::SignedDuration::try_from(pause).unwrap_or_default());
+                tracing::warn!(
+                    destination,
+                    failures_in_row = h.failures_in_row,
+                    pause_seconds = pause.as_secs(),
+                    "destination paused after failing"
+                );
+            }
+        });
+    }
+
+    async fn attempt(&self, d: ClaimedDelivery) {
+        let started_at = self.clock.now();
+        let started = Instant::now();
+        let verdict = self.send(&d).await;
+        let latency = started.elapsed();
+        let now = self.clock.now();
+        let failures = usize::try_from(d.failures).unwrap_or(0) + 1;
+        let next = match &verdict {
+            Verdict::Delivered { .. } => AttemptNext::Delivered,
+            Verdict::Retry { retry_after, .. } => match self.policy.wait(failures, *retry_after) {
+                Some(wait) => AttemptNext::Retry {
+                    at: now + jiff::SignedDuration::try_from(wait).unwrap_or_default(),
+                },
+                None => AttemptNext::Dead {
+                    reason: format!("the retry schedule ran out after {failures} failed attempts"),
+                },
+            },
+            Verdict::Permanent { .. } => AttemptNext::Dead {
+                reason: "refused permanently".to_owned(),
+            },
+        };
+        self.note(&d.destination, matches!(verdict, Verdict::Retry { .. }), now);
+        let outcome = match &next {
+            AttemptNext::Delivered => "delivered",
+            AttemptNext::Retry { .. } => "retry",
+            AttemptNext::Dead { .. } => "dead",
+        };
+        self.metrics.delivery(&d.destination, outcome);
+        let status = verdict.status();
+        match &next {
+            AttemptNext::Delivered => tracing::info!(
+                delivery = %d.delivery_id, destination = %d.destination, case = %d.case_ref,
+                attempt = d.attempts + 1, latency_ms = latency.as_millis() as u64, "delivered"
+            ),
+            AttemptNext::Retry { at } => tracing::warn!(
+                delivery = %d.delivery_id, destination = %d.destination, case = %d.case_ref,
+                attempt = d.attempts + 1, status, error = verdict.error(), next_attempt = %at, "delivery failed; will retry"
+            ),
+            AttemptNext::Dead { reason } => tracing::error!(
+                delivery = %d.delivery_id, destination = %d.destination, case = %d.case_ref,
+                attempt = d.attempts + 1, status, error = verdict.error(), reason, "delivery is a dead letter"
+            ),
+        }
+        let record = AttemptRecord {
+            row: d.row,
+            started_at,
+            latency_us: i64::try_from(latency.as_micros()).unwrap_or(i64::MAX),
+            status,
+            error: verdict.error().map(str::to_owned),
+            next,
+        };
+        if let Err(e) = self.store.record_attempt(record).await {
+            // The claim expires and the delivery is sent again: at least once, never lost.
+            tracing::error!(delivery = %d.delivery_id, error = %e, "cannot record a delivery attempt");
+        }
+    }
+
+    async fn send(&self, d: &ClaimedDelivery) -> Verdict {
+        let gone = |what: String| Verdict::Permanent {
+            status: None,
+            error: format!("{what} is no longer configured"),
+        };
+        match Target::parse(&d.destination) {
+            Target::Webhook(id) => {
+                let Some(webhook) = self.webhooks.get(&id) else {
+                    return gone(format!("destination {id}"));
+                };
+                let message = match self
+                    .vault
+                    .open_document(&d.body_sealed)
+                    .and_then(|bytes| Ok(serde_json::from_slice(&bytes)?))
+                {
+                    Ok(message) => message,
+                    Err(e) => {
+                        return Verdict::Permanent {
+                            status: None,
+                            error: format!("cannot open the stored message: {e}"),
+                        };
+                    }
+                };
+                let body = serde_json::to_vec(&webhook::event(d, message)).expect("JSON values serialise");
+                webhook.send(&d.delivery_id, body).await
+            }
+            Target::Mailbox(team_id) => {
+                let Some(team) = self.teams.get(&team_id) else {
+                    return gone(format!("team {team_id}"));
+                };
+                match email::notification(d, team, &self.from, &self.settings.public_url) {
+                    Ok(message) => self.mailer.send(&d.delivery_id, message).await,
+                    Err(e) => Verdict::Permanent {
+                        status: None,
+                        error: format!("{e:#}"),
+                    },
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::mask_cpr_like;
+
+    #[test]
+    fn cpr_shaped_digits_are_masked() {
+        assert_eq!(mask_cpr_like("bad cpr 150385-1234!"), "bad cpr **********!");
+        assert_eq!(mask_cpr_like("1503851234"), "**********");
+        assert_eq!(mask_cpr_like("order 12345678901 ok"), "order 12345678901 ok");
+        assert_eq!(mask_cpr_like("æøå 2026"), "æøå 2026");
+    }
+}
