@@ -37,4 +37,14 @@ impl ManualClock {
     pub fn set(&self, at: Timestamp) {
         *self.0.lock().expect("clock lock") = at;
     }
+
+    /// Moves the clock on by `by`.
+    pub fn advance(&self, by: std::time::Duration) {
+        let mut now = self.0.lock().expect("clock lock");
+        *now += jiff::SignedDuration::try_from(by).expect("a test-sized duration");
+    }
+
+    pub fn now(&self) -> Timestamp {
+        *self.0.lock().expect("clock lock")
+    }
 }

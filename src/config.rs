@@ -452,8 +452,17 @@ impl Settings {
         if d.pause_seconds == 0 || d.pause_max_seconds < d.pause_seconds {
             bail!("delivery.pause_seconds: at least 1, and delivery.pause_max_seconds at least as long");
         }
-        if d.claim_seconds < 10 {
-            bail!("delivery.claim_seconds: at least 10");
+        let longest = self
+            .destinations
+            .values()
+            .map(|d| d.timeout_seconds)
+            .chain([self.smtp.timeout_seconds])
+            .max()
+            .unwrap_or(0);
+        if d.claim_seconds < longest + 10 {
+            bail!(
+                "delivery.claim_seconds: at least 10 s more than the longest timeout ({longest} s), or an attempt still running could be started again"
+            );
         }
         if !(d.public_url.starts_with("https://") || d.public_url.starts_with("http://")) {
             bail!("delivery.public_url: {:?} is not an http(s) URL", d.public_url);

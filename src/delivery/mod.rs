@@ -24,7 +24,7 @@ use email::Mailer;
 use jiff::Timestamp;
 use lettre::message::Mailbox;
 use retry::{RetryPolicy, Verdict};
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, Once};
 use std::time::{Duration, Instant};
@@ -97,6 +97,10 @@ pub struct Delivery {
     health: Mutex<HashMap<String, Health>>,
     permits: Arc<Semaphore>,
     in_flight: watch::Sender<usize>,
+    /// The rows being sent now.
+    busy: Mutex<HashSet<i64>>,
+    /// One pass at a time: a pass's claims are counted in flight before the next looks.
+    passing: tokio::sync::Mutex<()>,
     wake: Notify,
     stopping: AtomicBool,
 }
@@ -132,6 +136,8 @@ impl Delivery {
             health: Mutex::new(HashMap::new()),
             permits: Arc::new(Semaphore::new(settings.delivery.concurrency)),
             in_flight: watch::Sender::new(0),
+            busy: Mutex::new(HashSet::new()),
+            passing: tokio::sync::Mutex::new(()),
             wake: Notify::new(),
             stopping: AtomicBool::new(false),
         })
@@ -219,6 +225,7 @@ impl Delivery {
 
     /// Claims what is due and starts sending it; returns how many were claimed.
     async fn pass(self: &Arc<Self>) -> usize {
+        let _one_at_a_time = self.passing.lock().await;
         let mut total = 0;
         loop {
             if self.stopping.load(Ordering::SeqCst) {
@@ -231,6 +238,7 @@ impl Delivery {
             let now = self.clock.now();
             let (exclude, probes) = self.paused(now);
             let until = now + jiff::SignedDuration::from_secs(self.settings.claim_seconds as i64);
+            let busy: Vec<i64> = self.busy.lock().expect("busy lock").iter().copied().collect();
             let mut claimed = Vec::new();
             for destination in probes {
                 if claimed.len() >= free {
@@ -242,6 +250,7 @@ impl Delivery {
                     limit: 1,
                     exclude: Vec::new(),
                     only: Some(destination.clone()),
+                    busy: busy.clone(),
                 };
                 match self.store.claim_deliveries(request).await {
                     Ok(found) if !found.is_empty() => {
@@ -263,6 +272,7 @@ impl Delivery {
                 limit,
                 exclude,
                 only: None,
+                busy,
             };
             let found = if limit == 0 {
                 Vec::new()
@@ -288,9 +298,12 @@ impl Delivery {
                     .try_acquire_owned()
                     .expect("claims never exceed the free permits");
                 self.in_flight.send_modify(|n| *n += 1);
+                self.busy.lock().expect("busy lock").insert(delivery.row);
                 let worker = self.clone();
                 tokio::spawn(async move {
+                    let row = delivery.row;
                     worker.attempt(delivery).await;
+                    worker.busy.lock().expect("busy lock").remove(&row);
                     drop(permit);
                     worker.in_flight.send_modify(|n| *n -= 1);
                     // The next delivery of the same case may be due now.

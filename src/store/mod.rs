@@ -124,6 +124,8 @@ pub struct ClaimRequest {
     pub exclude: Vec<String>,
     /// Only this destination (a probe of a paused one).
     pub only: Option<String>,
+    /// Deliveries this worker is sending right now (their claims may have expired meanwhile).
+    pub busy: Vec<i64>,
 }
 
 /// What came of one attempt.

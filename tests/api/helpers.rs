@@ -22,12 +22,17 @@ pub struct TestApp {
     pub store: Arc<dyn Store>,
     pub clock: ManualClock,
     pub data_dir: PathBuf,
+    pub delivery: Arc<indgang::delivery::Delivery>,
     handle: actix_web::dev::ServerHandle,
     running: tokio::task::JoinHandle<anyhow::Result<()>>,
     _dir: Option<TempDir>,
 }
 
 pub fn settings_for(data_dir: &Path, extra: &[(&str, &str)]) -> Settings {
+    settings_with_file(None, data_dir, extra)
+}
+
+pub fn settings_with_file(file: Option<&Path>, data_dir: &Path, extra: &[(&str, &str)]) -> Settings {
     let mut env = vec![
         ("INDGANG__DATA_DIR".to_owned(), data_dir.display().to_string()),
         ("INDGANG__SERVER__BIND".to_owned(), "127.0.0.1:0".to_owned()),
@@ -35,7 +40,7 @@ pub fn settings_for(data_dir: &Path, extra: &[(&str, &str)]) -> Settings {
         ("INDGANG__SECURITY__TOKEN_CACHE_SECONDS".to_owned(), "0".to_owned()),
     ];
     env.extend(extra.iter().map(|(k, v)| (k.to_string(), v.to_string())));
-    Settings::load_from(None, env).expect("test settings")
+    Settings::load_from(file, env).expect("test settings")
 }
 
 pub async fn spawn_app() -> TestApp {
@@ -49,15 +54,27 @@ pub async fn spawn_app_with(extra: &[(&str, &str)]) -> TestApp {
     app
 }
 
+/// A gateway with a configuration file layered over the defaults.
+pub async fn spawn_app_with_file(config: &Path, extra: &[(&str, &str)]) -> TestApp {
+    let dir = tempfile::tempdir().expect("a temporary folder");
+    let mut app = start(settings_with_file(Some(config), dir.path(), extra), dir.path()).await;
+    app._dir = Some(dir);
+    app
+}
+
 /// A gateway on an existing data folder (for restarts); the folder outlives the app.
 pub async fn spawn_app_in(data_dir: &Path, extra: &[(&str, &str)]) -> TestApp {
-    let settings = settings_for(data_dir, extra);
+    start(settings_for(data_dir, extra), data_dir).await
+}
+
+async fn start(settings: Settings, data_dir: &Path) -> TestApp {
     let (clock, handle) = Clock::manual(NOW.parse().unwrap());
     let app = Application::build_with_clock(settings, clock)
         .await
         .expect("the gateway starts");
     let address = format!("http://127.0.0.1:{}", app.port());
     let store = app.store();
+    let delivery = app.delivery();
     let server = app.handle();
     let running = tokio::spawn(app.run_until_stopped());
     TestApp {
@@ -66,6 +83,7 @@ pub async fn spawn_app_in(data_dir: &Path, extra: &[(&str, &str)]) -> TestApp {
         store,
         clock: handle,
         data_dir: data_dir.to_owned(),
+        delivery,
         handle: server,
         running,
         _dir: None,
@@ -93,6 +111,32 @@ impl TestApp {
             .await
             .unwrap()
             .1
+    }
+
+    pub async fn operator_token(&self) -> String {
+        create_token(self.store.as_ref(), Grant::Operator, Timestamp::now())
+            .await
+            .unwrap()
+            .1
+    }
+
+    /// Sends every delivery due by the test's clock and waits for the outcomes.
+    pub async fn drain(&self) {
+        self.delivery.drain().await;
+    }
+
+    /// Moves the test's clock on and sends what fell due.
+    pub async fn advance_and_drain(&self, seconds: u64) {
+        self.clock.advance(std::time::Duration::from_secs(seconds));
+        self.drain().await;
+    }
+
+    /// A receipt as its sender reads it now.
+    pub async fn receipt(&self, receipt: &Value, token: &str) -> Value {
+        let id = receipt["receipt_id"].as_str().unwrap();
+        let response = self.get(&format!("/v1/receipts/{id}"), token).await;
+        assert_eq!(response.status(), 200);
+        response.json().await.unwrap()
     }
 
     /// The token of the prison that sends the release-notice examples (`kif-horsens`).

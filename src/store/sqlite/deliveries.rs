@@ -92,6 +92,7 @@ pub fn of_receipt(conn: &Connection, receipt_id: &str) -> anyhow::Result<Vec<Del
 pub fn claim(conn: &Connection, r: &ClaimRequest) -> anyhow::Result<Vec<ClaimedDelivery>> {
     let now = micros(r.now);
     let exclude = serde_json::to_string(&r.exclude)?;
+    let busy = serde_json::to_string(&r.busy)?;
     let rows: Vec<i64> = conn
         .prepare_cached(
             "SELECT d.id FROM deliveries d
@@ -99,6 +100,7 @@ pub fn claim(conn: &Connection, r: &ClaimRequest) -> anyhow::Result<Vec<ClaimedD
                AND (d.claimed_until IS NULL OR d.claimed_until <= ?1)
                AND (?3 IS NULL OR d.destination = ?3)
                AND d.destination NOT IN (SELECT value FROM json_each(?4))
+               AND d.id NOT IN (SELECT value FROM json_each(?5))
                AND NOT EXISTS (
                    SELECT 1 FROM deliveries e
                    WHERE e.case_id = d.case_id AND e.destination = d.destination AND e.id < d.id
@@ -106,7 +108,7 @@ pub fn claim(conn: &Connection, r: &ClaimRequest) -> anyhow::Result<Vec<ClaimedD
              ORDER BY d.next_attempt_at, d.id
              LIMIT ?2",
         )?
-        .query_map(params![now, r.limit as i64, r.only, exclude], |row| row.get(0))?
+        .query_map(params![now, r.limit as i64, r.only, exclude, busy], |row| row.get(0))?
         .collect::<rusqlite::Result<_>>()?;
     let mut update = conn.prepare_cached("UPDATE deliveries SET claimed_until = ?2 WHERE id = ?1")?;
     let mut select = conn.prepare_cached(
