@@ -35,16 +35,24 @@ pub struct Served {
 
 /// `indgang serve` on port 0 in `data_dir`, once it says where it listens.
 pub fn serve(data_dir: &Path, log_level: &str) -> Served {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_indgang"))
+    serve_with(data_dir, log_level, &[])
+}
+
+/// As `serve`, with more settings in the environment.
+pub fn serve_with(data_dir: &Path, log_level: &str, env: &[(String, String)]) -> Served {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_indgang"));
+    command
         .arg("serve")
         .env("INDGANG__DATA_DIR", data_dir)
         .env("INDGANG__SERVER__BIND", "127.0.0.1:0")
         .env("INDGANG__LOG__LEVEL", log_level)
         .env_remove("RUST_LOG")
         .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+        .stderr(Stdio::piped());
+    for (key, value) in env {
+        command.env(key, value);
+    }
+    let mut child = command.spawn().unwrap();
     let lines = Arc::new(Mutex::new(Vec::<String>::new()));
     let (ready_tx, ready_rx) = std::sync::mpsc::channel();
     let stdout = child.stdout.take().unwrap();

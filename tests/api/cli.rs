@@ -284,3 +284,139 @@ fn calendar_prints_a_years_closing_days_without_weekends() {
     assert!(text(&late.stderr).contains("calendar.deadline_time"));
     assert!(!indgang(dir.path(), &["calendar", "1899"], &[]).status.success());
 }
+
+#[test]
+fn routes_test_shows_where_a_message_would_go() {
+    let dir = tempfile::tempdir().unwrap();
+    let notice = examples_dir().join("release-notice/valid/initial-parole.json");
+    let output = indgang(dir.path(), &["routes", "test", notice.to_str().unwrap()], &[]);
+    assert!(output.status.success(), "{}", text(&output.stderr));
+    let stdout = text(&output.stdout);
+    assert!(stdout.contains("routes        default"), "{stdout}");
+    assert!(stdout.contains("deliveries    mail:intake"), "{stdout}");
+    assert!(!stdout.contains("150385"), "no CPR number in the output");
+
+    let config = dir.path().join("routes.toml");
+    std::fs::write(
+        &config,
+        "[teams.misbrug]\nname = \"Misbrugscenteret\"\nmailbox = \"misbrug@kommune.example\"\nlead = \"leder@kommune.example\"\n\
+         [[routing.routes]]\nname = \"addiction\"\nneeds = [\"addiction_treatment\"]\nteams = [\"misbrug\"]\n",
+    )
+    .unwrap();
+    let output = indgang(
+        dir.path(),
+        &[
+            "--config",
+            config.to_str().unwrap(),
+            "routes",
+            "test",
+            "--json",
+            notice.to_str().unwrap(),
+        ],
+        &[],
+    );
+    assert!(output.status.success(), "{}", text(&output.stderr));
+    let answer: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(answer["routes"], serde_json::json!(["addiction"]));
+    assert_eq!(answer["deliveries"], serde_json::json!(["mail:misbrug"]));
+    assert_eq!(
+        std::fs::read_dir(dir.path()).unwrap().count(),
+        1,
+        "nothing was stored or sent"
+    );
+}
+
+#[test]
+fn a_route_to_an_unknown_team_or_destination_stops_the_start() {
+    let dir = tempfile::tempdir().unwrap();
+    for (key, value, named) in [
+        (
+            "INDGANG__ROUTING__TEAMS",
+            "nobody",
+            "routing.teams: unknown team \"nobody\"",
+        ),
+        (
+            "INDGANG__ROUTING__DESTINATIONS",
+            "esdh",
+            "routing.destinations: unknown destination \"esdh\"",
+        ),
+        (
+            "INDGANG__DELIVERY__RETRY_SCHEDULE",
+            "5s,soon",
+            "delivery.retry_schedule[1]",
+        ),
+        (
+            "INDGANG__TEAMS__INTAKE__MAILBOX",
+            "not an address",
+            "teams.intake.mailbox",
+        ),
+        ("INDGANG__SMTP__URL", "http://mail.example", "smtp.url"),
+    ] {
+        let output = indgang(
+            dir.path(),
+            &["serve"],
+            &[(key, value), ("INDGANG__SERVER__BIND", "127.0.0.1:0")],
+        );
+        assert_eq!(output.status.code(), Some(2), "{key}={value} was accepted");
+        let stderr = text(&output.stderr);
+        assert!(stderr.contains(named), "{key}={value}: {stderr}");
+    }
+    let webhook = [
+        ("INDGANG__DESTINATIONS__ESDH__TYPE", "webhook"),
+        ("INDGANG__DESTINATIONS__ESDH__URL", "http://esdh.kommune.example/events"),
+        (
+            "INDGANG__DESTINATIONS__ESDH__SECRET",
+            "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw",
+        ),
+    ];
+    let output = indgang(dir.path(), &["check-config"], &webhook);
+    assert!(
+        text(&output.stderr).contains("destinations.esdh.url") && text(&output.stderr).contains("use https"),
+        "{}",
+        text(&output.stderr)
+    );
+}
+
+#[tokio::test]
+async fn replay_puts_dead_letters_back_from_the_command_line() {
+    let receiver = crate::receiver::Receiver::start().await;
+    receiver.script([crate::receiver::Reply::status(422)]);
+    let settings = receiver.settings();
+    let env: Vec<(&str, &str)> = settings.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    let app = crate::helpers::spawn_app_with(&env).await;
+    let token = app.prison_token().await;
+    let receipt = app
+        .accept(
+            indgang::domain::Kind::ReleaseNotice,
+            &token,
+            &crate::helpers::release_notice("KIF-1", "150385-1234", "751"),
+        )
+        .await;
+    app.drain().await;
+    let data_dir = app.data_dir.clone();
+    let dir = app.stop().await.unwrap();
+    let id = receipt["deliveries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|d| d["destination"] == "case_system")
+        .unwrap()["delivery_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+
+    let refused = indgang(&data_dir, &["replay"], &[]);
+    assert!(!refused.status.success(), "replay without a selection does nothing");
+    let output = indgang(&data_dir, &["replay", "--destination", "case_system"], &[]);
+    assert!(output.status.success(), "{}", text(&output.stderr));
+    assert_eq!(text(&output.stdout).trim(), id);
+
+    let db = rusqlite::Connection::open(data_dir.join("indgang.db")).unwrap();
+    let state: String = db
+        .query_row("SELECT state FROM deliveries WHERE delivery_id = ?1", [&id], |row| {
+            row.get(0)
+        })
+        .unwrap();
+    assert_eq!(state, "pending");
+    drop(dir);
+}

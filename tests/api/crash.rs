@@ -3,8 +3,9 @@
 //! process leaves the page cache behind, so this proves that no answer precedes its commit; that
 //! the commit is also on the disk before the answer is the syncer's job in the writer.)
 
-use crate::binary::{serve, token};
+use crate::binary::{serve, serve_with, token};
 use crate::helpers::{filed, release_notice};
+use crate::receiver::{Receiver, Reply};
 use serde_json::Value;
 
 #[tokio::test]
@@ -91,4 +92,54 @@ async fn every_acknowledged_message_survives_a_kill() {
         .unwrap();
     assert_eq!(read.status(), 200);
     again.stop(libc::SIGTERM);
+}
+
+/// A delivery claimed when the gateway dies is sent again after the restart, with the same id:
+/// at least once, never lost.
+#[tokio::test]
+async fn a_delivery_in_flight_when_killed_is_sent_again_after_the_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path();
+    let sender = token(
+        data,
+        &[
+            "--role",
+            "sender",
+            "--sender",
+            "kif-horsens",
+            "--kinds",
+            "release-notice",
+        ],
+    );
+    let receiver = Receiver::start().await;
+    // The first request hangs: the gateway has sent it and waits for the answer.
+    receiver.script([Reply {
+        delay: std::time::Duration::from_secs(30),
+        ..Reply::status(200)
+    }]);
+    let served = serve_with(data, "info", &receiver.settings());
+    let client = crate::helpers::client();
+    let response = client
+        .post(format!("{}/v1/release-notices", served.address))
+        .bearer_auth(&sender)
+        .json(&release_notice("KIF-1", "150385-1234", "751"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 202);
+    receiver.wait_for(1).await;
+    served.stop(libc::SIGKILL);
+
+    let again = serve_with(data, "info", &receiver.settings());
+    receiver.wait_for(2).await;
+    let received = receiver.received();
+    assert_eq!(received[0].id, received[1].id, "the same delivery, sent again");
+    assert_eq!(received[1].answered, 200);
+    let lines = again.lines.clone();
+    let (status, _) = again.stop(libc::SIGTERM);
+    assert!(status.success());
+    assert!(
+        lines.lock().unwrap().iter().any(|l| l.contains("sent again")),
+        "the restart says that claimed deliveries go out again"
+    );
 }

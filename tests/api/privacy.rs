@@ -1,5 +1,6 @@
 //! The real binary, its real log output: no CPR number, name or address in any line, whatever
-//! was submitted, accepted or refused. And nothing personal in clear in the database file.
+//! was submitted, accepted or refused. Nothing personal in the team emails it writes, and
+//! nothing personal in clear in the database file.
 
 use crate::binary::{serve, token};
 use crate::helpers::{example_sender, examples_dir, intake_path};
@@ -30,7 +31,7 @@ fn personal_strings(message: &Value, out: &mut Vec<String>) {
 }
 
 #[tokio::test]
-async fn logs_and_the_database_file_carry_no_personal_data() {
+async fn logs_emails_and_the_database_file_carry_no_personal_data() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path();
     let mut tokens = std::collections::HashMap::new();
@@ -88,6 +89,33 @@ async fn logs_and_the_database_file_carry_no_personal_data() {
             .unwrap();
     }
     assert!(!case_refs.is_empty() && personal.len() > 20);
+    // The team emails (no SMTP configured: .eml files) are written by the delivery worker.
+    let outbox = data.join("outbox");
+    for _ in 0..500 {
+        let written = std::fs::read_dir(&outbox).map_or(0, |d| {
+            d.filter(|e| e.as_ref().unwrap().path().extension().is_some_and(|x| x == "eml"))
+                .count()
+        });
+        if written * 2 >= case_refs.len() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    let mut emails = String::new();
+    for entry in std::fs::read_dir(&outbox).unwrap() {
+        let raw = std::fs::read(entry.unwrap().path()).unwrap();
+        let mail = mail_parser::MessageParser::default().parse(&raw).unwrap();
+        emails.push_str(&String::from_utf8_lossy(&raw));
+        emails.push_str(mail.subject().unwrap_or_default());
+        emails.push_str(&mail.body_text(0).unwrap_or_default());
+    }
+    assert!(emails.contains("K-2026-"), "the test read the emails");
+    for secret in &personal {
+        assert!(
+            !emails.contains(secret.as_str()),
+            "an email contains personal data: {secret:?}"
+        );
+    }
 
     let lines = served.lines.clone();
     let (status, stderr) = served.stop(libc::SIGTERM);
@@ -98,6 +126,10 @@ async fn logs_and_the_database_file_carry_no_personal_data() {
         "the test saw the request logs"
     );
     assert!(lines.iter().any(|l| l.contains("message rejected")));
+    assert!(
+        lines.iter().any(|l| l.contains("delivered")),
+        "the test saw the delivery logs"
+    );
     let log = format!("{}\n{stderr}", lines.join("\n"));
     for secret in &personal {
         assert!(
