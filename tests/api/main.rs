@@ -14,3 +14,4 @@ mod privacy;
 mod receiver;
 mod restart;
 mod smtp;
+mod tls;
