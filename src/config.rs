@@ -68,8 +68,8 @@ pub struct DeliverySettings {
 #[serde(deny_unknown_fields)]
 pub struct SmtpSettings {
     /// `smtp://host:587` (STARTTLS required), `smtps://host:465` (TLS from the start), or
-    /// `smtp://host:25?tls=none` for a relay on the same host. Empty: write `.eml` files under
-    /// `<data_dir>/outbox/` instead.
+    /// `smtp://127.0.0.1:25` (plain, only to this machine's own relay). Empty: write `.eml`
+    /// files under `<data_dir>/outbox/` instead.
     pub url: String,
     pub from: String,
     #[serde(default)]
@@ -443,6 +443,9 @@ impl Settings {
             bail!("delivery.poll_interval_ms: must lie between 10 and 60000");
         }
         self.retry_schedule()?;
+        if !(1..=86_400).contains(&d.retry_after_max_seconds) {
+            bail!("delivery.retry_after_max_seconds: must lie between 1 and 86400");
+        }
         if d.jitter_percent > 50 {
             bail!("delivery.jitter_percent: at most 50");
         }
@@ -509,8 +512,10 @@ impl Settings {
                 })?;
                 std::time::Duration::try_from(duration)
                     .ok()
-                    .filter(|d| !d.is_zero() && d.as_secs() <= 7 * 86_400)
-                    .ok_or_else(|| anyhow::anyhow!("delivery.retry_schedule[{i}]: {text:?} must lie between 1s and 7d"))
+                    .filter(|d| d.as_secs() >= 1 && d.as_secs() <= 7 * 86_400)
+                    .ok_or_else(|| {
+                        anyhow::anyhow!("delivery.retry_schedule[{i}]: {text:?} must lie between 1s and 168h")
+                    })
             })
             .collect::<anyhow::Result<Vec<_>>>()?;
         if schedule.is_empty() {

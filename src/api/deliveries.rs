@@ -88,13 +88,16 @@ pub struct DeadLetterQuery {
     pub limit: Option<u32>,
 }
 
-/// Which dead letters a bulk replay puts back: all of a destination's, within a time window.
+/// Which dead letters a bulk replay puts back: those of a destination, within a time window
+/// (each part optional), or with `all: true` every one.
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ReplayRequest {
     pub destination: Option<String>,
     pub since: Option<String>,
     pub until: Option<String>,
+    #[serde(default)]
+    pub all: bool,
 }
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
@@ -216,6 +219,13 @@ pub async fn replay_dead_letters(
     principal.require_operator()?;
     let request: ReplayRequest = serde_json::from_slice(&body)
         .map_err(|e| Problem::new(kinds::BAD_REQUEST, format!("the body must be a replay request: {e}")))?;
+    let selective = request.destination.is_some() || request.since.is_some() || request.until.is_some();
+    if selective == request.all {
+        return Err(Problem::new(
+            kinds::BAD_REQUEST,
+            "name a destination, since or until, or say all: true (not both)".to_owned(),
+        ));
+    }
     let filter = filter(
         request.destination,
         request.since.as_deref(),

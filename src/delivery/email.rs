@@ -131,7 +131,7 @@ fn write_durably(path: &std::path::Path, bytes: &[u8]) -> anyhow::Result<()> {
     let temporary = path.with_extension("eml.tmp");
     let mut file = std::fs::File::create(&temporary)?;
     file.write_all(bytes)?;
-    file.sync_all()?;
+    file.sync_data()?;
     std::fs::rename(&temporary, path)?;
     if let Some(folder) = path.parent() {
         std::fs::File::open(folder)?.sync_all()?;

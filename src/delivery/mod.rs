@@ -28,7 +28,7 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, Once};
 use std::time::{Duration, Instant};
-use tokio::sync::{Notify, Semaphore, watch};
+use tokio::sync::{Notify, Semaphore, mpsc, oneshot, watch};
 use webhook::Webhook;
 
 /// rustls needs one process-wide crypto provider; ours is ring.
@@ -103,6 +103,32 @@ pub struct Delivery {
     passing: tokio::sync::Mutex<()>,
     wake: Notify,
     stopping: AtomicBool,
+    /// Attempts on their way to the store, recorded many to a transaction.
+    recorder: mpsc::UnboundedSender<(AttemptRecord, oneshot::Sender<anyhow::Result<()>>)>,
+}
+
+/// Writes attempt records as they come, all that have queued up in one store call: attempts
+/// finish one by one, and a transaction each would cost the writer more than the sending.
+async fn record(
+    store: Arc<dyn Store>,
+    mut queue: mpsc::UnboundedReceiver<(AttemptRecord, oneshot::Sender<anyhow::Result<()>>)>,
+) {
+    while let Some(first) = queue.recv().await {
+        let mut batch = vec![first];
+        while batch.len() < 256
+            && let Ok(next) = queue.try_recv()
+        {
+            batch.push(next);
+        }
+        let (records, waiting): (Vec<_>, Vec<_>) = batch.into_iter().unzip();
+        let result = store.record_attempts(records).await;
+        for reply in waiting {
+            let _ = reply.send(match &result {
+                Ok(()) => Ok(()),
+                Err(e) => Err(anyhow::anyhow!("{e:#}")),
+            });
+        }
+    }
 }
 
 impl Delivery {
@@ -122,7 +148,10 @@ impl Delivery {
                     .map_err(|e| anyhow::anyhow!("destinations.{id}.{e:#}"))
             })
             .collect::<anyhow::Result<_>>()?;
+        let (recorder, queue) = mpsc::unbounded_channel();
+        tokio::spawn(record(store.clone(), queue));
         Ok(Delivery {
+            recorder,
             store,
             vault,
             clock,
@@ -232,7 +261,10 @@ impl Delivery {
                 return total;
             }
             let free = self.permits.available_permits();
-            if free == 0 {
+            // Claim in batches: one claim per finished attempt would cost the writer a
+            // transaction each.
+            let busy_now = *self.in_flight.borrow();
+            if free == 0 || (busy_now > 0 && free < self.settings.concurrency.div_ceil(4)) {
                 return total;
             }
             let now = self.clock.now();
@@ -409,6 +441,12 @@ impl Delivery {
         };
         self.metrics.delivery(&d.destination, outcome);
         let status = verdict.status();
+        // A receiver's answer text stays in the store (masked); the log gets our own words only.
+        let fault = match &verdict {
+            Verdict::Delivered { .. } => None,
+            Verdict::Retry { status: Some(_), .. } | Verdict::Permanent { status: Some(_), .. } => Some("refused"),
+            Verdict::Retry { error, .. } | Verdict::Permanent { error, .. } => Some(error.as_str()),
+        };
         match &next {
             AttemptNext::Delivered => tracing::info!(
                 delivery = %d.delivery_id, destination = %d.destination, case = %d.case_ref,
@@ -416,11 +454,11 @@ impl Delivery {
             ),
             AttemptNext::Retry { at } => tracing::warn!(
                 delivery = %d.delivery_id, destination = %d.destination, case = %d.case_ref,
-                attempt = d.attempts + 1, status, error = verdict.error(), next_attempt = %at, "delivery failed; will retry"
+                attempt = d.attempts + 1, status, error = fault, next_attempt = %at, "delivery failed; will retry"
             ),
             AttemptNext::Dead { reason } => tracing::error!(
                 delivery = %d.delivery_id, destination = %d.destination, case = %d.case_ref,
-                attempt = d.attempts + 1, status, error = verdict.error(), reason, "delivery is a dead letter"
+                attempt = d.attempts + 1, status, error = fault, reason, "delivery is a dead letter"
             ),
         }
         let record = AttemptRecord {
@@ -431,7 +469,14 @@ impl Delivery {
             error: verdict.error().map(str::to_owned),
             next,
         };
-        if let Err(e) = self.store.record_attempt(record).await {
+        let (reply, recorded) = oneshot::channel();
+        let result = match self.recorder.send((record, reply)) {
+            Ok(()) => recorded
+                .await
+                .unwrap_or_else(|_| Err(anyhow::anyhow!("the recorder stopped"))),
+            Err(_) => Err(anyhow::anyhow!("the recorder stopped")),
+        };
+        if let Err(e) = result {
             // The claim expires and the delivery is sent again: at least once, never lost.
             tracing::error!(delivery = %d.delivery_id, error = %e, "cannot record a delivery attempt");
         }

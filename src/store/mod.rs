@@ -277,8 +277,8 @@ pub trait Store: Send + Sync {
     /// destination: a delivery is not claimed while an earlier one of its case and destination
     /// is still pending or retrying.
     async fn claim_deliveries(&self, request: ClaimRequest) -> anyhow::Result<Vec<ClaimedDelivery>>;
-    /// Records an attempt and moves the delivery on; returns once durable.
-    async fn record_attempt(&self, attempt: AttemptRecord) -> anyhow::Result<()>;
+    /// Records attempts and moves their deliveries on; returns once durable.
+    async fn record_attempts(&self, attempts: Vec<AttemptRecord>) -> anyhow::Result<()>;
     /// Releases every claim (at start, when this process is the only one sending).
     async fn release_claims(&self) -> anyhow::Result<u64>;
     /// The deliveries of one message.

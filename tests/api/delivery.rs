@@ -345,6 +345,15 @@ async fn a_delivery_whose_schedule_runs_out_is_a_dead_letter_and_bulk_replay_bri
         "the retry schedule ran out after 3 failed attempts"
     );
 
+    let everything = app
+        .client
+        .post(format!("{}/v1/dead-letters/replay", app.address))
+        .bearer_auth(&operator)
+        .json(&serde_json::json!({}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(everything.status(), 400, "replaying every dead letter takes all: true");
     let bulk = app
         .client
         .post(format!("{}/v1/dead-letters/replay", app.address))

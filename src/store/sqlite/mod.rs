@@ -136,9 +136,9 @@ impl Store for SqliteStore {
         self.writer.write(move |conn| deliveries::claim(conn, &request)).await
     }
 
-    async fn record_attempt(&self, attempt: AttemptRecord) -> anyhow::Result<()> {
+    async fn record_attempts(&self, attempts: Vec<AttemptRecord>) -> anyhow::Result<()> {
         self.writer
-            .write(move |conn| deliveries::record_attempt(conn, &attempt))
+            .write(move |conn| attempts.iter().try_for_each(|a| deliveries::record_attempt(conn, a)))
             .await
     }
 
