@@ -1,11 +1,12 @@
 //! The intake pipeline without HTTP, stage by stage, to see where a message's time goes:
-//! validation (schema + domain rules), routing, sealing (hash + encryption), and filing through the
+//! validation (schema + domain rules), routing and deadline planning, sealing (hash + encryption), and filing through the
 //! group-commit store with 64 concurrent submitters. `cargo bench --bench pipeline`.
 
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 use indgang::config::Settings;
+use indgang::deadlines::{Arrival, Policies};
 use indgang::domain::Kind;
 use indgang::routing::{Facts, Router};
 use indgang::store::sqlite::SqliteStore;
@@ -68,27 +69,36 @@ fn main() {
     report("schema + domain rules + warnings", n, started);
 
     let router = Router::new(&settings).unwrap();
+    let policies = Policies::new(&settings).unwrap();
     let started = Instant::now();
     let decisions: Vec<_> = checked
         .iter()
         .map(|c| {
-            router.route(&Facts {
+            let decision = router.route(&Facts {
                 kind: c.kind,
                 municipality: "751",
                 sender_id: &c.sender_id,
                 document: &c.document,
                 birth_date: c.cpr.as_ref().and_then(|cpr| cpr.birth_date()),
                 on: now.to_zoned(jiff::tz::TimeZone::UTC).date(),
-            })
+            });
+            let deadlines = policies.plan(&Arrival {
+                kind: c.kind,
+                document: &c.document,
+                receipt_id: &c.message_id,
+                received_at: now,
+                team: decision.teams.first().map(String::as_str),
+            });
+            (decision, deadlines)
         })
         .collect();
-    report("route", n, started);
+    report("route + plan deadlines", n, started);
 
     let started = Instant::now();
     let messages: Vec<NewMessage> = checked
         .into_iter()
         .zip(decisions)
-        .map(|(c, decision)| {
+        .map(|(c, (decision, deadlines))| {
             let canonical = serde_json::to_vec(&c.document).unwrap();
             let cpr = c.cpr.as_ref().unwrap().expose_digits().as_bytes().to_vec();
             NewMessage {
@@ -117,6 +127,7 @@ fn main() {
                         routes: decision.routes.clone(),
                     })
                     .collect(),
+                deadlines,
             }
         })
         .collect();
@@ -148,7 +159,7 @@ fn main() {
             task.await.unwrap();
         }
     });
-    report("file + outbox (group commit, 64 submitters)", n, started);
+    report("file + outbox + deadlines (group commit, 64 submitters)", n, started);
     runtime.block_on(store.close());
 }
 

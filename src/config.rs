@@ -35,6 +35,48 @@ pub struct Settings {
     pub destinations: BTreeMap<String, DestinationSettings>,
     /// The root of the route tree: the default route, the municipality's single intake.
     pub routing: RouteSettings,
+    /// Which deadlines messages create, by policy id: `[deadlines.<id>]`.
+    #[serde(default)]
+    pub deadlines: BTreeMap<String, DeadlinePolicySettings>,
+    pub scheduler: SchedulerSettings,
+}
+
+/// One deadline policy (see domain.md's deadline table for the defaults).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DeadlinePolicySettings {
+    /// How caseworkers read it, in Danish.
+    pub name: String,
+    /// The kinds of message that create (or move) it.
+    #[serde(deserialize_with = "list_or_text")]
+    pub kinds: Vec<String>,
+    /// `received + N` (N working days after the message arrived), or a date or date-time member of
+    /// the message, optionally `+ N` or `- N` working days: `/release/expected_date - 10`.
+    pub due: String,
+    /// Reminders this many working days before the due day, e.g. `[30, 14, 7, 2]`.
+    #[serde(default)]
+    pub reminders: Vec<u32>,
+    /// Only messages that also match these: `[{ path = "/needs", values = ["action_plan"] }]`.
+    #[serde(default)]
+    pub when: Vec<FieldMatchSettings>,
+    /// A message of one of `kinds` matching these cancels the open deadline instead.
+    #[serde(default)]
+    pub cancelled_by: Vec<FieldMatchSettings>,
+    /// `message`: one deadline per message; `case`: one open deadline per case, moved by later
+    /// messages; `offer`: one per housing offer on the case.
+    pub scope: String,
+    /// The outcomes a caseworker may resolve it with.
+    #[serde(deserialize_with = "list_or_text")]
+    pub outcomes: Vec<String>,
+    /// Who gets the breach escalation: `lead` (the team's lead) or `mailbox`.
+    pub escalate_to: String,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SchedulerSettings {
+    /// How often the scheduler looks for reminders and breaches that are due.
+    pub tick_ms: u64,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -383,6 +425,10 @@ impl Settings {
         self.calendar()?;
         self.validate_delivery()?;
         crate::routing::Router::new(self)?;
+        crate::deadlines::Policies::new(self)?;
+        if !(10..=60_000).contains(&self.scheduler.tick_ms) {
+            bail!("scheduler.tick_ms: must lie between 10 and 60000");
+        }
         crate::telemetry::parse_filter(&self.log.level).map_err(|e| anyhow::anyhow!("log.level: {e}"))?;
         Ok(())
     }

@@ -20,6 +20,8 @@ use std::collections::{BTreeMap, BTreeSet};
 pub enum Target {
     Webhook(String),
     Mailbox(String),
+    /// The lead of a team (escalations).
+    Lead(String),
 }
 
 impl Target {
@@ -29,13 +31,17 @@ impl Target {
         match self {
             Target::Webhook(id) => id.clone(),
             Target::Mailbox(team) => format!("mail:{team}"),
+            Target::Lead(team) => format!("lead:{team}"),
         }
     }
 
     pub fn parse(key: &str) -> Target {
-        match key.strip_prefix("mail:") {
-            Some(team) => Target::Mailbox(team.to_owned()),
-            None => Target::Webhook(key.to_owned()),
+        if let Some(team) = key.strip_prefix("mail:") {
+            Target::Mailbox(team.to_owned())
+        } else if let Some(team) = key.strip_prefix("lead:") {
+            Target::Lead(team.to_owned())
+        } else {
+            Target::Webhook(key.to_owned())
         }
     }
 }
@@ -170,23 +176,11 @@ impl Router {
     /// Compiles and checks `[routing]` against `[teams]`, `[destinations]`, the schemas and
     /// `municipalities`.
     pub fn new(settings: &Settings) -> anyhow::Result<Router> {
-        let schemas = Kind::ALL
-            .into_iter()
-            .map(|kind| {
-                let schema: Value =
-                    serde_json::from_str(crate::validation::schema_text(kind)).expect("the embedded schemas are JSON");
-                (kind, schema)
-            })
-            .collect();
         let served: BTreeSet<String> = Kommunekode::all()
             .filter(|code| settings.municipalities.contains(*code))
             .map(|code| code.to_string())
             .collect();
-        let checker = Checker {
-            settings,
-            schemas,
-            served,
-        };
+        let checker = Checker { settings, served };
         let root = &settings.routing;
         if has_matchers(root) || root.continue_matching {
             bail!("routing: the root route takes every message; put matchers in [[routing.routes]]");
@@ -249,7 +243,6 @@ struct Scope {
 
 struct Checker<'s> {
     settings: &'s Settings,
-    schemas: BTreeMap<Kind, Value>,
     served: BTreeSet<String>,
 }
 
@@ -319,7 +312,7 @@ impl Checker<'_> {
                     .map(|(i, f)| (format!("{key}.fields[{i}]"), f.path.clone(), f.values.clone())),
             );
         for (field_key, path, values) in fields {
-            let having = self.check_field(&field_key, &path, &values)?;
+            let having = check_field(&field_key, &path, &values)?;
             kinds.retain(|k| having.contains(k));
             conditions.push(Condition::Field {
                 path,
@@ -400,42 +393,64 @@ impl Checker<'_> {
         }
         Ok(node)
     }
+}
 
-    /// Checks a field matcher against the schemas; returns the kinds whose messages have the
-    /// field.
-    fn check_field(&self, key: &str, path: &str, values: &[String]) -> anyhow::Result<BTreeSet<Kind>> {
-        if !path.starts_with('/') || path.contains('~') {
-            bail!("{key}: {path:?} is not a JSON pointer such as /custody/type");
-        }
-        if path.starts_with("/citizen") {
-            bail!("{key}: routing on the citizen's personal data is not allowed; use age_under or age_at_least");
-        }
-        if values.is_empty() {
-            bail!("{key}: can never match: name at least one value of {path}");
-        }
-        let mut having = BTreeSet::new();
-        for (kind, schema) in &self.schemas {
-            let Some(node) = schema_node(schema, schema, path) else {
-                continue;
-            };
-            if node.get("properties").is_some() || node.get("type").and_then(Value::as_str) == Some("object") {
-                bail!("{key}: {path} is an object in a {kind} and has no value to match; name one of its members");
-            }
-            having.insert(*kind);
-            if let Some(allowed) = allowed_values(schema, node)
-                && let Some(bad) = values.iter().find(|v| !allowed.contains(v))
-            {
-                bail!(
-                    "{key}: {bad:?} is not a value of {path} in a {kind} (one of: {})",
-                    allowed.join(", ")
-                );
-            }
-        }
-        if having.is_empty() {
-            bail!("{key}: no kind of message has a member {path}");
-        }
-        Ok(having)
+/// Checks a field matcher (a JSON pointer and the values it may have) against the published
+/// schemas; returns the kinds whose messages have the field. Routes and deadline policies use it.
+pub fn check_field(key: &str, path: &str, values: &[String]) -> anyhow::Result<BTreeSet<Kind>> {
+    if !path.starts_with('/') || path.contains('~') {
+        bail!("{key}: {path:?} is not a JSON pointer such as /custody/type");
     }
+    if path.starts_with("/citizen") {
+        bail!("{key}: routing on the citizen's personal data is not allowed; use age_under or age_at_least");
+    }
+    if values.is_empty() {
+        bail!("{key}: can never match: name at least one value of {path}");
+    }
+    let mut having = BTreeSet::new();
+    for (kind, schema) in schemas() {
+        let Some(node) = schema_node(schema, schema, path) else {
+            continue;
+        };
+        if node.get("properties").is_some() || node.get("type").and_then(Value::as_str) == Some("object") {
+            bail!("{key}: {path} is an object in a {kind} and has no value to match; name one of its members");
+        }
+        having.insert(*kind);
+        if let Some(allowed) = allowed_values(schema, node)
+            && let Some(bad) = values.iter().find(|v| !allowed.contains(v))
+        {
+            bail!(
+                "{key}: {bad:?} is not a value of {path} in a {kind} (one of: {})",
+                allowed.join(", ")
+            );
+        }
+    }
+    if having.is_empty() {
+        bail!("{key}: no kind of message has a member {path}");
+    }
+    Ok(having)
+}
+
+/// The published schemas, parsed once.
+fn schemas() -> &'static BTreeMap<Kind, Value> {
+    static SCHEMAS: std::sync::LazyLock<BTreeMap<Kind, Value>> = std::sync::LazyLock::new(|| {
+        Kind::ALL
+            .into_iter()
+            .map(|kind| {
+                let schema: Value =
+                    serde_json::from_str(crate::validation::schema_text(kind)).expect("the embedded schemas are JSON");
+                (kind, schema)
+            })
+            .collect()
+    });
+    &SCHEMAS
+}
+
+/// Whether messages of `kind` have a member at `path` (a plain JSON pointer).
+pub fn kind_has_member(kind: Kind, path: &str) -> bool {
+    schemas()
+        .get(&kind)
+        .is_some_and(|schema| schema_node(schema, schema, path).is_some())
 }
 
 fn resolve<'s>(root: &'s Value, mut node: &'s Value) -> &'s Value {

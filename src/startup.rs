@@ -6,6 +6,7 @@ use crate::api;
 use crate::auth::Authenticator;
 use crate::clock::Clock;
 use crate::config::{Settings, StorageUrl};
+use crate::deadlines::scheduler::Scheduler;
 use crate::delivery::Delivery;
 use crate::intake::{self, Intake};
 use crate::metrics::Metrics;
@@ -26,6 +27,7 @@ pub struct Application {
     server: Server,
     store: Arc<dyn Store>,
     delivery: Arc<Delivery>,
+    scheduler: Arc<Scheduler>,
 }
 
 /// Opens the store that `storage.url` names.
@@ -70,6 +72,7 @@ impl Application {
         };
         let validator = Validator::new(settings.municipalities.clone(), settings.intake.clone())?;
         let router = crate::routing::Router::new(&settings)?;
+        let policies = crate::deadlines::Policies::new(&settings)?;
         let metrics = Arc::new(Metrics::default());
         let delivery = Arc::new(Delivery::new(
             &settings,
@@ -91,8 +94,16 @@ impl Application {
             clock: clock.clone(),
             limits: settings.limits.clone(),
             router,
+            policies: policies.clone(),
             delivery: delivery.clone(),
         });
+        let scheduler = Arc::new(Scheduler::new(
+            store.clone(),
+            clock.clone(),
+            delivery.clone(),
+            Duration::from_millis(settings.scheduler.tick_ms),
+        ));
+        let policies_data = web::Data::new(policies);
         let delivery_data = web::Data::from(delivery.clone());
         let clock_data = web::Data::new(clock);
         let auth = web::Data::new(Authenticator::new(
@@ -114,6 +125,7 @@ impl Application {
                 .app_data(metrics_data.clone())
                 .app_data(delivery_data.clone())
                 .app_data(clock_data.clone())
+                .app_data(policies_data.clone())
                 .app_data(web::QueryConfig::default().error_handler(api::query_error))
                 .configure(intake::routes)
                 .configure(api::routes)
@@ -132,6 +144,7 @@ impl Application {
             server,
             store,
             delivery,
+            scheduler,
         })
     }
 
@@ -152,12 +165,20 @@ impl Application {
         self.delivery.clone()
     }
 
+    /// The deadline scheduler (tests tick it instead of waiting).
+    pub fn scheduler(&self) -> Arc<Scheduler> {
+        self.scheduler.clone()
+    }
+
     /// Serves and delivers until stopped (SIGINT/SIGTERM, or `handle().stop(true)`); then lets
     /// the last requests have their answers and the delivery attempts in flight finish, and
     /// closes the store.
     pub async fn run_until_stopped(self) -> anyhow::Result<()> {
         let worker = tokio::spawn(self.delivery.clone().run());
+        let scheduler = tokio::spawn(self.scheduler.clone().run());
         let result = self.server.await;
+        self.scheduler.stop();
+        let _ = scheduler.await;
         self.delivery.stop().await;
         let _ = worker.await;
         self.store.close().await;

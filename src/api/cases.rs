@@ -39,6 +39,8 @@ pub struct CaseBody {
     pub cpr: Option<String>,
     pub opened_at: String,
     pub messages: Vec<CaseMessage>,
+    /// The deadlines on the case, soonest due first, each with its history.
+    pub deadlines: Vec<super::deadlines::DeadlineBody>,
 }
 
 #[derive(Serialize, utoipa::ToSchema)]
@@ -142,6 +144,7 @@ pub async fn get_case(
     principal: Principal,
     store: web::Data<dyn Store>,
     vault: web::Data<Vault>,
+    policies: web::Data<crate::deadlines::Policies>,
 ) -> Result<HttpResponse, Problem> {
     let municipality = caseworker_municipality(&principal)?;
     let not_found = || Problem::new(kinds::NOT_FOUND, "no such case".to_owned());
@@ -181,5 +184,10 @@ pub async fn get_case(
         cpr,
         opened_at: case.opened_at.to_string(),
         messages,
+        deadlines: case
+            .deadlines
+            .into_iter()
+            .map(|d| super::deadlines::DeadlineBody::new(d, &policies))
+            .collect(),
     }))
 }

@@ -305,6 +305,7 @@ pub async fn status(
                 kind: match Target::parse(&name) {
                     Target::Webhook(_) => "webhook",
                     Target::Mailbox(_) => "mailbox",
+                    Target::Lead(_) => "lead",
                 },
                 queue_depth: queue.map_or(0, |q| q.queue_depth),
                 oldest_pending_seconds: queue

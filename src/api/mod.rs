@@ -2,6 +2,7 @@
 //! document.
 
 pub mod cases;
+pub mod deadlines;
 pub mod deliveries;
 pub mod openapi;
 pub mod operations;
@@ -15,6 +16,16 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/v1/receipts/{receipt_id}", web::get().to(receipts::get_receipt))
         .route("/v1/cases", web::get().to(cases::list_cases))
         .route("/v1/cases/{case_ref}", web::get().to(cases::get_case))
+        .route(
+            "/v1/receipts/{receipt_id}/acknowledge",
+            web::post().to(deadlines::acknowledge),
+        )
+        .route("/v1/deadlines", web::get().to(deadlines::list_deadlines))
+        .route(
+            "/v1/deadlines/{id}/resolve",
+            web::post().to(deadlines::resolve_deadline),
+        )
+        .route("/v1/deadlines/{id}/reopen", web::post().to(deadlines::reopen_deadline))
         .route("/v1/dead-letters", web::get().to(deliveries::list_dead_letters))
         .route(
             "/v1/dead-letters/replay",

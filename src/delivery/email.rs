@@ -154,14 +154,16 @@ fn danish_date(text: &str) -> Option<String> {
     Some(date.strftime("%d.%m.%Y").to_string())
 }
 
-/// The notification to a team that a message was routed to it.
-pub fn notification(
+/// The email a delivery carries: the notification that a message was routed to a team, or a
+/// reminder or escalation about one of its deadlines.
+pub fn render(
     d: &ClaimedDelivery,
     team: &TeamSettings,
+    to: &str,
     from: &Mailbox,
     public_url: &str,
 ) -> anyhow::Result<Message> {
-    let to: Mailbox = team.mailbox.parse().context("the team's mailbox")?;
+    let to: Mailbox = to.parse().context("the team's address")?;
     let summary = &d.summary;
     let text = |key: &str| summary.get(key).and_then(|v| v.as_str());
     let mut facts = Vec::new();
@@ -183,12 +185,33 @@ pub fn notification(
     }
     let link = format!("{}/v1/cases/{}", public_url.trim_end_matches('/'), d.case_ref);
     let kind = kind_name(d.kind);
-    let subject = format!("Ny {kind} – sag {}", d.case_ref);
+    let case = &d.case_ref;
+    let (subject, opening) = match (d.purpose.as_str(), &d.deadline) {
+        ("reminder", Some((title, due))) => {
+            let due = due.to_zoned(copenhagen()).strftime("%d.%m.%Y kl. %H.%M").to_string();
+            (
+                format!("Påmindelse: {title} – sag {case} – frist {}", &due[..10]),
+                format!("Påmindelse: fristen \"{title}\" på sag {case} udløber {due}."),
+            )
+        }
+        ("escalation", Some((title, due))) => {
+            let due = due.to_zoned(copenhagen()).strftime("%d.%m.%Y kl. %H.%M").to_string();
+            (
+                format!("Frist overskredet: {title} – sag {case}"),
+                format!(
+                    "Fristen \"{title}\" på sag {case} udløb {due}, uden at nogen har meldt den løst.\nSørg for, at nogen tager over."
+                ),
+            )
+        }
+        _ => (
+            format!("Ny {kind} – sag {case}"),
+            format!("Der er kommet en {kind} på sag {case}."),
+        ),
+    };
     let body = format!(
-        "Til {team}\n\nDer er kommet en {kind} på sag {case}.\n\n{facts}\n\nLæs beskeden og sagen her:\n{link}\n\n\
+        "Til {team}\n\n{opening}\n\n{facts}\n\nLæs beskeden og sagen her:\n{link}\n\n\
          Beskeden indeholder personoplysninger og kan kun læses i indgang.\n-- \nindgang · én indgang til kommunen\n",
         team = team.name,
-        case = d.case_ref,
         facts = facts.join("\n"),
     );
     let domain = from.email.domain().to_owned();

@@ -248,6 +248,7 @@ impl Delivery {
     pub fn destinations(&self) -> Vec<String> {
         let mut all: Vec<String> = self.webhooks.keys().cloned().collect();
         all.extend(self.teams.keys().map(|t| Target::Mailbox(t.clone()).key()));
+        all.extend(self.teams.keys().map(|t| Target::Lead(t.clone()).key()));
         all.sort();
         all
     }
@@ -508,11 +509,16 @@ impl Delivery {
                 let body = serde_json::to_vec(&webhook::event(d, message)).expect("JSON values serialise");
                 webhook.send(&d.delivery_id, body).await
             }
-            Target::Mailbox(team_id) => {
+            Target::Mailbox(team_id) | Target::Lead(team_id) => {
                 let Some(team) = self.teams.get(&team_id) else {
                     return gone(format!("team {team_id}"));
                 };
-                match email::notification(d, team, &self.from, &self.settings.public_url) {
+                let to = if d.destination.starts_with("lead:") {
+                    &team.lead
+                } else {
+                    &team.mailbox
+                };
+                match email::render(d, team, to, &self.from, &self.settings.public_url) {
                     Ok(message) => self.mailer.send(&d.delivery_id, message).await,
                     Err(e) => Verdict::Permanent {
                         status: None,

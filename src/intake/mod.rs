@@ -28,6 +28,7 @@ pub struct Intake {
     pub clock: Clock,
     pub limits: LimitSettings,
     pub router: crate::routing::Router,
+    pub policies: crate::deadlines::Policies,
     pub delivery: std::sync::Arc<crate::delivery::Delivery>,
 }
 
@@ -231,9 +232,18 @@ fn seal(intake: &Intake, checked: validation::Checked, now: jiff::Timestamp) -> 
             routes: decision.routes.clone(),
         })
         .collect();
+    let receipt_id = uuid::Uuid::now_v7().to_string();
+    let deadlines = intake.policies.plan(&crate::deadlines::Arrival {
+        kind,
+        document: &checked.document,
+        receipt_id: &receipt_id,
+        received_at: now,
+        team: decision.teams.first().map(String::as_str),
+    });
     Ok(NewMessage {
         deliveries,
-        receipt_id: uuid::Uuid::now_v7().to_string(),
+        deadlines,
+        receipt_id,
         kind,
         sender_id: checked.sender_id.clone(),
         message_id: checked.message_id.clone(),

@@ -32,6 +32,85 @@ pub struct NewMessage {
     pub received_at: Timestamp,
     /// Where the message goes, written in the same transaction (the outbox).
     pub deliveries: Vec<NewDelivery>,
+    /// What the message does to the deadlines of its case, applied in the same transaction.
+    pub deadlines: Vec<crate::deadlines::DeadlineChange>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum DeadlineState {
+    Open,
+    Met,
+    Missed,
+    Cancelled,
+}
+
+impl DeadlineState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DeadlineState::Open => "open",
+            DeadlineState::Met => "met",
+            DeadlineState::Missed => "missed",
+            DeadlineState::Cancelled => "cancelled",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<DeadlineState> {
+        [
+            DeadlineState::Open,
+            DeadlineState::Met,
+            DeadlineState::Missed,
+            DeadlineState::Cancelled,
+        ]
+        .into_iter()
+        .find(|s| s.as_str() == text)
+    }
+}
+
+/// A deadline with its history.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DeadlineRecord {
+    pub id: i64,
+    pub case_ref: CaseRef,
+    pub municipality: String,
+    pub policy: String,
+    pub title: String,
+    pub scope: String,
+    pub team: Option<String>,
+    pub state: DeadlineState,
+    pub due_at: Timestamp,
+    pub next_alert_at: Option<Timestamp>,
+    pub created_at: Timestamp,
+    pub resolved_at: Option<Timestamp>,
+    pub resolved_by: Option<String>,
+    pub outcome: Option<String>,
+    pub events: Vec<DeadlineEvent>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct DeadlineEvent {
+    pub at: Timestamp,
+    /// created, moved, cancelled, reminded, missed, met, reopened
+    pub event: String,
+    /// A token id, `receipt:<id>` of a message, or `scheduler`.
+    pub actor: String,
+    pub details: serde_json::Value,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct DeadlineFilter {
+    pub municipality: String,
+    pub state: Option<DeadlineState>,
+    pub team: Option<String>,
+    pub due_before: Option<Timestamp>,
+    pub limit: u32,
+}
+
+/// What a caseworker does to a deadline.
+#[derive(Debug, Clone)]
+pub enum DeadlineAction {
+    Resolve { outcome: String },
+    Reopen,
 }
 
 #[derive(Debug, Clone)]
@@ -112,6 +191,10 @@ pub struct ClaimedDelivery {
     pub received_at: Timestamp,
     pub body_sealed: Vec<u8>,
     pub summary: serde_json::Value,
+    /// `message`, `reminder` or `escalation`.
+    pub purpose: String,
+    /// For reminders and escalations: the deadline's title and due time.
+    pub deadline: Option<(String, Timestamp)>,
 }
 
 #[derive(Debug, Clone)]
@@ -221,6 +304,7 @@ pub struct CaseRecord {
     pub cpr_sealed: Option<Vec<u8>>,
     pub opened_at: Timestamp,
     pub messages: Vec<MessageRecord>,
+    pub deadlines: Vec<DeadlineRecord>,
 }
 
 #[derive(Debug, Clone)]
@@ -288,6 +372,23 @@ pub trait Store: Send + Sync {
     async fn replay(&self, selection: Replay, now: Timestamp) -> anyhow::Result<Vec<String>>;
     /// Queue depth, oldest pending delivery and dead letters per destination with any.
     async fn delivery_queues(&self) -> anyhow::Result<Vec<DestinationQueue>>;
+
+    /// Sends (through the outbox) the reminders and escalations due at `now`, at most `limit`
+    /// deadlines' worth; returns how many deadlines it looked at. Each goes out exactly once.
+    async fn fire_deadlines(&self, now: Timestamp, limit: usize) -> anyhow::Result<usize>;
+    async fn deadlines(&self, filter: DeadlineFilter) -> anyhow::Result<Vec<DeadlineRecord>>;
+    async fn deadline(&self, id: i64) -> anyhow::Result<Option<DeadlineRecord>>;
+    /// Resolves or reopens a deadline; `None` when it does not exist.
+    async fn act_on_deadline(
+        &self,
+        id: i64,
+        action: DeadlineAction,
+        actor: String,
+        now: Timestamp,
+    ) -> anyhow::Result<Option<DeadlineRecord>>;
+    /// Meets the open deadlines a message created for itself (its acknowledgement).
+    async fn acknowledge(&self, receipt_id: &str, actor: String, now: Timestamp)
+    -> anyhow::Result<Vec<DeadlineRecord>>;
 
     async fn create_token(&self, token: TokenRecord) -> anyhow::Result<()>;
     async fn token_by_hash(&self, hash: &str) -> anyhow::Result<Option<TokenRecord>>;

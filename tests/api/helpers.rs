@@ -23,6 +23,7 @@ pub struct TestApp {
     pub clock: ManualClock,
     pub data_dir: PathBuf,
     pub delivery: Arc<indgang::delivery::Delivery>,
+    pub scheduler: Arc<indgang::deadlines::scheduler::Scheduler>,
     handle: actix_web::dev::ServerHandle,
     running: tokio::task::JoinHandle<anyhow::Result<()>>,
     _dir: Option<TempDir>,
@@ -75,6 +76,7 @@ async fn start(settings: Settings, data_dir: &Path) -> TestApp {
     let address = format!("http://127.0.0.1:{}", app.port());
     let store = app.store();
     let delivery = app.delivery();
+    let scheduler = app.scheduler();
     let server = app.handle();
     let running = tokio::spawn(app.run_until_stopped());
     TestApp {
@@ -84,6 +86,7 @@ async fn start(settings: Settings, data_dir: &Path) -> TestApp {
         clock: handle,
         data_dir: data_dir.to_owned(),
         delivery,
+        scheduler,
         handle: server,
         running,
         _dir: None,
@@ -120,8 +123,10 @@ impl TestApp {
             .1
     }
 
-    /// Sends every delivery due by the test's clock and waits for the outcomes.
+    /// Fires the reminders and escalations due by the test's clock, sends every delivery due
+    /// and waits for the outcomes.
     pub async fn drain(&self) {
+        self.scheduler.tick().await.expect("the scheduler ticks");
         self.delivery.drain().await;
     }
 

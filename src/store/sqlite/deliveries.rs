@@ -113,8 +113,9 @@ pub fn claim(conn: &Connection, r: &ClaimRequest) -> anyhow::Result<Vec<ClaimedD
     let mut update = conn.prepare_cached("UPDATE deliveries SET claimed_until = ?2 WHERE id = ?1")?;
     let mut select = conn.prepare_cached(
         "SELECT d.id, d.delivery_id, d.destination, d.attempts, d.failures, m.receipt_id, c.case_ref, m.kind,
-                c.municipality, m.received_at, m.body_sealed, m.summary
+                c.municipality, m.received_at, m.body_sealed, m.summary, d.purpose, x.title, x.due_at
          FROM deliveries d JOIN messages m ON m.id = d.message JOIN cases c ON c.id = d.case_id
+              LEFT JOIN deadlines x ON x.id = d.deadline
          WHERE d.id = ?1",
     )?;
     let mut claimed = Vec::with_capacity(rows.len());
@@ -136,6 +137,11 @@ pub fn claim(conn: &Connection, r: &ClaimRequest) -> anyhow::Result<Vec<ClaimedD
                 received_at: instant(row.get(9)?)?,
                 body_sealed: row.get(10)?,
                 summary: serde_json::from_str(&summary).unwrap_or_default(),
+                purpose: row.get(12)?,
+                deadline: match (row.get::<_, Option<String>>(13)?, row.get::<_, Option<i64>>(14)?) {
+                    (Some(title), Some(due)) => Some((title, instant(due)?)),
+                    _ => None,
+                },
             })
         })?);
     }

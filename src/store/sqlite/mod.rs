@@ -4,6 +4,7 @@
 //! checkpoints run in a thread of their own (`checkpointer`).
 
 mod checkpointer;
+mod deadlines;
 mod deliveries;
 mod queries;
 mod readers;
@@ -11,7 +12,8 @@ mod writer;
 
 use super::{
     AttemptRecord, CaseFilter, CaseRecord, CaseSummary, ClaimRequest, ClaimedDelivery, DeadLetterFilter,
-    DeliveryRecord, DestinationQueue, KeyCheck, NewMessage, Receipt, Replay, Store, SubmitOutcome, TokenRecord,
+    DeadlineAction, DeadlineFilter, DeadlineRecord, DeliveryRecord, DestinationQueue, KeyCheck, NewMessage, Receipt,
+    Replay, Store, SubmitOutcome, TokenRecord,
 };
 use crate::domain::CaseRef;
 use anyhow::Context;
@@ -23,6 +25,7 @@ use std::path::{Path, PathBuf};
 const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0001_init.sql"),
     include_str!("migrations/0002_deliveries.sql"),
+    include_str!("migrations/0003_deadlines.sql"),
 ];
 
 pub struct SqliteStore {
@@ -165,6 +168,42 @@ impl Store for SqliteStore {
 
     async fn delivery_queues(&self) -> anyhow::Result<Vec<DestinationQueue>> {
         self.readers.read(deliveries::queues).await
+    }
+
+    async fn fire_deadlines(&self, now: Timestamp, limit: usize) -> anyhow::Result<usize> {
+        self.writer.write(move |conn| deadlines::fire(conn, now, limit)).await
+    }
+
+    async fn deadlines(&self, filter: DeadlineFilter) -> anyhow::Result<Vec<DeadlineRecord>> {
+        self.readers.read(move |conn| deadlines::list(conn, &filter)).await
+    }
+
+    async fn deadline(&self, id: i64) -> anyhow::Result<Option<DeadlineRecord>> {
+        self.readers.read(move |conn| deadlines::one(conn, id)).await
+    }
+
+    async fn act_on_deadline(
+        &self,
+        id: i64,
+        action: DeadlineAction,
+        actor: String,
+        now: Timestamp,
+    ) -> anyhow::Result<Option<DeadlineRecord>> {
+        self.writer
+            .write(move |conn| deadlines::act(conn, id, &action, &actor, now))
+            .await
+    }
+
+    async fn acknowledge(
+        &self,
+        receipt_id: &str,
+        actor: String,
+        now: Timestamp,
+    ) -> anyhow::Result<Vec<DeadlineRecord>> {
+        let receipt_id = receipt_id.to_owned();
+        self.writer
+            .write(move |conn| deadlines::acknowledge(conn, &receipt_id, &actor, now))
+            .await
     }
 
     async fn create_token(&self, token: TokenRecord) -> anyhow::Result<()> {

@@ -139,6 +139,7 @@ pub fn file_message(conn: &Connection, m: &NewMessage) -> anyhow::Result<SubmitO
     ])?;
     let message = conn.last_insert_rowid();
     let deliveries = super::deliveries::insert(conn, m, message, case_id, &case_ref)?;
+    super::deadlines::apply(conn, &m.deadlines, message, case_id, &m.receipt_id, m.received_at)?;
     Ok(SubmitOutcome::Accepted(Receipt {
         receipt_id: m.receipt_id.clone(),
         case_ref,
@@ -210,6 +211,7 @@ pub fn case(conn: &Connection, case_ref: &CaseRef) -> anyhow::Result<Option<Case
         cpr_sealed,
         opened_at,
         messages,
+        deadlines: super::deadlines::for_case(conn, id)?,
     }))
 }
 

@@ -1,0 +1,304 @@
+//! Deadlines for caseworkers (own municipality only): the list, resolving and reopening a
+//! deadline, and acknowledging a routed message. Every action records who (the token id) and
+//! when. Deadlines carry no personal data.
+
+use crate::auth::Principal;
+use crate::clock::Clock;
+use crate::deadlines::Policies;
+use crate::problem::{Problem, internal, kinds};
+use crate::store::{DeadlineAction, DeadlineFilter, DeadlineRecord, DeadlineState, Store};
+use actix_web::{HttpResponse, web};
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct DeadlineEventBody {
+    pub at: String,
+    /// created, moved, cancelled, reminded, missed, met, reopened
+    pub event: String,
+    /// A token id, `receipt:<id>` of the message that did it, or `scheduler`.
+    pub actor: String,
+    #[schema(value_type = Object)]
+    pub details: serde_json::Value,
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct DeadlineBody {
+    pub id: i64,
+    #[schema(value_type = String, example = "K-2026-000123")]
+    pub case_ref: crate::domain::CaseRef,
+    /// The policy (`[deadlines.<id>]`) that made it.
+    pub policy: String,
+    pub title: String,
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub scope: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub team: Option<String>,
+    pub state: DeadlineState,
+    pub due_at: String,
+    /// The next reminder, or the due time, while something is ahead.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub next_alert_at: Option<String>,
+    pub created_at: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub resolved_at: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub resolved_by: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub outcome: Option<String>,
+    /// The outcomes it may be resolved with.
+    pub outcomes: Vec<String>,
+    /// Its history, oldest first (on a single case; empty in lists).
+    pub history: Vec<DeadlineEventBody>,
+}
+
+impl DeadlineBody {
+    pub fn new(d: DeadlineRecord, policies: &Policies) -> DeadlineBody {
+        DeadlineBody {
+            outcomes: policies.outcomes(&d.policy).map(<[String]>::to_vec).unwrap_or_default(),
+            id: d.id,
+            case_ref: d.case_ref,
+            policy: d.policy,
+            title: d.title,
+            scope: d.scope,
+            team: d.team,
+            state: d.state,
+            due_at: d.due_at.to_string(),
+            next_alert_at: d.next_alert_at.map(|t| t.to_string()),
+            created_at: d.created_at.to_string(),
+            resolved_at: d.resolved_at.map(|t| t.to_string()),
+            resolved_by: d.resolved_by,
+            outcome: d.outcome,
+            history: d
+                .events
+                .into_iter()
+                .map(|e| DeadlineEventBody {
+                    at: e.at.to_string(),
+                    event: e.event,
+                    actor: e.actor,
+                    details: e.details,
+                })
+                .collect(),
+        }
+    }
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct DeadlineList {
+    pub deadlines: Vec<DeadlineBody>,
+}
+
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct DeadlineQuery {
+    /// open, met, missed or cancelled.
+    pub state: Option<String>,
+    /// Only this team's.
+    pub team: Option<String>,
+    /// Due before this instant (RFC 3339) or date (Copenhagen).
+    pub due_before: Option<String>,
+    /// At most this many (default 100, at most 1000).
+    pub limit: Option<u32>,
+}
+
+fn municipality(principal: &Principal) -> Result<&str, Problem> {
+    match principal {
+        Principal::Caseworker { municipality, .. } => Ok(municipality),
+        _ => Err(Problem::new(
+            kinds::FORBIDDEN,
+            "deadlines are for caseworker tokens".to_owned(),
+        )),
+    }
+}
+
+/// The deadlines of the caseworker's municipality, soonest due first.
+#[utoipa::path(get, path = "/v1/deadlines", tag = "deadlines", params(DeadlineQuery),
+    responses(
+        (status = 200, body = DeadlineList),
+        (status = 400, body = Problem, content_type = "application/problem+json"),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = [])))]
+pub async fn list_deadlines(
+    query: web::Query<DeadlineQuery>,
+    principal: Principal,
+    store: web::Data<dyn Store>,
+    policies: web::Data<Policies>,
+) -> Result<HttpResponse, Problem> {
+    let municipality = municipality(&principal)?;
+    let bad = |detail: String| Problem::new(kinds::BAD_REQUEST, detail);
+    let state = match &query.state {
+        Some(text) => Some(
+            DeadlineState::parse(text)
+                .ok_or_else(|| bad(format!("state: {text:?} is not open, met, missed or cancelled")))?,
+        ),
+        None => None,
+    };
+    let due_before = match &query.due_before {
+        Some(text) => Some(super::parse_instant(text).ok_or_else(|| {
+            bad(format!(
+                "due_before: {text:?} is neither an RFC 3339 instant nor a date"
+            ))
+        })?),
+        None => None,
+    };
+    let limit = query.limit.unwrap_or(100);
+    if !(1..=1000).contains(&limit) {
+        return Err(bad("limit: between 1 and 1000".to_owned()));
+    }
+    let filter = DeadlineFilter {
+        municipality: municipality.to_owned(),
+        state,
+        team: query.team.clone(),
+        due_before,
+        limit,
+    };
+    let deadlines = store.deadlines(filter).await.map_err(internal)?;
+    Ok(HttpResponse::Ok().json(DeadlineList {
+        deadlines: deadlines.into_iter().map(|d| DeadlineBody::new(d, &policies)).collect(),
+    }))
+}
+
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ResolveRequest {
+    /// One of the deadline's `outcomes`.
+    pub outcome: String,
+}
+
+/// The deadline, if it exists and belongs to the caseworker's municipality.
+async fn own(id: i64, principal: &Principal, store: &dyn Store) -> Result<DeadlineRecord, Problem> {
+    let municipality = municipality(principal)?;
+    match store.deadline(id).await.map_err(internal)? {
+        Some(d) if d.municipality == municipality => Ok(d),
+        _ => Err(Problem::new(kinds::NOT_FOUND, "no such deadline".to_owned())),
+    }
+}
+
+/// Resolves a deadline with an outcome: it is met (on time or not, the history says which).
+#[utoipa::path(post, path = "/v1/deadlines/{id}/resolve", tag = "deadlines",
+    params(("id" = i64, Path, description = "The deadline's id")),
+    request_body = ResolveRequest,
+    responses(
+        (status = 200, body = DeadlineBody),
+        (status = 400, description = "Not one of the deadline's outcomes", body = Problem, content_type = "application/problem+json"),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Already met or cancelled", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = [])))]
+pub async fn resolve_deadline(
+    path: web::Path<i64>,
+    body: web::Bytes,
+    principal: Principal,
+    store: web::Data<dyn Store>,
+    policies: web::Data<Policies>,
+    clock: web::Data<Clock>,
+) -> Result<HttpResponse, Problem> {
+    let id = path.into_inner();
+    let current = own(id, &principal, store.as_ref()).await?;
+    let request: ResolveRequest = serde_json::from_slice(&body)
+        .map_err(|e| Problem::new(kinds::BAD_REQUEST, format!("the body must be {{\"outcome\": …}}: {e}")))?;
+    let allowed = policies.outcomes(&current.policy).unwrap_or_default();
+    if !allowed.contains(&request.outcome) {
+        return Err(Problem::new(
+            kinds::BAD_REQUEST,
+            format!("outcome: {:?} is not one of {}", request.outcome, allowed.join(", ")),
+        ));
+    }
+    if matches!(current.state, DeadlineState::Met | DeadlineState::Cancelled) {
+        return Err(Problem::new(
+            kinds::CONFLICT,
+            format!("the deadline is {}; reopen it first", current.state.as_str()),
+        ));
+    }
+    let action = DeadlineAction::Resolve {
+        outcome: request.outcome,
+    };
+    act(id, action, &principal, store.as_ref(), &policies, &clock).await
+}
+
+/// Reopens a met, missed or cancelled deadline; it is open again and alerts as before.
+#[utoipa::path(post, path = "/v1/deadlines/{id}/reopen", tag = "deadlines",
+    params(("id" = i64, Path, description = "The deadline's id")),
+    responses(
+        (status = 200, body = DeadlineBody),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Already open", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = [])))]
+pub async fn reopen_deadline(
+    path: web::Path<i64>,
+    principal: Principal,
+    store: web::Data<dyn Store>,
+    policies: web::Data<Policies>,
+    clock: web::Data<Clock>,
+) -> Result<HttpResponse, Problem> {
+    let id = path.into_inner();
+    let current = own(id, &principal, store.as_ref()).await?;
+    if current.state == DeadlineState::Open {
+        return Err(Problem::new(kinds::CONFLICT, "the deadline is open".to_owned()));
+    }
+    act(
+        id,
+        DeadlineAction::Reopen,
+        &principal,
+        store.as_ref(),
+        &policies,
+        &clock,
+    )
+    .await
+}
+
+async fn act(
+    id: i64,
+    action: DeadlineAction,
+    principal: &Principal,
+    store: &dyn Store,
+    policies: &Policies,
+    clock: &Clock,
+) -> Result<HttpResponse, Problem> {
+    let done = store
+        .act_on_deadline(id, action, principal.token_id().to_owned(), clock.now())
+        .await
+        .map_err(internal)?
+        .ok_or_else(|| Problem::new(kinds::NOT_FOUND, "no such deadline".to_owned()))?;
+    tracing::info!(deadline = id, case = %done.case_ref, state = done.state.as_str(), token = principal.token_id(), "deadline changed");
+    Ok(HttpResponse::Ok().json(DeadlineBody::new(done, policies)))
+}
+
+/// Acknowledges a routed message: meets the deadline to acknowledge it.
+#[utoipa::path(post, path = "/v1/receipts/{receipt_id}/acknowledge", tag = "deadlines",
+    params(("receipt_id" = String, Path, description = "The message's receipt id")),
+    responses(
+        (status = 200, body = DeadlineList),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such message in the caseworker's municipality", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = [])))]
+pub async fn acknowledge(
+    path: web::Path<String>,
+    principal: Principal,
+    store: web::Data<dyn Store>,
+    policies: web::Data<Policies>,
+    clock: web::Data<Clock>,
+) -> Result<HttpResponse, Problem> {
+    let municipality = municipality(&principal)?;
+    let receipt_id = path.into_inner();
+    match store.receipt(&receipt_id).await.map_err(internal)? {
+        Some(r) if r.municipality == municipality => {}
+        _ => return Err(Problem::new(kinds::NOT_FOUND, "no such message".to_owned())),
+    }
+    let met = store
+        .acknowledge(&receipt_id, principal.token_id().to_owned(), clock.now())
+        .await
+        .map_err(internal)?;
+    tracing::info!(receipt = %receipt_id, deadlines = met.len(), token = principal.token_id(), "message acknowledged");
+    Ok(HttpResponse::Ok().json(DeadlineList {
+        deadlines: met.into_iter().map(|d| DeadlineBody::new(d, &policies)).collect(),
+    }))
+}

@@ -1,0 +1,313 @@
+//! Deadline policies: which deadlines a message creates, moves or cancels. Policies are data
+//! (`[deadlines.<id>]`, defaults from domain.md's table) and are checked when the configuration
+//! is loaded. `Policies::plan` turns an accepted message into deadline changes, which the store
+//! applies in the transaction that files the message; the scheduler (`scheduler`) then sends
+//! the reminders and the breach escalation through the delivery outbox.
+
+pub mod scheduler;
+
+use crate::config::{FieldMatchSettings, Settings};
+use crate::domain::working_days::Calendar;
+use crate::domain::{Kind, copenhagen, copenhagen_date};
+use crate::routing::Target;
+use anyhow::{Context, bail};
+use jiff::Timestamp;
+use jiff::civil::Date;
+use serde_json::Value;
+
+/// What a message does to one deadline.
+#[derive(Debug, Clone, PartialEq)]
+pub enum DeadlineChange {
+    /// Create the deadline, or move the open one with the same policy and scope on the case.
+    Set(DeadlinePlan),
+    /// Cancel the open deadline with this policy and scope on the case.
+    Cancel { policy: String, scope: String },
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct DeadlinePlan {
+    pub policy: String,
+    /// How caseworkers read it.
+    pub title: String,
+    /// Which deadline of the policy on a case: empty for one per case, `message:<receipt>` or
+    /// `offer:<offer id>`.
+    pub scope: String,
+    pub team: Option<String>,
+    pub due_at: Timestamp,
+    /// When to remind, ascending; only those still ahead when the message arrived.
+    pub reminders: Vec<Timestamp>,
+    /// Destination keys for the reminders and the escalation (`mail:<team>`, `lead:<team>`).
+    pub remind_to: Option<String>,
+    pub escalate_to: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Scope {
+    Message,
+    Case,
+    Offer,
+}
+
+#[derive(Debug, Clone)]
+enum Base {
+    Received,
+    Member(String),
+}
+
+#[derive(Debug, Clone)]
+struct Policy {
+    id: String,
+    title: String,
+    kinds: Vec<Kind>,
+    base: Base,
+    /// Working days after (positive) or before (negative) the base day.
+    offset: i32,
+    reminders: Vec<u32>,
+    when: Vec<(String, Vec<String>)>,
+    cancelled_by: Vec<(String, Vec<String>)>,
+    scope: Scope,
+    outcomes: Vec<String>,
+    escalate_to_lead: bool,
+}
+
+#[derive(Debug, Clone)]
+pub struct Policies {
+    policies: Vec<Policy>,
+    calendar: Calendar,
+}
+
+/// What the planner needs to know about an accepted message.
+pub struct Arrival<'a> {
+    pub kind: Kind,
+    pub document: &'a Value,
+    pub receipt_id: &'a str,
+    pub received_at: Timestamp,
+    /// The team the message was routed to first; its mailbox gets the reminders.
+    pub team: Option<&'a str>,
+}
+
+/// `received + 1`, `/release/expected_date`, `/release/expected_date - 10`.
+fn parse_due(text: &str) -> Option<(Base, i32)> {
+    let text = text.trim();
+    let (base, rest) = match text.find([' ', '+', '-']) {
+        Some(at) if !text[..at].is_empty() => (text[..at].trim(), text[at..].trim()),
+        _ => (text, ""),
+    };
+    let base = match base {
+        "received" => Base::Received,
+        pointer if pointer.starts_with('/') && !pointer.contains('~') => Base::Member(pointer.to_owned()),
+        _ => return None,
+    };
+    let offset = if rest.is_empty() {
+        0
+    } else {
+        let (sign, number) = rest.split_at(1);
+        let n: i32 = number.trim().parse().ok().filter(|n| (0..=250).contains(n))?;
+        match sign {
+            "+" => n,
+            "-" => -n,
+            _ => return None,
+        }
+    };
+    Some((base, offset))
+}
+
+fn matchers(key: &str, list: &[FieldMatchSettings]) -> anyhow::Result<Vec<(String, Vec<String>)>> {
+    list.iter()
+        .enumerate()
+        .map(|(i, f)| {
+            crate::routing::check_field(&format!("{key}[{i}]"), &f.path, &f.values)?;
+            Ok((f.path.clone(), f.values.clone()))
+        })
+        .collect()
+}
+
+fn matches(document: &Value, conditions: &[(String, Vec<String>)]) -> bool {
+    conditions.iter().all(|(path, values)| {
+        let text = |v: &Value| match v {
+            Value::String(s) => s.clone(),
+            other => other.to_string(),
+        };
+        match crate::validation::member(document, path) {
+            Some(Value::Array(items)) => items.iter().any(|item| values.contains(&text(item))),
+            Some(Value::Null) | None => false,
+            Some(value) => values.contains(&text(value)),
+        }
+    })
+}
+
+impl Policies {
+    pub fn new(settings: &Settings) -> anyhow::Result<Policies> {
+        let mut policies = Vec::new();
+        for (id, p) in &settings.deadlines {
+            let key = format!("deadlines.{id}");
+            if !crate::config::valid_id(id) {
+                bail!("{key}: a policy id is lower-case letters, digits and '_'");
+            }
+            if p.name.trim().is_empty() {
+                bail!("{key}.name: give the deadline a name");
+            }
+            let kinds = p
+                .kinds
+                .iter()
+                .map(|k| Kind::parse(k).with_context(|| format!("{key}.kinds: {k:?} is not a kind")))
+                .collect::<anyhow::Result<Vec<_>>>()?;
+            if kinds.is_empty() {
+                bail!("{key}.kinds: name at least one kind");
+            }
+            let (base, offset) = parse_due(&p.due).with_context(|| {
+                format!(
+                    "{key}.due: {:?} is not `received + N` or a message member with an optional `+ N` / `- N` working days",
+                    p.due
+                )
+            })?;
+            if let Base::Member(path) = &base
+                && let Some(kind) = kinds.iter().find(|k| !crate::routing::kind_has_member(**k, path))
+            {
+                bail!("{key}.due: a {kind} has no member {path}");
+            }
+            if p.reminders.iter().any(|r| !(1..=250).contains(r)) {
+                bail!("{key}.reminders: each between 1 and 250 working days");
+            }
+            let scope = match p.scope.as_str() {
+                "message" => Scope::Message,
+                "case" => Scope::Case,
+                "offer" if kinds == [Kind::HousingOffer] => Scope::Offer,
+                "offer" => bail!("{key}.scope: offer is for policies of housing offers only"),
+                other => bail!("{key}.scope: {other:?} is not message, case or offer"),
+            };
+            if p.outcomes.is_empty() || p.outcomes.iter().any(|o| !crate::config::valid_id(o)) {
+                bail!("{key}.outcomes: name at least one outcome (lower-case letters, digits and '_')");
+            }
+            let escalate_to_lead = match p.escalate_to.as_str() {
+                "lead" => true,
+                "mailbox" => false,
+                other => bail!("{key}.escalate_to: {other:?} is not lead or mailbox"),
+            };
+            let mut reminders = p.reminders.clone();
+            reminders.sort_unstable_by(|a, b| b.cmp(a));
+            reminders.dedup();
+            policies.push(Policy {
+                id: id.clone(),
+                title: p.name.trim().to_owned(),
+                kinds,
+                base,
+                offset,
+                reminders,
+                when: matchers(&format!("{key}.when"), &p.when)?,
+                cancelled_by: matchers(&format!("{key}.cancelled_by"), &p.cancelled_by)?,
+                scope,
+                outcomes: p.outcomes.clone(),
+                escalate_to_lead,
+            });
+        }
+        Ok(Policies {
+            policies,
+            calendar: settings.calendar()?,
+        })
+    }
+
+    /// The outcomes a deadline of `policy` may be resolved with.
+    pub fn outcomes(&self, policy: &str) -> Option<&[String]> {
+        self.policies
+            .iter()
+            .find(|p| p.id == policy)
+            .map(|p| p.outcomes.as_slice())
+    }
+
+    /// What an accepted message does to the deadlines of its case.
+    pub fn plan(&self, arrival: &Arrival) -> Vec<DeadlineChange> {
+        let mut changes = Vec::new();
+        for policy in self.policies.iter().filter(|p| p.kinds.contains(&arrival.kind)) {
+            let scope = match policy.scope {
+                Scope::Message => format!("message:{}", arrival.receipt_id),
+                Scope::Case => String::new(),
+                Scope::Offer => match arrival.document["offer_id"].as_str() {
+                    Some(offer) => format!("offer:{offer}"),
+                    None => continue,
+                },
+            };
+            if !policy.cancelled_by.is_empty() && matches(arrival.document, &policy.cancelled_by) {
+                changes.push(DeadlineChange::Cancel {
+                    policy: policy.id.clone(),
+                    scope,
+                });
+                continue;
+            }
+            if !matches(arrival.document, &policy.when) {
+                continue;
+            }
+            let Some((due_day, exact)) = self.due(policy, arrival) else {
+                continue;
+            };
+            let due_at = exact.unwrap_or_else(|| self.calendar.due_at(due_day));
+            let reminders = policy
+                .reminders
+                .iter()
+                .map(|days| {
+                    self.calendar
+                        .due_at(self.calendar.add_working_days(due_day, -(*days as i32)))
+                })
+                .filter(|at| *at > arrival.received_at && *at < due_at)
+                .collect();
+            changes.push(DeadlineChange::Set(DeadlinePlan {
+                policy: policy.id.clone(),
+                title: policy.title.clone(),
+                scope,
+                team: arrival.team.map(str::to_owned),
+                due_at,
+                reminders,
+                remind_to: arrival.team.map(|t| Target::Mailbox(t.to_owned()).key()),
+                escalate_to: arrival.team.map(|t| {
+                    if policy.escalate_to_lead {
+                        Target::Lead(t.to_owned()).key()
+                    } else {
+                        Target::Mailbox(t.to_owned()).key()
+                    }
+                }),
+            }));
+        }
+        changes
+    }
+
+    /// The due day, and the exact instant when the base is a date-time without an offset.
+    fn due(&self, policy: &Policy, arrival: &Arrival) -> Option<(Date, Option<Timestamp>)> {
+        let (day, exact) = match &policy.base {
+            Base::Received => (copenhagen_date(arrival.received_at), None),
+            Base::Member(path) => {
+                let text = crate::validation::member(arrival.document, path)?.as_str()?;
+                if let Ok(day) = text.parse::<Date>() {
+                    (day, None)
+                } else {
+                    let at = text.parse::<Timestamp>().ok()?;
+                    (at.to_zoned(copenhagen()).date(), Some(at))
+                }
+            }
+        };
+        if policy.offset == 0 {
+            return Some((day, exact));
+        }
+        Some((self.calendar.add_working_days(day, policy.offset), None))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn due_expressions() {
+        assert!(matches!(parse_due("received + 1"), Some((Base::Received, 1))));
+        assert!(
+            matches!(parse_due("/release/expected_date"), Some((Base::Member(p), 0)) if p == "/release/expected_date")
+        );
+        assert!(matches!(
+            parse_due("/release/expected_date - 10"),
+            Some((Base::Member(_), -10))
+        ));
+        assert!(matches!(parse_due("/due_date+2"), Some((Base::Member(_), 2))));
+        assert!(parse_due("tomorrow").is_none());
+        assert!(parse_due("received * 2").is_none());
+        assert!(parse_due("received + many").is_none());
+    }
+}

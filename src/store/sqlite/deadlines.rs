@@ -1,0 +1,371 @@
+//! The SQL of deadlines: applying a message's changes, the scheduler's tick, caseworker actions.
+
+use super::queries::{instant, micros};
+use crate::deadlines::{DeadlineChange, DeadlinePlan};
+use crate::domain::CaseRef;
+use crate::store::{DeadlineAction, DeadlineEvent, DeadlineFilter, DeadlineRecord, DeadlineState};
+use jiff::Timestamp;
+use rusqlite::{Connection, OptionalExtension, Row, params};
+use serde_json::{Value, json};
+
+fn event(conn: &Connection, deadline: i64, at: i64, kind: &str, actor: &str, details: &Value) -> anyhow::Result<()> {
+    conn.prepare_cached(
+        "INSERT INTO deadline_events (deadline, at, event, actor, details) VALUES (?1, ?2, ?3, ?4, ?5)",
+    )?
+    .execute(params![deadline, at, kind, actor, details.to_string()])?;
+    Ok(())
+}
+
+/// The first alert still ahead of `now`: a reminder, else the due time itself.
+fn next_alert(reminders: &[i64], done: usize, due_at: i64) -> i64 {
+    reminders.get(done).copied().unwrap_or(due_at)
+}
+
+/// Applies what a message does to its case's deadlines.
+pub fn apply(
+    conn: &Connection,
+    changes: &[DeadlineChange],
+    message: i64,
+    case_id: i64,
+    receipt_id: &str,
+    at: Timestamp,
+) -> anyhow::Result<()> {
+    let now = micros(at);
+    let actor = format!("receipt:{receipt_id}");
+    for change in changes {
+        let (policy, scope) = match change {
+            DeadlineChange::Set(plan) => (&plan.policy, &plan.scope),
+            DeadlineChange::Cancel { policy, scope } => (policy, scope),
+        };
+        let open: Option<(i64, i64)> = conn
+            .prepare_cached(
+                "SELECT id, due_at FROM deadlines WHERE case_id = ?1 AND policy = ?2 AND scope = ?3 AND state = 'open'
+                 ORDER BY id DESC LIMIT 1",
+            )?
+            .query_row(params![case_id, policy, scope], |row| Ok((row.get(0)?, row.get(1)?)))
+            .optional()?;
+        match (change, open) {
+            (DeadlineChange::Cancel { .. }, Some((id, _))) => {
+                conn.prepare_cached(
+                    "UPDATE deadlines SET state = 'cancelled', next_alert_at = NULL, resolved_at = ?2, resolved_by = ?3
+                     WHERE id = ?1",
+                )?
+                .execute(params![id, now, actor])?;
+                event(conn, id, now, "cancelled", &actor, &json!({}))?;
+            }
+            (DeadlineChange::Cancel { .. }, None) => {}
+            (DeadlineChange::Set(plan), Some((id, old_due))) => {
+                let reminders: Vec<i64> = plan.reminders.iter().map(|t| micros(*t)).collect();
+                let due = micros(plan.due_at);
+                if due == old_due {
+                    continue;
+                }
+                conn.prepare_cached(
+                    "UPDATE deadlines SET message = ?2, due_at = ?3, reminders = ?4, reminders_done = 0, next_alert_at = ?5,
+                         team = COALESCE(team, ?6)
+                     WHERE id = ?1",
+                )?
+                .execute(params![
+                    id,
+                    message,
+                    due,
+                    serde_json::to_string(&reminders)?,
+                    next_alert(&reminders, 0, due),
+                    plan.team
+                ])?;
+                event(
+                    conn,
+                    id,
+                    now,
+                    "moved",
+                    &actor,
+                    &json!({"from": instant(old_due)?.to_string(), "to": plan.due_at.to_string()}),
+                )?;
+            }
+            (DeadlineChange::Set(plan), None) => insert(conn, plan, message, case_id, now, &actor)?,
+        }
+    }
+    Ok(())
+}
+
+fn insert(
+    conn: &Connection,
+    plan: &DeadlinePlan,
+    message: i64,
+    case_id: i64,
+    now: i64,
+    actor: &str,
+) -> anyhow::Result<()> {
+    let reminders: Vec<i64> = plan.reminders.iter().map(|t| micros(*t)).collect();
+    let due = micros(plan.due_at);
+    conn.prepare_cached(
+        "INSERT INTO deadlines (case_id, message, policy, scope, title, team, state, due_at, reminders, remind_to,
+             escalate_to, next_alert_at, created_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, 'open', ?7, ?8, ?9, ?10, ?11, ?12)",
+    )?
+    .execute(params![
+        case_id,
+        message,
+        plan.policy,
+        plan.scope,
+        plan.title,
+        plan.team,
+        due,
+        serde_json::to_string(&reminders)?,
+        plan.remind_to,
+        plan.escalate_to,
+        next_alert(&reminders, 0, due),
+        now
+    ])?;
+    let id = conn.last_insert_rowid();
+    event(
+        conn,
+        id,
+        now,
+        "created",
+        actor,
+        &json!({"due_at": plan.due_at.to_string()}),
+    )
+}
+
+fn alert_delivery(
+    conn: &Connection,
+    deadline: i64,
+    message: i64,
+    case_id: i64,
+    destination: &str,
+    purpose: &str,
+    now: i64,
+) -> anyhow::Result<()> {
+    conn.prepare_cached(
+        "INSERT INTO deliveries (delivery_id, message, case_id, destination, routes, state, next_attempt_at, created_at,
+             purpose, deadline)
+         VALUES (?1, ?2, ?3, ?4, '[]', 'pending', ?5, ?5, ?6, ?7)",
+    )?
+    .execute(params![
+        format!("dlv_{}", uuid::Uuid::now_v7().simple()),
+        message,
+        case_id,
+        destination,
+        now,
+        purpose,
+        deadline
+    ])?;
+    Ok(())
+}
+
+/// One scheduler step: every deadline whose next alert is due. A passed due time makes the
+/// deadline missed and sends the escalation, and nothing else; otherwise the latest reminder
+/// that fell due is sent (earlier ones that fell due meanwhile are skipped, not flooded).
+pub fn fire(conn: &Connection, now: Timestamp, limit: usize) -> anyhow::Result<usize> {
+    let now = micros(now);
+    type Due = (i64, i64, i64, String, i64, String, i64, Option<String>, Option<String>);
+    let due: Vec<Due> = conn
+        .prepare_cached(
+            "SELECT id, message, case_id, state, due_at, reminders, reminders_done, remind_to, escalate_to
+             FROM deadlines WHERE next_alert_at IS NOT NULL AND next_alert_at <= ?1
+             ORDER BY next_alert_at LIMIT ?2",
+        )?
+        .query_map(params![now, limit as i64], |row| {
+            Ok((
+                row.get(0)?,
+                row.get(1)?,
+                row.get(2)?,
+                row.get(3)?,
+                row.get(4)?,
+                row.get(5)?,
+                row.get(6)?,
+                row.get(7)?,
+                row.get(8)?,
+            ))
+        })?
+        .collect::<rusqlite::Result<_>>()?;
+    for (id, message, case_id, state, due_at, reminders, done, remind_to, escalate_to) in &due {
+        if state != "open" {
+            conn.prepare_cached("UPDATE deadlines SET next_alert_at = NULL WHERE id = ?1")?
+                .execute([id])?;
+            continue;
+        }
+        if now >= *due_at {
+            conn.prepare_cached("UPDATE deadlines SET state = 'missed', next_alert_at = NULL WHERE id = ?1")?
+                .execute([id])?;
+            event(conn, *id, now, "missed", "scheduler", &json!({}))?;
+            if let Some(to) = escalate_to {
+                alert_delivery(conn, *id, *message, *case_id, to, "escalation", now)?;
+            }
+            continue;
+        }
+        let reminders: Vec<i64> = serde_json::from_str(reminders)?;
+        let behind = reminders.iter().filter(|at| **at <= now).count();
+        let done = usize::try_from(*done).unwrap_or(0);
+        if behind > done {
+            if let Some(to) = remind_to {
+                alert_delivery(conn, *id, *message, *case_id, to, "reminder", now)?;
+            }
+            let skipped = behind - done - 1;
+            event(
+                conn,
+                *id,
+                now,
+                "reminded",
+                "scheduler",
+                &json!({"reminder": behind, "of": reminders.len(), "skipped": skipped}),
+            )?;
+        }
+        conn.prepare_cached("UPDATE deadlines SET reminders_done = ?2, next_alert_at = ?3 WHERE id = ?1")?
+            .execute(params![
+                id,
+                behind.max(done) as i64,
+                next_alert(&reminders, behind.max(done), *due_at)
+            ])?;
+    }
+    Ok(due.len())
+}
+
+const COLUMNS: &str = "d.id, c.case_ref, c.municipality, d.policy, d.title, d.scope, d.team, d.state, d.due_at, \
+     d.next_alert_at, d.created_at, d.resolved_at, d.resolved_by, d.outcome";
+
+fn record_row(row: &Row) -> rusqlite::Result<DeadlineRecord> {
+    let case_ref: String = row.get(1)?;
+    let state: String = row.get(7)?;
+    Ok(DeadlineRecord {
+        id: row.get(0)?,
+        case_ref: CaseRef::parse(&case_ref).unwrap_or_else(|| CaseRef::new(0, 0)),
+        municipality: row.get(2)?,
+        policy: row.get(3)?,
+        title: row.get(4)?,
+        scope: row.get(5)?,
+        team: row.get(6)?,
+        state: DeadlineState::parse(&state).unwrap_or(DeadlineState::Open),
+        due_at: instant(row.get(8)?)?,
+        next_alert_at: row.get::<_, Option<i64>>(9)?.map(instant).transpose()?,
+        created_at: instant(row.get(10)?)?,
+        resolved_at: row.get::<_, Option<i64>>(11)?.map(instant).transpose()?,
+        resolved_by: row.get(12)?,
+        outcome: row.get(13)?,
+        events: Vec::new(),
+    })
+}
+
+fn with_events(conn: &Connection, mut record: DeadlineRecord) -> anyhow::Result<DeadlineRecord> {
+    record.events = conn
+        .prepare_cached("SELECT at, event, actor, details FROM deadline_events WHERE deadline = ?1 ORDER BY id")?
+        .query_map([record.id], |row| {
+            let details: String = row.get(3)?;
+            Ok(DeadlineEvent {
+                at: instant(row.get(0)?)?,
+                event: row.get(1)?,
+                actor: row.get(2)?,
+                details: serde_json::from_str(&details).unwrap_or(Value::Null),
+            })
+        })?
+        .collect::<rusqlite::Result<_>>()?;
+    Ok(record)
+}
+
+pub fn for_case(conn: &Connection, case_id: i64) -> anyhow::Result<Vec<DeadlineRecord>> {
+    let sql = format!(
+        "SELECT {COLUMNS} FROM deadlines d JOIN cases c ON c.id = d.case_id WHERE d.case_id = ?1 ORDER BY d.due_at, d.id"
+    );
+    let records = conn
+        .prepare_cached(&sql)?
+        .query_map([case_id], record_row)?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    records.into_iter().map(|r| with_events(conn, r)).collect()
+}
+
+pub fn one(conn: &Connection, id: i64) -> anyhow::Result<Option<DeadlineRecord>> {
+    let sql = format!("SELECT {COLUMNS} FROM deadlines d JOIN cases c ON c.id = d.case_id WHERE d.id = ?1");
+    let record = conn.prepare_cached(&sql)?.query_row([id], record_row).optional()?;
+    record.map(|r| with_events(conn, r)).transpose()
+}
+
+pub fn list(conn: &Connection, f: &DeadlineFilter) -> anyhow::Result<Vec<DeadlineRecord>> {
+    let sql = format!(
+        "SELECT {COLUMNS} FROM deadlines d JOIN cases c ON c.id = d.case_id
+         WHERE c.municipality = ?1
+           AND (?2 IS NULL OR d.state = ?2)
+           AND (?3 IS NULL OR d.team = ?3)
+           AND (?4 IS NULL OR d.due_at < ?4)
+         ORDER BY d.due_at, d.id LIMIT ?5"
+    );
+    Ok(conn
+        .prepare_cached(&sql)?
+        .query_map(
+            params![
+                f.municipality,
+                f.state.map(DeadlineState::as_str),
+                f.team,
+                f.due_before.map(micros),
+                f.limit
+            ],
+            record_row,
+        )?
+        .collect::<rusqlite::Result<Vec<_>>>()?)
+}
+
+pub fn act(
+    conn: &Connection,
+    id: i64,
+    action: &DeadlineAction,
+    actor: &str,
+    at: Timestamp,
+) -> anyhow::Result<Option<DeadlineRecord>> {
+    let now = micros(at);
+    let Some(current) = one(conn, id)? else {
+        return Ok(None);
+    };
+    match action {
+        DeadlineAction::Resolve { outcome } => {
+            conn.prepare_cached(
+                "UPDATE deadlines SET state = 'met', next_alert_at = NULL, resolved_at = ?2, resolved_by = ?3, outcome = ?4
+                 WHERE id = ?1",
+            )?
+            .execute(params![id, now, actor, outcome])?;
+            let on_time = at <= current.due_at;
+            event(
+                conn,
+                id,
+                now,
+                "met",
+                actor,
+                &json!({"outcome": outcome, "on_time": on_time}),
+            )?;
+        }
+        DeadlineAction::Reopen => {
+            let (reminders, due): (String, i64) = conn
+                .prepare_cached("SELECT reminders, due_at FROM deadlines WHERE id = ?1")?
+                .query_row([id], |row| Ok((row.get(0)?, row.get(1)?)))?;
+            let reminders: Vec<i64> = serde_json::from_str(&reminders)?;
+            let behind = reminders.iter().filter(|r| **r <= now).count();
+            conn.prepare_cached(
+                "UPDATE deadlines SET state = 'open', resolved_at = NULL, resolved_by = NULL, outcome = NULL,
+                     reminders_done = ?2, next_alert_at = ?3
+                 WHERE id = ?1",
+            )?
+            .execute(params![id, behind as i64, next_alert(&reminders, behind, due)])?;
+            event(conn, id, now, "reopened", actor, &json!({}))?;
+        }
+    }
+    one(conn, id)
+}
+
+pub fn acknowledge(
+    conn: &Connection,
+    receipt_id: &str,
+    actor: &str,
+    at: Timestamp,
+) -> anyhow::Result<Vec<DeadlineRecord>> {
+    let ids: Vec<i64> = conn
+        .prepare_cached("SELECT id FROM deadlines WHERE scope = ?1 AND state IN ('open', 'missed')")?
+        .query_map([format!("message:{receipt_id}")], |row| row.get(0))?
+        .collect::<rusqlite::Result<_>>()?;
+    let mut met = Vec::new();
+    for id in ids {
+        let outcome = DeadlineAction::Resolve {
+            outcome: "acknowledged".to_owned(),
+        };
+        met.extend(act(conn, id, &outcome, actor, at)?);
+    }
+    Ok(met)
+}
