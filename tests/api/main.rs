@@ -4,6 +4,7 @@ mod binary;
 mod cases;
 mod cli;
 mod crash;
+mod deadlines;
 mod delivery;
 mod examples;
 mod helpers;
