@@ -18,8 +18,7 @@ fn deadline<'c>(case: &'c Value, policy: &str) -> &'c Value {
         .as_array()
         .unwrap()
         .iter()
-        .filter(|d| d["policy"] == policy)
-        .last()
+        .rfind(|d| d["policy"] == policy)
         .unwrap_or_else(|| panic!("no {policy} deadline in {}", case["deadlines"]))
 }
 
