@@ -39,6 +39,15 @@ pub struct Settings {
     #[serde(default)]
     pub deadlines: BTreeMap<String, DeadlinePolicySettings>,
     pub scheduler: SchedulerSettings,
+    pub reports: ReportSettings,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReportSettings {
+    /// The deadline policy whose deadline is "a housing solution in place at release" (the
+    /// municipality report's Målsætning 4 figure).
+    pub housing_policy: String,
 }
 
 /// One deadline policy (see domain.md's deadline table for the defaults).
@@ -426,6 +435,12 @@ impl Settings {
         self.validate_delivery()?;
         crate::routing::Router::new(self)?;
         crate::deadlines::Policies::new(self)?;
+        if !self.deadlines.contains_key(&self.reports.housing_policy) {
+            bail!(
+                "reports.housing_policy: {:?} is not a deadline policy ([deadlines.<id>])",
+                self.reports.housing_policy
+            );
+        }
         if !(10..=60_000).contains(&self.scheduler.tick_ms) {
             bail!("scheduler.tick_ms: must lie between 10 and 60000");
         }

@@ -12,6 +12,7 @@ pub mod domain;
 pub mod intake;
 pub mod metrics;
 pub mod problem;
+pub mod reports;
 pub mod routing;
 pub mod startup;
 pub mod store;

@@ -104,6 +104,7 @@ impl Application {
             Duration::from_millis(settings.scheduler.tick_ms),
         ));
         let policies_data = web::Data::new(policies);
+        let settings_data = web::Data::new(settings.clone());
         let delivery_data = web::Data::from(delivery.clone());
         let clock_data = web::Data::new(clock);
         let auth = web::Data::new(Authenticator::new(
@@ -126,6 +127,7 @@ impl Application {
                 .app_data(delivery_data.clone())
                 .app_data(clock_data.clone())
                 .app_data(policies_data.clone())
+                .app_data(settings_data.clone())
                 .app_data(web::QueryConfig::default().error_handler(api::query_error))
                 .configure(intake::routes)
                 .configure(api::routes)

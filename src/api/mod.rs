@@ -7,6 +7,7 @@ pub mod deliveries;
 pub mod openapi;
 pub mod operations;
 pub mod receipts;
+pub mod reports;
 pub mod request_id;
 
 use crate::problem::{Problem, kinds};
@@ -26,6 +27,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             web::post().to(deadlines::resolve_deadline),
         )
         .route("/v1/deadlines/{id}/reopen", web::post().to(deadlines::reopen_deadline))
+        .route("/v1/reports/{report}", web::get().to(reports::get_report))
         .route("/v1/dead-letters", web::get().to(deliveries::list_dead_letters))
         .route(
             "/v1/dead-letters/replay",

@@ -21,6 +21,7 @@ use utoipa::{Modify, OpenApi};
         super::cases::list_cases,
         super::cases::get_case,
         super::deadlines::list_deadlines,
+        super::reports::get_report,
         super::deadlines::resolve_deadline,
         super::deadlines::reopen_deadline,
         super::deadlines::acknowledge,

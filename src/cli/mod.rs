@@ -1,8 +1,9 @@
 //! The command line: `serve`, `check-config`, `validate`, `calendar`, `token`, `routes`,
-//! `replay`, `webhook-secret`. Each command loads the
+//! `replay`, `webhook-secret`, `report`. Each command loads the
 //! settings the same way, so what `check-config` accepts is what `serve` starts with.
 
 mod replay;
+mod report;
 mod routes;
 mod serve;
 mod token;
@@ -51,6 +52,8 @@ enum Command {
     Replay(replay::Args),
     /// Print a new Standard Webhooks secret for [destinations.<id>].secret.
     WebhookSecret,
+    /// Print a report: institutions, municipalities or teams.
+    Report(report::Args),
 }
 
 pub fn main() -> ExitCode {
@@ -71,6 +74,10 @@ pub fn main() -> ExitCode {
         Command::Replay(args) => {
             crate::telemetry::init_with(&settings.log, false, std::io::stderr);
             run_async(replay::run(settings, args))
+        }
+        Command::Report(args) => {
+            crate::telemetry::init_with(&settings.log, false, std::io::stderr);
+            run_async(report::run(settings, args))
         }
         Command::WebhookSecret => {
             println!("{}", crate::delivery::webhook::generate_secret());

@@ -106,6 +106,28 @@ pub struct DeadlineFilter {
     pub limit: u32,
 }
 
+/// A release notice as the reports see it: no personal data.
+#[derive(Debug, Clone)]
+pub struct NoticeRow {
+    pub municipality: String,
+    pub sender_id: String,
+    pub received_at: Timestamp,
+    pub summary: serde_json::Value,
+    pub warning_codes: Vec<String>,
+}
+
+/// A deadline as the reports see it.
+#[derive(Debug, Clone)]
+pub struct DeadlineRow {
+    pub municipality: String,
+    pub case_id: i64,
+    pub policy: String,
+    pub team: Option<String>,
+    pub state: DeadlineState,
+    pub due_at: Timestamp,
+    pub resolved_at: Option<Timestamp>,
+}
+
 /// What a caseworker does to a deadline.
 #[derive(Debug, Clone)]
 pub enum DeadlineAction {
@@ -386,6 +408,20 @@ pub trait Store: Send + Sync {
         actor: String,
         now: Timestamp,
     ) -> anyhow::Result<Option<DeadlineRecord>>;
+    /// Release notices received in `[from, to)`, of one municipality or all.
+    async fn release_notices(
+        &self,
+        municipality: Option<String>,
+        from: Timestamp,
+        to: Timestamp,
+    ) -> anyhow::Result<Vec<NoticeRow>>;
+    /// Deadlines due in `[from, to)`, of one municipality or all.
+    async fn deadline_rows(
+        &self,
+        municipality: Option<String>,
+        from: Timestamp,
+        to: Timestamp,
+    ) -> anyhow::Result<Vec<DeadlineRow>>;
     /// Meets the open deadlines a message created for itself (its acknowledgement).
     async fn acknowledge(&self, receipt_id: &str, actor: String, now: Timestamp)
     -> anyhow::Result<Vec<DeadlineRecord>>;

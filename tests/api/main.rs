@@ -13,6 +13,7 @@ mod intake;
 mod operations;
 mod privacy;
 mod receiver;
+mod reports;
 mod restart;
 mod smtp;
 mod tls;

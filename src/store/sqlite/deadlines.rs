@@ -3,7 +3,9 @@
 use super::queries::{instant, micros};
 use crate::deadlines::{DeadlineChange, DeadlinePlan};
 use crate::domain::CaseRef;
-use crate::store::{DeadlineAction, DeadlineEvent, DeadlineFilter, DeadlineRecord, DeadlineState};
+use crate::store::{
+    DeadlineAction, DeadlineEvent, DeadlineFilter, DeadlineRecord, DeadlineRow, DeadlineState, NoticeRow,
+};
 use jiff::Timestamp;
 use rusqlite::{Connection, OptionalExtension, Row, params};
 use serde_json::{Value, json};
@@ -368,4 +370,66 @@ pub fn acknowledge(
         met.extend(act(conn, id, &outcome, actor, at)?);
     }
     Ok(met)
+}
+
+pub fn release_notices(
+    conn: &Connection,
+    municipality: Option<&str>,
+    from: Timestamp,
+    to: Timestamp,
+) -> anyhow::Result<Vec<NoticeRow>> {
+    let rows = conn
+        .prepare_cached(
+            "SELECT c.municipality, m.sender_id, m.received_at, m.summary, m.warnings
+             FROM messages m JOIN cases c ON c.id = m.case_id
+             WHERE m.kind = 'release-notice' AND m.received_at >= ?2 AND m.received_at < ?3
+               AND (?1 IS NULL OR c.municipality = ?1)
+             ORDER BY m.id",
+        )?
+        .query_map(params![municipality, micros(from), micros(to)], |row| {
+            let summary: String = row.get(3)?;
+            let warnings: String = row.get(4)?;
+            Ok(NoticeRow {
+                municipality: row.get(0)?,
+                sender_id: row.get(1)?,
+                received_at: instant(row.get(2)?)?,
+                summary: serde_json::from_str(&summary).unwrap_or(Value::Null),
+                warning_codes: serde_json::from_str::<Vec<Value>>(&warnings)
+                    .unwrap_or_default()
+                    .iter()
+                    .filter_map(|w| w["code"].as_str().map(str::to_owned))
+                    .collect(),
+            })
+        })?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    Ok(rows)
+}
+
+pub fn deadline_rows(
+    conn: &Connection,
+    municipality: Option<&str>,
+    from: Timestamp,
+    to: Timestamp,
+) -> anyhow::Result<Vec<DeadlineRow>> {
+    let rows = conn
+        .prepare_cached(
+            "SELECT c.municipality, d.case_id, d.policy, d.team, d.state, d.due_at, d.resolved_at
+             FROM deadlines d JOIN cases c ON c.id = d.case_id
+             WHERE d.due_at >= ?2 AND d.due_at < ?3 AND (?1 IS NULL OR c.municipality = ?1)
+             ORDER BY d.id",
+        )?
+        .query_map(params![municipality, micros(from), micros(to)], |row| {
+            let state: String = row.get(4)?;
+            Ok(DeadlineRow {
+                municipality: row.get(0)?,
+                case_id: row.get(1)?,
+                policy: row.get(2)?,
+                team: row.get(3)?,
+                state: DeadlineState::parse(&state).unwrap_or(DeadlineState::Open),
+                due_at: instant(row.get(5)?)?,
+                resolved_at: row.get::<_, Option<i64>>(6)?.map(instant).transpose()?,
+            })
+        })?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    Ok(rows)
 }

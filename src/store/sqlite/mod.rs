@@ -12,8 +12,8 @@ mod writer;
 
 use super::{
     AttemptRecord, CaseFilter, CaseRecord, CaseSummary, ClaimRequest, ClaimedDelivery, DeadLetterFilter,
-    DeadlineAction, DeadlineFilter, DeadlineRecord, DeliveryRecord, DestinationQueue, KeyCheck, NewMessage, Receipt,
-    Replay, Store, SubmitOutcome, TokenRecord,
+    DeadlineAction, DeadlineFilter, DeadlineRecord, DeadlineRow, DeliveryRecord, DestinationQueue, KeyCheck,
+    NewMessage, NoticeRow, Receipt, Replay, Store, SubmitOutcome, TokenRecord,
 };
 use crate::domain::CaseRef;
 use anyhow::Context;
@@ -191,6 +191,28 @@ impl Store for SqliteStore {
     ) -> anyhow::Result<Option<DeadlineRecord>> {
         self.writer
             .write(move |conn| deadlines::act(conn, id, &action, &actor, now))
+            .await
+    }
+
+    async fn release_notices(
+        &self,
+        municipality: Option<String>,
+        from: Timestamp,
+        to: Timestamp,
+    ) -> anyhow::Result<Vec<NoticeRow>> {
+        self.readers
+            .read(move |conn| deadlines::release_notices(conn, municipality.as_deref(), from, to))
+            .await
+    }
+
+    async fn deadline_rows(
+        &self,
+        municipality: Option<String>,
+        from: Timestamp,
+        to: Timestamp,
+    ) -> anyhow::Result<Vec<DeadlineRow>> {
+        self.readers
+            .read(move |conn| deadlines::deadline_rows(conn, municipality.as_deref(), from, to))
             .await
     }
 

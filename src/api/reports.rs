@@ -1,0 +1,115 @@
+//! The reports over HTTP: JSON by default, CSV with `?format=csv` or `Accept: text/csv`.
+//! Caseworkers get their own municipality; operators every municipality (or `?municipality=`).
+
+use crate::auth::Principal;
+use crate::clock::Clock;
+use crate::config::Settings;
+use crate::problem::{Problem, internal, kinds};
+use crate::reports::{Period, Report, compute};
+use crate::store::Store;
+use actix_web::http::header;
+use actix_web::{HttpRequest, HttpResponse, web};
+use serde::Deserialize;
+
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ReportQuery {
+    /// Start of the period (RFC 3339 instant or date, Copenhagen); default 1 January this year.
+    pub from: Option<String>,
+    /// End of the period, exclusive; default 1 January next year.
+    pub to: Option<String>,
+    /// Operators only: one municipality.
+    pub municipality: Option<String>,
+    /// `json` (default) or `csv`.
+    pub format: Option<String>,
+}
+
+/// A report: `institutions` (notices per sending institution: count, median days to release,
+/// share late, share with a cover letter), `municipalities` (citizens due for release within 30
+/// days without housing, and released without) or `teams` (deadlines met on time, missed,
+/// overdue, open).
+#[utoipa::path(get, path = "/v1/reports/{report}", tag = "reports",
+    params(("report" = String, Path, description = "institutions, municipalities or teams"), ReportQuery),
+    responses(
+        (status = 200, description = "The report as JSON, or CSV", body = Object),
+        (status = 400, body = Problem, content_type = "application/problem+json"),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such report", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = [])))]
+pub async fn get_report(
+    req: HttpRequest,
+    path: web::Path<String>,
+    query: web::Query<ReportQuery>,
+    principal: Principal,
+    store: web::Data<dyn Store>,
+    settings: web::Data<Settings>,
+    clock: web::Data<Clock>,
+) -> Result<HttpResponse, Problem> {
+    let report = match path.as_str() {
+        "institutions" => Report::Institutions,
+        "municipalities" => Report::Municipalities,
+        "teams" => Report::Teams,
+        _ => {
+            return Err(Problem::new(
+                kinds::NOT_FOUND,
+                "no such report (institutions, municipalities, teams)".to_owned(),
+            ));
+        }
+    };
+    let bad = |detail: String| Problem::new(kinds::BAD_REQUEST, detail);
+    let municipality = match (&principal, &query.municipality) {
+        (Principal::Caseworker { municipality, .. }, None) => Some(municipality.clone()),
+        (Principal::Caseworker { municipality, .. }, Some(asked)) if asked == municipality => Some(asked.clone()),
+        (Principal::Caseworker { .. }, Some(_)) => {
+            return Err(Problem::new(
+                kinds::FORBIDDEN,
+                "caseworkers report on their own municipality".to_owned(),
+            ));
+        }
+        (Principal::Operator { .. }, asked) => asked.clone(),
+        (Principal::Sender { .. }, _) => {
+            return Err(Problem::new(
+                kinds::FORBIDDEN,
+                "reports are for caseworker and operator tokens".to_owned(),
+            ));
+        }
+    };
+    let now = clock.now();
+    let mut period = Period::year_of(now);
+    for (key, text, slot) in [
+        ("from", &query.from, &mut period.from),
+        ("to", &query.to, &mut period.to),
+    ] {
+        if let Some(text) = text {
+            *slot = super::parse_instant(text)
+                .ok_or_else(|| bad(format!("{key}: {text:?} is neither an RFC 3339 instant nor a date")))?;
+        }
+    }
+    if period.from >= period.to {
+        return Err(bad("from: must come before to".to_owned()));
+    }
+    let wants_csv = match query.format.as_deref() {
+        Some("csv") => true,
+        Some("json") => false,
+        Some(other) => return Err(bad(format!("format: {other:?} is not json or csv"))),
+        None => req
+            .headers()
+            .get(header::ACCEPT)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.contains("text/csv")),
+    };
+    let computed = compute(store.as_ref(), report, municipality, period, now, &settings)
+        .await
+        .map_err(internal)?;
+    if wants_csv {
+        return Ok(HttpResponse::Ok()
+            .content_type("text/csv; charset=utf-8")
+            .body(computed.rows.csv()));
+    }
+    let mut json = computed.json;
+    json["from"] = period.from.to_string().into();
+    json["to"] = period.to.to_string().into();
+    Ok(HttpResponse::Ok().json(json))
+}

@@ -1,0 +1,397 @@
+//! The reports: per sending institution, per municipality (the Målsætning 4 figure) and per
+//! team. They are computed from what the store keeps in clear (message summaries, warnings and
+//! deadlines), so they hold no personal data, and come out as JSON, a table or CSV.
+
+use crate::domain::{Kommunekode, copenhagen, copenhagen_date};
+use crate::store::{DeadlineRow, DeadlineState, NoticeRow, Store};
+use jiff::Timestamp;
+use jiff::civil::Date;
+use serde::Serialize;
+use std::collections::{BTreeMap, BTreeSet};
+
+/// A half-open period `[from, to)`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Period {
+    pub from: Timestamp,
+    pub to: Timestamp,
+}
+
+impl Period {
+    /// The calendar year (Copenhagen) that `now` is in.
+    pub fn year_of(now: Timestamp) -> Period {
+        let year = copenhagen_date(now).year();
+        let start = |y: i16| {
+            Date::new(y, 1, 1)
+                .expect("the first of January")
+                .to_zoned(copenhagen())
+                .expect("a Copenhagen midnight")
+                .timestamp()
+        };
+        Period {
+            from: start(year),
+            to: start(year + 1),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct InstitutionLine {
+    pub sender_id: String,
+    /// The institution's name as its latest notice gives it.
+    pub institution: String,
+    /// Initial notices (the first notice of a coming release) received in the period.
+    pub notices: usize,
+    /// The median of the days from notice to expected release.
+    pub median_days_to_release: Option<f64>,
+    /// The share of notices that came less than `intake.late_notice_days` (30) before the release.
+    pub share_late: Option<f64>,
+    /// The share of notices with a cover letter (følgeskrivelse).
+    pub share_with_cover_letter: Option<f64>,
+}
+
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct MunicipalityLine {
+    pub municipality: String,
+    pub name: String,
+    /// Citizens due for release within 30 days whose housing deadline is still open: the
+    /// Målsætning 4 figure.
+    pub due_within_30_days_without_housing: usize,
+    /// Citizens whose release (the housing deadline's due day) passed in the period without a
+    /// housing solution in place by then.
+    pub released_without_housing: usize,
+}
+
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct TeamLine {
+    pub team: String,
+    /// Of the deadlines due in the period (cancelled ones left out):
+    /// met before they fell due,
+    pub met_on_time: usize,
+    /// due and passed before they were met (met late, or not yet),
+    pub missed: usize,
+    /// of those, still not met,
+    pub overdue: usize,
+    /// and not yet due.
+    pub open: usize,
+}
+
+/// A report in rows of text, for tables and CSV.
+pub struct Rows {
+    pub headers: Vec<&'static str>,
+    pub rows: Vec<Vec<String>>,
+}
+
+fn share(part: usize, whole: usize) -> Option<f64> {
+    (whole > 0).then(|| (part as f64 / whole as f64 * 1000.0).round() / 1000.0)
+}
+
+fn median(values: &mut [i64]) -> Option<f64> {
+    if values.is_empty() {
+        return None;
+    }
+    values.sort_unstable();
+    let mid = values.len() / 2;
+    Some(if values.len() % 2 == 0 {
+        (values[mid - 1] + values[mid]) as f64 / 2.0
+    } else {
+        values[mid] as f64
+    })
+}
+
+pub fn institutions(notices: &[NoticeRow], late_notice_days: i32) -> Vec<InstitutionLine> {
+    let mut by_sender: BTreeMap<&str, Vec<&NoticeRow>> = BTreeMap::new();
+    for notice in notices.iter().filter(|n| n.summary["notice_type"] == "initial") {
+        by_sender.entry(&notice.sender_id).or_default().push(notice);
+    }
+    by_sender
+        .into_iter()
+        .map(|(sender, notices)| {
+            let mut days: Vec<i64> = notices
+                .iter()
+                .filter_map(|n| {
+                    let release: Date = n.summary["release.expected_date"].as_str()?.parse().ok()?;
+                    let noticed = copenhagen_date(n.received_at);
+                    Some(i64::from(noticed.until(release).ok()?.get_days()))
+                })
+                .collect();
+            let late = days.iter().filter(|d| **d < i64::from(late_notice_days)).count();
+            let dated = days.len();
+            let covered = notices.iter().filter(|n| n.summary["cover_letter"] == true).count();
+            InstitutionLine {
+                sender_id: sender.to_owned(),
+                institution: notices
+                    .last()
+                    .and_then(|n| n.summary["sender.name"].as_str())
+                    .unwrap_or(sender)
+                    .to_owned(),
+                notices: notices.len(),
+                median_days_to_release: median(&mut days),
+                share_late: share(late, dated),
+                share_with_cover_letter: share(covered, notices.len()),
+            }
+        })
+        .collect()
+}
+
+/// `soon`: housing deadlines due within 30 days from `now`; `period`: deadlines due in the
+/// report's period.
+pub fn municipalities(soon: &[DeadlineRow], period: &[DeadlineRow], housing_policy: &str) -> Vec<MunicipalityLine> {
+    let mut due: BTreeMap<&str, BTreeSet<i64>> = BTreeMap::new();
+    let mut released: BTreeMap<&str, BTreeSet<i64>> = BTreeMap::new();
+    for d in soon
+        .iter()
+        .filter(|d| d.policy == housing_policy && d.state == DeadlineState::Open)
+    {
+        due.entry(&d.municipality).or_default().insert(d.case_id);
+    }
+    for d in period.iter().filter(|d| d.policy == housing_policy) {
+        let without = match d.state {
+            DeadlineState::Missed => true,
+            DeadlineState::Met => d.resolved_at.is_some_and(|at| at > d.due_at),
+            _ => false,
+        };
+        if without {
+            released.entry(&d.municipality).or_default().insert(d.case_id);
+        }
+    }
+    let codes: BTreeSet<&str> = due.keys().chain(released.keys()).copied().collect();
+    codes
+        .into_iter()
+        .map(|code| MunicipalityLine {
+            municipality: code.to_owned(),
+            name: Kommunekode::parse(code)
+                .map(|k| k.name().to_owned())
+                .unwrap_or_default(),
+            due_within_30_days_without_housing: due.get(code).map_or(0, BTreeSet::len),
+            released_without_housing: released.get(code).map_or(0, BTreeSet::len),
+        })
+        .collect()
+}
+
+pub fn teams(period: &[DeadlineRow], now: Timestamp) -> Vec<TeamLine> {
+    let mut lines: BTreeMap<String, TeamLine> = BTreeMap::new();
+    for d in period.iter().filter(|d| d.state != DeadlineState::Cancelled) {
+        let team = d.team.clone().unwrap_or_else(|| "(none)".to_owned());
+        let line = lines.entry(team.clone()).or_insert_with(|| TeamLine {
+            team,
+            met_on_time: 0,
+            missed: 0,
+            overdue: 0,
+            open: 0,
+        });
+        match (d.state, d.resolved_at) {
+            (DeadlineState::Met, Some(at)) if at <= d.due_at => line.met_on_time += 1,
+            (DeadlineState::Met, _) => line.missed += 1,
+            (DeadlineState::Open, _) if d.due_at > now => line.open += 1,
+            _ => {
+                line.missed += 1;
+                line.overdue += 1;
+            }
+        }
+    }
+    lines.into_values().collect()
+}
+
+fn number(value: Option<f64>) -> String {
+    value.map(|v| v.to_string()).unwrap_or_default()
+}
+
+impl Rows {
+    pub fn institutions(lines: &[InstitutionLine]) -> Rows {
+        Rows {
+            headers: vec![
+                "sender_id",
+                "institution",
+                "notices",
+                "median_days_to_release",
+                "share_late",
+                "share_with_cover_letter",
+            ],
+            rows: lines
+                .iter()
+                .map(|l| {
+                    vec![
+                        l.sender_id.clone(),
+                        l.institution.clone(),
+                        l.notices.to_string(),
+                        number(l.median_days_to_release),
+                        number(l.share_late),
+                        number(l.share_with_cover_letter),
+                    ]
+                })
+                .collect(),
+        }
+    }
+
+    pub fn municipalities(lines: &[MunicipalityLine]) -> Rows {
+        Rows {
+            headers: vec![
+                "municipality",
+                "name",
+                "due_within_30_days_without_housing",
+                "released_without_housing",
+            ],
+            rows: lines
+                .iter()
+                .map(|l| {
+                    vec![
+                        l.municipality.clone(),
+                        l.name.clone(),
+                        l.due_within_30_days_without_housing.to_string(),
+                        l.released_without_housing.to_string(),
+                    ]
+                })
+                .collect(),
+        }
+    }
+
+    pub fn teams(lines: &[TeamLine]) -> Rows {
+        Rows {
+            headers: vec!["team", "met_on_time", "missed", "overdue", "open"],
+            rows: lines
+                .iter()
+                .map(|l| {
+                    vec![
+                        l.team.clone(),
+                        l.met_on_time.to_string(),
+                        l.missed.to_string(),
+                        l.overdue.to_string(),
+                        l.open.to_string(),
+                    ]
+                })
+                .collect(),
+        }
+    }
+
+    /// RFC 4180 CSV with a header line; fields with a comma, quote or line break are quoted.
+    pub fn csv(&self) -> String {
+        let field = |f: &str| {
+            if f.contains([',', '"', '\n', '\r']) {
+                format!("\"{}\"", f.replace('"', "\"\""))
+            } else {
+                f.to_owned()
+            }
+        };
+        let mut out = String::new();
+        for line in std::iter::once(self.headers.iter().map(|h| h.to_string()).collect::<Vec<_>>())
+            .chain(self.rows.iter().cloned())
+        {
+            out.push_str(&line.iter().map(|f| field(f)).collect::<Vec<_>>().join(","));
+            out.push_str("\r\n");
+        }
+        out
+    }
+
+    /// A plain text table with aligned columns.
+    pub fn table(&self) -> String {
+        let widths: Vec<usize> = (0..self.headers.len())
+            .map(|i| {
+                self.rows
+                    .iter()
+                    .map(|r| r[i].chars().count())
+                    .chain([self.headers[i].len()])
+                    .max()
+                    .unwrap_or(0)
+            })
+            .collect();
+        let line = |cells: Vec<String>| {
+            cells
+                .iter()
+                .zip(&widths)
+                .map(|(c, w)| format!("{c}{}", " ".repeat(w - c.chars().count())))
+                .collect::<Vec<_>>()
+                .join("  ")
+                .trim_end()
+                .to_owned()
+        };
+        let mut out = line(self.headers.iter().map(|h| h.to_string()).collect());
+        out.push('\n');
+        for row in &self.rows {
+            out.push_str(&line(row.clone()));
+            out.push('\n');
+        }
+        out
+    }
+}
+
+/// Which report.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Report {
+    Institutions,
+    Municipalities,
+    Teams,
+}
+
+/// A report computed: the JSON lines and the same as rows.
+pub struct Computed {
+    pub json: serde_json::Value,
+    pub rows: Rows,
+}
+
+/// Computes a report from the store, for one municipality or all.
+pub async fn compute(
+    store: &dyn Store,
+    report: Report,
+    municipality: Option<String>,
+    period: Period,
+    now: Timestamp,
+    settings: &crate::config::Settings,
+) -> anyhow::Result<Computed> {
+    Ok(match report {
+        Report::Institutions => {
+            let notices = store.release_notices(municipality, period.from, period.to).await?;
+            let lines = institutions(&notices, settings.intake.late_notice_days);
+            Computed {
+                json: serde_json::json!({ "institutions": lines }),
+                rows: Rows::institutions(&lines),
+            }
+        }
+        Report::Municipalities => {
+            let soon = store
+                .deadline_rows(
+                    municipality.clone(),
+                    now,
+                    now + jiff::SignedDuration::from_hours(30 * 24),
+                )
+                .await?;
+            let past = store.deadline_rows(municipality, period.from, period.to).await?;
+            let lines = municipalities(&soon, &past, &settings.reports.housing_policy);
+            Computed {
+                json: serde_json::json!({ "municipalities": lines }),
+                rows: Rows::municipalities(&lines),
+            }
+        }
+        Report::Teams => {
+            let rows = store.deadline_rows(municipality, period.from, period.to).await?;
+            let lines = teams(&rows, now);
+            Computed {
+                json: serde_json::json!({ "teams": lines }),
+                rows: Rows::teams(&lines),
+            }
+        }
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn medians_and_shares() {
+        assert_eq!(median(&mut [5, 1, 3]), Some(3.0));
+        assert_eq!(median(&mut [4, 1, 3, 2]), Some(2.5));
+        assert_eq!(median(&mut []), None);
+        assert_eq!(share(1, 3), Some(0.333));
+        assert_eq!(share(0, 0), None);
+    }
+
+    #[test]
+    fn csv_quotes_what_needs_it() {
+        let rows = Rows {
+            headers: vec!["a", "b"],
+            rows: vec![vec!["Anstalten, Horsens".into(), "sagt \"ja\"".into()]],
+        };
+        assert_eq!(rows.csv(), "a,b\r\n\"Anstalten, Horsens\",\"sagt \"\"ja\"\"\"\r\n");
+        assert_eq!(rows.table(), "a                   b\nAnstalten, Horsens  sagt \"ja\"\n");
+    }
+}
