@@ -11,7 +11,7 @@ use indgang::deadlines::{Arrival, Policies};
 use indgang::domain::{Kind, Kommunekode};
 use indgang::store::sqlite::SqliteStore;
 use indgang::store::{NewMessage, Store, Subject, SubjectKind};
-use jiff::{SignedDuration, Timestamp};
+use jiff::Timestamp;
 use serde_json::Value;
 use std::sync::Arc;
 use std::time::Instant;
