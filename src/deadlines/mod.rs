@@ -22,6 +22,9 @@ pub enum DeadlineChange {
     Set(DeadlinePlan),
     /// Cancel the open deadline with this policy and scope on the case.
     Cancel { policy: String, scope: String },
+    /// Record an event on every open deadline of the case, which stays as it is (a transfer to
+    /// another institution).
+    Note { event: String, details: Value },
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -218,6 +221,15 @@ impl Policies {
     /// What an accepted message does to the deadlines of its case.
     pub fn plan(&self, arrival: &Arrival) -> Vec<DeadlineChange> {
         let mut changes = Vec::new();
+        if arrival.kind == Kind::ReleaseNotice && arrival.document["notice_type"] == "transfer" {
+            changes.push(DeadlineChange::Note {
+                event: "transferred".to_owned(),
+                details: serde_json::json!({
+                    "to_institution": arrival.document["transfer"]["to_institution"]["id"],
+                    "date": arrival.document["transfer"]["date"],
+                }),
+            });
+        }
         for policy in self.policies.iter().filter(|p| p.kinds.contains(&arrival.kind)) {
             let scope = match policy.scope {
                 Scope::Message => format!("message:{}", arrival.receipt_id),
@@ -276,8 +288,9 @@ impl Policies {
             Base::Received => (copenhagen_date(arrival.received_at), None),
             Base::Member(path) => {
                 let text = crate::validation::member(arrival.document, path)?.as_str()?;
-                if let Ok(day) = text.parse::<Date>() {
-                    (day, None)
+                // A date alone (jiff would read a date out of a date-time too).
+                if text.len() == 10 {
+                    (text.parse::<Date>().ok()?, None)
                 } else {
                     let at = text.parse::<Timestamp>().ok()?;
                     (at.to_zoned(copenhagen()).date(), Some(at))

@@ -38,6 +38,16 @@ pub fn apply(
         let (policy, scope) = match change {
             DeadlineChange::Set(plan) => (&plan.policy, &plan.scope),
             DeadlineChange::Cancel { policy, scope } => (policy, scope),
+            DeadlineChange::Note { event: kind, details } => {
+                let open: Vec<i64> = conn
+                    .prepare_cached("SELECT id FROM deadlines WHERE case_id = ?1 AND state = 'open'")?
+                    .query_map([case_id], |row| row.get(0))?
+                    .collect::<rusqlite::Result<_>>()?;
+                for id in open {
+                    event(conn, id, now, kind, &actor, details)?;
+                }
+                continue;
+            }
         };
         let open: Option<(i64, i64)> = conn
             .prepare_cached(
@@ -85,6 +95,7 @@ pub fn apply(
                 )?;
             }
             (DeadlineChange::Set(plan), None) => insert(conn, plan, message, case_id, now, &actor)?,
+            (DeadlineChange::Note { .. }, _) => unreachable!("notes are applied above"),
         }
     }
     Ok(())
