@@ -47,15 +47,30 @@ impl ClosingDay {
     }
 }
 
+/// The years whose closing days are worked out once, when the calendar is made.
+const KNOWN_YEARS: std::ops::RangeInclusive<i16> = 1900..=2200;
+
 #[derive(Debug, Clone)]
 pub struct Calendar {
     extra: Vec<ClosingDay>,
     deadline_time: Time,
+    /// Every weekday closing day of `KNOWN_YEARS`: counting working days looks days up here
+    /// instead of working out Easter again for each day counted.
+    closed: std::sync::Arc<std::collections::HashSet<Date>>,
 }
 
 impl Calendar {
     pub fn new(extra: Vec<ClosingDay>, deadline_time: Time) -> Calendar {
-        Calendar { extra, deadline_time }
+        let mut calendar = Calendar {
+            extra,
+            deadline_time,
+            closed: Default::default(),
+        };
+        let closed = KNOWN_YEARS
+            .flat_map(|year| calendar.closing_days(year).into_iter().map(|(d, _)| d))
+            .collect();
+        calendar.closed = std::sync::Arc::new(closed);
+        calendar
     }
 
     /// The closing days of `year` that are not weekends, in date order: public holidays and the
@@ -76,6 +91,9 @@ impl Calendar {
     }
 
     pub fn is_working_day(&self, day: Date) -> bool {
+        if KNOWN_YEARS.contains(&day.year()) {
+            return !is_weekend(day) && !self.closed.contains(&day);
+        }
         !is_weekend(day)
             && !public_holidays(day.year()).iter().any(|(d, _)| *d == day)
             && !self

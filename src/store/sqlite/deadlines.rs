@@ -24,11 +24,13 @@ fn next_alert(reminders: &[i64], done: usize, due_at: i64) -> i64 {
 }
 
 /// Applies what a message does to its case's deadlines.
+/// `new_case`: the case was opened by this message, so it has no deadlines to move or cancel.
 pub fn apply(
     conn: &Connection,
     changes: &[DeadlineChange],
     message: i64,
     case_id: i64,
+    new_case: bool,
     receipt_id: &str,
     at: Timestamp,
 ) -> anyhow::Result<()> {
@@ -49,13 +51,19 @@ pub fn apply(
                 continue;
             }
         };
-        let open: Option<(i64, i64)> = conn
-            .prepare_cached(
-                "SELECT id, due_at FROM deadlines WHERE case_id = ?1 AND policy = ?2 AND scope = ?3 AND state = 'open'
-                 ORDER BY id DESC LIMIT 1",
+        // At most one is open by construction; the newest wins should there be more. (No
+        // ORDER BY … LIMIT: SQLite prepares such a statement again for each new binding.)
+        let open: Option<(i64, i64)> = if new_case {
+            None
+        } else {
+            conn.prepare_cached(
+                "SELECT id, due_at FROM deadlines WHERE case_id = ?1 AND policy = ?2 AND scope = ?3 AND state = 'open'",
             )?
-            .query_row(params![case_id, policy, scope], |row| Ok((row.get(0)?, row.get(1)?)))
-            .optional()?;
+            .query_map(params![case_id, policy, scope], |row| Ok((row.get(0)?, row.get(1)?)))?
+            .collect::<rusqlite::Result<Vec<(i64, i64)>>>()?
+            .into_iter()
+            .max()
+        };
         match (change, open) {
             (DeadlineChange::Cancel { .. }, Some((id, _))) => {
                 conn.prepare_cached(
@@ -113,8 +121,8 @@ fn insert(
     let due = micros(plan.due_at);
     conn.prepare_cached(
         "INSERT INTO deadlines (case_id, message, policy, scope, title, team, state, due_at, reminders, remind_to,
-             escalate_to, next_alert_at, created_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, 'open', ?7, ?8, ?9, ?10, ?11, ?12)",
+             escalate_to, next_alert_at, created_at, created_by)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, 'open', ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
     )?
     .execute(params![
         case_id,
@@ -128,17 +136,10 @@ fn insert(
         plan.remind_to,
         plan.escalate_to,
         next_alert(&reminders, 0, due),
-        now
-    ])?;
-    let id = conn.last_insert_rowid();
-    event(
-        conn,
-        id,
         now,
-        "created",
-        actor,
-        &json!({"due_at": plan.due_at.to_string()}),
-    )
+        actor
+    ])?;
+    Ok(())
 }
 
 fn alert_delivery(
@@ -236,7 +237,7 @@ pub fn fire(conn: &Connection, now: Timestamp, limit: usize) -> anyhow::Result<u
 }
 
 const COLUMNS: &str = "d.id, c.case_ref, c.municipality, d.policy, d.title, d.scope, d.team, d.state, d.due_at, \
-     d.next_alert_at, d.created_at, d.resolved_at, d.resolved_by, d.outcome";
+     d.next_alert_at, d.created_at, d.resolved_at, d.resolved_by, d.outcome, d.created_by";
 
 fn record_row(row: &Row) -> rusqlite::Result<DeadlineRecord> {
     let case_ref: String = row.get(1)?;
@@ -260,8 +261,29 @@ fn record_row(row: &Row) -> rusqlite::Result<DeadlineRecord> {
     })
 }
 
+/// The history: the creation (from the row), then every event.
 fn with_events(conn: &Connection, mut record: DeadlineRecord) -> anyhow::Result<DeadlineRecord> {
-    record.events = conn
+    let (created_by, first_due): (String, Value) = conn
+        .prepare_cached(
+            "SELECT d.created_by, (SELECT json_extract(e.details, '$.from') FROM deadline_events e
+                                   WHERE e.deadline = d.id AND e.event = 'moved' ORDER BY e.id LIMIT 1)
+             FROM deadlines d WHERE d.id = ?1",
+        )?
+        .query_row([record.id], |row| {
+            let first: Option<String> = row.get(1)?;
+            Ok((row.get(0)?, first.map_or(Value::Null, Value::from)))
+        })?;
+    let due_at = match first_due {
+        Value::Null => Value::from(record.due_at.to_string()),
+        earlier => earlier,
+    };
+    record.events = vec![DeadlineEvent {
+        at: record.created_at,
+        event: "created".to_owned(),
+        actor: created_by,
+        details: json!({ "due_at": due_at }),
+    }];
+    let later: Vec<DeadlineEvent> = conn
         .prepare_cached("SELECT at, event, actor, details FROM deadline_events WHERE deadline = ?1 ORDER BY id")?
         .query_map([record.id], |row| {
             let details: String = row.get(3)?;
@@ -273,6 +295,7 @@ fn with_events(conn: &Connection, mut record: DeadlineRecord) -> anyhow::Result<
             })
         })?
         .collect::<rusqlite::Result<_>>()?;
+    record.events.extend(later);
     Ok(record)
 }
 
@@ -370,8 +393,11 @@ pub fn acknowledge(
     at: Timestamp,
 ) -> anyhow::Result<Vec<DeadlineRecord>> {
     let ids: Vec<i64> = conn
-        .prepare_cached("SELECT id FROM deadlines WHERE scope = ?1 AND state IN ('open', 'missed')")?
-        .query_map([format!("message:{receipt_id}")], |row| row.get(0))?
+        .prepare_cached(
+            "SELECT d.id FROM messages m JOIN deadlines d ON d.case_id = m.case_id
+             WHERE m.receipt_id = ?1 AND d.scope = ?2 AND d.state IN ('open', 'missed')",
+        )?
+        .query_map(params![receipt_id, format!("message:{receipt_id}")], |row| row.get(0))?
         .collect::<rusqlite::Result<_>>()?;
     let mut met = Vec::new();
     for id in ids {

@@ -88,6 +88,7 @@ pub fn file_message(conn: &Connection, m: &NewMessage) -> anyhow::Result<SubmitO
             })
             .optional()?,
     };
+    let new_case = case.is_none();
     let (case_id, case_ref) = match case {
         Some((id, case_ref)) => {
             conn.prepare_cached("UPDATE cases SET updated_at = MAX(updated_at, ?2) WHERE id = ?1")?
@@ -139,7 +140,15 @@ pub fn file_message(conn: &Connection, m: &NewMessage) -> anyhow::Result<SubmitO
     ])?;
     let message = conn.last_insert_rowid();
     let deliveries = super::deliveries::insert(conn, m, message, case_id, &case_ref)?;
-    super::deadlines::apply(conn, &m.deadlines, message, case_id, &m.receipt_id, m.received_at)?;
+    super::deadlines::apply(
+        conn,
+        &m.deadlines,
+        message,
+        case_id,
+        new_case,
+        &m.receipt_id,
+        m.received_at,
+    )?;
     Ok(SubmitOutcome::Accepted(Receipt {
         receipt_id: m.receipt_id.clone(),
         case_ref,

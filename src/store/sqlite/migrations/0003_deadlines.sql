@@ -1,4 +1,5 @@
--- Deadlines that follow from messages, and what happened to them.
+-- Deadlines that follow from messages, and what happened to them. Their creation is the row
+-- itself (created_at, created_by); every later change is an event.
 CREATE TABLE deadlines (
     id              INTEGER PRIMARY KEY,
     case_id         INTEGER NOT NULL REFERENCES cases (id),
@@ -15,6 +16,7 @@ CREATE TABLE deadlines (
     escalate_to     TEXT,
     next_alert_at   INTEGER,                -- the next reminder or the breach; NULL when nothing is ahead
     created_at      INTEGER NOT NULL,
+    created_by      TEXT NOT NULL,          -- receipt:<id> of the message that created it
     resolved_at     INTEGER,
     resolved_by     TEXT,
     outcome         TEXT
@@ -23,7 +25,6 @@ CREATE TABLE deadlines (
 CREATE INDEX deadlines_alerts ON deadlines (next_alert_at) WHERE next_alert_at IS NOT NULL;
 CREATE INDEX deadlines_by_case ON deadlines (case_id, policy, scope);
 CREATE INDEX deadlines_by_due ON deadlines (due_at);
-CREATE INDEX deadlines_by_scope ON deadlines (scope) WHERE scope != '';
 
 CREATE TABLE deadline_events (
     id          INTEGER PRIMARY KEY,
