@@ -54,6 +54,9 @@ pub struct ReportSettings {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct DeadlinePolicySettings {
+    /// `false` switches a policy off (the embedded defaults cannot be removed, only disabled).
+    #[serde(default = "enabled")]
+    pub enabled: bool,
     /// How caseworkers read it, in Danish.
     pub name: String,
     /// The kinds of message that create (or move) it.
@@ -162,6 +165,10 @@ pub struct DestinationSettings {
     /// A PEM file with extra root certificates to trust (a municipality's own CA).
     #[serde(default)]
     pub ca_certificate: String,
+}
+
+fn enabled() -> bool {
+    true
 }
 
 fn default_timeout() -> u64 {
@@ -435,9 +442,13 @@ impl Settings {
         self.validate_delivery()?;
         crate::routing::Router::new(self)?;
         crate::deadlines::Policies::new(self)?;
-        if !self.deadlines.contains_key(&self.reports.housing_policy) {
+        if !self
+            .deadlines
+            .get(&self.reports.housing_policy)
+            .is_some_and(|p| p.enabled)
+        {
             bail!(
-                "reports.housing_policy: {:?} is not a deadline policy ([deadlines.<id>])",
+                "reports.housing_policy: {:?} is not an enabled deadline policy ([deadlines.<id>])",
                 self.reports.housing_policy
             );
         }

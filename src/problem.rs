@@ -36,6 +36,7 @@ pub mod kinds {
         409,
         "This message id was used before for different content",
     );
+    pub const STATE_CONFLICT: Kind = ("state-conflict", 409, "Not possible in the resource's present state");
     pub const TOO_LARGE: Kind = ("payload-too-large", 413, "The body is larger than allowed");
     pub const MEDIA_TYPE: Kind = ("unsupported-media-type", 415, "Unsupported content type");
     pub const INVALID: Kind = ("invalid-message", 422, "The message breaks the rules of its kind");

@@ -446,6 +446,16 @@ fn schemas() -> &'static BTreeMap<Kind, Value> {
     &SCHEMAS
 }
 
+/// Whether the member at `path` of a `kind` is a date or a date-time.
+pub fn member_is_date(kind: Kind, path: &str) -> bool {
+    schemas().get(&kind).is_some_and(|schema| {
+        schema_node(schema, schema, path)
+            .and_then(|node| node.get("format"))
+            .and_then(Value::as_str)
+            .is_some_and(|format| format == "date" || format == "date-time")
+    })
+}
+
 /// Whether messages of `kind` have a member at `path` (a plain JSON pointer).
 pub fn kind_has_member(kind: Kind, path: &str) -> bool {
     schemas()

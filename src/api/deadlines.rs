@@ -209,7 +209,7 @@ pub async fn resolve_deadline(
     }
     if matches!(current.state, DeadlineState::Met | DeadlineState::Cancelled) {
         return Err(Problem::new(
-            kinds::CONFLICT,
+            kinds::STATE_CONFLICT,
             format!("the deadline is {}; reopen it first", current.state.as_str()),
         ));
     }
@@ -219,7 +219,8 @@ pub async fn resolve_deadline(
     act(id, action, &principal, store.as_ref(), &policies, &clock).await
 }
 
-/// Reopens a met, missed or cancelled deadline; it is open again and alerts as before.
+/// Reopens a met, missed or cancelled deadline: open again with its remaining reminders, or
+/// missed at once (without a second escalation) when its due time has passed.
 #[utoipa::path(post, path = "/v1/deadlines/{id}/reopen", tag = "deadlines",
     params(("id" = i64, Path, description = "The deadline's id")),
     responses(
@@ -240,7 +241,7 @@ pub async fn reopen_deadline(
     let id = path.into_inner();
     let current = own(id, &principal, store.as_ref()).await?;
     if current.state == DeadlineState::Open {
-        return Err(Problem::new(kinds::CONFLICT, "the deadline is open".to_owned()));
+        return Err(Problem::new(kinds::STATE_CONFLICT, "the deadline is open".to_owned()));
     }
     act(
         id,
@@ -264,7 +265,11 @@ async fn act(
     let done = store
         .act_on_deadline(id, action, principal.token_id().to_owned(), clock.now())
         .await
-        .map_err(internal)?
+        .map_err(|e| match e.downcast_ref::<crate::store::StateConflict>() {
+            // Another request changed it since it was read.
+            Some(conflict) => Problem::new(kinds::STATE_CONFLICT, conflict.to_string()),
+            None => internal(e),
+        })?
         .ok_or_else(|| Problem::new(kinds::NOT_FOUND, "no such deadline".to_owned()))?;
     tracing::info!(deadline = id, case = %done.case_ref, state = done.state.as_str(), token = principal.token_id(), "deadline changed");
     Ok(HttpResponse::Ok().json(DeadlineBody::new(done, policies)))

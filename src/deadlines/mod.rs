@@ -105,7 +105,7 @@ fn parse_due(text: &str) -> Option<(Base, i32)> {
         0
     } else {
         let (sign, number) = rest.split_at(1);
-        let n: i32 = number.trim().parse().ok().filter(|n| (0..=250).contains(n))?;
+        let n: i32 = number.trim().parse().ok().filter(|n| (0..=250).contains(n))?; // 0 to 250 working days
         match sign {
             "+" => n,
             "-" => -n,
@@ -115,11 +115,15 @@ fn parse_due(text: &str) -> Option<(Base, i32)> {
     Some((base, offset))
 }
 
-fn matchers(key: &str, list: &[FieldMatchSettings]) -> anyhow::Result<Vec<(String, Vec<String>)>> {
+fn matchers(key: &str, list: &[FieldMatchSettings], kinds: &[Kind]) -> anyhow::Result<Vec<(String, Vec<String>)>> {
     list.iter()
         .enumerate()
         .map(|(i, f)| {
-            crate::routing::check_field(&format!("{key}[{i}]"), &f.path, &f.values)?;
+            let key = format!("{key}[{i}]");
+            let having = crate::routing::check_field(&key, &f.path, &f.values)?;
+            if !kinds.iter().any(|k| having.contains(k)) {
+                bail!("{key}: none of the policy's kinds has a member {}", f.path);
+            }
             Ok((f.path.clone(), f.values.clone()))
         })
         .collect()
@@ -144,6 +148,9 @@ impl Policies {
         let mut policies = Vec::new();
         for (id, p) in &settings.deadlines {
             let key = format!("deadlines.{id}");
+            if !p.enabled {
+                continue;
+            }
             if !crate::config::valid_id(id) {
                 bail!("{key}: a policy id is lower-case letters, digits and '_'");
             }
@@ -165,9 +172,12 @@ impl Policies {
                 )
             })?;
             if let Base::Member(path) = &base
-                && let Some(kind) = kinds.iter().find(|k| !crate::routing::kind_has_member(**k, path))
+                && let Some(kind) = kinds.iter().find(|k| !crate::routing::member_is_date(**k, path))
             {
-                bail!("{key}.due: a {kind} has no member {path}");
+                bail!("{key}.due: {path} is not a date or date-time member of a {kind}");
+            }
+            if matches!(base, Base::Received) && offset < 1 {
+                bail!("{key}.due: received + N needs N of at least 1 working day");
             }
             if p.reminders.iter().any(|r| !(1..=250).contains(r)) {
                 bail!("{key}.reminders: each between 1 and 250 working days");
@@ -190,6 +200,8 @@ impl Policies {
             let mut reminders = p.reminders.clone();
             reminders.sort_unstable_by(|a, b| b.cmp(a));
             reminders.dedup();
+            let when = matchers(&format!("{key}.when"), &p.when, &kinds)?;
+            let cancelled_by = matchers(&format!("{key}.cancelled_by"), &p.cancelled_by, &kinds)?;
             policies.push(Policy {
                 id: id.clone(),
                 title: p.name.trim().to_owned(),
@@ -197,8 +209,8 @@ impl Policies {
                 base,
                 offset,
                 reminders,
-                when: matchers(&format!("{key}.when"), &p.when)?,
-                cancelled_by: matchers(&format!("{key}.cancelled_by"), &p.cancelled_by)?,
+                when,
+                cancelled_by,
                 scope,
                 outcomes: p.outcomes.clone(),
                 escalate_to_lead,
@@ -307,6 +319,66 @@ impl Policies {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn load(env: &[(&str, &str)]) -> anyhow::Result<Settings> {
+        Settings::load_from(None, env.iter().map(|(k, v)| (k.to_string(), v.to_string())))
+    }
+
+    fn refusal(env: &[(&str, &str)]) -> String {
+        format!("{:#}", load(env).expect_err("refused"))
+    }
+
+    #[test]
+    fn bad_policies_stop_the_start_naming_the_key() {
+        assert!(
+            refusal(&[("INDGANG__DEADLINES__HOUSING__DUE", "/notice_type")])
+                .contains("deadlines.housing.due: /notice_type is not a date or date-time member")
+        );
+        assert!(
+            refusal(&[("INDGANG__DEADLINES__ACKNOWLEDGE__DUE", "received - 1")]).contains("deadlines.acknowledge.due")
+        );
+        assert!(refusal(&[("INDGANG__DEADLINES__HOUSING__DUE", "next week")]).contains("deadlines.housing.due"));
+        assert!(refusal(&[("INDGANG__DEADLINES__HOUSING__KINDS", "parole")]).contains("deadlines.housing.kinds"));
+        assert!(refusal(&[("INDGANG__DEADLINES__HOUSING__SCOPE", "offer")]).contains("deadlines.housing.scope"));
+        assert!(
+            refusal(&[("INDGANG__DEADLINES__HOUSING__ESCALATE_TO", "mayor")]).contains("deadlines.housing.escalate_to")
+        );
+        assert!(refusal(&[("INDGANG__DEADLINES__HOUSING__OUTCOMES", "")]).contains("deadlines.housing.outcomes"));
+        assert!(refusal(&[("INDGANG__REPORTS__HOUSING_POLICY", "nope")]).contains("reports.housing_policy"));
+        assert!(
+            refusal(&[("INDGANG__DEADLINES__HOUSING__ENABLED", "false")]).contains("reports.housing_policy"),
+            "the report's housing policy cannot be switched off"
+        );
+    }
+
+    #[test]
+    fn a_disabled_policy_makes_no_deadlines() {
+        let settings = load(&[("INDGANG__DEADLINES__BENEFIT__ENABLED", "false")]).unwrap();
+        let policies = Policies::new(&settings).unwrap();
+        let document: Value = serde_json::from_slice(
+            &std::fs::read(concat!(
+                env!("CARGO_MANIFEST_DIR"),
+                "/schemas/examples/release-notice/valid/initial-parole.json"
+            ))
+            .unwrap(),
+        )
+        .unwrap();
+        let changes = policies.plan(&Arrival {
+            kind: Kind::ReleaseNotice,
+            document: &document,
+            receipt_id: "r",
+            received_at: "2026-11-23T12:00:00Z".parse().unwrap(),
+            team: Some("intake"),
+        });
+        let made: Vec<&str> = changes
+            .iter()
+            .filter_map(|c| match c {
+                DeadlineChange::Set(p) => Some(p.policy.as_str()),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(made, ["acknowledge", "action_plan", "housing"]);
+    }
 
     #[test]
     fn due_expressions() {

@@ -128,6 +128,12 @@ pub struct DeadlineRow {
     pub resolved_at: Option<Timestamp>,
 }
 
+/// A deadline action refused because of the deadline's present state (checked in the
+/// transaction that would change it).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct StateConflict(pub String);
+
 /// What a caseworker does to a deadline.
 #[derive(Debug, Clone)]
 pub enum DeadlineAction {

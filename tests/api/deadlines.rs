@@ -470,3 +470,95 @@ async fn a_transfer_keeps_the_deadlines_and_records_the_new_institution() {
     assert_eq!(last["event"], "transferred");
     assert_eq!(last["details"]["to_institution"], "kif-soebysoegaard");
 }
+
+#[tokio::test]
+async fn a_met_deadline_stays_met_a_late_reopen_is_missed_and_receipts_hide_alerts() {
+    let app = spawn_app_with(&[]).await;
+    let prison = app.prison_token().await;
+    let aarhus = app.caseworker_token("751").await;
+    let receipt = app
+        .accept(Kind::ReleaseNotice, &prison, &release_notice("A", "150385-1234", "751"))
+        .await;
+    let case_ref = receipt["case_ref"].as_str().unwrap().to_owned();
+    let first = case(&app, &aarhus, &case_ref).await;
+    let housing = deadline(&first, "housing")["id"].as_i64().unwrap();
+    let resolved = app
+        .client
+        .post(format!("{}/v1/deadlines/{housing}/resolve", app.address))
+        .bearer_auth(&aarhus)
+        .json(&json!({"outcome": "sl_107"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resolved.status(), 200);
+
+    // An update with the same release date does not bring the housing deadline back.
+    let mut update = release_notice("B", "150385-1234", "751");
+    update["notice_type"] = "update".into();
+    update["previous_message_id"] = "A".into();
+    app.accept(Kind::ReleaseNotice, &prison, &update).await;
+    let after = case(&app, &aarhus, &case_ref).await;
+    let housing_deadlines: Vec<&Value> = after["deadlines"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|d| d["policy"] == "housing")
+        .collect();
+    assert_eq!(housing_deadlines.len(), 1);
+    assert_eq!(housing_deadlines[0]["state"], "met");
+
+    // The acknowledgement escalates; the sender's receipt does not show that.
+    app.clock.set(at("2026-11-25T08:00:00Z"));
+    app.drain().await;
+    let seen = app.receipt(&receipt, &prison).await;
+    let destinations: Vec<&str> = seen["deliveries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["destination"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        destinations,
+        ["mail:intake"],
+        "no lead:intake escalation on the sender's receipt"
+    );
+
+    // Reopened after its due time, the acknowledgement is missed again at once, with no second escalation.
+    let missed = case(&app, &aarhus, &case_ref).await;
+    let acknowledge = deadline(&missed, "acknowledge")["id"].as_i64().unwrap();
+    let escalations = about(&emails(&app), "Frist overskredet: Kvittering").len();
+    let resolve = app
+        .client
+        .post(format!("{}/v1/deadlines/{acknowledge}/resolve", app.address))
+        .bearer_auth(&aarhus)
+        .json(&json!({"outcome": "acknowledged"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resolve.status(), 200);
+    let reopened: Value = app
+        .client
+        .post(format!("{}/v1/deadlines/{acknowledge}/reopen", app.address))
+        .bearer_auth(&aarhus)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(reopened["state"], "missed");
+    app.advance_and_drain(60).await;
+    assert_eq!(about(&emails(&app), "Frist overskredet: Kvittering").len(), escalations);
+    let again = app
+        .client
+        .post(format!("{}/v1/deadlines/{acknowledge}/reopen", app.address))
+        .bearer_auth(&aarhus)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        again.status(),
+        200,
+        "a missed deadline can be reopened (it stays missed)"
+    );
+}

@@ -4,7 +4,7 @@ use super::queries::{instant, micros};
 use crate::deadlines::{DeadlineChange, DeadlinePlan};
 use crate::domain::CaseRef;
 use crate::store::{
-    DeadlineAction, DeadlineEvent, DeadlineFilter, DeadlineRecord, DeadlineRow, DeadlineState, NoticeRow,
+    DeadlineAction, DeadlineEvent, DeadlineFilter, DeadlineRecord, DeadlineRow, DeadlineState, NoticeRow, StateConflict,
 };
 use jiff::Timestamp;
 use rusqlite::{Connection, OptionalExtension, Row, params};
@@ -51,19 +51,29 @@ pub fn apply(
                 continue;
             }
         };
-        // At most one is open by construction; the newest wins should there be more. (No
-        // ORDER BY … LIMIT: SQLite prepares such a statement again for each new binding.)
-        let open: Option<(i64, i64)> = if new_case {
+        // The newest deadline of the policy and scope on the case. (No ORDER BY … LIMIT:
+        // SQLite prepares such a statement again for each new binding.)
+        let latest: Option<(i64, i64, String)> = if new_case {
             None
         } else {
             conn.prepare_cached(
-                "SELECT id, due_at FROM deadlines WHERE case_id = ?1 AND policy = ?2 AND scope = ?3 AND state = 'open'",
+                "SELECT id, due_at, state FROM deadlines WHERE case_id = ?1 AND policy = ?2 AND scope = ?3",
             )?
-            .query_map(params![case_id, policy, scope], |row| Ok((row.get(0)?, row.get(1)?)))?
-            .collect::<rusqlite::Result<Vec<(i64, i64)>>>()?
+            .query_map(params![case_id, policy, scope], |row| {
+                Ok((row.get(0)?, row.get(1)?, row.get(2)?))
+            })?
+            .collect::<rusqlite::Result<Vec<(i64, i64, String)>>>()?
             .into_iter()
             .max()
         };
+        // Met or missed stays so (a later notice with the same release does not bring it back);
+        // after a cancellation a new notice starts afresh.
+        if matches!(&latest, Some((_, _, state)) if state == "met" || state == "missed") {
+            continue;
+        }
+        let open = latest
+            .filter(|(_, _, state)| state == "open")
+            .map(|(id, due, _)| (id, due));
         match (change, open) {
             (DeadlineChange::Cancel { .. }, Some((id, _))) => {
                 conn.prepare_cached(
@@ -351,6 +361,15 @@ pub fn act(
     let Some(current) = one(conn, id)? else {
         return Ok(None);
     };
+    match (action, current.state) {
+        (DeadlineAction::Resolve { .. }, DeadlineState::Met | DeadlineState::Cancelled) => {
+            return Err(StateConflict(format!("the deadline is {}; reopen it first", current.state.as_str())).into());
+        }
+        (DeadlineAction::Reopen, DeadlineState::Open) => {
+            return Err(StateConflict("the deadline is open".to_owned()).into());
+        }
+        _ => {}
+    }
     match action {
         DeadlineAction::Resolve { outcome } => {
             conn.prepare_cached(
@@ -374,12 +393,18 @@ pub fn act(
                 .query_row([id], |row| Ok((row.get(0)?, row.get(1)?)))?;
             let reminders: Vec<i64> = serde_json::from_str(&reminders)?;
             let behind = reminders.iter().filter(|r| **r <= now).count();
+            // Past its due time it is missed again at once, without a second escalation.
+            let (state, next) = if due <= now {
+                ("missed", None)
+            } else {
+                ("open", Some(next_alert(&reminders, behind, due)))
+            };
             conn.prepare_cached(
-                "UPDATE deadlines SET state = 'open', resolved_at = NULL, resolved_by = NULL, outcome = NULL,
+                "UPDATE deadlines SET state = ?4, resolved_at = NULL, resolved_by = NULL, outcome = NULL,
                      reminders_done = ?2, next_alert_at = ?3
                  WHERE id = ?1",
             )?
-            .execute(params![id, behind as i64, next_alert(&reminders, behind, due)])?;
+            .execute(params![id, behind as i64, next, state])?;
             event(conn, id, now, "reopened", actor, &json!({}))?;
         }
     }

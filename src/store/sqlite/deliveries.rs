@@ -82,7 +82,11 @@ fn record_row(row: &Row) -> rusqlite::Result<DeliveryRecord> {
 }
 
 pub fn of_receipt(conn: &Connection, receipt_id: &str) -> anyhow::Result<Vec<DeliveryRecord>> {
-    let sql = format!("SELECT {RECORD_COLUMNS} FROM {RECORD_FROM} WHERE m.receipt_id = ?1 ORDER BY d.id");
+    // Reminders and escalations hang on the message too, but they are the municipality's
+    // business, not the sender's.
+    let sql = format!(
+        "SELECT {RECORD_COLUMNS} FROM {RECORD_FROM} WHERE m.receipt_id = ?1 AND d.purpose = 'message' ORDER BY d.id"
+    );
     Ok(conn
         .prepare_cached(&sql)?
         .query_map([receipt_id], record_row)?
