@@ -10,7 +10,7 @@ use crate::config::{Settings, TeamSettings};
 use crate::domain::{Kind, copenhagen};
 use crate::store::ClaimedDelivery;
 use anyhow::{Context, bail};
-use lettre::message::{Mailbox, Message, header::ContentType};
+use lettre::message::{Mailbox, Message, MultiPart};
 use lettre::transport::smtp::authentication::Credentials;
 use lettre::{AsyncSmtpTransport, AsyncTransport, Tokio1Executor};
 use secrecy::ExposeSecret;
@@ -154,8 +154,56 @@ fn danish_date(text: &str) -> Option<String> {
     Some(date.strftime("%d.%m.%Y").to_string())
 }
 
+/// What a routed message is, in a few Danish words with its key date: "Løsladelse 09.02.2027".
+fn headline(d: &ClaimedDelivery) -> String {
+    let text = |key: &str| d.summary.get(key).and_then(|v| v.as_str());
+    let dated = |words: &str, key: &str| match text(key).and_then(danish_date) {
+        Some(date) => format!("{words} {date}"),
+        None => words.to_owned(),
+    };
+    match d.kind {
+        Kind::ReleaseNotice => match text("notice_type").unwrap_or_default() {
+            "admission" => "Indsættelse".to_owned(),
+            "update" => dated("Ændret løsladelse", "release.expected_date"),
+            "transfer" => dated("Overførsel, løsladelse", "release.expected_date"),
+            "cancellation" => "Aflyst løsladelse".to_owned(),
+            _ => dated("Løsladelse", "release.expected_date"),
+        },
+        Kind::HousingOffer => match text("offer_type").unwrap_or_default() {
+            "update" => dated("Ændret boligtilbud, svarfrist", "answer_deadline"),
+            "withdrawal" => "Trukket boligtilbud".to_owned(),
+            _ => dated("Boligtilbud, svarfrist", "answer_deadline"),
+        },
+        Kind::JobcenterMessage => match text("message_type").unwrap_or_default() {
+            "appointment" => dated("Jobcenter: møde", "appointment.at"),
+            "appointment_cancelled" => "Jobcenter: møde aflyst".to_owned(),
+            "benefit_application_received" => "Jobcenter: ansøgning om ydelse modtaget".to_owned(),
+            "benefit_decision" => "Jobcenter: afgørelse om ydelse".to_owned(),
+            "case_closed" => "Jobcenter: sag lukket".to_owned(),
+            _ => "Jobcenter: besked".to_owned(),
+        },
+    }
+}
+
+fn escape_html(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for ch in text.chars() {
+        match ch {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            other => out.push(other),
+        }
+    }
+    out
+}
+
 /// The email a delivery carries: the notification that a message was routed to a team, or a
-/// reminder or escalation about one of its deadlines.
+/// reminder or escalation about one of its deadlines. Plain text with an HTML alternative; every
+/// email about a case names the same thread root in `In-Reply-To` and `References`, so a mail
+/// client shows a case's alerts as one conversation.
 pub fn render(
     d: &ClaimedDelivery,
     team: &TeamSettings,
@@ -166,22 +214,28 @@ pub fn render(
     let to: Mailbox = to.parse().context("the team's address")?;
     let summary = &d.summary;
     let text = |key: &str| summary.get(key).and_then(|v| v.as_str());
-    let mut facts = Vec::new();
+    let mut facts: Vec<(&str, String)> = Vec::new();
     if let Some(sender) = text("sender.name") {
-        facts.push(format!("Afsender:      {sender}"));
+        facts.push(("Afsender", sender.to_owned()));
     }
     let received = d.received_at.to_zoned(copenhagen());
-    facts.push(format!("Modtaget:      {}", received.strftime("%d.%m.%Y kl. %H.%M")));
+    facts.push(("Modtaget", received.strftime("%d.%m.%Y kl. %H.%M").to_string()));
     let dated = [
-        ("release.expected_date", "Løsladelse:    "),
-        ("answer_deadline", "Svarfrist:     "),
-        ("appointment.at", "Møde:          "),
-        ("due_date", "Frist:         "),
+        ("release.expected_date", "Løsladelse"),
+        ("answer_deadline", "Svarfrist"),
+        ("appointment.at", "Møde"),
+        ("due_date", "Frist"),
     ];
     for (key, label) in dated {
         if let Some(date) = text(key).and_then(danish_date) {
-            facts.push(format!("{label}{date}"));
+            facts.push((label, date));
         }
+    }
+    let acknowledge_by = d
+        .acknowledge_by
+        .map(|at| at.to_zoned(copenhagen()).strftime("%d.%m.%Y").to_string());
+    if let Some(by) = &acknowledge_by {
+        facts.push(("Kvittér senest", by.clone()));
     }
     let link = format!("{}/v1/cases/{}", public_url.trim_end_matches('/'), d.case_ref);
     let kind = kind_name(d.kind);
@@ -199,29 +253,59 @@ pub fn render(
             (
                 format!("Frist overskredet: {title} – sag {case}"),
                 format!(
-                    "Fristen \"{title}\" på sag {case} udløb {due}, uden at nogen har meldt den løst.\nSørg for, at nogen tager over."
+                    "Fristen \"{title}\" på sag {case} udløb {due}, uden at nogen har meldt den løst. Sørg for, at nogen tager over."
                 ),
             )
         }
-        _ => (
-            format!("Ny {kind} – sag {case}"),
-            format!("Der er kommet en {kind} på sag {case}."),
-        ),
+        _ => {
+            let mut subject = format!("{} – sag {case}", headline(d));
+            if let Some(by) = &acknowledge_by {
+                subject.push_str(&format!(" – kvittér senest {by}"));
+            }
+            (subject, format!("Der er kommet en {kind} på sag {case}."))
+        }
     };
-    let body = format!(
+    let width = facts.iter().map(|(label, _)| label.chars().count()).max().unwrap_or(0) + 2;
+    let plain_facts: Vec<String> = facts
+        .iter()
+        .map(|(label, value)| format!("{label}:{}{value}", " ".repeat(width - label.chars().count() - 1)))
+        .collect();
+    let plain = format!(
         "Til {team}\n\n{opening}\n\n{facts}\n\nLæs beskeden og sagen her:\n{link}\n\n\
          Beskeden indeholder personoplysninger og kan kun læses i indgang.\n-- \nindgang · én indgang til kommunen\n",
         team = team.name,
-        facts = facts.join("\n"),
+        facts = plain_facts.join("\n"),
+    );
+    let rows: String = facts
+        .iter()
+        .map(|(label, value)| {
+            format!(
+                "<tr><th style=\"text-align:left;padding-right:1em\">{}</th><td>{}</td></tr>",
+                escape_html(label),
+                escape_html(value)
+            )
+        })
+        .collect();
+    let html = format!(
+        "<!DOCTYPE html>\n<html lang=\"da\"><head><meta charset=\"utf-8\"><title>{title}</title></head>\n<body>\n\
+         <p>Til {team}</p>\n<p>{opening}</p>\n<table>{rows}</table>\n\
+         <p><a href=\"{link}\">Læs beskeden og sagen i indgang</a></p>\n\
+         <p><small>Beskeden indeholder personoplysninger og kan kun læses i indgang.</small></p>\n</body></html>\n",
+        title = escape_html(&subject),
+        team = escape_html(&team.name),
+        opening = escape_html(&opening),
+        link = escape_html(&link),
     );
     let domain = from.email.domain().to_owned();
+    let thread = format!("<case.{case}@{domain}>");
     Message::builder()
         .from(from.clone())
         .to(to)
         .subject(subject)
         .message_id(Some(format!("<{}@{domain}>", d.delivery_id)))
+        .in_reply_to(thread.clone())
+        .references(thread)
         .date_now()
-        .header(ContentType::TEXT_PLAIN)
-        .body(body)
+        .multipart(MultiPart::alternative_plain_html(plain, html))
         .context("building the email")
 }

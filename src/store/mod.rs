@@ -223,6 +223,8 @@ pub struct ClaimedDelivery {
     pub purpose: String,
     /// For reminders and escalations: the deadline's title and due time.
     pub deadline: Option<(String, Timestamp)>,
+    /// When the message must be acknowledged by, if a policy asks for it.
+    pub acknowledge_by: Option<Timestamp>,
 }
 
 #[derive(Debug, Clone)]

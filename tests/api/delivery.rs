@@ -6,6 +6,7 @@ use crate::helpers::{TestApp, release_notice, spawn_app_in, spawn_app_with, spaw
 use crate::receiver::{Receiver, Reply};
 use crate::smtp::SmtpServer;
 use indgang::domain::Kind;
+use mail_parser::MimeHeaders;
 use serde_json::Value;
 use std::time::Duration;
 
@@ -95,8 +96,18 @@ async fn without_smtp_the_team_email_is_an_eml_file_without_personal_data() {
     let case_ref = receipt["case_ref"].as_str().unwrap();
     assert_eq!(
         mail.subject().unwrap(),
-        format!("Ny løsladelsesmeddelelse – sag {case_ref}")
+        format!("Løsladelse 09.02.2027 – sag {case_ref} – kvittér senest 24.11.2026")
     );
+    let html = mail.body_html(0).expect("an HTML alternative").into_owned();
+    assert!(html.contains(&format!("/v1/cases/{case_ref}")), "{html}");
+    assert_eq!(mail.content_type().unwrap().subtype(), Some("alternative"));
+    let thread = format!("case.{case_ref}@localhost");
+    assert_eq!(
+        mail.in_reply_to().as_text(),
+        Some(thread.as_str()),
+        "threads under the case"
+    );
+    assert_eq!(mail.references().as_text(), Some(thread.as_str()));
     assert_eq!(
         mail.to().unwrap().first().unwrap().address().unwrap(),
         "indgang@localhost"
@@ -105,9 +116,10 @@ async fn without_smtp_the_team_email_is_an_eml_file_without_personal_data() {
     assert!(text.contains(&format!("/v1/cases/{case_ref}")), "{text}");
     assert!(text.contains("Anstalten ved Horsens"), "{text}");
     let all = String::from_utf8_lossy(&raw);
-    for personal in ["150385", "1503851234", "Jonas", "Mikkelsen"] {
+    for personal in ["150385", "1503851234", "Jonas", "Mikkelsen", "Aarhus Vest"] {
         assert!(!all.contains(personal), "the email carries {personal:?}");
         assert!(!text.contains(personal), "the email text carries {personal:?}");
+        assert!(!html.contains(personal), "the email's HTML carries {personal:?}");
     }
     assert!(
         mail.message_id().unwrap().starts_with(&id),

@@ -117,7 +117,8 @@ pub fn claim(conn: &Connection, r: &ClaimRequest) -> anyhow::Result<Vec<ClaimedD
     let mut update = conn.prepare_cached("UPDATE deliveries SET claimed_until = ?2 WHERE id = ?1")?;
     let mut select = conn.prepare_cached(
         "SELECT d.id, d.delivery_id, d.destination, d.attempts, d.failures, m.receipt_id, c.case_ref, m.kind,
-                c.municipality, m.received_at, m.body_sealed, m.summary, d.purpose, x.title, x.due_at
+                c.municipality, m.received_at, m.body_sealed, m.summary, d.purpose, x.title, x.due_at,
+                (SELECT a.due_at FROM deadlines a WHERE a.case_id = d.case_id AND a.scope = 'message:' || m.receipt_id)
          FROM deliveries d JOIN messages m ON m.id = d.message JOIN cases c ON c.id = d.case_id
               LEFT JOIN deadlines x ON x.id = d.deadline
          WHERE d.id = ?1",
@@ -146,6 +147,7 @@ pub fn claim(conn: &Connection, r: &ClaimRequest) -> anyhow::Result<Vec<ClaimedD
                     (Some(title), Some(due)) => Some((title, instant(due)?)),
                     _ => None,
                 },
+                acknowledge_by: row.get::<_, Option<i64>>(15)?.map(instant).transpose()?,
             })
         })?);
     }
