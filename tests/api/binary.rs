@@ -95,3 +95,14 @@ impl Served {
         (status, stderr)
     }
 }
+
+impl Drop for Served {
+    /// A test that fails before stopping its gateway must not leave it running (blocked on a
+    /// full log pipe, it would never exit by itself).
+    fn drop(&mut self) {
+        if self.reader.is_some() {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
+}
