@@ -231,8 +231,10 @@ pub fn render(
             facts.push((label, date));
         }
     }
+    // Only the notification asks for the acknowledgement; reminders are about their deadline.
     let acknowledge_by = d
         .acknowledge_by
+        .filter(|_| d.purpose == "message")
         .map(|at| at.to_zoned(copenhagen()).strftime("%d.%m.%Y").to_string());
     if let Some(by) = &acknowledge_by {
         facts.push(("Kvittér senest", by.clone()));
