@@ -10,7 +10,8 @@ use crate::config::{Settings, TeamSettings};
 use crate::domain::{Kind, copenhagen};
 use crate::store::ClaimedDelivery;
 use anyhow::{Context, bail};
-use lettre::message::{Mailbox, Message, MultiPart};
+use lettre::message::header::ContentType;
+use lettre::message::{Attachment, Mailbox, Message, MultiPart};
 use lettre::transport::smtp::authentication::Credentials;
 use lettre::{AsyncSmtpTransport, AsyncTransport, Tokio1Executor};
 use secrecy::ExposeSecret;
@@ -300,6 +301,23 @@ pub fn render(
     );
     let domain = from.email.domain().to_owned();
     let thread = format!("<case.{case}@{domain}>");
+    let mut body = MultiPart::mixed().multipart(MultiPart::alternative_plain_html(plain, html));
+    let now = jiff::Timestamp::now();
+    for entry in &d.calendar {
+        let method = if entry.cancelled { "CANCEL" } else { "REQUEST" };
+        let ics = super::ics::deadline_event(
+            entry,
+            case.as_str(),
+            &link,
+            from.email.as_ref(),
+            to.email.as_ref(),
+            &domain,
+            now,
+        );
+        let content_type = ContentType::parse(&format!("text/calendar; charset=utf-8; method={method}"))
+            .context("the calendar content type")?;
+        body = body.singlepart(Attachment::new(format!("frist-{}.ics", entry.deadline)).body(ics, content_type));
+    }
     Message::builder()
         .from(from.clone())
         .to(to)
@@ -308,6 +326,6 @@ pub fn render(
         .in_reply_to(thread.clone())
         .references(thread)
         .date_now()
-        .multipart(MultiPart::alternative_plain_html(plain, html))
+        .multipart(body)
         .context("building the email")
 }

@@ -11,6 +11,7 @@
 //! destinations go on.
 
 pub mod email;
+pub mod ics;
 pub mod retry;
 pub mod webhook;
 

@@ -225,6 +225,21 @@ pub struct ClaimedDelivery {
     pub deadline: Option<(String, Timestamp)>,
     /// When the message must be acknowledged by, if a policy asks for it.
     pub acknowledge_by: Option<Timestamp>,
+    /// The deadlines the email puts in the caseworker's calendar: those the message created,
+    /// moved or cancelled (for a notification), or the deadline itself (for an alert).
+    pub calendar: Vec<CalendarEntry>,
+}
+
+/// A deadline as a calendar event.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CalendarEntry {
+    pub deadline: i64,
+    pub title: String,
+    pub due_at: Timestamp,
+    pub cancelled: bool,
+    /// How often it was moved or cancelled: a calendar entry with a higher sequence replaces
+    /// the one before.
+    pub sequence: i64,
 }
 
 #[derive(Debug, Clone)]

@@ -562,3 +562,98 @@ async fn a_met_deadline_stays_met_a_late_reopen_is_missed_and_receipts_hide_aler
         "a missed deadline can be reopened (it stays missed)"
     );
 }
+
+/// The calendar attachments of the emails to `to` whose subject contains `words`:
+/// (METHOD, UID, SEQUENCE, DTSTART, SUMMARY) per attachment, parsed with the `ical` crate.
+fn calendar_of(app: &TestApp, words: &str) -> Vec<(String, String, String, String, String)> {
+    use mail_parser::MimeHeaders;
+    let mut found = Vec::new();
+    for entry in std::fs::read_dir(app.data_dir.join("outbox")).unwrap() {
+        let raw = std::fs::read(entry.unwrap().path()).unwrap();
+        let mail = mail_parser::MessageParser::default().parse(&raw).unwrap();
+        if !mail.subject().unwrap().contains(words) {
+            continue;
+        }
+        for attachment in mail.attachments() {
+            let content_type = attachment.content_type().unwrap();
+            assert_eq!(
+                (content_type.ctype(), content_type.subtype()),
+                ("text", Some("calendar"))
+            );
+            let text = String::from_utf8(attachment.contents().to_vec()).unwrap();
+            assert!(text.contains("\r\n"), "content lines end with CRLF");
+            let calendar = ical::IcalParser::new(text.as_bytes())
+                .next()
+                .expect("one calendar")
+                .expect("parses");
+            let property = |props: &[ical::property::Property], name: &str| {
+                props
+                    .iter()
+                    .find(|p| p.name == name)
+                    .and_then(|p| p.value.clone())
+                    .unwrap_or_default()
+            };
+            let method = property(&calendar.properties, "METHOD");
+            assert_eq!(content_type.attribute("method"), Some(method.as_str()));
+            let event = &calendar.events[0].properties;
+            found.push((
+                method,
+                property(event, "UID"),
+                property(event, "SEQUENCE"),
+                property(event, "DTSTART"),
+                property(event, "SUMMARY"),
+            ));
+        }
+    }
+    found.sort();
+    found
+}
+
+#[tokio::test]
+async fn calendar_entries_follow_a_deadline_through_a_move_and_a_cancellation() {
+    let app = spawn_app_with(&[]).await;
+    let prison = app.prison_token().await;
+    let receipt = app
+        .accept(Kind::ReleaseNotice, &prison, &release_notice("A", "150385-1234", "751"))
+        .await;
+    let case_ref = receipt["case_ref"].as_str().unwrap().to_owned();
+    app.drain().await;
+    let first = calendar_of(&app, "Løsladelse 09.02.2027");
+    assert_eq!(first.len(), 4, "acknowledge, housing, benefit, action plan: {first:?}");
+    let housing = first
+        .iter()
+        .find(|e| e.4.starts_with("Frist: Boligløsning på plads"))
+        .unwrap()
+        .clone();
+    assert_eq!(housing.0, "REQUEST");
+    assert_eq!(housing.2, "0");
+    assert_eq!(housing.3, "20270209T150000Z");
+    assert_eq!(housing.4, format!("Frist: Boligløsning på plads – sag {case_ref}"));
+    for (_, _, _, _, summary) in &first {
+        assert!(!summary.contains("Jonas") && !summary.contains("150385"));
+    }
+
+    let mut update = release_notice("B", "150385-1234", "751");
+    update["notice_type"] = "update".into();
+    update["previous_message_id"] = "A".into();
+    update["release"]["expected_date"] = "2027-03-02".into();
+    app.accept(Kind::ReleaseNotice, &prison, &update).await;
+    app.drain().await;
+    let moved = calendar_of(&app, "Ændret løsladelse");
+    let moved_housing = moved.iter().find(|e| e.1 == housing.1).expect("the same UID");
+    assert_eq!(moved_housing.0, "REQUEST");
+    assert_eq!(moved_housing.2, "1", "a higher SEQUENCE replaces the entry");
+    assert_eq!(moved_housing.3, "20270302T150000Z");
+
+    let mut cancellation = release_notice("C", "150385-1234", "751");
+    cancellation["notice_type"] = "cancellation".into();
+    cancellation["previous_message_id"] = "A".into();
+    cancellation.as_object_mut().unwrap().remove("release");
+    cancellation.as_object_mut().unwrap().remove("release_meeting");
+    app.accept(Kind::ReleaseNotice, &prison, &cancellation).await;
+    app.drain().await;
+    let cancelled = calendar_of(&app, "Aflyst løsladelse");
+    let cancelled_housing = cancelled.iter().find(|e| e.1 == housing.1).expect("the same UID");
+    assert_eq!(cancelled_housing.0, "CANCEL");
+    assert_eq!(cancelled_housing.2, "2");
+}

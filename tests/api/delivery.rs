@@ -100,7 +100,8 @@ async fn without_smtp_the_team_email_is_an_eml_file_without_personal_data() {
     );
     let html = mail.body_html(0).expect("an HTML alternative").into_owned();
     assert!(html.contains(&format!("/v1/cases/{case_ref}")), "{html}");
-    assert_eq!(mail.content_type().unwrap().subtype(), Some("alternative"));
+    assert_eq!(mail.content_type().unwrap().subtype(), Some("mixed"), "text and HTML, and the calendar entries");
+    assert_eq!(mail.attachment_count(), 4, "one .ics per deadline the notice set");
     let thread = format!("case.{case_ref}@localhost");
     assert_eq!(
         mail.in_reply_to().as_text(),

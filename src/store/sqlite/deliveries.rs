@@ -3,8 +3,8 @@
 use super::queries::{instant, kind_of, micros};
 use crate::domain::CaseRef;
 use crate::store::{
-    AttemptNext, AttemptRecord, ClaimRequest, ClaimedDelivery, DeadLetterFilter, DeliveryRecord, DeliveryState,
-    DestinationQueue, NewMessage, Replay,
+    AttemptNext, AttemptRecord, CalendarEntry, ClaimRequest, ClaimedDelivery, DeadLetterFilter, DeliveryRecord,
+    DeliveryState, DestinationQueue, NewMessage, Replay,
 };
 use jiff::Timestamp;
 use rusqlite::{Connection, Row, params};
@@ -148,10 +148,49 @@ pub fn claim(conn: &Connection, r: &ClaimRequest) -> anyhow::Result<Vec<ClaimedD
                     _ => None,
                 },
                 acknowledge_by: row.get::<_, Option<i64>>(15)?.map(instant).transpose()?,
+                calendar: Vec::new(),
             })
         })?);
+        let (deadline, message, case_id): (Option<i64>, i64, i64) = conn
+            .prepare_cached("SELECT deadline, message, case_id FROM deliveries WHERE id = ?1")?
+            .query_row([row], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
+        let last = claimed.last_mut().expect("just pushed");
+        last.calendar = calendar(conn, deadline, message, case_id, &last.receipt_id)?;
     }
     Ok(claimed)
+}
+
+/// The calendar entries of a delivery: its deadline (an alert), or the deadlines its message
+/// set, moved or cancelled (a notification).
+fn calendar(
+    conn: &Connection,
+    deadline: Option<i64>,
+    message: i64,
+    case_id: i64,
+    receipt_id: &str,
+) -> anyhow::Result<Vec<CalendarEntry>> {
+    let mut statement = conn.prepare_cached(
+        "SELECT x.id, x.title, x.due_at, x.state,
+                (SELECT COUNT(*) FROM deadline_events e WHERE e.deadline = x.id AND e.event IN ('moved', 'cancelled'))
+         FROM deadlines x
+         WHERE x.case_id = ?1
+           AND (x.id = ?2 OR (?2 IS NULL AND (x.message = ?3 OR x.resolved_by = 'receipt:' || ?4)))",
+    )?;
+    let entries = statement
+        .query_map(params![case_id, deadline, message, receipt_id], |row| {
+            let state: String = row.get(3)?;
+            Ok(CalendarEntry {
+                deadline: row.get(0)?,
+                title: row.get(1)?,
+                due_at: instant(row.get(2)?)?,
+                cancelled: state == "cancelled",
+                sequence: row.get(4)?,
+            })
+        })?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    let mut entries = entries;
+    entries.sort_by_key(|e| (e.due_at, e.deadline));
+    Ok(entries)
 }
 
 pub fn record_attempt(conn: &Connection, a: &AttemptRecord) -> anyhow::Result<()> {
