@@ -249,9 +249,12 @@ pub async fn replay_dead_letters(
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct DestinationStatus {
     pub destination: String,
-    /// `webhook` or `mailbox`.
+    /// `webhook`, `mailbox` or `lead`.
     #[serde(rename = "type")]
     pub kind: &'static str,
+    /// The email address of a `mailbox` or `lead` destination.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub recipient: Option<String>,
     /// Deliveries pending or retrying.
     pub queue_depth: i64,
     /// Age of the oldest of them, in seconds.
@@ -315,6 +318,7 @@ pub async fn status(
                 paused: paused_until.is_some(),
                 paused_until: paused_until.map(|t| t.to_string()),
                 failures_in_row: h.map_or(0, |h| h.failures_in_row),
+                recipient: delivery.recipient(&name),
                 configured: configured.contains(&name),
                 destination: name,
             }

@@ -245,6 +245,15 @@ impl Delivery {
             .collect()
     }
 
+    /// The address behind a team destination (`mail:<team>`, `lead:<team>`).
+    pub fn recipient(&self, destination: &str) -> Option<String> {
+        match Target::parse(destination) {
+            Target::Mailbox(team) => self.teams.get(&team).map(|t| t.mailbox.clone()),
+            Target::Lead(team) => self.teams.get(&team).map(|t| t.lead.clone()),
+            Target::Webhook(_) => None,
+        }
+    }
+
     /// Every destination the configuration knows: the webhooks and the team mailboxes.
     pub fn destinations(&self) -> Vec<String> {
         let mut all: Vec<String> = self.webhooks.keys().cloned().collect();

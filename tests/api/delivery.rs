@@ -100,7 +100,11 @@ async fn without_smtp_the_team_email_is_an_eml_file_without_personal_data() {
     );
     let html = mail.body_html(0).expect("an HTML alternative").into_owned();
     assert!(html.contains(&format!("/v1/cases/{case_ref}")), "{html}");
-    assert_eq!(mail.content_type().unwrap().subtype(), Some("mixed"), "text and HTML, and the calendar entries");
+    assert_eq!(
+        mail.content_type().unwrap().subtype(),
+        Some("mixed"),
+        "text and HTML, and the calendar entries"
+    );
     assert_eq!(mail.attachment_count(), 4, "one .ics per deadline the notice set");
     let thread = format!("case.{case_ref}@localhost");
     assert_eq!(
@@ -192,6 +196,10 @@ async fn a_permanent_smtp_refusal_is_a_dead_letter() {
         .unwrap();
     assert_eq!(mailbox["dead_letters"], 1);
     assert_eq!(mailbox["type"], "mailbox");
+    assert_eq!(
+        mailbox["recipient"], "indgang@localhost",
+        "the status names whom the dead letter was for"
+    );
 }
 
 #[tokio::test]
@@ -702,4 +710,64 @@ teams = ["ungeteam"]
             "unge@kommune.example"
         ]
     );
+}
+
+#[tokio::test]
+async fn alerts_written_while_the_mail_server_is_down_arrive_once_it_is_up() {
+    // A port nobody listens on yet.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let url = format!("smtp://127.0.0.1:{port}");
+    let app = spawn_app_with(&[
+        ("INDGANG__SMTP__URL", &url),
+        ("INDGANG__DELIVERY__PAUSE_AFTER_FAILURES", "2"),
+    ])
+    .await;
+    let token = app.prison_token().await;
+    let mut receipts = Vec::new();
+    for i in 0..5 {
+        let cpr = format!("0{}0185-1234", i + 1);
+        receipts.push(
+            app.accept(
+                Kind::ReleaseNotice,
+                &token,
+                &release_notice(&format!("KIF-{i}"), &cpr, "751"),
+            )
+            .await,
+        );
+    }
+    app.drain().await;
+    app.advance_and_drain(60).await;
+    for receipt in &receipts {
+        assert_ne!(
+            delivery(&app.receipt(receipt, &token).await, "mail:intake")["state"],
+            "delivered"
+        );
+    }
+
+    let smtp = SmtpServer::start_on(port).await;
+    for _ in 0..10 {
+        app.advance_and_drain(600).await;
+    }
+    let mails = smtp.mails();
+    let mut ids: Vec<String> = mails
+        .iter()
+        .map(|m| {
+            let mail = mail_parser::MessageParser::default().parse(&m.data).unwrap();
+            mail.message_id().unwrap().to_owned()
+        })
+        .collect();
+    ids.sort();
+    ids.dedup();
+    assert_eq!(mails.len(), 5, "each alert once");
+    assert_eq!(ids.len(), 5);
+    for receipt in &receipts {
+        assert_eq!(
+            delivery(&app.receipt(receipt, &token).await, "mail:intake")["state"],
+            "delivered"
+        );
+    }
 }
