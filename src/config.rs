@@ -40,6 +40,21 @@ pub struct Settings {
     pub deadlines: BTreeMap<String, DeadlinePolicySettings>,
     pub scheduler: SchedulerSettings,
     pub reports: ReportSettings,
+    pub alerts: AlertSettings,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AlertSettings {
+    /// A folder whose `notification.txt`, `notification.html`, `reminder.txt`, … replace the
+    /// embedded Danish templates; empty: the embedded ones.
+    pub templates_dir: String,
+}
+
+impl AlertSettings {
+    pub fn templates_dir(&self) -> Option<&Path> {
+        (!self.templates_dir.trim().is_empty()).then(|| Path::new(self.templates_dir.trim()))
+    }
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -440,6 +455,12 @@ impl Settings {
         }
         self.calendar()?;
         self.validate_delivery()?;
+        if let Some(dir) = self.alerts.templates_dir()
+            && !dir.is_dir()
+        {
+            bail!("alerts.templates_dir: {} is not a folder", dir.display());
+        }
+        crate::alerts::Templates::load(self.alerts.templates_dir())?;
         crate::routing::Router::new(self)?;
         crate::deadlines::Policies::new(self)?;
         if !self

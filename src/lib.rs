@@ -1,6 +1,7 @@
 //! indgang: the single municipal intake for release notices, housing offers and jobcenter
 //! messages. See README.md and docs/ for the map.
 
+pub mod alerts;
 pub mod api;
 pub mod auth;
 pub mod cli;

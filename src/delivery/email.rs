@@ -186,21 +186,6 @@ fn headline(d: &ClaimedDelivery) -> String {
     }
 }
 
-fn escape_html(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for ch in text.chars() {
-        match ch {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            other => out.push(other),
-        }
-    }
-    out
-}
-
 /// The email a delivery carries: the notification that a message was routed to a team, or a
 /// reminder or escalation about one of its deadlines. Plain text with an HTML alternative; every
 /// email about a case names the same thread root in `In-Reply-To` and `References`, so a mail
@@ -211,6 +196,7 @@ pub fn render(
     to: &str,
     from: &Mailbox,
     public_url: &str,
+    templates: &crate::alerts::Templates,
 ) -> anyhow::Result<Message> {
     let to: Mailbox = to.parse().context("the team's address")?;
     let summary = &d.summary;
@@ -243,62 +229,61 @@ pub fn render(
     let link = format!("{}/v1/cases/{}", public_url.trim_end_matches('/'), d.case_ref);
     let kind = kind_name(d.kind);
     let case = &d.case_ref;
-    let (subject, opening) = match (d.purpose.as_str(), &d.deadline) {
-        ("reminder", Some((title, due))) => {
-            let due = due.to_zoned(copenhagen()).strftime("%d.%m.%Y kl. %H.%M").to_string();
-            (
-                format!("Påmindelse: {title} – sag {case} – frist {}", &due[..10]),
-                format!("Påmindelse: fristen \"{title}\" på sag {case} udløber {due}."),
-            )
-        }
-        ("escalation", Some((title, due))) => {
-            let due = due.to_zoned(copenhagen()).strftime("%d.%m.%Y kl. %H.%M").to_string();
-            (
-                format!("Frist overskredet: {title} – sag {case}"),
-                format!(
-                    "Fristen \"{title}\" på sag {case} udløb {due}, uden at nogen har meldt den løst. Sørg for, at nogen tager over."
-                ),
-            )
-        }
+    let due_text = d
+        .deadline
+        .as_ref()
+        .map(|(_, due)| due.to_zoned(copenhagen()).strftime("%d.%m.%Y kl. %H.%M").to_string());
+    let (template, subject, opening) = match (d.purpose.as_str(), &d.deadline, &due_text) {
+        ("reminder", Some((title, _)), Some(due)) => (
+            "reminder",
+            format!("Påmindelse: {title} – sag {case} – frist {}", &due[..10]),
+            format!("Påmindelse: fristen \"{title}\" på sag {case} udløber {due}."),
+        ),
+        ("escalation", Some((title, _)), Some(due)) => (
+            "escalation",
+            format!("Frist overskredet: {title} – sag {case}"),
+            format!(
+                "Fristen \"{title}\" på sag {case} udløb {due}, uden at nogen har meldt den løst. Sørg for, at nogen tager over."
+            ),
+        ),
         _ => {
             let mut subject = format!("{} – sag {case}", headline(d));
             if let Some(by) = &acknowledge_by {
                 subject.push_str(&format!(" – kvittér senest {by}"));
             }
-            (subject, format!("Der er kommet en {kind} på sag {case}."))
+            (
+                "notification",
+                subject,
+                format!("Der er kommet en {kind} på sag {case}."),
+            )
         }
     };
     let width = facts.iter().map(|(label, _)| label.chars().count()).max().unwrap_or(0) + 2;
-    let plain_facts: Vec<String> = facts
-        .iter()
-        .map(|(label, value)| format!("{label}:{}{value}", " ".repeat(width - label.chars().count() - 1)))
-        .collect();
-    let plain = format!(
-        "Til {team}\n\n{opening}\n\n{facts}\n\nLæs beskeden og sagen her:\n{link}\n\n\
-         Beskeden indeholder personoplysninger og kan kun læses i indgang.\n-- \nindgang · én indgang til kommunen\n",
-        team = team.name,
-        facts = plain_facts.join("\n"),
-    );
-    let rows: String = facts
-        .iter()
-        .map(|(label, value)| {
-            format!(
-                "<tr><th style=\"text-align:left;padding-right:1em\">{}</th><td>{}</td></tr>",
-                escape_html(label),
-                escape_html(value)
-            )
-        })
-        .collect();
-    let html = format!(
-        "<!DOCTYPE html>\n<html lang=\"da\"><head><meta charset=\"utf-8\"><title>{title}</title></head>\n<body>\n\
-         <p>Til {team}</p>\n<p>{opening}</p>\n<table>{rows}</table>\n\
-         <p><a href=\"{link}\">Læs beskeden og sagen i indgang</a></p>\n\
-         <p><small>Beskeden indeholder personoplysninger og kan kun læses i indgang.</small></p>\n</body></html>\n",
-        title = escape_html(&subject),
-        team = escape_html(&team.name),
-        opening = escape_html(&opening),
-        link = escape_html(&link),
-    );
+    let view = crate::alerts::View {
+        team: team.name.clone(),
+        subject: subject.clone(),
+        opening,
+        case_ref: case.to_string(),
+        kind: kind.to_owned(),
+        link: link.clone(),
+        facts: facts
+            .iter()
+            .map(|(label, value)| crate::alerts::Fact {
+                label: (*label).to_owned(),
+                value: value.clone(),
+                label_padded: format!("{label}:{}", " ".repeat(width - label.chars().count() - 1)),
+            })
+            .collect(),
+        deadline: d
+            .deadline
+            .as_ref()
+            .zip(due_text)
+            .map(|((title, _), due)| crate::alerts::DeadlineView {
+                title: title.clone(),
+                due,
+            }),
+    };
+    let (plain, html) = templates.render(template, &view)?;
     let domain = from.email.domain().to_owned();
     let thread = format!("<case.{case}@{domain}>");
     let mut body = MultiPart::mixed().multipart(MultiPart::alternative_plain_html(plain, html));

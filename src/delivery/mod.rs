@@ -94,6 +94,7 @@ pub struct Delivery {
     webhooks: HashMap<String, Webhook>,
     teams: BTreeMap<String, TeamSettings>,
     mailer: Mailer,
+    templates: crate::alerts::Templates,
     from: Mailbox,
     health: Mutex<HashMap<String, Health>>,
     permits: Arc<Semaphore>,
@@ -162,6 +163,7 @@ impl Delivery {
             webhooks,
             teams: settings.teams.clone(),
             mailer: Mailer::new(settings)?,
+            templates: crate::alerts::Templates::load(settings.alerts.templates_dir())?,
             from: settings.smtp.from.parse()?,
             health: Mutex::new(HashMap::new()),
             permits: Arc::new(Semaphore::new(settings.delivery.concurrency)),
@@ -528,7 +530,7 @@ impl Delivery {
                 } else {
                     &team.mailbox
                 };
-                match email::render(d, team, to, &self.from, &self.settings.public_url) {
+                match email::render(d, team, to, &self.from, &self.settings.public_url, &self.templates) {
                     Ok(message) => self.mailer.send(&d.delivery_id, message).await,
                     Err(e) => Verdict::Permanent {
                         status: None,
