@@ -273,6 +273,8 @@ pub struct StorageSettings {
 #[serde(deny_unknown_fields)]
 pub struct LimitSettings {
     pub max_body_bytes: usize,
+    /// The largest CSV batch of housing offers.
+    pub max_batch_bytes: usize,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -427,6 +429,9 @@ impl Settings {
         self.storage_url()?;
         if self.limits.max_body_bytes < 1024 || self.limits.max_body_bytes > 64 * 1024 * 1024 {
             bail!("limits.max_body_bytes: must lie between 1024 and 67108864 (64 MiB)");
+        }
+        if self.limits.max_batch_bytes < 1024 || self.limits.max_batch_bytes > 64 * 1024 * 1024 {
+            bail!("limits.max_batch_bytes: must lie between 1024 and 67108864 (64 MiB)");
         }
         if self.storage.read_connections == 0 || self.storage.read_connections > 64 {
             bail!("storage.read_connections: must lie between 1 and 64");

@@ -95,7 +95,7 @@ impl Application {
             limits: settings.limits.clone(),
             router,
             policies: policies.clone(),
-            delivery: delivery.clone(),
+            delivery: Some(delivery.clone()),
         });
         let scheduler = Arc::new(Scheduler::new(
             store.clone(),

@@ -17,6 +17,7 @@ use utoipa::{Modify, OpenApi};
         crate::intake::submit_release_notice,
         crate::intake::submit_housing_offer,
         crate::intake::submit_jobcenter_message,
+        crate::intake::batch::submit_housing_offer_batch,
         super::receipts::get_receipt,
         super::cases::list_cases,
         super::cases::get_case,

@@ -1,7 +1,8 @@
 //! The command line: `serve`, `check-config`, `validate`, `calendar`, `token`, `routes`,
-//! `replay`, `webhook-secret`, `report`. Each command loads the
+//! `replay`, `webhook-secret`, `report`, `import`. Each command loads the
 //! settings the same way, so what `check-config` accepts is what `serve` starts with.
 
+mod import;
 mod replay;
 mod report;
 mod routes;
@@ -54,6 +55,8 @@ enum Command {
     WebhookSecret,
     /// Print a report: institutions, municipalities or teams.
     Report(report::Args),
+    /// File a CSV batch of housing offers straight into the database.
+    Import(import::Args),
 }
 
 pub fn main() -> ExitCode {
@@ -74,6 +77,10 @@ pub fn main() -> ExitCode {
         Command::Replay(args) => {
             crate::telemetry::init_with(&settings.log, false, std::io::stderr);
             run_async(replay::run(settings, args))
+        }
+        Command::Import(args) => {
+            crate::telemetry::init_with(&settings.log, false, std::io::stderr);
+            run_async(import::run(settings, args))
         }
         Command::Report(args) => {
             crate::telemetry::init_with(&settings.log, false, std::io::stderr);

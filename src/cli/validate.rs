@@ -117,11 +117,48 @@ pub fn check_file(
         pointer: pointer.into(),
         rule: rule.into(),
         message,
+        line: None,
+        column: None,
     };
-    let document: serde_json::Value = serde_json::from_slice(&bytes).map_err(|e| Failure::Invalid {
-        kind,
-        violations: vec![fault("", "json", format!("not well-formed JSON: {e}"))],
-    })?;
+    let start = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(&bytes);
+    let is_xml = start.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'<');
+    let document: serde_json::Value = if is_xml {
+        // The partners' XML, through the same adapters as the gateway's.
+        let envelope = indgang_jobcenter::is_envelope(&bytes);
+        let kind = kind.unwrap_or(if envelope {
+            Kind::JobcenterMessage
+        } else {
+            Kind::ReleaseNotice
+        });
+        let converted = match kind {
+            Kind::JobcenterMessage => indgang_jobcenter::to_canonical(&bytes).map_err(|faults| {
+                faults
+                    .into_iter()
+                    .map(|f| Violation::at("xml", f.line, f.column, f.message))
+                    .collect()
+            }),
+            Kind::ReleaseNotice => indgang_kriminalforsorgen::to_canonical(&bytes).map_err(|faults| {
+                faults
+                    .into_iter()
+                    .map(|f| Violation::at("xml", f.line, f.column, f.message))
+                    .collect()
+            }),
+            Kind::HousingOffer => Err(vec![fault(
+                "",
+                "xml",
+                "housing offers come as JSON or CSV, not XML".to_owned(),
+            )]),
+        };
+        converted.map_err(|violations| Failure::Invalid {
+            kind: Some(kind),
+            violations,
+        })?
+    } else {
+        serde_json::from_slice(&bytes).map_err(|e| Failure::Invalid {
+            kind,
+            violations: vec![fault("", "json", format!("not well-formed JSON: {e}"))],
+        })?
+    };
     let Some(kind) = kind.or_else(|| Kind::detect(&document)) else {
         let message = "cannot tell the kind (no notice_type, offer_type or message_type); use --kind".to_owned();
         return Err(Failure::Invalid {
@@ -154,10 +191,11 @@ fn print_text(v: &Verdict) {
         );
     }
     for violation in &v.violations {
-        let at = if violation.pointer.is_empty() {
-            "(message)"
-        } else {
-            &violation.pointer
+        let at = match (violation.line, violation.column) {
+            (Some(line), Some(column)) => format!("line {line}, column {column}"),
+            (Some(line), None) => format!("line {line}"),
+            _ if violation.pointer.is_empty() => "(message)".to_owned(),
+            _ => violation.pointer.clone(),
         };
         println!("  {at}: {} [{}]", violation.message, violation.rule);
     }

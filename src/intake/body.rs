@@ -8,19 +8,47 @@ use actix_web::web::{self, BytesMut};
 use futures_util::StreamExt;
 use serde_json::Value;
 
-/// Refuses anything but `application/json` (parameters such as `charset=utf-8` are fine).
-pub fn require_json(req: &HttpRequest) -> Result<(), Problem> {
+/// The formats a submission may come in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    Json,
+    /// A partner's XML (`application/xml` or `text/xml`), for kinds with an XML adapter.
+    Xml,
+    /// A partner's CSV batch (`text/csv`).
+    Csv,
+}
+
+impl Format {
+    pub fn media_type(self) -> &'static str {
+        match self {
+            Format::Json => "application/json",
+            Format::Xml => "application/xml",
+            Format::Csv => "text/csv",
+        }
+    }
+}
+
+/// The format the `Content-Type` names, if it is one of `allowed` (parameters such as
+/// `charset=utf-8` are fine; an XML document's own declaration names its encoding).
+pub fn format(req: &HttpRequest, allowed: &[Format]) -> Result<Format, Problem> {
     let content_type = req.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok());
     let essence = content_type.map(|v| v.split(';').next().unwrap_or_default().trim().to_ascii_lowercase());
-    match essence.as_deref() {
-        Some("application/json") => Ok(()),
-        Some(other) => Err(Problem::new(
+    let found = match essence.as_deref() {
+        Some("application/json") => Some(Format::Json),
+        Some("application/xml" | "text/xml") => Some(Format::Xml),
+        Some("text/csv") => Some(Format::Csv),
+        _ => None,
+    };
+    let names: Vec<&str> = allowed.iter().map(|f| f.media_type()).collect();
+    match (found, essence) {
+        (Some(format), _) if allowed.contains(&format) => Ok(format),
+        (_, Some(other)) => Err(Problem::new(
             kinds::MEDIA_TYPE,
-            format!("send application/json, not {other}"),
+            format!("send {}, not {other}", names.join(" or ")),
         )),
-        None => Err(Problem::new(
+        (_, None) => Err(Problem::new(
             kinds::MEDIA_TYPE,
-            "send Content-Type: application/json".to_owned(),
+            format!("send Content-Type: {}", names.join(" or ")),
         )),
     }
 }

@@ -4,7 +4,11 @@
 //! repeat, 409 for a reused id with other content). A rejected message stores nothing; the
 //! rejection is counted and logged without personal data.
 
+pub mod batch;
 mod body;
+
+pub use batch::{BatchAnswer, RowAnswer, file_batch};
+use body::Format;
 
 use crate::api::receipts::ReceiptBody;
 use crate::auth::Principal;
@@ -29,13 +33,19 @@ pub struct Intake {
     pub limits: LimitSettings,
     pub router: crate::routing::Router,
     pub policies: crate::deadlines::Policies,
-    pub delivery: std::sync::Arc<crate::delivery::Delivery>,
+    /// The worker to wake when a message was filed (`None` outside a running gateway: it finds
+    /// the deliveries at its next poll).
+    pub delivery: Option<std::sync::Arc<crate::delivery::Delivery>>,
 }
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/v1/release-notices", web::post().to(submit_release_notice))
         .route("/v1/housing-offers", web::post().to(submit_housing_offer))
-        .route("/v1/jobcenter-messages", web::post().to(submit_jobcenter_message));
+        .route("/v1/jobcenter-messages", web::post().to(submit_jobcenter_message))
+        .route(
+            "/v1/housing-offers/batch",
+            web::post().to(batch::submit_housing_offer_batch),
+        );
 }
 
 /// One submit endpoint per kind: the same handler and the same documented answers.
@@ -114,7 +124,7 @@ async fn submit(
     }
 }
 
-type Rejection = (&'static str, Problem);
+pub type Rejection = (&'static str, Problem);
 
 async fn handle(
     kind: Kind,
@@ -123,33 +133,103 @@ async fn handle(
     principal: &Principal,
     intake: &Intake,
 ) -> Result<HttpResponse, Rejection> {
-    let sender_id = match principal {
-        Principal::Sender { sender_id, kinds, .. } if kinds.contains(&kind) => sender_id,
-        Principal::Sender { .. } => {
-            return Err((
-                "kind_not_allowed",
-                Problem::new(kinds::FORBIDDEN, format!("this token may not submit {kind} messages")),
-            ));
-        }
-        Principal::Caseworker { .. } | Principal::Operator { .. } => {
-            return Err((
-                "not_a_sender",
-                Problem::new(kinds::FORBIDDEN, "only sender tokens submit messages".to_owned()),
-            ));
-        }
+    let sender_id = sender_of(principal, kind)?;
+    let allowed: &[Format] = match kind {
+        Kind::JobcenterMessage | Kind::ReleaseNotice => &[Format::Json, Format::Xml],
+        Kind::HousingOffer => &[Format::Json],
     };
-    body::require_json(req).map_err(|p| ("content_type", p))?;
-    let bytes = body::read_limited(req, payload, intake.limits.max_body_bytes)
-        .await
-        .map_err(|p| {
-            let reason = if p.status == 413 {
-                "too_large"
-            } else {
-                "unreadable_body"
-            };
-            (reason, p)
-        })?;
-    let document = body::parse_json(&bytes).map_err(|p| ("malformed_json", p))?;
+    let format = body::format(req, allowed).map_err(|p| ("content_type", p))?;
+    let bytes = read(req, payload, intake.limits.max_body_bytes).await?;
+    let document = match format {
+        Format::Xml => from_xml(kind, &bytes)?,
+        _ => body::parse_json(&bytes).map_err(|p| ("malformed_json", p))?,
+    };
+    let xml_receipt = wants_xml(req);
+    let (status, receipt) = match file(kind, sender_id, document, intake).await? {
+        Filed::Accepted(receipt) => (HttpResponse::Accepted(), receipt),
+        Filed::Duplicate(receipt) => (HttpResponse::Ok(), receipt),
+    };
+    Ok(if xml_receipt {
+        xml_receipt_response(status, receipt)
+    } else {
+        receipt_response(status, receipt)
+    })
+}
+
+/// Whether the request's `Accept` asks for XML rather than JSON.
+fn wants_xml(req: &HttpRequest) -> bool {
+    req.headers()
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|accept| {
+            let xml = accept.find("application/xml").or_else(|| accept.find("text/xml"));
+            let json = accept.find("application/json");
+            matches!((xml, json), (Some(_), None)) || matches!((xml, json), (Some(x), Some(j)) if x < j)
+        })
+}
+
+/// The sender a token submits `kind` as: 403 for other tokens or kinds.
+fn sender_of(principal: &Principal, kind: Kind) -> Result<&str, Rejection> {
+    match principal {
+        Principal::Sender { sender_id, kinds, .. } if kinds.contains(&kind) => Ok(sender_id),
+        Principal::Sender { .. } => Err((
+            "kind_not_allowed",
+            Problem::new(kinds::FORBIDDEN, format!("this token may not submit {kind} messages")),
+        )),
+        Principal::Caseworker { .. } | Principal::Operator { .. } => Err((
+            "not_a_sender",
+            Problem::new(kinds::FORBIDDEN, "only sender tokens submit messages".to_owned()),
+        )),
+    }
+}
+
+async fn read(req: &HttpRequest, payload: web::Payload, limit: usize) -> Result<web::BytesMut, Rejection> {
+    body::read_limited(req, payload, limit).await.map_err(|p| {
+        let reason = if p.status == 413 {
+            "too_large"
+        } else {
+            "unreadable_body"
+        };
+        (reason, p)
+    })
+}
+
+/// A partner's XML, through the kind's adapter; its faults carry line and column.
+fn from_xml(kind: Kind, bytes: &[u8]) -> Result<serde_json::Value, Rejection> {
+    let faults = match kind {
+        Kind::JobcenterMessage => match indgang_jobcenter::to_canonical(bytes) {
+            Ok(document) => return Ok(document),
+            Err(faults) => faults
+                .into_iter()
+                .map(|f| crate::validation::Violation::at("xml", f.line, f.column, f.message))
+                .collect(),
+        },
+        Kind::ReleaseNotice => match indgang_kriminalforsorgen::to_canonical(bytes) {
+            Ok(document) => return Ok(document),
+            Err(faults) => faults
+                .into_iter()
+                .map(|f| crate::validation::Violation::at("xml", f.line, f.column, f.message))
+                .collect(),
+        },
+        Kind::HousingOffer => Vec::new(),
+    };
+    Err(("invalid_xml", Problem::invalid(faults)))
+}
+
+/// How a message that was filed came out.
+pub enum Filed {
+    Accepted(crate::store::Receipt),
+    Duplicate(crate::store::Receipt),
+}
+
+/// Checks a canonical message from `sender_id` and files it: the sender check (403), the
+/// schema and domain rules (422), then the store (409 for a reused id with other content).
+pub async fn file(
+    kind: Kind,
+    sender_id: &str,
+    document: serde_json::Value,
+    intake: &Intake,
+) -> Result<Filed, Rejection> {
     // A well-formed sender.id of another sender is a matter of rights (403); a malformed one is
     // a fault in the message (422, below).
     if let Some(claimed) = crate::validation::member(&document, "/sender/id").and_then(|v| v.as_str())
@@ -171,25 +251,27 @@ async fn handle(
         .submit(message)
         .await
         .map_err(|e| ("internal", crate::problem::internal(e)))?;
-    Ok(match outcome {
+    match outcome {
         SubmitOutcome::Accepted(receipt) => {
             intake.metrics.intake(kind.as_str(), "accepted", "");
-            intake.delivery.wake();
+            if let Some(delivery) = &intake.delivery {
+                delivery.wake();
+            }
             tracing::info!(kind = kind.as_str(), sender = %receipt.sender_id, receipt = %receipt.receipt_id, case = %receipt.case_ref, warnings = receipt.warnings.len(), "message accepted");
-            receipt_response(HttpResponse::Accepted(), receipt)
+            Ok(Filed::Accepted(receipt))
         }
         SubmitOutcome::Duplicate(receipt) => {
             intake.metrics.intake(kind.as_str(), "duplicate", "");
             tracing::info!(kind = kind.as_str(), sender = %receipt.sender_id, receipt = %receipt.receipt_id, "repeated message answered with its receipt");
-            receipt_response(HttpResponse::Ok(), receipt)
+            Ok(Filed::Duplicate(receipt))
         }
         SubmitOutcome::Conflict { existing_receipt_id } => {
             let detail = format!(
                 "message_id was accepted before with other content (receipt {existing_receipt_id}); send changes as a new message with its own message_id"
             );
-            return Err(("conflict", Problem::new(kinds::CONFLICT, detail)));
+            Err(("conflict", Problem::new(kinds::CONFLICT, detail)))
         }
-    })
+    }
 }
 
 /// The message as the store takes it: canonical, hashed for matching and sealed.
@@ -256,6 +338,42 @@ fn seal(intake: &Intake, checked: validation::Checked, now: jiff::Timestamp) -> 
         warnings: checked.warnings,
         received_at: now,
     })
+}
+
+/// The receipt as XML (`urn:indgang:receipt:1`), for partners that send XML and ask for it.
+fn xml_receipt_response(mut builder: actix_web::HttpResponseBuilder, receipt: crate::store::Receipt) -> HttpResponse {
+    let escape = |text: &str| {
+        text.replace('&', "&amp;")
+            .replace('<', "&lt;")
+            .replace('>', "&gt;")
+            .replace('"', "&quot;")
+    };
+    let mut xml =
+        String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<receipt xmlns=\"urn:indgang:receipt:1\">\n");
+    for (name, value) in [
+        ("receipt_id", receipt.receipt_id.clone()),
+        ("case_ref", receipt.case_ref.to_string()),
+        ("kind", receipt.kind.as_str().to_owned()),
+        ("message_id", receipt.message_id.clone()),
+        ("sender_id", receipt.sender_id.clone()),
+        ("municipality", receipt.municipality.clone()),
+        ("received_at", receipt.received_at.to_string()),
+    ] {
+        xml.push_str(&format!("  <{name}>{}</{name}>\n", escape(&value)));
+    }
+    xml.push_str("  <warnings>\n");
+    for warning in &receipt.warnings {
+        xml.push_str(&format!(
+            "    <warning code=\"{}\">{}</warning>\n",
+            escape(&warning.code),
+            escape(&warning.message)
+        ));
+    }
+    xml.push_str("  </warnings>\n</receipt>\n");
+    builder
+        .insert_header((header::LOCATION, format!("/v1/receipts/{}", receipt.receipt_id)))
+        .content_type("application/xml; charset=utf-8")
+        .body(xml)
 }
 
 fn receipt_response(mut builder: actix_web::HttpResponseBuilder, receipt: crate::store::Receipt) -> HttpResponse {

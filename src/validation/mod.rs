@@ -19,9 +19,28 @@ use std::collections::HashMap;
 pub struct Violation {
     /// JSON pointer (RFC 6901) to the faulty member; `""` is the whole message.
     pub pointer: String,
-    /// The rule broken: a JSON Schema keyword (`required`, `pattern` …) or a domain rule (`cpr`, `kommunekode` …).
+    /// The rule broken: a JSON Schema keyword (`required`, `pattern` …), a domain rule (`cpr`,
+    /// `kommunekode` …), or the partner format (`xml`, `csv`).
     pub rule: String,
     pub message: String,
+    /// Where in a partner-format document (XML) the fault is, 1-based.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub line: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub column: Option<u32>,
+}
+
+impl Violation {
+    /// A fault of a partner-format document at a line and column.
+    pub fn at(rule: &str, line: u32, column: u32, message: String) -> Violation {
+        Violation {
+            pointer: String::new(),
+            rule: rule.to_owned(),
+            message,
+            line: Some(line),
+            column: Some(column),
+        }
+    }
 }
 
 /// Something worth a caseworker's attention that does not make the message invalid.
@@ -142,6 +161,8 @@ impl Validator {
                     pointer,
                     rule: rule.clone(),
                     message,
+                    line: None,
+                    column: None,
                 });
             };
             match error.kind() {

@@ -36,6 +36,8 @@ impl Faults<'_> {
                 pointer: pointer.to_owned(),
                 rule: rule.to_owned(),
                 message: message.into(),
+                line: None,
+                column: None,
             });
         }
     }

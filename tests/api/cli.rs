@@ -420,3 +420,23 @@ async fn replay_puts_dead_letters_back_from_the_command_line() {
     assert_eq!(state, "pending");
     drop(dir);
 }
+
+#[test]
+fn validate_reads_the_partners_xml_with_the_gateways_adapters() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("adapters");
+    let valid = root.join("kriminalforsorgen/samples/valid/initial-parole.xml");
+    let envelope = root.join("jobcenter/samples/valid/appointment-default-namespace.xml");
+    let output = indgang(
+        dir.path(),
+        &["validate", valid.to_str().unwrap(), envelope.to_str().unwrap()],
+        &[],
+    );
+    assert!(output.status.success(), "{}", text(&output.stdout));
+    assert!(text(&output.stdout).contains("valid release-notice"));
+    assert!(text(&output.stdout).contains("valid jobcenter-message"));
+    let doctype = root.join("jobcenter/samples/invalid/doctype-external-entity.xml");
+    let output = indgang(dir.path(), &["validate", doctype.to_str().unwrap()], &[]);
+    assert_eq!(output.status.code(), Some(1));
+    assert!(text(&output.stdout).contains("line "), "{}", text(&output.stdout));
+}

@@ -101,7 +101,10 @@ async fn without_smtp_the_team_email_is_an_eml_file_without_personal_data() {
     let html = mail.body_html(0).expect("an HTML alternative").into_owned();
     // MiniJinja escapes `/` in HTML as `&#x2f;`, which a browser reads back as `/`.
     let unescaped = html.replace("&#x2f;", "/");
-    assert!(unescaped.contains(&format!("<a href=\"http://127.0.0.1:8080/v1/cases/{case_ref}\">")), "{html}");
+    assert!(
+        unescaped.contains(&format!("<a href=\"http://127.0.0.1:8080/v1/cases/{case_ref}\">")),
+        "{html}"
+    );
     assert_eq!(
         mail.content_type().unwrap().subtype(),
         Some("mixed"),

@@ -1,0 +1,132 @@
+//! `indgang import --kind housing-offer --sender ID FILE.csv`: files a CSV batch of housing
+//! offers straight into the database, row by row as `POST /v1/housing-offers/batch` does, with a
+//! progress bar on a terminal. A running gateway sends the deliveries within
+//! `delivery.poll_interval_ms`.
+
+use crate::clock::Clock;
+use crate::config::Settings;
+use crate::domain::Kind;
+use crate::intake::{Intake, batch};
+use crate::startup::{open_store, open_vault};
+use anyhow::{Context, bail};
+use std::io::{IsTerminal, Write};
+use std::path::PathBuf;
+use std::sync::Arc;
+
+#[derive(clap::Args)]
+pub struct Args {
+    /// The kind of the rows; housing-offer is the only kind that comes as CSV.
+    #[arg(long, value_parser = super::validate::parse_kind)]
+    kind: Kind,
+    /// The sender the rows come from (the allocation office's sender id).
+    #[arg(long = "sender", value_name = "ID")]
+    sender: String,
+    /// Print every row's outcome as JSON instead of a summary.
+    #[arg(long)]
+    json: bool,
+    #[arg(value_name = "FILE")]
+    file: PathBuf,
+}
+
+/// Rows filed per step of the progress bar.
+const STEP: usize = 100;
+
+pub async fn run(settings: Settings, args: Args) -> anyhow::Result<()> {
+    if args.kind != Kind::HousingOffer {
+        bail!("--kind: only housing-offer comes as CSV");
+    }
+    if !crate::auth::valid_sender_id(&args.sender) {
+        bail!("--sender: {:?} is not a sender id", args.sender);
+    }
+    let bytes = std::fs::read(&args.file).with_context(|| format!("cannot read {}", args.file.display()))?;
+    let rows = batch::parse(&bytes, &args.sender).map_err(|problem| {
+        let faults: Vec<String> = problem
+            .violations
+            .unwrap_or_default()
+            .into_iter()
+            .map(|v| match v.line {
+                Some(line) => format!("line {line}: {}", v.message),
+                None => v.message,
+            })
+            .collect();
+        anyhow::anyhow!(
+            "{} cannot be read as a batch:\n  {}",
+            args.file.display(),
+            faults.join("\n  ")
+        )
+    })?;
+    let store = open_store(&settings)?;
+    let result = async {
+        let vault = Arc::new(open_vault(&settings, store.as_ref()).await?);
+        let intake = Intake {
+            store: store.clone(),
+            validator: crate::validation::Validator::new(settings.municipalities.clone(), settings.intake.clone())?,
+            vault,
+            metrics: Arc::new(crate::metrics::Metrics::default()),
+            clock: Clock::system(),
+            limits: settings.limits.clone(),
+            router: crate::routing::Router::new(&settings)?,
+            policies: crate::deadlines::Policies::new(&settings)?,
+            delivery: None,
+        };
+        let total = rows.len();
+        let bar = std::io::stderr().is_terminal();
+        let mut answers = Vec::with_capacity(total);
+        let mut rows = rows.into_iter().peekable();
+        while rows.peek().is_some() {
+            let chunk: Vec<_> = rows.by_ref().take(STEP).collect();
+            let answer = batch::file_batch(&intake, &args.sender, chunk).await;
+            answers.extend(answer.rows);
+            if bar {
+                let done = answers.len();
+                let filled = done * 30 / total.max(1);
+                eprint!(
+                    "\r[{}{}] {done}/{total} rows",
+                    "#".repeat(filled),
+                    "-".repeat(30 - filled)
+                );
+                let _ = std::io::stderr().flush();
+            }
+        }
+        if bar {
+            eprintln!();
+        }
+        Ok::<_, anyhow::Error>(answers)
+    }
+    .await;
+    store.close().await;
+    let answers = result?;
+    let count = |status: &str| answers.iter().filter(|a| a.status == status).count();
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&answers)?);
+    } else {
+        for answer in answers.iter().filter(|a| a.status == "rejected") {
+            let faults: Vec<String> = answer
+                .problem
+                .as_ref()
+                .and_then(|p| p.violations.clone())
+                .unwrap_or_default()
+                .into_iter()
+                .map(|v| {
+                    if v.pointer.is_empty() {
+                        v.message
+                    } else {
+                        format!("{}: {}", v.pointer, v.message)
+                    }
+                })
+                .collect();
+            println!("row {}: rejected: {}", answer.row, faults.join("; "));
+        }
+        println!(
+            "{} rows: {} accepted, {} already filed, {} rejected",
+            answers.len(),
+            count("accepted"),
+            count("duplicate"),
+            count("rejected")
+        );
+    }
+    if count("rejected") > 0 {
+        bail!("{} rows were rejected", count("rejected"));
+    }
+    Ok(())
+}

@@ -1,0 +1,184 @@
+//! Housing offers as a CSV batch (`POST /v1/housing-offers/batch`, `indgang import`): the
+//! allocation office's export, read by the `indgang-boligtildeling` adapter. Each row is
+//! accepted or rejected on its own, with its row number and every reason; the answer lists
+//! every row's outcome. Rows carry stable message ids, so the same file sent twice files
+//! nothing twice (the second time every row is a `duplicate`).
+
+use super::{Filed, Intake, Rejection, body, file, read, sender_of};
+use crate::api::receipts::ReceiptBody;
+use crate::auth::Principal;
+use crate::domain::Kind;
+use crate::problem::Problem;
+use crate::validation::Violation;
+use actix_web::{HttpRequest, HttpResponse, web};
+use body::Format;
+use serde::Serialize;
+
+/// One row's outcome.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct RowAnswer {
+    /// The row's line in the file, as a person counts lines (the header is line 1).
+    pub row: usize,
+    /// `accepted`, `duplicate` (sent before; the earlier receipt) or `rejected`.
+    pub status: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub receipt: Option<ReceiptBody>,
+    /// Why the row was rejected: every fault.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub problem: Option<Problem>,
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct BatchAnswer {
+    pub accepted: usize,
+    pub duplicates: usize,
+    pub rejected: usize,
+    pub rows: Vec<RowAnswer>,
+}
+
+/// File-level faults of a CSV batch (no header, unknown columns …).
+fn file_faults(faults: Vec<indgang_boligtildeling::Fault>) -> Problem {
+    Problem::invalid(
+        faults
+            .into_iter()
+            .map(|f| Violation {
+                pointer: String::new(),
+                rule: "csv".to_owned(),
+                message: match &f.column {
+                    Some(column) => format!("{column}: {}", f.message),
+                    None => f.message.clone(),
+                },
+                line: f.row.and_then(|r| u32::try_from(r).ok()),
+                column: None,
+            })
+            .collect(),
+    )
+}
+
+/// Parses a CSV batch for `sender_id`; file-level faults are a 422 with every fault.
+pub fn parse(bytes: &[u8], sender_id: &str) -> Result<Vec<indgang_boligtildeling::Row>, Problem> {
+    let sender = indgang_boligtildeling::Sender {
+        id: sender_id.to_owned(),
+        name: sender_id.to_owned(),
+    };
+    indgang_boligtildeling::parse_batch(bytes, &sender).map_err(file_faults)
+}
+
+/// Files every row that the adapter could read, all at once (the store commits them in
+/// groups), and answers for every row in file order.
+pub async fn file_batch(intake: &Intake, sender_id: &str, rows: Vec<indgang_boligtildeling::Row>) -> BatchAnswer {
+    let tasks = rows.into_iter().map(|row| async move {
+        let outcome = match row.result {
+            Ok(document) => file(Kind::HousingOffer, sender_id, document, intake).await,
+            Err(faults) => Err((
+                "invalid",
+                Problem::invalid(
+                    faults
+                        .into_iter()
+                        .map(|f| Violation {
+                            pointer: String::new(),
+                            rule: "csv".to_owned(),
+                            message: match &f.column {
+                                Some(column) => format!("{column}: {}", f.message),
+                                None => f.message.clone(),
+                            },
+                            line: u32::try_from(row.row).ok(),
+                            column: None,
+                        })
+                        .collect(),
+                ),
+            )),
+        };
+        (row.row, outcome)
+    });
+    let outcomes = futures_util::future::join_all(tasks).await;
+    let mut answer = BatchAnswer {
+        accepted: 0,
+        duplicates: 0,
+        rejected: 0,
+        rows: Vec::with_capacity(outcomes.len()),
+    };
+    for (row, outcome) in outcomes {
+        answer.rows.push(match outcome {
+            Ok(Filed::Accepted(receipt)) => {
+                answer.accepted += 1;
+                RowAnswer {
+                    row,
+                    status: "accepted",
+                    receipt: Some(ReceiptBody::from(receipt)),
+                    problem: None,
+                }
+            }
+            Ok(Filed::Duplicate(receipt)) => {
+                answer.duplicates += 1;
+                RowAnswer {
+                    row,
+                    status: "duplicate",
+                    receipt: Some(ReceiptBody::from(receipt)),
+                    problem: None,
+                }
+            }
+            Err((reason, problem)) => {
+                answer.rejected += 1;
+                intake.metrics.intake(Kind::HousingOffer.as_str(), "rejected", reason);
+                RowAnswer {
+                    row,
+                    status: "rejected",
+                    receipt: None,
+                    problem: Some(problem),
+                }
+            }
+        });
+    }
+    answer
+}
+
+/// Submit the housing allocation office's CSV export: every row is filed or rejected on its own.
+#[utoipa::path(post, path = "/v1/housing-offers/batch", tag = "intake",
+    request_body(content = String, content_type = "text/csv", description = "Semicolon-separated, a header row; adapters/boligtildeling/README.md"),
+    responses(
+        (status = 200, description = "Every row's outcome", body = BatchAnswer),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 413, description = "Over limits.max_batch_bytes", body = Problem, content_type = "application/problem+json"),
+        (status = 415, description = "Not text/csv", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "The file cannot be read as a batch (header, columns, encoding)", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = [])))]
+pub async fn submit_housing_offer_batch(
+    req: HttpRequest,
+    payload: web::Payload,
+    principal: Principal,
+    intake: web::Data<Intake>,
+) -> HttpResponse {
+    let result: Result<BatchAnswer, Rejection> = async {
+        let sender_id = sender_of(&principal, Kind::HousingOffer)?;
+        body::format(&req, &[Format::Csv]).map_err(|p| ("content_type", p))?;
+        let bytes = read(&req, payload, intake.limits.max_batch_bytes).await?;
+        let rows = parse(&bytes, sender_id).map_err(|p| ("invalid_csv", p))?;
+        Ok(file_batch(&intake, sender_id, rows).await)
+    }
+    .await;
+    match result {
+        Ok(answer) => {
+            tracing::info!(
+                token = principal.token_id(),
+                accepted = answer.accepted,
+                duplicates = answer.duplicates,
+                rejected = answer.rejected,
+                "housing-offer batch filed"
+            );
+            HttpResponse::Ok().json(answer)
+        }
+        Err((reason, problem)) => {
+            intake.metrics.intake(Kind::HousingOffer.as_str(), "rejected", reason);
+            tracing::warn!(
+                token = principal.token_id(),
+                status = problem.status,
+                reason,
+                "housing-offer batch refused"
+            );
+            problem.response()
+        }
+    }
+}
