@@ -1,4 +1,4 @@
-//! `indgang import --kind housing-offer --sender ID FILE.csv`: files a CSV batch of housing
+//! `indgang import --kind housing-offer [--sender ID] FILE.csv`: files a CSV batch of housing
 //! offers straight into the database, row by row as `POST /v1/housing-offers/batch` does, with a
 //! progress bar on a terminal. A running gateway sends the deliveries within
 //! `delivery.poll_interval_ms`.
@@ -18,8 +18,8 @@ pub struct Args {
     /// The kind of the rows; housing-offer is the only kind that comes as CSV.
     #[arg(long, value_parser = super::validate::parse_kind)]
     kind: Kind,
-    /// The sender the rows come from (the allocation office's sender id).
-    #[arg(long = "sender", value_name = "ID")]
+    /// The sender the rows are filed as: the allocation office's sender id.
+    #[arg(long = "sender", value_name = "ID", default_value = "boligtildeling")]
     sender: String,
     /// Print every row's outcome as JSON instead of a summary.
     #[arg(long)]

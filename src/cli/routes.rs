@@ -38,7 +38,7 @@ pub fn run(settings: &Settings, command: Command) -> ExitCode {
     let now = jiff::Timestamp::now();
     let mut code = ExitCode::SUCCESS;
     for file in &files {
-        let checked = match check_file(&validator, kind, file, now) {
+        let checked = match check_file(&validator, kind, None, file, now) {
             Ok(checked) => checked,
             Err(Failure::Unreadable(error)) => {
                 eprintln!("{}: {error}", file.display());

@@ -14,16 +14,48 @@ pub struct Args {
     /// The kind of every file; without it, each file's kind is told from its content.
     #[arg(long, value_parser = parse_kind)]
     kind: Option<Kind>,
+    /// The files' format; without it, told from each file's content (`<` starts XML, a first
+    /// line with `;` and no `{` is CSV, anything else JSON).
+    #[arg(long, value_enum)]
+    format: Option<InputFormat>,
+    /// How to print the verdicts.
     #[arg(long, value_enum, default_value = "text")]
-    format: Format,
+    output: Output,
     #[arg(required = true, value_name = "FILE")]
     files: Vec<PathBuf>,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
-enum Format {
+enum Output {
     Text,
     Json,
+}
+
+/// The formats a message file can be in.
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum InputFormat {
+    /// The canonical JSON of `schemas/`.
+    Json,
+    /// Kriminalforsorgen's XML release notice, or a jobcenter event in the Beskedfordeler envelope.
+    Xml,
+    /// The allocation office's CSV export of housing offers (every row checked).
+    Csv,
+}
+
+fn detect(bytes: &[u8]) -> InputFormat {
+    let start = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
+    match start.iter().find(|b| !b.is_ascii_whitespace()) {
+        Some(b'<') => InputFormat::Xml,
+        Some(b'{') | Some(b'[') | None => InputFormat::Json,
+        Some(_) => {
+            let first = start.split(|b| *b == b'\n').next().unwrap_or_default();
+            if first.contains(&b';') {
+                InputFormat::Csv
+            } else {
+                InputFormat::Json
+            }
+        }
+    }
 }
 
 pub fn parse_kind(text: &str) -> Result<Kind, String> {
@@ -53,14 +85,14 @@ pub fn run(settings: &Settings, args: &Args) -> ExitCode {
     let verdicts: Vec<Verdict> = args
         .files
         .iter()
-        .map(|file| verdict(&validator, args.kind, file, now))
+        .map(|file| verdict(&validator, args.kind, args.format, file, now))
         .collect();
-    match args.format {
-        Format::Json => println!(
+    match args.output {
+        Output::Json => println!(
             "{}",
             serde_json::to_string_pretty(&verdicts).expect("verdicts serialise")
         ),
-        Format::Text => verdicts.iter().for_each(print_text),
+        Output::Text => verdicts.iter().for_each(print_text),
     }
     if verdicts.iter().any(|v| v.error.is_some()) {
         ExitCode::from(2)
@@ -71,7 +103,13 @@ pub fn run(settings: &Settings, args: &Args) -> ExitCode {
     }
 }
 
-fn verdict(validator: &Validator, kind: Option<Kind>, file: &Path, now: jiff::Timestamp) -> Verdict {
+fn verdict(
+    validator: &Validator,
+    kind: Option<Kind>,
+    format: Option<InputFormat>,
+    file: &Path,
+    now: jiff::Timestamp,
+) -> Verdict {
     let mut verdict = Verdict {
         file: file.display().to_string(),
         kind,
@@ -80,7 +118,14 @@ fn verdict(validator: &Validator, kind: Option<Kind>, file: &Path, now: jiff::Ti
         warnings: Vec::new(),
         error: None,
     };
-    match check_file(validator, kind, file, now) {
+    let is_csv = match format {
+        Some(format) => format == InputFormat::Csv,
+        None => std::fs::read(file).is_ok_and(|bytes| detect(&bytes) == InputFormat::Csv),
+    };
+    if is_csv {
+        return csv_verdict(validator, file, now, verdict);
+    }
+    match check_file(validator, kind, format, file, now) {
         Ok(checked) => {
             verdict.kind = Some(checked.kind);
             verdict.valid = true;
@@ -92,6 +137,61 @@ fn verdict(validator: &Validator, kind: Option<Kind>, file: &Path, now: jiff::Ti
             verdict.violations = violations;
         }
     }
+    verdict
+}
+
+/// Every row of a CSV batch, with the rows' faults at their line.
+fn csv_verdict(validator: &Validator, file: &Path, now: jiff::Timestamp, mut verdict: Verdict) -> Verdict {
+    verdict.kind = Some(Kind::HousingOffer);
+    let bytes = match std::fs::read(file) {
+        Ok(bytes) => bytes,
+        Err(e) => {
+            verdict.error = Some(format!("cannot read: {e}"));
+            return verdict;
+        }
+    };
+    let at_line = |line: Option<usize>, mut v: Violation| {
+        v.line = line.and_then(|l| u32::try_from(l).ok());
+        v
+    };
+    let rows = match crate::intake::batch::parse(&bytes, "validate") {
+        Ok(rows) => rows,
+        Err(problem) => {
+            verdict.violations = problem.violations.unwrap_or_default();
+            return verdict;
+        }
+    };
+    for row in rows {
+        let document = match row.result {
+            Ok(document) => document,
+            Err(faults) => {
+                verdict.violations.extend(faults.into_iter().map(|f| {
+                    let message = match &f.column {
+                        Some(column) => format!("{column}: {}", f.message),
+                        None => f.message,
+                    };
+                    at_line(
+                        Some(row.row),
+                        Violation {
+                            pointer: String::new(),
+                            rule: "csv".to_owned(),
+                            message,
+                            line: None,
+                            column: None,
+                        },
+                    )
+                }));
+                continue;
+            }
+        };
+        match validator.check(Kind::HousingOffer, document, now) {
+            Ok(checked) => verdict.warnings.extend(checked.warnings),
+            Err(violations) => verdict
+                .violations
+                .extend(violations.into_iter().map(|v| at_line(Some(row.row), v))),
+        }
+    }
+    verdict.valid = verdict.violations.is_empty();
     verdict
 }
 
@@ -109,6 +209,7 @@ pub enum Failure {
 pub fn check_file(
     validator: &Validator,
     kind: Option<Kind>,
+    format: Option<InputFormat>,
     file: &Path,
     now: jiff::Timestamp,
 ) -> Result<Checked, Failure> {
@@ -120,8 +221,7 @@ pub fn check_file(
         line: None,
         column: None,
     };
-    let start = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(&bytes);
-    let is_xml = start.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'<');
+    let is_xml = format.unwrap_or_else(|| detect(&bytes)) == InputFormat::Xml;
     let document: serde_json::Value = if is_xml {
         // The partners' XML, through the same adapters as the gateway's.
         let envelope = indgang_jobcenter::is_envelope(&bytes);

@@ -169,13 +169,14 @@ fn indgang_import_files_a_csv_batch_from_the_command_line() {
     let file = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("adapters/boligtildeling/samples/tilbud-lf-uden-bom.csv");
     let run = || {
         std::process::Command::new(env!("CARGO_BIN_EXE_indgang"))
-            .args(["import", "--kind", "housing-offer", "--sender", "boligtildeling-kbh"])
+            .args(["import", "--kind", "housing-offer"])
             .arg(&file)
             .env("INDGANG__DATA_DIR", dir.path())
             .output()
             .unwrap()
     };
     let first = run();
+    // (`--sender` defaults to boligtildeling.)
     let stdout = String::from_utf8_lossy(&first.stdout).into_owned();
     assert!(!first.status.success(), "a rejected row makes the exit code non-zero");
     assert!(

@@ -124,7 +124,7 @@ fn validate_applies_the_servers_rules_offline() {
 
     let json = indgang(
         dir.path(),
-        &["validate", "--format", "json", invalid.to_str().unwrap()],
+        &["validate", "--output", "json", invalid.to_str().unwrap()],
         &[],
     );
     let verdicts: serde_json::Value = serde_json::from_slice(&json.stdout).unwrap();
@@ -439,4 +439,25 @@ fn validate_reads_the_partners_xml_with_the_gateways_adapters() {
     let output = indgang(dir.path(), &["validate", doctype.to_str().unwrap()], &[]);
     assert_eq!(output.status.code(), Some(1));
     assert!(text(&output.stdout).contains("line "), "{}", text(&output.stdout));
+}
+
+#[test]
+fn validate_checks_every_row_of_a_csv_batch() {
+    let dir = tempfile::tempdir().unwrap();
+    let csv = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("adapters/boligtildeling/samples/tilbud-lf-uden-bom.csv");
+    let output = indgang(dir.path(), &["validate", csv.to_str().unwrap()], &[]);
+    assert_eq!(output.status.code(), Some(1), "one row is invalid");
+    let stdout = text(&output.stdout);
+    assert!(stdout.contains("invalid housing-offer"), "{stdout}");
+    assert!(stdout.contains("  line "), "every fault names its line: {stdout}");
+    let forced = indgang(
+        dir.path(),
+        &["validate", "--format", "json", csv.to_str().unwrap()],
+        &[],
+    );
+    assert!(
+        text(&forced.stdout).contains("not well-formed JSON"),
+        "--format picks the reader"
+    );
 }
