@@ -96,17 +96,8 @@ pub async fn list_cases(
         })?),
         None => None,
     };
-    let since = match &query.since {
-        Some(text) => Some(
-            super::parse_instant(text)
-                .ok_or_else(|| bad(format!("since: {text:?} is neither an RFC 3339 instant nor a date")))?,
-        ),
-        None => None,
-    };
-    let limit = query.limit.unwrap_or(100);
-    if !(1..=1000).contains(&limit) {
-        return Err(bad("limit: between 1 and 1000".to_owned()));
-    }
+    let since = super::instant_param("since", query.since.as_deref())?;
+    let limit = super::limit_param(query.limit)?;
     let filter = CaseFilter {
         municipality: municipality.to_owned(),
         kind,

@@ -134,18 +134,8 @@ pub async fn list_deadlines(
         ),
         None => None,
     };
-    let due_before = match &query.due_before {
-        Some(text) => Some(super::parse_instant(text).ok_or_else(|| {
-            bad(format!(
-                "due_before: {text:?} is neither an RFC 3339 instant nor a date"
-            ))
-        })?),
-        None => None,
-    };
-    let limit = query.limit.unwrap_or(100);
-    if !(1..=1000).contains(&limit) {
-        return Err(bad("limit: between 1 and 1000".to_owned()));
-    }
+    let due_before = super::instant_param("due_before", query.due_before.as_deref())?;
+    let limit = super::limit_param(query.limit)?;
     let filter = DeadlineFilter {
         municipality: municipality.to_owned(),
         state,

@@ -112,17 +112,10 @@ fn filter(
     until: Option<&str>,
     limit: u32,
 ) -> Result<DeadLetterFilter, Problem> {
-    let bad = |detail: String| Problem::new(kinds::BAD_REQUEST, detail);
-    let instant = |key: &str, text: Option<&str>| match text {
-        Some(text) => super::parse_instant(text)
-            .map(Some)
-            .ok_or_else(|| bad(format!("{key}: {text:?} is neither an RFC 3339 instant nor a date"))),
-        None => Ok(None),
-    };
     Ok(DeadLetterFilter {
         destination,
-        since: instant("since", since)?,
-        until: instant("until", until)?,
+        since: super::instant_param("since", since)?,
+        until: super::instant_param("until", until)?,
         limit,
     })
 }
@@ -142,10 +135,7 @@ pub async fn list_dead_letters(
     store: web::Data<dyn Store>,
 ) -> Result<HttpResponse, Problem> {
     principal.require_operator()?;
-    let limit = query.limit.unwrap_or(100);
-    if !(1..=1000).contains(&limit) {
-        return Err(Problem::new(kinds::BAD_REQUEST, "limit: between 1 and 1000".to_owned()));
-    }
+    let limit = super::limit_param(query.limit)?;
     let query = query.into_inner();
     let filter = filter(query.destination, query.since.as_deref(), query.until.as_deref(), limit)?;
     let dead = store.dead_letters(filter).await.map_err(internal)?;

@@ -72,3 +72,26 @@ pub fn parse_instant(text: &str) -> Option<jiff::Timestamp> {
     let day = text.parse::<jiff::civil::Date>().ok()?;
     day.to_zoned(crate::domain::copenhagen()).ok().map(|z| z.timestamp())
 }
+
+/// An optional instant or date named `key` (a query parameter or a command-line flag); the
+/// error names the key.
+pub fn instant_arg(key: &str, text: Option<&str>) -> Result<Option<jiff::Timestamp>, String> {
+    text.map(|text| {
+        parse_instant(text).ok_or_else(|| format!("{key}: {text:?} is neither an RFC 3339 instant nor a date"))
+    })
+    .transpose()
+}
+
+/// An optional instant or date query parameter; `400` naming it otherwise.
+pub fn instant_param(key: &str, text: Option<&str>) -> Result<Option<jiff::Timestamp>, Problem> {
+    instant_arg(key, text).map_err(|detail| Problem::new(kinds::BAD_REQUEST, detail))
+}
+
+/// The `limit` query parameter of the lists: 100 unless given, 1 to 1000.
+pub fn limit_param(limit: Option<u32>) -> Result<u32, Problem> {
+    let limit = limit.unwrap_or(100);
+    if !(1..=1000).contains(&limit) {
+        return Err(Problem::new(kinds::BAD_REQUEST, "limit: between 1 and 1000".to_owned()));
+    }
+    Ok(limit)
+}

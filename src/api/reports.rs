@@ -82,9 +82,8 @@ pub async fn get_report(
         ("from", &query.from, &mut period.from),
         ("to", &query.to, &mut period.to),
     ] {
-        if let Some(text) = text {
-            *slot = super::parse_instant(text)
-                .ok_or_else(|| bad(format!("{key}: {text:?} is neither an RFC 3339 instant nor a date")))?;
+        if let Some(at) = super::instant_param(key, text.as_deref())? {
+            *slot = at;
         }
     }
     if period.from >= period.to {

@@ -4,7 +4,7 @@
 use crate::config::Settings;
 use crate::startup::open_store;
 use crate::store::{DeadLetterFilter, Replay};
-use anyhow::{Context, bail};
+use anyhow::bail;
 
 #[derive(clap::Args)]
 pub struct Args {
@@ -33,14 +33,8 @@ pub async fn run(settings: Settings, args: Args) -> anyhow::Result<()> {
     if args.ids.is_empty() && !filtered && !args.all {
         bail!("name delivery ids, a filter (--destination, --since, --until) or --all");
     }
-    let instant = |flag: &str, text: &Option<String>| -> anyhow::Result<Option<jiff::Timestamp>> {
-        text.as_deref()
-            .map(|t| {
-                crate::api::parse_instant(t)
-                    .with_context(|| format!("{flag}: {t:?} is neither an RFC 3339 instant nor a date"))
-            })
-            .transpose()
-    };
+    let instant =
+        |flag: &str, text: &Option<String>| crate::api::instant_arg(flag, text.as_deref()).map_err(anyhow::Error::msg);
     let filter = DeadLetterFilter {
         destination: args.destination.clone(),
         since: instant("--since", &args.since)?,

@@ -4,7 +4,6 @@
 use crate::config::Settings;
 use crate::reports::{Period, Report, compute};
 use crate::startup::open_store;
-use anyhow::Context;
 use clap::ValueEnum;
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -45,9 +44,8 @@ pub async fn run(settings: Settings, args: Args) -> anyhow::Result<()> {
         ("--from", &args.from, &mut period.from),
         ("--to", &args.to, &mut period.to),
     ] {
-        if let Some(text) = text {
-            *slot = crate::api::parse_instant(text)
-                .with_context(|| format!("{flag}: {text:?} is neither an RFC 3339 instant nor a date"))?;
+        if let Some(at) = crate::api::instant_arg(flag, text.as_deref()).map_err(anyhow::Error::msg)? {
+            *slot = at;
         }
     }
     anyhow::ensure!(period.from < period.to, "--from must come before --to");
