@@ -165,22 +165,11 @@ fn csv_verdict(validator: &Validator, file: &Path, now: jiff::Timestamp, mut ver
         let document = match row.result {
             Ok(document) => document,
             Err(faults) => {
-                verdict.violations.extend(faults.into_iter().map(|f| {
-                    let message = match &f.column {
-                        Some(column) => format!("{column}: {}", f.message),
-                        None => f.message,
-                    };
-                    at_line(
-                        Some(row.row),
-                        Violation {
-                            pointer: String::new(),
-                            rule: "csv".to_owned(),
-                            message,
-                            line: None,
-                            column: None,
-                        },
-                    )
-                }));
+                verdict.violations.extend(
+                    faults
+                        .into_iter()
+                        .map(|f| crate::intake::batch::csv_violation(f, Some(row.row))),
+                );
                 continue;
             }
         };
@@ -230,25 +219,7 @@ pub fn check_file(
         } else {
             Kind::ReleaseNotice
         });
-        let converted = match kind {
-            Kind::JobcenterMessage => indgang_jobcenter::to_canonical(&bytes).map_err(|faults| {
-                faults
-                    .into_iter()
-                    .map(|f| Violation::at("xml", f.line, f.column, f.message))
-                    .collect()
-            }),
-            Kind::ReleaseNotice => indgang_kriminalforsorgen::to_canonical(&bytes).map_err(|faults| {
-                faults
-                    .into_iter()
-                    .map(|f| Violation::at("xml", f.line, f.column, f.message))
-                    .collect()
-            }),
-            Kind::HousingOffer => Err(vec![fault(
-                "",
-                "xml",
-                "housing offers come as JSON or CSV, not XML".to_owned(),
-            )]),
-        };
+        let converted = crate::intake::xml_to_canonical(kind, &bytes);
         converted.map_err(|violations| Failure::Invalid {
             kind: Some(kind),
             violations,

@@ -36,20 +36,28 @@ pub struct BatchAnswer {
     pub rows: Vec<RowAnswer>,
 }
 
+/// A CSV fault as a violation at its line (the column's name goes into the message).
+pub fn csv_violation(fault: indgang_boligtildeling::Fault, line: Option<usize>) -> Violation {
+    Violation {
+        pointer: String::new(),
+        rule: "csv".to_owned(),
+        message: match &fault.column {
+            Some(column) => format!("{column}: {}", fault.message),
+            None => fault.message,
+        },
+        line: line.and_then(|r| u32::try_from(r).ok()),
+        column: None,
+    }
+}
+
 /// File-level faults of a CSV batch (no header, unknown columns …).
 fn file_faults(faults: Vec<indgang_boligtildeling::Fault>) -> Problem {
     Problem::invalid(
         faults
             .into_iter()
-            .map(|f| Violation {
-                pointer: String::new(),
-                rule: "csv".to_owned(),
-                message: match &f.column {
-                    Some(column) => format!("{column}: {}", f.message),
-                    None => f.message.clone(),
-                },
-                line: f.row.and_then(|r| u32::try_from(r).ok()),
-                column: None,
+            .map(|f| {
+                let line = f.row;
+                csv_violation(f, line)
             })
             .collect(),
     )
@@ -72,21 +80,7 @@ pub async fn file_batch(intake: &Intake, sender_id: &str, rows: Vec<indgang_boli
             Ok(document) => file(Kind::HousingOffer, sender_id, document, intake).await,
             Err(faults) => Err((
                 "invalid",
-                Problem::invalid(
-                    faults
-                        .into_iter()
-                        .map(|f| Violation {
-                            pointer: String::new(),
-                            rule: "csv".to_owned(),
-                            message: match &f.column {
-                                Some(column) => format!("{column}: {}", f.message),
-                                None => f.message.clone(),
-                            },
-                            line: u32::try_from(row.row).ok(),
-                            column: None,
-                        })
-                        .collect(),
-                ),
+                Problem::invalid(faults.into_iter().map(|f| csv_violation(f, Some(row.row))).collect()),
             )),
         };
         (row.row, outcome)

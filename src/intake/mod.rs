@@ -194,26 +194,27 @@ async fn read(req: &HttpRequest, payload: web::Payload, limit: usize) -> Result<
     })
 }
 
-/// A partner's XML, through the kind's adapter; its faults carry line and column.
 fn from_xml(kind: Kind, bytes: &[u8]) -> Result<serde_json::Value, Rejection> {
-    let faults = match kind {
-        Kind::JobcenterMessage => match indgang_jobcenter::to_canonical(bytes) {
-            Ok(document) => return Ok(document),
-            Err(faults) => faults
-                .into_iter()
-                .map(|f| crate::validation::Violation::at("xml", f.line, f.column, f.message))
-                .collect(),
-        },
-        Kind::ReleaseNotice => match indgang_kriminalforsorgen::to_canonical(bytes) {
-            Ok(document) => return Ok(document),
-            Err(faults) => faults
-                .into_iter()
-                .map(|f| crate::validation::Violation::at("xml", f.line, f.column, f.message))
-                .collect(),
-        },
-        Kind::HousingOffer => Vec::new(),
-    };
-    Err(("invalid_xml", Problem::invalid(faults)))
+    xml_to_canonical(kind, bytes).map_err(|faults| ("invalid_xml", Problem::invalid(faults)))
+}
+
+/// A partner's XML through the kind's adapter (the gateway and `indgang validate` both use
+/// this); its faults carry line and column.
+pub fn xml_to_canonical(kind: Kind, bytes: &[u8]) -> Result<serde_json::Value, Vec<crate::validation::Violation>> {
+    let at = |line, column, message| crate::validation::Violation::at("xml", line, column, message);
+    match kind {
+        Kind::JobcenterMessage => indgang_jobcenter::to_canonical(bytes)
+            .map_err(|faults| faults.into_iter().map(|f| at(f.line, f.column, f.message)).collect()),
+        Kind::ReleaseNotice => indgang_kriminalforsorgen::to_canonical(bytes)
+            .map_err(|faults| faults.into_iter().map(|f| at(f.line, f.column, f.message)).collect()),
+        Kind::HousingOffer => Err(vec![crate::validation::Violation {
+            pointer: String::new(),
+            rule: "xml".to_owned(),
+            message: "housing offers come as JSON or CSV, not XML".to_owned(),
+            line: None,
+            column: None,
+        }]),
+    }
 }
 
 /// How a message that was filed came out.
