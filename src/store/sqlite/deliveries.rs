@@ -118,7 +118,8 @@ pub fn claim(conn: &Connection, r: &ClaimRequest) -> anyhow::Result<Vec<ClaimedD
     let mut select = conn.prepare_cached(
         "SELECT d.id, d.delivery_id, d.destination, d.attempts, d.failures, m.receipt_id, c.case_ref, m.kind,
                 c.municipality, m.received_at, m.body_sealed, m.summary, d.purpose, x.title, x.due_at,
-                (SELECT a.due_at FROM deadlines a WHERE a.case_id = d.case_id AND a.scope = 'message:' || m.receipt_id)
+                (SELECT a.due_at FROM deadlines a WHERE a.case_id = d.case_id AND a.scope = 'message:' || m.receipt_id),
+                d.deadline, d.message, d.case_id
          FROM deliveries d JOIN messages m ON m.id = d.message JOIN cases c ON c.id = d.case_id
               LEFT JOIN deadlines x ON x.id = d.deadline
          WHERE d.id = ?1",
@@ -126,10 +127,10 @@ pub fn claim(conn: &Connection, r: &ClaimRequest) -> anyhow::Result<Vec<ClaimedD
     let mut claimed = Vec::with_capacity(rows.len());
     for row in rows {
         update.execute(params![row, micros(r.until)])?;
-        claimed.push(select.query_row([row], |row| {
+        let (mut delivery, deadline, message, case_id) = select.query_row([row], |row| {
             let case_ref: String = row.get(6)?;
             let summary: String = row.get(11)?;
-            Ok(ClaimedDelivery {
+            let delivery = ClaimedDelivery {
                 row: row.get(0)?,
                 delivery_id: row.get(1)?,
                 destination: row.get(2)?,
@@ -149,13 +150,16 @@ pub fn claim(conn: &Connection, r: &ClaimRequest) -> anyhow::Result<Vec<ClaimedD
                 },
                 acknowledge_by: row.get::<_, Option<i64>>(15)?.map(instant).transpose()?,
                 calendar: Vec::new(),
-            })
-        })?);
-        let (deadline, message, case_id): (Option<i64>, i64, i64) = conn
-            .prepare_cached("SELECT deadline, message, case_id FROM deliveries WHERE id = ?1")?
-            .query_row([row], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
-        let last = claimed.last_mut().expect("just pushed");
-        last.calendar = calendar(conn, deadline, message, case_id, &last.receipt_id)?;
+            };
+            Ok((
+                delivery,
+                row.get::<_, Option<i64>>(16)?,
+                row.get::<_, i64>(17)?,
+                row.get::<_, i64>(18)?,
+            ))
+        })?;
+        delivery.calendar = calendar(conn, deadline, message, case_id, &delivery.receipt_id)?;
+        claimed.push(delivery);
     }
     Ok(claimed)
 }
