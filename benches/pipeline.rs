@@ -125,6 +125,7 @@ fn main() {
                         delivery_id: format!("dlv_{}", uuid::Uuid::now_v7().simple()),
                         destination: t.key(),
                         routes: decision.routes.clone(),
+                        not_before: now,
                     })
                     .collect(),
                 deadlines,

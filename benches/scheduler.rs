@@ -112,7 +112,10 @@ fn main() {
             let started = Instant::now();
             let mut fired = 0;
             loop {
-                let k = store.fire_deadlines(now, 500).await.unwrap();
+                let k = store
+                    .fire_deadlines(now, 500, jiff::SignedDuration::ZERO)
+                    .await
+                    .unwrap();
                 fired += k;
                 if k < 500 {
                     break;

@@ -49,11 +49,45 @@ pub struct AlertSettings {
     /// A folder whose `notification.txt`, `notification.html`, `reminder.txt`, … replace the
     /// embedded Danish templates; empty: the embedded ones.
     pub templates_dir: String,
+    /// Alerts to one team address that arrive within this time of each other go out as one
+    /// email ("2m"); "0s": each alert on its own, at once.
+    pub group_window: String,
+    /// At most this many alerts in one email.
+    pub group_max: usize,
+    /// The daily digest per team, at this time of day (Copenhagen) on working days ("07:30");
+    /// empty: no digest.
+    pub digest_at: String,
+    /// The digest lists the open deadlines due within this many working days after the day,
+    /// and every missed one nobody has resolved.
+    pub digest_working_days: i32,
 }
 
 impl AlertSettings {
     pub fn templates_dir(&self) -> Option<&Path> {
         (!self.templates_dir.trim().is_empty()).then(|| Path::new(self.templates_dir.trim()))
+    }
+
+    /// How long an alert to a team waits for others to the same address.
+    pub fn group_window(&self) -> anyhow::Result<jiff::SignedDuration> {
+        let text = self.group_window.trim();
+        let window: jiff::SignedDuration = text
+            .parse()
+            .map_err(|_| anyhow::anyhow!("alerts.group_window: {text:?} is not a duration such as 2m, 90s or 0s"))?;
+        if window.is_negative() || window > jiff::SignedDuration::from_hours(1) {
+            bail!("alerts.group_window: {text:?} must lie between 0s and 1h");
+        }
+        Ok(window)
+    }
+
+    /// When the daily digest goes out, if at all.
+    pub fn digest_at(&self) -> anyhow::Result<Option<jiff::civil::Time>> {
+        let text = self.digest_at.trim();
+        if text.is_empty() {
+            return Ok(None);
+        }
+        text.parse()
+            .map(Some)
+            .map_err(|_| anyhow::anyhow!("alerts.digest_at: {text:?} is not a time of day such as 07:30"))
     }
 }
 
@@ -466,6 +500,14 @@ impl Settings {
             bail!("alerts.templates_dir: {} is not a folder", dir.display());
         }
         crate::alerts::Templates::load(self.alerts.templates_dir())?;
+        self.alerts.group_window()?;
+        if !(1..=500).contains(&self.alerts.group_max) {
+            bail!("alerts.group_max: must lie between 1 and 500");
+        }
+        self.alerts.digest_at()?;
+        if !(0..=20).contains(&self.alerts.digest_working_days) {
+            bail!("alerts.digest_working_days: must lie between 0 and 20");
+        }
         crate::routing::Router::new(self)?;
         crate::deadlines::Policies::new(self)?;
         if !self

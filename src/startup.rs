@@ -96,13 +96,14 @@ impl Application {
             router,
             policies: policies.clone(),
             delivery: Some(delivery.clone()),
+            alert_delay: settings.alerts.group_window()?,
         });
         let scheduler = Arc::new(Scheduler::new(
+            &settings,
             store.clone(),
             clock.clone(),
             delivery.clone(),
-            Duration::from_millis(settings.scheduler.tick_ms),
-        ));
+        )?);
         let policies_data = web::Data::new(policies);
         let settings_data = web::Data::new(settings.clone());
         let delivery_data = web::Data::from(delivery.clone());

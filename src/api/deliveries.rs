@@ -57,16 +57,22 @@ impl From<&DeliveryRecord> for DeliveryBody {
     }
 }
 
-/// A dead letter with the message it carries.
+/// A dead letter with the message it carries or is about.
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct DeadLetterBody {
     #[serde(flatten)]
     pub delivery: DeliveryBody,
-    pub receipt_id: String,
-    #[schema(value_type = String, example = "K-2026-000123")]
-    pub case_ref: crate::domain::CaseRef,
-    pub kind: Kind,
-    /// When the message was accepted, RFC 3339.
+    /// `message` (the message itself or its notification), `reminder`, `escalation` or
+    /// `digest` (a team's daily list, about no single message).
+    pub purpose: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub receipt_id: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<String>, example = "K-2026-000123")]
+    pub case_ref: Option<crate::domain::CaseRef>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub kind: Option<Kind>,
+    /// When the delivery was made (the message accepted, the alert fired), RFC 3339.
     pub created_at: String,
 }
 
@@ -143,9 +149,10 @@ pub async fn list_dead_letters(
         .iter()
         .map(|d| DeadLetterBody {
             delivery: DeliveryBody::from(d),
-            receipt_id: d.receipt_id.clone(),
-            case_ref: d.case_ref.clone(),
-            kind: d.kind,
+            purpose: d.purpose.clone(),
+            receipt_id: d.about.as_ref().map(|a| a.receipt_id.clone()),
+            case_ref: d.about.as_ref().map(|a| a.case_ref.clone()),
+            kind: d.about.as_ref().map(|a| a.kind),
             created_at: d.created_at.to_string(),
         })
         .collect();

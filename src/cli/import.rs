@@ -68,6 +68,7 @@ pub async fn run(settings: Settings, args: Args) -> anyhow::Result<()> {
             router: crate::routing::Router::new(&settings)?,
             policies: crate::deadlines::Policies::new(&settings)?,
             delivery: None,
+            alert_delay: settings.alerts.group_window()?,
         };
         let total = rows.len();
         let bar = std::io::stderr().is_terminal();

@@ -2,54 +2,136 @@
 //! escalations that are due (by the index on the next alert, so a tick costs what is due, not
 //! what is stored). Each alert is written to the delivery outbox in the same transaction that
 //! marks it sent, so it goes out exactly once across restarts and then has the outbox's retries.
+//!
+//! It also makes each team's daily digest: on working days, from `alerts.digest_at`
+//! (Copenhagen), a list of the team's open deadlines due within `alerts.digest_working_days`
+//! working days and of its missed ones nobody has resolved, stored with its delivery and marked
+//! made for the team and day in one transaction, so a restart does not send it twice.
 
 use crate::clock::Clock;
+use crate::config::Settings;
 use crate::delivery::Delivery;
-use crate::store::Store;
-use std::sync::Arc;
+use crate::domain::copenhagen;
+use crate::domain::working_days::Calendar;
+use crate::routing::Target;
+use crate::store::{DeadlineState, DigestItem, NewDigest, Store};
+use jiff::civil::{Date, Time};
+use jiff::{SignedDuration, Timestamp, ToSpan};
+use serde_json::json;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::sync::Notify;
 
 /// Deadlines looked at per store call.
 const BATCH: usize = 500;
 
+/// Deadlines a digest shows per list; it counts them all.
+const DIGEST_SHOWS: usize = 100;
+
+/// When and for whom the daily digests are made.
+struct DigestPlan {
+    at: Time,
+    working_days: i32,
+    calendar: Calendar,
+    teams: Vec<String>,
+    /// The last day whose digests are made (in memory: the store knows it across restarts).
+    done: Mutex<Option<Date>>,
+}
+
 pub struct Scheduler {
     store: Arc<dyn Store>,
     clock: Clock,
     delivery: Arc<Delivery>,
     tick: Duration,
+    alert_delay: SignedDuration,
+    digest: Option<DigestPlan>,
     stopping: AtomicBool,
     stop: Notify,
 }
 
 impl Scheduler {
-    pub fn new(store: Arc<dyn Store>, clock: Clock, delivery: Arc<Delivery>, tick: Duration) -> Scheduler {
-        Scheduler {
+    pub fn new(
+        settings: &Settings,
+        store: Arc<dyn Store>,
+        clock: Clock,
+        delivery: Arc<Delivery>,
+    ) -> anyhow::Result<Scheduler> {
+        let digest = match settings.alerts.digest_at()? {
+            Some(at) => Some(DigestPlan {
+                at,
+                working_days: settings.alerts.digest_working_days,
+                calendar: settings.calendar()?,
+                teams: settings.teams.keys().cloned().collect(),
+                done: Mutex::new(None),
+            }),
+            None => None,
+        };
+        Ok(Scheduler {
             store,
             clock,
             delivery,
-            tick,
+            tick: Duration::from_millis(settings.scheduler.tick_ms),
+            alert_delay: settings.alerts.group_window()?,
+            digest,
             stopping: AtomicBool::new(false),
             stop: Notify::new(),
-        }
+        })
     }
 
-    /// Fires everything due now; returns how many deadlines were looked at.
+    /// Fires everything due now and makes the day's digests when their time has come; returns
+    /// how many deadlines were looked at.
     pub async fn tick(&self) -> anyhow::Result<usize> {
         let now = self.clock.now();
         let mut total = 0;
         loop {
-            let n = self.store.fire_deadlines(now, BATCH).await?;
+            let n = self.store.fire_deadlines(now, BATCH, self.alert_delay).await?;
             total += n;
             if n < BATCH {
                 break;
             }
         }
-        if total > 0 {
+        let digests = self.digests(now).await?;
+        if total > 0 || digests > 0 {
             self.delivery.wake();
         }
         Ok(total)
+    }
+
+    /// Makes the digests of today (Copenhagen) if it is a working day, their time has come and
+    /// they are not made yet; returns how many were new.
+    async fn digests(&self, now: Timestamp) -> anyhow::Result<usize> {
+        let Some(plan) = &self.digest else { return Ok(0) };
+        let local = now.to_zoned(copenhagen());
+        let day = local.date();
+        if local.time() < plan.at || !plan.calendar.is_working_day(day) || plan.teams.is_empty() {
+            return Ok(0);
+        }
+        if *plan.done.lock().expect("digest lock") == Some(day) {
+            return Ok(0);
+        }
+        let until = plan.calendar.add_working_days(day, plan.working_days);
+        let horizon = until.checked_add(1.day())?.to_zoned(copenhagen())?.timestamp();
+        let items = self.store.digest_items(plan.teams.clone(), horizon).await?;
+        let digests = plan
+            .teams
+            .iter()
+            .map(|team| {
+                let mine: Vec<&DigestItem> = items.iter().filter(|i| &i.team == team).collect();
+                NewDigest {
+                    team: team.clone(),
+                    day,
+                    destination: Target::Mailbox(team.clone()).key(),
+                    payload: payload(&mine, day, until, now),
+                }
+            })
+            .collect();
+        let made = self.store.add_digests(digests, now).await?;
+        if made > 0 {
+            tracing::info!(digests = made, day = %day, "daily digests made");
+        }
+        *plan.done.lock().expect("digest lock") = Some(day);
+        Ok(made)
     }
 
     pub async fn run(self: Arc<Self>) {
@@ -68,4 +150,29 @@ impl Scheduler {
         self.stopping.store(true, Ordering::SeqCst);
         self.stop.notify_one();
     }
+}
+
+/// What one team's digest lists, or `None` when there is nothing: overdue are the missed
+/// deadlines and the open ones past due (the scheduler marks them missed at its next look).
+fn payload(items: &[&DigestItem], day: Date, until: Date, now: Timestamp) -> Option<serde_json::Value> {
+    if items.is_empty() {
+        return None;
+    }
+    let (overdue, due): (Vec<&DigestItem>, Vec<&DigestItem>) = items
+        .iter()
+        .partition(|i| i.state == DeadlineState::Missed || i.due_at <= now);
+    let entries = |list: &[&DigestItem]| {
+        list.iter()
+            .take(DIGEST_SHOWS)
+            .map(|i| json!({"case_ref": i.case_ref.as_str(), "title": i.title, "due_at": i.due_at.to_string()}))
+            .collect::<Vec<_>>()
+    };
+    Some(json!({
+        "day": day.to_string(),
+        "until": until.to_string(),
+        "due": entries(&due),
+        "due_total": due.len(),
+        "overdue": entries(&overdue),
+        "overdue_total": overdue.len(),
+    }))
 }

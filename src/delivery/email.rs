@@ -8,7 +8,7 @@
 use super::retry::Verdict;
 use crate::config::{Settings, TeamSettings};
 use crate::domain::{Kind, copenhagen};
-use crate::store::ClaimedDelivery;
+use crate::store::{ClaimedDelivery, ClaimedMessage};
 use anyhow::{Context, bail};
 use lettre::message::header::ContentType;
 use lettre::message::{Attachment, Mailbox, Message, MultiPart};
@@ -149,20 +149,33 @@ pub fn kind_name(kind: Kind) -> &'static str {
     }
 }
 
+/// "en løsladelsesmeddelelse", "et boligtilbud": the kind with its article.
+pub fn kind_indefinite(kind: Kind) -> &'static str {
+    match kind {
+        Kind::ReleaseNotice => "en løsladelsesmeddelelse",
+        Kind::HousingOffer => "et boligtilbud",
+        Kind::JobcenterMessage => "en besked fra jobcentret",
+    }
+}
+
 /// A date from the summary as dd.mm.yyyy.
 fn danish_date(text: &str) -> Option<String> {
     let date: jiff::civil::Date = text.get(..10)?.parse().ok()?;
     Some(date.strftime("%d.%m.%Y").to_string())
 }
 
+fn danish_time(at: jiff::Timestamp) -> String {
+    at.to_zoned(copenhagen()).strftime("%d.%m.%Y kl. %H.%M").to_string()
+}
+
 /// What a routed message is, in a few Danish words with its key date: "Løsladelse 09.02.2027".
-fn headline(d: &ClaimedDelivery) -> String {
-    let text = |key: &str| d.summary.get(key).and_then(|v| v.as_str());
+fn headline(m: &ClaimedMessage) -> String {
+    let text = |key: &str| m.summary.get(key).and_then(|v| v.as_str());
     let dated = |words: &str, key: &str| match text(key).and_then(danish_date) {
         Some(date) => format!("{words} {date}"),
         None => words.to_owned(),
     };
-    match d.kind {
+    match m.kind {
         Kind::ReleaseNotice => match text("notice_type").unwrap_or_default() {
             "admission" => "Indsættelse".to_owned(),
             "update" => dated("Ændret løsladelse", "release.expected_date"),
@@ -186,27 +199,24 @@ fn headline(d: &ClaimedDelivery) -> String {
     }
 }
 
-/// The email a delivery carries: the notification that a message was routed to a team, or a
-/// reminder or escalation about one of its deadlines. Plain text with an HTML alternative; every
-/// email about a case names the same thread root in `In-Reply-To` and `References`, so a mail
-/// client shows a case's alerts as one conversation.
-pub fn render(
+fn case_link(public_url: &str, case_ref: &str) -> String {
+    format!("{}/v1/cases/{case_ref}", public_url.trim_end_matches('/'))
+}
+
+/// The template and view of one alert: the notification that a message was routed to a team,
+/// or a reminder or escalation about one of its deadlines.
+fn alert_view(
     d: &ClaimedDelivery,
+    m: &ClaimedMessage,
     team: &TeamSettings,
-    to: &str,
-    from: &Mailbox,
     public_url: &str,
-    templates: &crate::alerts::Templates,
-) -> anyhow::Result<Message> {
-    let to: Mailbox = to.parse().context("the team's address")?;
-    let summary = &d.summary;
-    let text = |key: &str| summary.get(key).and_then(|v| v.as_str());
+) -> (&'static str, crate::alerts::AlertView) {
+    let text = |key: &str| m.summary.get(key).and_then(|v| v.as_str());
     let mut facts: Vec<(&str, String)> = Vec::new();
     if let Some(sender) = text("sender.name") {
         facts.push(("Afsender", sender.to_owned()));
     }
-    let received = d.received_at.to_zoned(copenhagen());
-    facts.push(("Modtaget", received.strftime("%d.%m.%Y kl. %H.%M").to_string()));
+    facts.push(("Modtaget", danish_time(m.received_at)));
     let dated = [
         ("release.expected_date", "Løsladelse"),
         ("answer_deadline", "Svarfrist"),
@@ -219,81 +229,144 @@ pub fn render(
         }
     }
     // Only the notification asks for the acknowledgement; reminders are about their deadline.
-    let acknowledge_by = d
+    let acknowledge_by = m
         .acknowledge_by
         .filter(|_| d.purpose == "message")
         .map(|at| at.to_zoned(copenhagen()).strftime("%d.%m.%Y").to_string());
     if let Some(by) = &acknowledge_by {
         facts.push(("Kvittér senest", by.clone()));
     }
-    let link = format!("{}/v1/cases/{}", public_url.trim_end_matches('/'), d.case_ref);
-    let kind = kind_name(d.kind);
-    let case = &d.case_ref;
-    let due_text = d
-        .deadline
-        .as_ref()
-        .map(|(_, due)| due.to_zoned(copenhagen()).strftime("%d.%m.%Y kl. %H.%M").to_string());
-    let (template, subject, opening) = match (d.purpose.as_str(), &d.deadline, &due_text) {
-        ("reminder", Some((title, _)), Some(due)) => (
-            "reminder",
-            format!("Påmindelse: {title} – sag {case} – frist {}", &due[..10]),
-            format!("Påmindelse: fristen \"{title}\" på sag {case} udløber {due}."),
-        ),
-        ("escalation", Some((title, _)), Some(due)) => (
-            "escalation",
-            format!("Frist overskredet: {title} – sag {case}"),
-            format!(
-                "Fristen \"{title}\" på sag {case} udløb {due}, uden at nogen har meldt den løst. Sørg for, at nogen tager over."
-            ),
-        ),
+    let deadline = d.deadline.as_ref().map(|(title, due)| crate::alerts::DeadlineView {
+        title: title.clone(),
+        due: danish_time(*due),
+        due_date: due.to_zoned(copenhagen()).strftime("%d.%m.%Y").to_string(),
+    });
+    let template = match (d.purpose.as_str(), &deadline) {
+        ("reminder", Some(_)) => "reminder",
+        ("escalation", Some(_)) => "escalation",
+        _ => "notification",
+    };
+    let view = crate::alerts::AlertView {
+        team: team.name.clone(),
+        subject: String::new(),
+        headline: headline(m),
+        case_ref: m.case_ref.to_string(),
+        kind: kind_name(m.kind).to_owned(),
+        kind_indefinite: kind_indefinite(m.kind).to_owned(),
+        link: case_link(public_url, m.case_ref.as_str()),
+        facts: crate::alerts::Fact::aligned(facts),
+        acknowledge_by,
+        deadline,
+    };
+    (template, view)
+}
+
+/// The digest's view from the payload the scheduler stored.
+fn digest_view(
+    payload: &serde_json::Value,
+    team_id: &str,
+    team: &TeamSettings,
+    public_url: &str,
+) -> crate::alerts::DigestView {
+    let base = public_url.trim_end_matches('/');
+    let date = |key: &str| {
+        payload
+            .get(key)
+            .and_then(|v| v.as_str())
+            .and_then(danish_date)
+            .unwrap_or_default()
+    };
+    let entries = |key: &str| -> Vec<crate::alerts::DigestEntry> {
+        payload
+            .get(key)
+            .and_then(|v| v.as_array())
+            .into_iter()
+            .flatten()
+            .filter_map(|item| {
+                let case_ref = item.get("case_ref")?.as_str()?;
+                let due: jiff::Timestamp = item.get("due_at")?.as_str()?.parse().ok()?;
+                Some(crate::alerts::DigestEntry {
+                    case_ref: case_ref.to_owned(),
+                    title: item.get("title")?.as_str()?.to_owned(),
+                    due: danish_time(due),
+                    link: case_link(public_url, case_ref),
+                })
+            })
+            .collect()
+    };
+    let total = |key: &str| {
+        payload
+            .get(key)
+            .and_then(|v| v.as_u64())
+            .map_or(0, |n| usize::try_from(n).unwrap_or(usize::MAX))
+    };
+    crate::alerts::DigestView {
+        team: team.name.clone(),
+        subject: String::new(),
+        date: date("day"),
+        until: date("until"),
+        due: entries("due"),
+        due_total: total("due_total"),
+        overdue: entries("overdue"),
+        overdue_total: total("overdue_total"),
+        link: format!("{base}/v1/deadlines?team={team_id}"),
+    }
+}
+
+/// The email a group of deliveries to one team address carries: one alert, several alerts
+/// collected in one email, or the team's daily digest. Plain text with an HTML alternative and
+/// a calendar file for each deadline the alerts set, move or cancel. Every email about a case
+/// names that case's thread root in `References` (and, when it is about one case only, in
+/// `In-Reply-To`), so a mail client shows a case's alerts as one conversation.
+pub fn render(
+    group: &[ClaimedDelivery],
+    (team_id, team): (&str, &TeamSettings),
+    to: &str,
+    from: &Mailbox,
+    public_url: &str,
+    templates: &crate::alerts::Templates,
+) -> anyhow::Result<Message> {
+    let to: Mailbox = to.parse().context("the team's address")?;
+    let first = group.first().context("an empty group")?;
+    let domain = from.email.domain().to_owned();
+    let rendered = match (&first.payload, group.len()) {
+        (Some(payload), _) if first.purpose == "digest" => {
+            templates.digest(digest_view(payload, team_id, team, public_url))?
+        }
         _ => {
-            let mut subject = format!("{} – sag {case}", headline(d));
-            if let Some(by) = &acknowledge_by {
-                subject.push_str(&format!(" – kvittér senest {by}"));
+            let mut alerts = Vec::with_capacity(group.len());
+            for d in group {
+                let m = d.message.as_ref().context("an alert without its message")?;
+                alerts.push(alert_view(d, m, team, public_url));
             }
-            (
-                "notification",
-                subject,
-                format!("Der er kommet en {kind} på sag {case}."),
-            )
+            if alerts.len() == 1 {
+                let (template, view) = alerts.pop().expect("one alert");
+                templates.alert(template, view)?
+            } else {
+                templates.collected(&team.name, alerts)?
+            }
         }
     };
-    let width = facts.iter().map(|(label, _)| label.chars().count()).max().unwrap_or(0) + 2;
-    let view = crate::alerts::View {
-        team: team.name.clone(),
-        subject: subject.clone(),
-        opening,
-        case_ref: case.to_string(),
-        kind: kind.to_owned(),
-        link: link.clone(),
-        facts: facts
-            .iter()
-            .map(|(label, value)| crate::alerts::Fact {
-                label: (*label).to_owned(),
-                value: value.clone(),
-                label_padded: format!("{label}:{}", " ".repeat(width - label.chars().count() - 1)),
-            })
-            .collect(),
-        deadline: d
-            .deadline
-            .as_ref()
-            .zip(due_text)
-            .map(|((title, _), due)| crate::alerts::DeadlineView {
-                title: title.clone(),
-                due,
-            }),
-    };
-    let (plain, html) = templates.render(template, &view)?;
-    let domain = from.email.domain().to_owned();
-    let thread = format!("<case.{case}@{domain}>");
-    let mut body = MultiPart::mixed().multipart(MultiPart::alternative_plain_html(plain, html));
+    let mut body = MultiPart::mixed().multipart(MultiPart::alternative_plain_html(rendered.text, rendered.html));
+    // Each deadline once, as its latest state.
+    let mut calendar: Vec<(&crate::store::CalendarEntry, &ClaimedMessage)> = Vec::new();
+    for d in group {
+        let Some(m) = &d.message else { continue };
+        for entry in &d.calendar {
+            match calendar.iter_mut().find(|(e, _)| e.deadline == entry.deadline) {
+                Some(known) if known.0.sequence < entry.sequence => *known = (entry, m),
+                Some(_) => {}
+                None => calendar.push((entry, m)),
+            }
+        }
+    }
     let now = jiff::Timestamp::now();
-    for entry in &d.calendar {
+    for (entry, m) in calendar {
         let method = if entry.cancelled { "CANCEL" } else { "REQUEST" };
         let ics = super::ics::deadline_event(
             entry,
-            case.as_str(),
-            &link,
+            m.case_ref.as_str(),
+            &case_link(public_url, m.case_ref.as_str()),
             from.email.as_ref(),
             to.email.as_ref(),
             &domain,
@@ -303,14 +376,43 @@ pub fn render(
             .context("the calendar content type")?;
         body = body.singlepart(Attachment::new(format!("frist-{}.ics", entry.deadline)).body(ics, content_type));
     }
-    Message::builder()
+    let mut threads: Vec<String> = Vec::new();
+    for m in group.iter().filter_map(|d| d.message.as_ref()) {
+        let thread = format!("<case.{}@{domain}>", m.case_ref);
+        if !threads.contains(&thread) {
+            threads.push(thread);
+        }
+    }
+    let mut builder = Message::builder()
         .from(from.clone())
         .to(to)
-        .subject(subject)
-        .message_id(Some(format!("<{}@{domain}>", d.delivery_id)))
-        .in_reply_to(thread.clone())
-        .references(thread)
-        .date_now()
-        .multipart(body)
-        .context("building the email")
+        .subject(rendered.subject)
+        .message_id(Some(format!("<{}@{domain}>", message_id(group))));
+    if let [thread] = threads.as_slice() {
+        builder = builder.in_reply_to(thread.clone());
+    }
+    if !threads.is_empty() {
+        builder = builder.references(threads.join(" "));
+    }
+    builder.date_now().multipart(body).context("building the email")
+}
+
+/// The local part of the Message-ID: the delivery id of a single delivery; for a group, the
+/// first one's with a digest of all, so the same group sent again has the same id and another
+/// group another.
+pub fn message_id(group: &[ClaimedDelivery]) -> String {
+    use sha2::Digest;
+    match group {
+        [one] => one.delivery_id.clone(),
+        _ => {
+            let mut hash = sha2::Sha256::new();
+            for d in group {
+                hash.update(d.delivery_id.as_bytes());
+                hash.update(b"\n");
+            }
+            let digest = hex::encode(&hash.finalize()[..8]);
+            let first = group.first().map_or("", |d| d.delivery_id.as_str());
+            format!("{first}.{digest}")
+        }
+    }
 }

@@ -96,6 +96,8 @@ pub struct Delivery {
     mailer: Mailer,
     templates: crate::alerts::Templates,
     from: Mailbox,
+    group_window: jiff::SignedDuration,
+    group_max: usize,
     health: Mutex<HashMap<String, Health>>,
     permits: Arc<Semaphore>,
     in_flight: watch::Sender<usize>,
@@ -165,6 +167,8 @@ impl Delivery {
             mailer: Mailer::new(settings)?,
             templates: crate::alerts::Templates::load(settings.alerts.templates_dir())?,
             from: settings.smtp.from.parse()?,
+            group_window: settings.alerts.group_window()?,
+            group_max: settings.alerts.group_max,
             health: Mutex::new(HashMap::new()),
             permits: Arc::new(Semaphore::new(settings.delivery.concurrency)),
             in_flight: watch::Sender::new(0),
@@ -296,6 +300,7 @@ impl Delivery {
                     exclude: Vec::new(),
                     only: Some(destination.clone()),
                     busy: busy.clone(),
+                    group: self.grouping(now),
                 };
                 match self.store.claim_deliveries(request).await {
                     Ok(found) if !found.is_empty() => {
@@ -318,6 +323,7 @@ impl Delivery {
                 exclude,
                 only: None,
                 busy,
+                group: self.grouping(now),
             };
             let found = if limit == 0 {
                 Vec::new()
@@ -336,19 +342,23 @@ impl Delivery {
                 return total;
             }
             total += claimed.len();
-            for delivery in claimed {
+            for group in claimed {
                 let permit = self
                     .permits
                     .clone()
                     .try_acquire_owned()
                     .expect("claims never exceed the free permits");
                 self.in_flight.send_modify(|n| *n += 1);
-                self.busy.lock().expect("busy lock").insert(delivery.row);
+                let rows: Vec<i64> = group.iter().map(|d| d.row).collect();
+                self.busy.lock().expect("busy lock").extend(rows.iter().copied());
                 let worker = self.clone();
                 tokio::spawn(async move {
-                    let row = delivery.row;
-                    worker.attempt(delivery).await;
-                    worker.busy.lock().expect("busy lock").remove(&row);
+                    worker.attempt(group).await;
+                    let mut busy = worker.busy.lock().expect("busy lock");
+                    for row in &rows {
+                        busy.remove(row);
+                    }
+                    drop(busy);
                     drop(permit);
                     worker.in_flight.send_modify(|n| *n -= 1);
                     // The next delivery of the same case may be due now.
@@ -359,6 +369,14 @@ impl Delivery {
                 return total;
             }
         }
+    }
+
+    /// How alerts to a team address are grouped, when `alerts.group_window` is not zero.
+    fn grouping(&self, now: Timestamp) -> Option<crate::store::Grouping> {
+        (!self.group_window.is_zero()).then(|| crate::store::Grouping {
+            horizon: now.saturating_add(self.group_window).unwrap_or(now),
+            max: self.group_max,
+        })
     }
 
     /// Destinations not to claim from, and paused destinations whose cool-down has passed
@@ -425,34 +443,16 @@ impl Delivery {
         });
     }
 
-    async fn attempt(&self, d: ClaimedDelivery) {
+    /// Sends a group (one delivery, or alerts to one team address as one email) and records
+    /// the outcome for each of its deliveries.
+    async fn attempt(&self, group: Vec<ClaimedDelivery>) {
+        let Some(d) = group.first() else { return };
         let started_at = self.clock.now();
         let started = Instant::now();
-        let verdict = self.send(&d).await;
+        let verdict = self.send(&group).await;
         let latency = started.elapsed();
         let now = self.clock.now();
-        let failures = usize::try_from(d.failures).unwrap_or(0) + 1;
-        let next = match &verdict {
-            Verdict::Delivered { .. } => AttemptNext::Delivered,
-            Verdict::Retry { retry_after, .. } => match self.policy.wait(failures, *retry_after) {
-                Some(wait) => AttemptNext::Retry {
-                    at: now + jiff::SignedDuration::try_from(wait).unwrap_or_default(),
-                },
-                None => AttemptNext::Dead {
-                    reason: format!("the retry schedule ran out after {failures} failed attempts"),
-                },
-            },
-            Verdict::Permanent { .. } => AttemptNext::Dead {
-                reason: "refused permanently".to_owned(),
-            },
-        };
         self.note(&d.destination, matches!(verdict, Verdict::Retry { .. }), now);
-        let outcome = match &next {
-            AttemptNext::Delivered => "delivered",
-            AttemptNext::Retry { .. } => "retry",
-            AttemptNext::Dead { .. } => "dead",
-        };
-        self.metrics.delivery(&d.destination, outcome);
         let status = verdict.status();
         // A receiver's answer text stays in the store (masked); the log gets our own words only.
         let fault = match &verdict {
@@ -460,54 +460,94 @@ impl Delivery {
             Verdict::Retry { status: Some(_), .. } | Verdict::Permanent { status: Some(_), .. } => Some("refused"),
             Verdict::Retry { error, .. } | Verdict::Permanent { error, .. } => Some(error.as_str()),
         };
-        match &next {
-            AttemptNext::Delivered => tracing::info!(
-                delivery = %d.delivery_id, destination = %d.destination, case = %d.case_ref,
-                attempt = d.attempts + 1, latency_ms = latency.as_millis() as u64, "delivered"
-            ),
-            AttemptNext::Retry { at } => tracing::warn!(
-                delivery = %d.delivery_id, destination = %d.destination, case = %d.case_ref,
-                attempt = d.attempts + 1, status, error = fault, next_attempt = %at, "delivery failed; will retry"
-            ),
-            AttemptNext::Dead { reason } => tracing::error!(
-                delivery = %d.delivery_id, destination = %d.destination, case = %d.case_ref,
-                attempt = d.attempts + 1, status, error = fault, reason, "delivery is a dead letter"
-            ),
+        let mut waiting = Vec::with_capacity(group.len());
+        for d in &group {
+            let failures = usize::try_from(d.failures).unwrap_or(0) + 1;
+            let next = match &verdict {
+                Verdict::Delivered { .. } => AttemptNext::Delivered,
+                Verdict::Retry { retry_after, .. } => match self.policy.wait(failures, *retry_after) {
+                    Some(wait) => AttemptNext::Retry {
+                        at: now + jiff::SignedDuration::try_from(wait).unwrap_or_default(),
+                    },
+                    None => AttemptNext::Dead {
+                        reason: format!("the retry schedule ran out after {failures} failed attempts"),
+                    },
+                },
+                Verdict::Permanent { .. } => AttemptNext::Dead {
+                    reason: "refused permanently".to_owned(),
+                },
+            };
+            let outcome = match &next {
+                AttemptNext::Delivered => "delivered",
+                AttemptNext::Retry { .. } => "retry",
+                AttemptNext::Dead { .. } => "dead",
+            };
+            self.metrics.delivery(&d.destination, outcome);
+            let case = d.case_ref().map(|c| c.as_str());
+            let with = group.len();
+            match &next {
+                AttemptNext::Delivered => tracing::info!(
+                    delivery = %d.delivery_id, destination = %d.destination, case, purpose = %d.purpose, with,
+                    attempt = d.attempts + 1, latency_ms = latency.as_millis() as u64, "delivered"
+                ),
+                AttemptNext::Retry { at } => tracing::warn!(
+                    delivery = %d.delivery_id, destination = %d.destination, case, purpose = %d.purpose, with,
+                    attempt = d.attempts + 1, status, error = fault, next_attempt = %at, "delivery failed; will retry"
+                ),
+                AttemptNext::Dead { reason } => tracing::error!(
+                    delivery = %d.delivery_id, destination = %d.destination, case, purpose = %d.purpose, with,
+                    attempt = d.attempts + 1, status, error = fault, reason, "delivery is a dead letter"
+                ),
+            }
+            let record = AttemptRecord {
+                row: d.row,
+                started_at,
+                latency_us: i64::try_from(latency.as_micros()).unwrap_or(i64::MAX),
+                status,
+                error: verdict.error().map(str::to_owned),
+                next,
+            };
+            let (reply, recorded) = oneshot::channel();
+            match self.recorder.send((record, reply)) {
+                Ok(()) => waiting.push((d, recorded)),
+                Err(_) => {
+                    tracing::error!(delivery = %d.delivery_id, error = "the recorder stopped", "cannot record a delivery attempt")
+                }
+            }
         }
-        let record = AttemptRecord {
-            row: d.row,
-            started_at,
-            latency_us: i64::try_from(latency.as_micros()).unwrap_or(i64::MAX),
-            status,
-            error: verdict.error().map(str::to_owned),
-            next,
-        };
-        let (reply, recorded) = oneshot::channel();
-        let result = match self.recorder.send((record, reply)) {
-            Ok(()) => recorded
+        for (d, recorded) in waiting {
+            let result = recorded
                 .await
-                .unwrap_or_else(|_| Err(anyhow::anyhow!("the recorder stopped"))),
-            Err(_) => Err(anyhow::anyhow!("the recorder stopped")),
-        };
-        if let Err(e) = result {
-            // The claim expires and the delivery is sent again: at least once, never lost.
-            tracing::error!(delivery = %d.delivery_id, error = %e, "cannot record a delivery attempt");
+                .unwrap_or_else(|_| Err(anyhow::anyhow!("the recorder stopped")));
+            if let Err(e) = result {
+                // The claim expires and the delivery is sent again: at least once, never lost.
+                tracing::error!(delivery = %d.delivery_id, error = %e, "cannot record a delivery attempt");
+            }
         }
     }
 
-    async fn send(&self, d: &ClaimedDelivery) -> Verdict {
+    async fn send(&self, group: &[ClaimedDelivery]) -> Verdict {
         let gone = |what: String| Verdict::Permanent {
             status: None,
             error: format!("{what} is no longer configured"),
+        };
+        let Some(d) = group.first() else {
+            return Verdict::Delivered { status: None };
         };
         match Target::parse(&d.destination) {
             Target::Webhook(id) => {
                 let Some(webhook) = self.webhooks.get(&id) else {
                     return gone(format!("destination {id}"));
                 };
+                let Some(m) = &d.message else {
+                    return Verdict::Permanent {
+                        status: None,
+                        error: "a webhook delivery without a message".to_owned(),
+                    };
+                };
                 let message = match self
                     .vault
-                    .open_document(&d.body_sealed)
+                    .open_document(&m.body_sealed)
                     .and_then(|bytes| Ok(serde_json::from_slice(&bytes)?))
                 {
                     Ok(message) => message,
@@ -518,7 +558,8 @@ impl Delivery {
                         };
                     }
                 };
-                let body = serde_json::to_vec(&webhook::event(d, message)).expect("JSON values serialise");
+                let body =
+                    serde_json::to_vec(&webhook::event(&d.delivery_id, m, message)).expect("JSON values serialise");
                 webhook.send(&d.delivery_id, body).await
             }
             Target::Mailbox(team_id) | Target::Lead(team_id) => {
@@ -530,8 +571,16 @@ impl Delivery {
                 } else {
                     &team.mailbox
                 };
-                match email::render(d, team, to, &self.from, &self.settings.public_url, &self.templates) {
-                    Ok(message) => self.mailer.send(&d.delivery_id, message).await,
+                let rendered = email::render(
+                    group,
+                    (&team_id, team),
+                    to,
+                    &self.from,
+                    &self.settings.public_url,
+                    &self.templates,
+                );
+                match rendered {
+                    Ok(message) => self.mailer.send(&email::message_id(group), message).await,
                     Err(e) => Verdict::Permanent {
                         status: None,
                         error: format!("{e:#}"),

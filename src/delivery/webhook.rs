@@ -5,7 +5,7 @@
 
 use super::retry::{Verdict, http_verdict, parse_retry_after};
 use crate::config::DestinationSettings;
-use crate::store::ClaimedDelivery;
+use crate::store::ClaimedMessage;
 use anyhow::{Context, bail};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
@@ -173,17 +173,17 @@ pub fn sign(secret: &[u8], id: &str, timestamp: i64, body: &[u8]) -> String {
 }
 
 /// The CloudEvent for a delivery: the canonical message as `data`, the case as `subject`.
-pub fn event(d: &ClaimedDelivery, message: Value) -> Value {
+pub fn event(delivery_id: &str, m: &ClaimedMessage, message: Value) -> Value {
     json!({
         "specversion": "1.0",
-        "id": d.delivery_id,
-        "source": format!("urn:indgang:kommune:{}", d.municipality),
-        "type": format!("dk.indgang.{}.v1", d.kind.as_str()),
-        "subject": d.case_ref.as_str(),
-        "time": d.received_at.to_string(),
+        "id": delivery_id,
+        "source": format!("urn:indgang:kommune:{}", m.municipality),
+        "type": format!("dk.indgang.{}.v1", m.kind.as_str()),
+        "subject": m.case_ref.as_str(),
+        "time": m.received_at.to_string(),
         "datacontenttype": "application/json",
-        "dataschema": format!("urn:indgang:schema:{}.v1", d.kind.as_str()),
-        "indgangreceipt": d.receipt_id,
+        "dataschema": format!("urn:indgang:schema:{}.v1", m.kind.as_str()),
+        "indgangreceipt": m.receipt_id,
         "data": message,
     })
 }

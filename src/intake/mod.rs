@@ -36,6 +36,8 @@ pub struct Intake {
     /// The worker to wake when a message was filed (`None` outside a running gateway: it finds
     /// the deliveries at its next poll).
     pub delivery: Option<std::sync::Arc<crate::delivery::Delivery>>,
+    /// How long an alert to a team waits for others to the same address (`alerts.group_window`).
+    pub alert_delay: jiff::SignedDuration,
 }
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
@@ -311,6 +313,12 @@ fn seal(intake: &Intake, checked: validation::Checked, now: jiff::Timestamp) -> 
         .into_iter()
         .map(|target| NewDelivery {
             delivery_id: format!("dlv_{}", uuid::Uuid::now_v7().simple()),
+            not_before: match target {
+                crate::routing::Target::Webhook(_) => now,
+                crate::routing::Target::Mailbox(_) | crate::routing::Target::Lead(_) => {
+                    now.saturating_add(intake.alert_delay).unwrap_or(now)
+                }
+            },
             destination: target.key(),
             routes: decision.routes.clone(),
         })

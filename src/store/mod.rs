@@ -147,6 +147,9 @@ pub struct NewDelivery {
     /// A destination id, or `mail:<team>`.
     pub destination: String,
     pub routes: Vec<String>,
+    /// Not sent before this instant: an alert to a team waits for others to the same
+    /// recipient (`alerts.group_window`).
+    pub not_before: Timestamp,
 }
 
 /// Where a delivery stands.
@@ -198,6 +201,15 @@ pub struct DeliveryRecord {
     pub last_status: Option<i64>,
     pub last_error: Option<String>,
     pub dead_reason: Option<String>,
+    /// `message`, `reminder`, `escalation` or `digest`.
+    pub purpose: String,
+    /// The message it is about; none for a digest.
+    pub about: Option<About>,
+}
+
+/// The message a delivery is about.
+#[derive(Debug, Clone, PartialEq)]
+pub struct About {
     pub receipt_id: String,
     pub case_ref: CaseRef,
     pub kind: Kind,
@@ -212,6 +224,30 @@ pub struct ClaimedDelivery {
     /// Attempts before this one, ever, and failures since creation or the last replay.
     pub attempts: i64,
     pub failures: i64,
+    pub created_at: Timestamp,
+    /// `message`, `reminder`, `escalation` or `digest`.
+    pub purpose: String,
+    /// The message it is about; none for a digest.
+    pub message: Option<ClaimedMessage>,
+    /// For reminders and escalations: the deadline's title and due time.
+    pub deadline: Option<(String, Timestamp)>,
+    /// The deadlines the email puts in the caseworker's calendar: those the message created,
+    /// moved or cancelled (for a notification), or the deadline itself (for an alert).
+    pub calendar: Vec<CalendarEntry>,
+    /// What a digest lists, as it stood when the digest was made.
+    pub payload: Option<serde_json::Value>,
+}
+
+impl ClaimedDelivery {
+    /// The case reference, for log lines.
+    pub fn case_ref(&self) -> Option<&CaseRef> {
+        self.message.as_ref().map(|m| &m.case_ref)
+    }
+}
+
+/// The message a claimed delivery carries or is about.
+#[derive(Debug, Clone)]
+pub struct ClaimedMessage {
     pub receipt_id: String,
     pub case_ref: CaseRef,
     pub kind: Kind,
@@ -219,15 +255,8 @@ pub struct ClaimedDelivery {
     pub received_at: Timestamp,
     pub body_sealed: Vec<u8>,
     pub summary: serde_json::Value,
-    /// `message`, `reminder` or `escalation`.
-    pub purpose: String,
-    /// For reminders and escalations: the deadline's title and due time.
-    pub deadline: Option<(String, Timestamp)>,
     /// When the message must be acknowledged by, if a policy asks for it.
     pub acknowledge_by: Option<Timestamp>,
-    /// The deadlines the email puts in the caseworker's calendar: those the message created,
-    /// moved or cancelled (for a notification), or the deadline itself (for an alert).
-    pub calendar: Vec<CalendarEntry>,
 }
 
 /// A deadline as a calendar event.
@@ -254,6 +283,37 @@ pub struct ClaimRequest {
     pub only: Option<String>,
     /// Deliveries this worker is sending right now (their claims may have expired meanwhile).
     pub busy: Vec<i64>,
+    /// Alerts to one team address (`mail:` and `lead:` destinations) are claimed together:
+    /// with a due one come the others open for the same address and due by `horizon`, at most
+    /// `max` in one group. `None`: each on its own.
+    pub group: Option<Grouping>,
+}
+
+#[derive(Debug, Clone, Copy)]
+pub struct Grouping {
+    pub horizon: Timestamp,
+    pub max: usize,
+}
+
+/// The daily digest of one team.
+#[derive(Debug, Clone)]
+pub struct NewDigest {
+    pub team: String,
+    /// The working day it is for (Copenhagen).
+    pub day: jiff::civil::Date,
+    pub destination: String,
+    /// What it lists; `None` when there is nothing to list (the day is marked done all the same).
+    pub payload: Option<serde_json::Value>,
+}
+
+/// A deadline as the digest lists it: no personal data.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DigestItem {
+    pub team: String,
+    pub case_ref: CaseRef,
+    pub title: String,
+    pub due_at: Timestamp,
+    pub state: DeadlineState,
 }
 
 /// What came of one attempt.
@@ -405,7 +465,8 @@ pub trait Store: Send + Sync {
     /// Claims due deliveries, oldest due first, keeping acceptance order per case and
     /// destination: a delivery is not claimed while an earlier one of its case and destination
     /// is still pending or retrying.
-    async fn claim_deliveries(&self, request: ClaimRequest) -> anyhow::Result<Vec<ClaimedDelivery>>;
+    /// Each group is sent as one: a group of alerts to one team address is one email.
+    async fn claim_deliveries(&self, request: ClaimRequest) -> anyhow::Result<Vec<Vec<ClaimedDelivery>>>;
     /// Records attempts and moves their deliveries on; returns once durable.
     async fn record_attempts(&self, attempts: Vec<AttemptRecord>) -> anyhow::Result<()>;
     /// Releases every claim (at start, when this process is the only one sending).
@@ -420,7 +481,19 @@ pub trait Store: Send + Sync {
 
     /// Sends (through the outbox) the reminders and escalations due at `now`, at most `limit`
     /// deadlines' worth; returns how many deadlines it looked at. Each goes out exactly once.
-    async fn fire_deadlines(&self, now: Timestamp, limit: usize) -> anyhow::Result<usize>;
+    /// The alerts are due `alert_delay` after `now` (they wait for others to the same address).
+    async fn fire_deadlines(
+        &self,
+        now: Timestamp,
+        limit: usize,
+        alert_delay: jiff::SignedDuration,
+    ) -> anyhow::Result<usize>;
+    /// The open deadlines of these teams due before `horizon`, and their missed ones nobody has
+    /// resolved, by due time.
+    async fn digest_items(&self, teams: Vec<String>, horizon: Timestamp) -> anyhow::Result<Vec<DigestItem>>;
+    /// Writes the digests not yet made for their team and day, each a delivery due now; returns
+    /// how many were new. A digest made before (another tick, before a restart) is left alone.
+    async fn add_digests(&self, digests: Vec<NewDigest>, now: Timestamp) -> anyhow::Result<usize>;
     async fn deadlines(&self, filter: DeadlineFilter) -> anyhow::Result<Vec<DeadlineRecord>>;
     async fn deadline(&self, id: i64) -> anyhow::Result<Option<DeadlineRecord>>;
     /// Resolves or reopens a deadline; `None` when it does not exist.

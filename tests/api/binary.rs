@@ -46,6 +46,7 @@ pub fn serve_with(data_dir: &Path, log_level: &str, env: &[(String, String)]) ->
         .env("INDGANG__DATA_DIR", data_dir)
         .env("INDGANG__SERVER__BIND", "127.0.0.1:0")
         .env("INDGANG__LOG__LEVEL", log_level)
+        .env("INDGANG__ALERTS__GROUP_WINDOW", "0s")
         .env_remove("RUST_LOG")
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());

@@ -39,6 +39,10 @@ pub fn settings_with_file(file: Option<&Path>, data_dir: &Path, extra: &[(&str, 
         ("INDGANG__SERVER__BIND".to_owned(), "127.0.0.1:0".to_owned()),
         ("INDGANG__SERVER__WORKERS".to_owned(), "2".to_owned()),
         ("INDGANG__SECURITY__TOKEN_CACHE_SECONDS".to_owned(), "0".to_owned()),
+        // Each alert on its own and at once, and no daily digest, unless a test asks for them
+        // (tests/api/alerts.rs).
+        ("INDGANG__ALERTS__GROUP_WINDOW".to_owned(), "0s".to_owned()),
+        ("INDGANG__ALERTS__DIGEST_AT".to_owned(), String::new()),
     ];
     env.extend(extra.iter().map(|(k, v)| (k.to_string(), v.to_string())));
     Settings::load_from(file, env).expect("test settings")
@@ -68,8 +72,18 @@ pub async fn spawn_app_in(data_dir: &Path, extra: &[(&str, &str)]) -> TestApp {
     start(settings_for(data_dir, extra), data_dir).await
 }
 
+/// As `spawn_app_in`, with the test's clock showing `at` from the start (before the scheduler's
+/// first look).
+pub async fn spawn_app_at(data_dir: &Path, at: &str, extra: &[(&str, &str)]) -> TestApp {
+    start_at(settings_for(data_dir, extra), data_dir, at).await
+}
+
 async fn start(settings: Settings, data_dir: &Path) -> TestApp {
-    let (clock, handle) = Clock::manual(NOW.parse().unwrap());
+    start_at(settings, data_dir, NOW).await
+}
+
+async fn start_at(settings: Settings, data_dir: &Path, at: &str) -> TestApp {
+    let (clock, handle) = Clock::manual(at.parse().unwrap());
     let app = Application::build_with_clock(settings, clock)
         .await
         .expect("the gateway starts");

@@ -1,6 +1,7 @@
 //! Black-box tests: a real gateway on port 0, real HTTP, a fresh SQLite file per test.
 
 mod adapters;
+mod alerts;
 mod binary;
 mod cases;
 mod cli;

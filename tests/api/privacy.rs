@@ -8,7 +8,7 @@ use indgang::domain::Kind;
 use serde_json::Value;
 
 /// Every string in a message that is personal: CPR numbers (in both spellings), names, addresses, notes.
-fn personal_strings(message: &Value, out: &mut Vec<String>) {
+pub fn personal_strings(message: &Value, out: &mut Vec<String>) {
     if let Some(cpr) = message.pointer("/citizen/cpr").and_then(Value::as_str) {
         let digits: String = cpr.chars().filter(char::is_ascii_digit).collect();
         if digits.len() == 10 {

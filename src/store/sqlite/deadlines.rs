@@ -4,9 +4,10 @@ use super::queries::{instant, micros};
 use crate::deadlines::{DeadlineChange, DeadlinePlan};
 use crate::domain::CaseRef;
 use crate::store::{
-    DeadlineAction, DeadlineEvent, DeadlineFilter, DeadlineRecord, DeadlineRow, DeadlineState, NoticeRow, StateConflict,
+    DeadlineAction, DeadlineEvent, DeadlineFilter, DeadlineRecord, DeadlineRow, DeadlineState, DigestItem, NoticeRow,
+    StateConflict,
 };
-use jiff::Timestamp;
+use jiff::{SignedDuration, Timestamp};
 use rusqlite::{Connection, OptionalExtension, Row, params};
 use serde_json::{Value, json};
 
@@ -159,18 +160,19 @@ fn alert_delivery(
     case_id: i64,
     destination: &str,
     purpose: &str,
-    now: i64,
+    (now, send_at): (i64, i64),
 ) -> anyhow::Result<()> {
     conn.prepare_cached(
         "INSERT INTO deliveries (delivery_id, message, case_id, destination, routes, state, next_attempt_at, created_at,
              purpose, deadline)
-         VALUES (?1, ?2, ?3, ?4, '[]', 'pending', ?5, ?5, ?6, ?7)",
+         VALUES (?1, ?2, ?3, ?4, '[]', 'pending', ?5, ?6, ?7, ?8)",
     )?
     .execute(params![
         format!("dlv_{}", uuid::Uuid::now_v7().simple()),
         message,
         case_id,
         destination,
+        send_at,
         now,
         purpose,
         deadline
@@ -181,7 +183,8 @@ fn alert_delivery(
 /// One scheduler step: every deadline whose next alert is due. A passed due time makes the
 /// deadline missed and sends the escalation, and nothing else; otherwise the latest reminder
 /// that fell due is sent (earlier ones that fell due meanwhile are skipped, not flooded).
-pub fn fire(conn: &Connection, now: Timestamp, limit: usize) -> anyhow::Result<usize> {
+pub fn fire(conn: &Connection, now: Timestamp, limit: usize, alert_delay: SignedDuration) -> anyhow::Result<usize> {
+    let send_at = micros(now.saturating_add(alert_delay).unwrap_or(now));
     let now = micros(now);
     type Due = (i64, i64, i64, String, i64, String, i64, Option<String>, Option<String>);
     let due: Vec<Due> = conn
@@ -215,7 +218,7 @@ pub fn fire(conn: &Connection, now: Timestamp, limit: usize) -> anyhow::Result<u
                 .execute([id])?;
             event(conn, *id, now, "missed", "scheduler", &json!({}))?;
             if let Some(to) = escalate_to {
-                alert_delivery(conn, *id, *message, *case_id, to, "escalation", now)?;
+                alert_delivery(conn, *id, *message, *case_id, to, "escalation", (now, send_at))?;
             }
             continue;
         }
@@ -224,7 +227,7 @@ pub fn fire(conn: &Connection, now: Timestamp, limit: usize) -> anyhow::Result<u
         let done = usize::try_from(*done).unwrap_or(0);
         if behind > done {
             if let Some(to) = remind_to {
-                alert_delivery(conn, *id, *message, *case_id, to, "reminder", now)?;
+                alert_delivery(conn, *id, *message, *case_id, to, "reminder", (now, send_at))?;
             }
             let skipped = behind - done - 1;
             event(
@@ -494,4 +497,33 @@ pub fn deadline_rows(
         })?
         .collect::<rusqlite::Result<Vec<_>>>()?;
     Ok(rows)
+}
+
+/// The open deadlines of `teams` due before `horizon` (found through the alert index: an open
+/// deadline's next alert is at the latest its due time) and their missed ones.
+pub fn digest_items(conn: &Connection, teams: &[String], horizon: Timestamp) -> anyhow::Result<Vec<DigestItem>> {
+    let teams = serde_json::to_string(teams)?;
+    let mut statement = conn.prepare_cached(
+        "SELECT x.team, c.case_ref, x.title, x.due_at, x.state FROM deadlines x JOIN cases c ON c.id = x.case_id
+         WHERE x.next_alert_at IS NOT NULL AND x.next_alert_at < ?2 AND x.due_at < ?2 AND x.state = 'open'
+           AND x.team IN (SELECT value FROM json_each(?1))
+         UNION ALL
+         SELECT x.team, c.case_ref, x.title, x.due_at, x.state FROM deadlines x JOIN cases c ON c.id = x.case_id
+         WHERE x.state = 'missed' AND x.team IN (SELECT value FROM json_each(?1))
+         ORDER BY 4, 2",
+    )?;
+    let items = statement
+        .query_map(params![teams, micros(horizon)], |row| {
+            let case_ref: String = row.get(1)?;
+            let state: String = row.get(4)?;
+            Ok(DigestItem {
+                team: row.get(0)?,
+                case_ref: CaseRef::parse(&case_ref).unwrap_or_else(|| CaseRef::new(0, 0)),
+                title: row.get(2)?,
+                due_at: instant(row.get(3)?)?,
+                state: DeadlineState::parse(&state).unwrap_or(DeadlineState::Open),
+            })
+        })?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    Ok(items)
 }

@@ -3,13 +3,14 @@
 use super::queries::{instant, kind_of, micros};
 use crate::domain::CaseRef;
 use crate::store::{
-    AttemptNext, AttemptRecord, CalendarEntry, ClaimRequest, ClaimedDelivery, DeadLetterFilter, DeliveryRecord,
-    DeliveryState, DestinationQueue, NewMessage, Replay,
+    About, AttemptNext, AttemptRecord, CalendarEntry, ClaimRequest, ClaimedDelivery, ClaimedMessage, DeadLetterFilter,
+    DeliveryRecord, DeliveryState, DestinationQueue, Grouping, NewDigest, NewMessage, Replay,
 };
 use jiff::Timestamp;
-use rusqlite::{Connection, Row, params};
+use rusqlite::{Connection, OptionalExtension, Row, params};
+use std::collections::HashSet;
 
-/// Writes a new message's deliveries, due at once.
+/// Writes a new message's deliveries, each due at its `not_before`.
 pub fn insert(
     conn: &Connection,
     m: &NewMessage,
@@ -20,7 +21,7 @@ pub fn insert(
     let at = micros(m.received_at);
     let mut statement = conn.prepare_cached(
         "INSERT INTO deliveries (delivery_id, message, case_id, destination, routes, state, next_attempt_at, created_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, 'pending', ?6, ?6)",
+         VALUES (?1, ?2, ?3, ?4, ?5, 'pending', ?6, ?7)",
     )?;
     let mut records = Vec::with_capacity(m.deliveries.len());
     for d in &m.deliveries {
@@ -30,6 +31,7 @@ pub fn insert(
             case_id,
             d.destination,
             serde_json::to_string(&d.routes)?,
+            micros(d.not_before),
             at
         ])?;
         records.push(DeliveryRecord {
@@ -38,30 +40,45 @@ pub fn insert(
             routes: d.routes.clone(),
             state: DeliveryState::Pending,
             attempts: 0,
-            next_attempt_at: Some(m.received_at),
+            next_attempt_at: Some(d.not_before),
             created_at: m.received_at,
             finished_at: None,
             last_status: None,
             last_error: None,
             dead_reason: None,
-            receipt_id: m.receipt_id.clone(),
-            case_ref: case_ref.clone(),
-            kind: m.kind,
+            purpose: "message".to_owned(),
+            about: Some(About {
+                receipt_id: m.receipt_id.clone(),
+                case_ref: case_ref.clone(),
+                kind: m.kind,
+            }),
         });
     }
     Ok(records)
 }
 
 const RECORD_COLUMNS: &str = "d.delivery_id, d.destination, d.routes, d.state, d.attempts, d.next_attempt_at, \
-     d.created_at, d.finished_at, d.last_status, d.last_error, d.dead_reason, m.receipt_id, c.case_ref, m.kind";
+     d.created_at, d.finished_at, d.last_status, d.last_error, d.dead_reason, m.receipt_id, c.case_ref, m.kind, \
+     d.purpose";
 
-const RECORD_FROM: &str = "deliveries d JOIN messages m ON m.id = d.message JOIN cases c ON c.id = d.case_id";
+const RECORD_FROM: &str = "deliveries d LEFT JOIN messages m ON m.id = d.message LEFT JOIN cases c ON c.id = d.case_id";
 
 fn record_row(row: &Row) -> rusqlite::Result<DeliveryRecord> {
     let state: String = row.get(3)?;
     let state = DeliveryState::parse(&state).unwrap_or(DeliveryState::Pending);
     let routes: String = row.get(2)?;
-    let case_ref: String = row.get(12)?;
+    let about = match (
+        row.get::<_, Option<String>>(11)?,
+        row.get::<_, Option<String>>(12)?,
+        row.get::<_, Option<String>>(13)?,
+    ) {
+        (Some(receipt_id), Some(case_ref), Some(kind)) => Some(About {
+            receipt_id,
+            case_ref: CaseRef::parse(&case_ref).unwrap_or_else(|| CaseRef::new(0, 0)),
+            kind: kind_of(&kind)?,
+        }),
+        _ => None,
+    };
     let open = matches!(state, DeliveryState::Pending | DeliveryState::Retrying);
     Ok(DeliveryRecord {
         delivery_id: row.get(0)?,
@@ -75,9 +92,8 @@ fn record_row(row: &Row) -> rusqlite::Result<DeliveryRecord> {
         last_status: row.get(8)?,
         last_error: row.get(9)?,
         dead_reason: row.get(10)?,
-        receipt_id: row.get(11)?,
-        case_ref: CaseRef::parse(&case_ref).unwrap_or_else(|| CaseRef::new(0, 0)),
-        kind: kind_of(&row.get::<_, String>(13)?)?,
+        purpose: row.get(14)?,
+        about,
     })
 }
 
@@ -93,13 +109,16 @@ pub fn of_receipt(conn: &Connection, receipt_id: &str) -> anyhow::Result<Vec<Del
         .collect::<rusqlite::Result<Vec<_>>>()?)
 }
 
-pub fn claim(conn: &Connection, r: &ClaimRequest) -> anyhow::Result<Vec<ClaimedDelivery>> {
+/// Team addresses, whose alerts are grouped.
+const TEAM_DESTINATION: &str = "(d.destination LIKE 'mail:%' OR d.destination LIKE 'lead:%')";
+
+pub fn claim(conn: &Connection, r: &ClaimRequest) -> anyhow::Result<Vec<Vec<ClaimedDelivery>>> {
     let now = micros(r.now);
     let exclude = serde_json::to_string(&r.exclude)?;
     let busy = serde_json::to_string(&r.busy)?;
-    let rows: Vec<i64> = conn
-        .prepare_cached(
-            "SELECT d.id FROM deliveries d
+    let due: Vec<(i64, String, bool)> = conn
+        .prepare_cached(&format!(
+            "SELECT d.id, d.destination, {TEAM_DESTINATION} AND d.purpose != 'digest' FROM deliveries d
              WHERE d.state IN ('pending', 'retrying') AND d.next_attempt_at <= ?1
                AND (d.claimed_until IS NULL OR d.claimed_until <= ?1)
                AND (?3 IS NULL OR d.destination = ?3)
@@ -110,58 +129,120 @@ pub fn claim(conn: &Connection, r: &ClaimRequest) -> anyhow::Result<Vec<ClaimedD
                    WHERE e.case_id = d.case_id AND e.destination = d.destination AND e.id < d.id
                      AND e.state IN ('pending', 'retrying'))
              ORDER BY d.next_attempt_at, d.id
-             LIMIT ?2",
-        )?
-        .query_map(params![now, r.limit as i64, r.only, exclude, busy], |row| row.get(0))?
+             LIMIT ?2"
+        ))?
+        .query_map(params![now, r.limit as i64, r.only, exclude, busy], |row| {
+            Ok((row.get(0)?, row.get(1)?, row.get(2)?))
+        })?
         .collect::<rusqlite::Result<_>>()?;
-    let mut update = conn.prepare_cached("UPDATE deliveries SET claimed_until = ?2 WHERE id = ?1")?;
+    let mut taken = HashSet::new();
+    let mut groups = Vec::with_capacity(due.len());
+    for (row, destination, groupable) in due {
+        if taken.contains(&row) {
+            continue;
+        }
+        let mut members = match r.group {
+            Some(grouping) if groupable => group_of(conn, &destination, grouping, now, &busy)?,
+            _ => Vec::new(),
+        };
+        members.retain(|m| !taken.contains(m));
+        if members.is_empty() {
+            members.push(row);
+        }
+        let mut group = Vec::with_capacity(members.len());
+        for member in members {
+            taken.insert(member);
+            group.push(claim_one(conn, member, r.until)?);
+        }
+        groups.push(group);
+    }
+    Ok(groups)
+}
+
+/// The open alerts to one team address that may go out now in one email: due by the horizon,
+/// not being sent, and not behind an earlier delivery of their case that stays behind.
+fn group_of(conn: &Connection, destination: &str, g: Grouping, now: i64, busy: &str) -> anyhow::Result<Vec<i64>> {
+    const READY: &str = "next_attempt_at <= ?2 AND (claimed_until IS NULL OR claimed_until <= ?3)";
+    let sql = format!(
+        "SELECT d.id FROM deliveries d
+         WHERE d.destination = ?1 AND d.state IN ('pending', 'retrying') AND d.purpose != 'digest'
+           AND d.{READY} AND d.id NOT IN (SELECT value FROM json_each(?4))
+           AND NOT EXISTS (
+               SELECT 1 FROM deliveries e
+               WHERE e.case_id = d.case_id AND e.destination = d.destination AND e.id < d.id
+                 AND e.state IN ('pending', 'retrying')
+                 AND NOT (e.{READY} AND e.id NOT IN (SELECT value FROM json_each(?4))))
+         ORDER BY d.id
+         LIMIT ?5"
+    );
+    Ok(conn
+        .prepare_cached(&sql)?
+        .query_map(
+            params![destination, micros(g.horizon), now, busy, g.max as i64],
+            |row| row.get(0),
+        )?
+        .collect::<rusqlite::Result<_>>()?)
+}
+
+/// Marks one delivery claimed until `until` and reads what sending it needs.
+fn claim_one(conn: &Connection, row: i64, until: Timestamp) -> anyhow::Result<ClaimedDelivery> {
+    conn.prepare_cached("UPDATE deliveries SET claimed_until = ?2 WHERE id = ?1")?
+        .execute(params![row, micros(until)])?;
     let mut select = conn.prepare_cached(
         "SELECT d.id, d.delivery_id, d.destination, d.attempts, d.failures, m.receipt_id, c.case_ref, m.kind,
                 c.municipality, m.received_at, m.body_sealed, m.summary, d.purpose, x.title, x.due_at,
                 (SELECT a.due_at FROM deadlines a WHERE a.case_id = d.case_id AND a.scope = 'message:' || m.receipt_id),
-                d.deadline, d.message, d.case_id
-         FROM deliveries d JOIN messages m ON m.id = d.message JOIN cases c ON c.id = d.case_id
+                d.deadline, d.message, d.case_id, d.created_at, d.payload
+         FROM deliveries d LEFT JOIN messages m ON m.id = d.message LEFT JOIN cases c ON c.id = d.case_id
               LEFT JOIN deadlines x ON x.id = d.deadline
          WHERE d.id = ?1",
     )?;
-    let mut claimed = Vec::with_capacity(rows.len());
-    for row in rows {
-        update.execute(params![row, micros(r.until)])?;
-        let (mut delivery, deadline, message, case_id) = select.query_row([row], |row| {
-            let case_ref: String = row.get(6)?;
-            let summary: String = row.get(11)?;
-            let delivery = ClaimedDelivery {
-                row: row.get(0)?,
-                delivery_id: row.get(1)?,
-                destination: row.get(2)?,
-                attempts: row.get(3)?,
-                failures: row.get(4)?,
-                receipt_id: row.get(5)?,
-                case_ref: CaseRef::parse(&case_ref).unwrap_or_else(|| CaseRef::new(0, 0)),
-                kind: kind_of(&row.get::<_, String>(7)?)?,
-                municipality: row.get(8)?,
-                received_at: instant(row.get(9)?)?,
-                body_sealed: row.get(10)?,
-                summary: serde_json::from_str(&summary).unwrap_or_default(),
-                purpose: row.get(12)?,
-                deadline: match (row.get::<_, Option<String>>(13)?, row.get::<_, Option<i64>>(14)?) {
-                    (Some(title), Some(due)) => Some((title, instant(due)?)),
-                    _ => None,
-                },
-                acknowledge_by: row.get::<_, Option<i64>>(15)?.map(instant).transpose()?,
-                calendar: Vec::new(),
-            };
-            Ok((
-                delivery,
-                row.get::<_, Option<i64>>(16)?,
-                row.get::<_, i64>(17)?,
-                row.get::<_, i64>(18)?,
-            ))
-        })?;
-        delivery.calendar = calendar(conn, deadline, message, case_id, &delivery.receipt_id)?;
-        claimed.push(delivery);
+    let (mut delivery, deadline, message) = select.query_row([row], |row| {
+        let message = match row.get::<_, Option<String>>(5)? {
+            Some(receipt_id) => {
+                let case_ref: String = row.get(6)?;
+                let summary: String = row.get(11)?;
+                Some(ClaimedMessage {
+                    receipt_id,
+                    case_ref: CaseRef::parse(&case_ref).unwrap_or_else(|| CaseRef::new(0, 0)),
+                    kind: kind_of(&row.get::<_, String>(7)?)?,
+                    municipality: row.get(8)?,
+                    received_at: instant(row.get(9)?)?,
+                    body_sealed: row.get(10)?,
+                    summary: serde_json::from_str(&summary).unwrap_or_default(),
+                    acknowledge_by: row.get::<_, Option<i64>>(15)?.map(instant).transpose()?,
+                })
+            }
+            None => None,
+        };
+        let delivery = ClaimedDelivery {
+            row: row.get(0)?,
+            delivery_id: row.get(1)?,
+            destination: row.get(2)?,
+            attempts: row.get(3)?,
+            failures: row.get(4)?,
+            created_at: instant(row.get(19)?)?,
+            purpose: row.get(12)?,
+            message,
+            deadline: match (row.get::<_, Option<String>>(13)?, row.get::<_, Option<i64>>(14)?) {
+                (Some(title), Some(due)) => Some((title, instant(due)?)),
+                _ => None,
+            },
+            calendar: Vec::new(),
+            payload: row
+                .get::<_, Option<String>>(20)?
+                .and_then(|text| serde_json::from_str(&text).ok()),
+        };
+        Ok((
+            delivery,
+            row.get::<_, Option<i64>>(16)?,
+            row.get::<_, Option<i64>>(17)?.zip(row.get::<_, Option<i64>>(18)?),
+        ))
+    })?;
+    if let (Some((message, case_id)), Some(about)) = (message, &delivery.message) {
+        delivery.calendar = calendar(conn, deadline, message, case_id, &about.receipt_id)?;
     }
-    Ok(claimed)
+    Ok(delivery)
 }
 
 /// The calendar entries of a delivery: its deadline (an alert), or the deadlines its message
@@ -301,4 +382,42 @@ pub fn queues(conn: &Connection) -> anyhow::Result<Vec<DestinationQueue>> {
         })
     })?;
     Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+}
+
+/// Writes each digest not yet made for its team and day, with its delivery when it lists
+/// anything; returns how many were new.
+pub fn add_digests(conn: &Connection, digests: &[NewDigest], now: Timestamp) -> anyhow::Result<usize> {
+    let now = micros(now);
+    let mut made = 0;
+    for digest in digests {
+        let day = digest.day.to_string();
+        let known = conn
+            .prepare_cached("SELECT 1 FROM digests WHERE team = ?1 AND day = ?2")?
+            .query_row(params![digest.team, day], |_| Ok(()))
+            .optional()?;
+        if known.is_some() {
+            continue;
+        }
+        let delivery = match &digest.payload {
+            Some(payload) => {
+                conn.prepare_cached(
+                    "INSERT INTO deliveries (delivery_id, destination, routes, state, next_attempt_at, created_at,
+                         purpose, payload)
+                     VALUES (?1, ?2, '[]', 'pending', ?3, ?3, 'digest', ?4)",
+                )?
+                .execute(params![
+                    format!("dlv_{}", uuid::Uuid::now_v7().simple()),
+                    digest.destination,
+                    now,
+                    serde_json::to_string(payload)?
+                ])?;
+                Some(conn.last_insert_rowid())
+            }
+            None => None,
+        };
+        conn.prepare_cached("INSERT INTO digests (team, day, created_at, delivery) VALUES (?1, ?2, ?3, ?4)")?
+            .execute(params![digest.team, day, now, delivery])?;
+        made += 1;
+    }
+    Ok(made)
 }

@@ -12,20 +12,21 @@ mod writer;
 
 use super::{
     AttemptRecord, CaseFilter, CaseRecord, CaseSummary, ClaimRequest, ClaimedDelivery, DeadLetterFilter,
-    DeadlineAction, DeadlineFilter, DeadlineRecord, DeadlineRow, DeliveryRecord, DestinationQueue, KeyCheck,
-    NewMessage, NoticeRow, Receipt, Replay, Store, SubmitOutcome, TokenRecord,
+    DeadlineAction, DeadlineFilter, DeadlineRecord, DeadlineRow, DeliveryRecord, DestinationQueue, DigestItem,
+    KeyCheck, NewDigest, NewMessage, NoticeRow, Receipt, Replay, Store, SubmitOutcome, TokenRecord,
 };
 use crate::domain::CaseRef;
 use anyhow::Context;
 use async_trait::async_trait;
 use jiff::Timestamp;
-use rusqlite::{Connection, OpenFlags};
+use rusqlite::{Connection, OpenFlags, OptionalExtension};
 use std::path::{Path, PathBuf};
 
 const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0001_init.sql"),
     include_str!("migrations/0002_deliveries.sql"),
     include_str!("migrations/0003_deadlines.sql"),
+    include_str!("migrations/0004_digests.sql"),
 ];
 
 const STATEMENT_CACHE: usize = 128;
@@ -109,14 +110,30 @@ fn migrate(conn: &Connection) -> anyhow::Result<()> {
         applied <= MIGRATIONS.len() as i64,
         "the database is from a newer indgang (schema version {applied}); upgrade indgang"
     );
-    for (index, sql) in MIGRATIONS.iter().enumerate().skip(applied as usize) {
-        let tx = conn.unchecked_transaction()?;
-        tx.execute_batch(sql)
-            .with_context(|| format!("migration {}", index + 1))?;
-        tx.pragma_update(None, "user_version", index as i64 + 1)?;
-        tx.commit()?;
+    if applied == MIGRATIONS.len() as i64 {
+        return Ok(());
     }
-    Ok(())
+    // A migration that rebuilds a table drops the old one, which foreign keys would refuse
+    // while other tables point at it; they are checked once the migrations are in.
+    conn.pragma_update(None, "foreign_keys", false)?;
+    let result = (|| {
+        for (index, sql) in MIGRATIONS.iter().enumerate().skip(applied as usize) {
+            let tx = conn.unchecked_transaction()?;
+            tx.execute_batch(sql)
+                .with_context(|| format!("migration {}", index + 1))?;
+            let broken: Option<String> = tx
+                .query_row("PRAGMA foreign_key_check", [], |row| row.get(0))
+                .optional()?;
+            if let Some(table) = broken {
+                anyhow::bail!("migration {}: leaves rows of {table} pointing at nothing", index + 1);
+            }
+            tx.pragma_update(None, "user_version", index as i64 + 1)?;
+            tx.commit()?;
+        }
+        Ok(())
+    })();
+    conn.pragma_update(None, "foreign_keys", true)?;
+    result
 }
 
 #[async_trait]
@@ -141,7 +158,7 @@ impl Store for SqliteStore {
         self.readers.read(move |conn| queries::cases(conn, &filter)).await
     }
 
-    async fn claim_deliveries(&self, request: ClaimRequest) -> anyhow::Result<Vec<ClaimedDelivery>> {
+    async fn claim_deliveries(&self, request: ClaimRequest) -> anyhow::Result<Vec<Vec<ClaimedDelivery>>> {
         self.writer.write(move |conn| deliveries::claim(conn, &request)).await
     }
 
@@ -176,8 +193,27 @@ impl Store for SqliteStore {
         self.readers.read(deliveries::queues).await
     }
 
-    async fn fire_deadlines(&self, now: Timestamp, limit: usize) -> anyhow::Result<usize> {
-        self.writer.write(move |conn| deadlines::fire(conn, now, limit)).await
+    async fn fire_deadlines(
+        &self,
+        now: Timestamp,
+        limit: usize,
+        alert_delay: jiff::SignedDuration,
+    ) -> anyhow::Result<usize> {
+        self.writer
+            .write(move |conn| deadlines::fire(conn, now, limit, alert_delay))
+            .await
+    }
+
+    async fn digest_items(&self, teams: Vec<String>, horizon: Timestamp) -> anyhow::Result<Vec<DigestItem>> {
+        self.readers
+            .read(move |conn| deadlines::digest_items(conn, &teams, horizon))
+            .await
+    }
+
+    async fn add_digests(&self, digests: Vec<NewDigest>, now: Timestamp) -> anyhow::Result<usize> {
+        self.writer
+            .write(move |conn| deliveries::add_digests(conn, &digests, now))
+            .await
     }
 
     async fn deadlines(&self, filter: DeadlineFilter) -> anyhow::Result<Vec<DeadlineRecord>> {
@@ -271,5 +307,61 @@ impl Store for SqliteStore {
         // Joining blocks briefly: the thread only finishes the commits already queued.
         self.writer.close();
         self.checkpointer.close();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A database of schema version 3 with a delivered delivery and its attempt comes through
+    /// migration 4 (which rebuilds the deliveries table) with both, still linked.
+    #[test]
+    fn the_deliveries_rebuild_keeps_the_rows_and_their_links() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("old.db");
+        {
+            let conn = Connection::open(&path).unwrap();
+            conn.execute_batch("PRAGMA journal_mode = WAL; PRAGMA foreign_keys = ON;")
+                .unwrap();
+            for sql in &MIGRATIONS[..3] {
+                conn.execute_batch(sql).unwrap();
+            }
+            conn.pragma_update(None, "user_version", 3).unwrap();
+            conn.execute_batch(
+                "INSERT INTO cases VALUES (1, 'K-2026-000001', '751', 'citizen', x'00', NULL, 0, 0);
+                 INSERT INTO messages VALUES (1, 'r-1', 'release-notice', 'kif', 'm-1', x'00', NULL, 1, 0, x'00', '{}', '[]');
+                 INSERT INTO deliveries (id, delivery_id, message, case_id, destination, routes, state, next_attempt_at,
+                     created_at, purpose)
+                 VALUES (7, 'dlv_1', 1, 1, 'mail:intake', '[]', 'delivered', 0, 0, 'message');
+                 INSERT INTO delivery_attempts VALUES (1, 7, 1, 0, 10, 'delivered', 250, NULL);",
+            )
+            .unwrap();
+        }
+        let store = SqliteStore::open(&path, 1, 10).unwrap();
+        drop(store);
+        let conn = Connection::open(&path).unwrap();
+        let version: i64 = conn.query_row("PRAGMA user_version", [], |row| row.get(0)).unwrap();
+        assert_eq!(version, MIGRATIONS.len() as i64);
+        let linked: (String, String, i64) = conn
+            .query_row(
+                "SELECT d.delivery_id, d.state, a.status FROM delivery_attempts a JOIN deliveries d ON d.id = a.delivery",
+                [],
+                |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)),
+            )
+            .unwrap();
+        assert_eq!(linked, ("dlv_1".to_owned(), "delivered".to_owned(), 250));
+        let digest = conn.execute(
+            "INSERT INTO deliveries (delivery_id, destination, routes, state, next_attempt_at, created_at, purpose)
+             VALUES ('dlv_2', 'mail:intake', '[]', 'pending', 0, 0, 'digest')",
+            [],
+        );
+        assert!(digest.is_ok(), "a digest has no message: {digest:?}");
+        let orphan = conn.execute(
+            "INSERT INTO deliveries (delivery_id, destination, routes, state, next_attempt_at, created_at, purpose)
+             VALUES ('dlv_3', 'mail:intake', '[]', 'pending', 0, 0, 'reminder')",
+            [],
+        );
+        assert!(orphan.is_err(), "an alert needs its message");
     }
 }
