@@ -415,3 +415,50 @@ async fn no_email_of_any_template_carries_personal_data() {
         }
     }
 }
+
+#[tokio::test]
+async fn a_refused_digest_is_a_dead_letter_about_no_message_and_replays() {
+    let smtp = SmtpServer::start().await;
+    let url = smtp.url();
+    let dir = tempfile::tempdir().unwrap();
+    let app = spawn_app_at(
+        dir.path(),
+        "2026-11-23T05:00:00Z",
+        &[("INDGANG__SMTP__URL", &url), ("INDGANG__ALERTS__DIGEST_AT", "07:30")],
+    )
+    .await;
+    let prison = app.prison_token().await;
+    app.accept(
+        Kind::ReleaseNotice,
+        &prison,
+        &release_notice("DL-1", "150385-1234", "751"),
+    )
+    .await;
+    app.drain().await;
+    smtp.refuse([550]);
+    app.clock.set("2026-11-23T07:00:00Z".parse().unwrap());
+    app.drain().await;
+    let operator = app.operator_token().await;
+    let dead: Value = app.get("/v1/dead-letters", &operator).await.json().await.unwrap();
+    let letters = dead["dead_letters"].as_array().unwrap();
+    assert_eq!(letters.len(), 1, "{dead}");
+    assert_eq!(letters[0]["purpose"], "digest");
+    assert_eq!(letters[0]["destination"], "mail:intake");
+    assert!(letters[0].get("case_ref").is_none() && letters[0].get("receipt_id").is_none());
+
+    let replay = app
+        .client
+        .post(format!("{}/v1/dead-letters/replay", app.address))
+        .bearer_auth(&operator)
+        .json(&serde_json::json!({"all": true}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(replay.status(), 202);
+    app.drain().await;
+    let digests: Vec<Seen> = all_seen(&smtp)
+        .into_iter()
+        .filter(|m| m.subject.starts_with("Frister 23.11.2026"))
+        .collect();
+    assert_eq!(digests.len(), 1, "the replayed digest arrives, once");
+}

@@ -39,6 +39,15 @@ fn a_bad_value_is_refused_naming_its_key() {
         ("INDGANG__STORAGE__URL", "mysql://db", "storage.url"),
         ("INDGANG__LOG__FORMAT", "xml", "log.format"),
         ("INDGANG__SECURITY__KEY", "not-base64!", "security.key"),
+        ("INDGANG__ALERTS__GROUP_WINDOW", "soon", "alerts.group_window"),
+        ("INDGANG__ALERTS__GROUP_WINDOW", "2h", "alerts.group_window"),
+        ("INDGANG__ALERTS__GROUP_MAX", "0", "alerts.group_max"),
+        ("INDGANG__ALERTS__DIGEST_AT", "25:00", "alerts.digest_at"),
+        (
+            "INDGANG__ALERTS__DIGEST_WORKING_DAYS",
+            "-1",
+            "alerts.digest_working_days",
+        ),
     ];
     for (key, value, named) in cases {
         let output = indgang(dir.path(), &["check-config"], &[(key, value)]);
