@@ -99,6 +99,16 @@ pub struct AlertView {
     pub acknowledge_by: Option<String>,
     /// For a reminder or an escalation: the deadline.
     pub deadline: Option<DeadlineView>,
+    /// For a notification: the deadlines its message set, moved or cancelled on the case.
+    pub deadlines: Vec<CaseDeadline>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct CaseDeadline {
+    pub title: String,
+    /// dd.mm.yyyy kl. hh.mm
+    pub due: String,
+    pub cancelled: bool,
 }
 
 /// What the templates of several alerts in one email see.
@@ -271,6 +281,11 @@ mod tests {
             ]),
             acknowledge_by: Some("24.11.2026".into()),
             deadline: None,
+            deadlines: vec![CaseDeadline {
+                title: "Boligløsning på plads".into(),
+                due: "09.02.2027 kl. 16.00".into(),
+                cancelled: false,
+            }],
         }
     }
 
@@ -289,6 +304,13 @@ mod tests {
             email.text
         );
         assert!(email.html.contains("&lt;løsladelsesmeddelelse&gt;"), "{}", email.html);
+        assert!(
+            email
+                .text
+                .contains("Frister på sagen:\n- Boligløsning på plads: 09.02.2027 kl. 16.00\n"),
+            "{}",
+            email.text
+        );
     }
 
     #[test]

@@ -256,6 +256,18 @@ fn alert_view(
         link: case_link(public_url, m.case_ref.as_str()),
         facts: crate::alerts::Fact::aligned(facts),
         acknowledge_by,
+        deadlines: if d.purpose == "message" {
+            d.calendar
+                .iter()
+                .map(|e| crate::alerts::CaseDeadline {
+                    title: e.title.clone(),
+                    due: danish_time(e.due_at),
+                    cancelled: e.cancelled,
+                })
+                .collect()
+        } else {
+            Vec::new()
+        },
         deadline,
     };
     (template, view)

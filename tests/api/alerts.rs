@@ -51,7 +51,7 @@ fn seen(mail: &Mail) -> Seen {
         message_id: parsed.message_id().unwrap_or_default().to_owned(),
         in_reply_to: list(parsed.in_reply_to()),
         references: list(parsed.references()),
-        text: parsed.body_text(0).unwrap_or_default().to_string(),
+        text: parsed.body_text(0).unwrap_or_default().replace("\r\n", "\n"),
         html: parsed.body_html(0).unwrap_or_default().to_string(),
         calendar,
         raw: String::from_utf8_lossy(&mail.data).into_owned(),
@@ -131,6 +131,12 @@ async fn alerts_to_one_address_within_the_window_go_out_as_one_email() {
             mail.html
         );
         assert!(
+            mail.text
+                .contains("   Frist: Boligløsning på plads: 09.02.2027 kl. 16.00\n"),
+            "each alert names its deadlines: {}",
+            mail.text
+        );
+        assert!(
             mail.references.contains(&format!("case.{case}@localhost")),
             "the email threads with every case it is about: {:?}",
             mail.references
@@ -182,6 +188,13 @@ async fn alerts_to_one_address_within_the_window_go_out_as_one_email() {
         )
     );
     assert_eq!(single.in_reply_to, vec![format!("case.{}@localhost", case_ref(&late))]);
+    assert!(
+        single
+            .text
+            .contains("Frister på sagen:\n- Kvittering for modtagelse: 24.11.2026 kl. 16.00\n\n"),
+        "the notification names the deadlines its message set (the case's others stay as they were): {}",
+        single.text
+    );
 }
 
 /// `dlv_<32 hex>.<16 hex>`
