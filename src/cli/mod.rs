@@ -154,6 +154,24 @@ fn check_config(settings: &Settings) -> ExitCode {
             "smtp.url".to_owned()
         }
     );
+    let a = &settings.alerts;
+    println!(
+        "alerts           collected within {}, at most {} per email",
+        a.group_window.trim(),
+        a.group_max
+    );
+    println!(
+        "digest           {}",
+        if a.digest_at.trim().is_empty() {
+            "off".to_owned()
+        } else {
+            format!(
+                "{} on working days, deadlines within {} working days",
+                a.digest_at.trim(),
+                a.digest_working_days
+            )
+        }
+    );
     println!("configuration OK");
     ExitCode::SUCCESS
 }

@@ -26,6 +26,7 @@ fn check_config_accepts_the_defaults() {
     assert!(output.status.success(), "{}", text(&output.stderr));
     assert!(text(&output.stdout).contains("configuration OK"));
     assert!(text(&output.stdout).contains("127.0.0.1:8080"));
+    assert!(text(&output.stdout).contains("digest           07:30 on working days"));
 }
 
 #[test]
