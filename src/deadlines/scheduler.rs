@@ -91,7 +91,14 @@ impl Scheduler {
                 break;
             }
         }
-        let digests = self.digests(now).await?;
+        let digests = match self.digests(now).await {
+            Ok(made) => made,
+            Err(e) => {
+                // The alerts fired above still go out; the digest is tried again next tick.
+                tracing::error!(error = %format!("{e:#}"), "cannot make the daily digests");
+                0
+            }
+        };
         if total > 0 || digests > 0 {
             self.delivery.wake();
         }

@@ -336,7 +336,9 @@ impl Delivery {
                     }
                 }
             };
-            let full = found.len() == limit && limit > 0;
+            // Rows joined into a group count too: fewer groups than the limit may still mean
+            // more is due.
+            let full = limit > 0 && found.iter().map(Vec::len).sum::<usize>() >= limit;
             claimed.extend(found);
             if claimed.is_empty() {
                 return total;
@@ -460,26 +462,35 @@ impl Delivery {
             Verdict::Retry { status: Some(_), .. } | Verdict::Permanent { status: Some(_), .. } => Some("refused"),
             Verdict::Retry { error, .. } | Verdict::Permanent { error, .. } => Some(error.as_str()),
         };
+        // One outcome for the whole group, so that it stays together: the failures counted are
+        // those of its member that has failed most.
+        let failures = group
+            .iter()
+            .map(|d| usize::try_from(d.failures).unwrap_or(0))
+            .max()
+            .unwrap_or(0)
+            + 1;
+        let next = match &verdict {
+            Verdict::Delivered { .. } => AttemptNext::Delivered,
+            Verdict::Retry { retry_after, .. } => match self.policy.wait(failures, *retry_after) {
+                Some(wait) => AttemptNext::Retry {
+                    at: now + jiff::SignedDuration::try_from(wait).unwrap_or_default(),
+                },
+                None => AttemptNext::Dead {
+                    reason: format!("the retry schedule ran out after {failures} failed attempts"),
+                },
+            },
+            Verdict::Permanent { .. } if group.len() > 1 => AttemptNext::Alone { at: now },
+            Verdict::Permanent { .. } => AttemptNext::Dead {
+                reason: "refused permanently".to_owned(),
+            },
+        };
         let mut waiting = Vec::with_capacity(group.len());
         for d in &group {
-            let failures = usize::try_from(d.failures).unwrap_or(0) + 1;
-            let next = match &verdict {
-                Verdict::Delivered { .. } => AttemptNext::Delivered,
-                Verdict::Retry { retry_after, .. } => match self.policy.wait(failures, *retry_after) {
-                    Some(wait) => AttemptNext::Retry {
-                        at: now + jiff::SignedDuration::try_from(wait).unwrap_or_default(),
-                    },
-                    None => AttemptNext::Dead {
-                        reason: format!("the retry schedule ran out after {failures} failed attempts"),
-                    },
-                },
-                Verdict::Permanent { .. } => AttemptNext::Dead {
-                    reason: "refused permanently".to_owned(),
-                },
-            };
+            let next = next.clone();
             let outcome = match &next {
                 AttemptNext::Delivered => "delivered",
-                AttemptNext::Retry { .. } => "retry",
+                AttemptNext::Retry { .. } | AttemptNext::Alone { .. } => "retry",
                 AttemptNext::Dead { .. } => "dead",
             };
             self.metrics.delivery(&d.destination, outcome);
@@ -493,6 +504,11 @@ impl Delivery {
                 AttemptNext::Retry { at } => tracing::warn!(
                     delivery = %d.delivery_id, destination = %d.destination, case, purpose = %d.purpose, with,
                     attempt = d.attempts + 1, status, error = fault, next_attempt = %at, "delivery failed; will retry"
+                ),
+                AttemptNext::Alone { .. } => tracing::warn!(
+                    delivery = %d.delivery_id, destination = %d.destination, case, purpose = %d.purpose, with,
+                    attempt = d.attempts + 1, status, error = fault,
+                    "a collected email was refused; its alerts are sent again one by one"
                 ),
                 AttemptNext::Dead { reason } => tracing::error!(
                     delivery = %d.delivery_id, destination = %d.destination, case, purpose = %d.purpose, with,

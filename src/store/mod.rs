@@ -330,8 +330,17 @@ pub struct AttemptRecord {
 #[derive(Debug, Clone, PartialEq)]
 pub enum AttemptNext {
     Delivered,
-    Retry { at: Timestamp },
-    Dead { reason: String },
+    Retry {
+        at: Timestamp,
+    },
+    Dead {
+        reason: String,
+    },
+    /// A collected email was refused for good: each of its alerts is tried again at `at`, on
+    /// its own from now on, so one that cannot be sent does not take the others with it.
+    Alone {
+        at: Timestamp,
+    },
 }
 
 #[derive(Debug, Clone, Default)]

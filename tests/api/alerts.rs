@@ -475,3 +475,61 @@ async fn a_refused_digest_is_a_dead_letter_about_no_message_and_replays() {
         .collect();
     assert_eq!(digests.len(), 1, "the replayed digest arrives, once");
 }
+
+#[tokio::test]
+async fn a_collected_email_refused_for_good_is_sent_again_one_alert_at_a_time() {
+    let smtp = SmtpServer::start().await;
+    let url = smtp.url();
+    let app = spawn_app_with(&[("INDGANG__SMTP__URL", &url), ("INDGANG__ALERTS__GROUP_WINDOW", "2m")]).await;
+    let prison = app.prison_token().await;
+    let first = app
+        .accept(
+            Kind::ReleaseNotice,
+            &prison,
+            &release_notice("P-1", "150385-1234", "751"),
+        )
+        .await;
+    let second = app
+        .accept(
+            Kind::ReleaseNotice,
+            &prison,
+            &release_notice("P-2", "010190-2345", "751"),
+        )
+        .await;
+    // 552: too large, say. One alert that cannot go does not take the other with it.
+    smtp.refuse([552]);
+    app.advance_and_drain(120).await;
+    let mails = all_seen(&smtp);
+    assert_eq!(mails.len(), 2, "each alert on its own after the refusal");
+    for receipt in [&first, &second] {
+        let case = case_ref(receipt);
+        let about: Vec<&Seen> = mails.iter().filter(|m| m.subject.contains(&case)).collect();
+        assert_eq!(about.len(), 1, "one email about {case}");
+        assert!(!about[0].subject.contains("beskeder fra indgang"));
+        assert_eq!(
+            mailbox_delivery(&app, receipt, &prison).await,
+            ("delivered".to_owned(), 2)
+        );
+    }
+    // And later alerts to the address are collected again.
+    app.accept(
+        Kind::ReleaseNotice,
+        &prison,
+        &release_notice("P-3", "311299-3456", "751"),
+    )
+    .await;
+    app.accept(
+        Kind::ReleaseNotice,
+        &prison,
+        &release_notice("P-4", "020202-4567", "751"),
+    )
+    .await;
+    app.advance_and_drain(120).await;
+    let mails = all_seen(&smtp);
+    assert_eq!(mails.len(), 3);
+    assert!(
+        mails[2].subject.starts_with("2 beskeder fra indgang"),
+        "{}",
+        mails[2].subject
+    );
+}

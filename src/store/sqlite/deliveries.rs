@@ -118,7 +118,7 @@ pub fn claim(conn: &Connection, r: &ClaimRequest) -> anyhow::Result<Vec<Vec<Clai
     let busy = serde_json::to_string(&r.busy)?;
     let due: Vec<(i64, String, bool)> = conn
         .prepare_cached(&format!(
-            "SELECT d.id, d.destination, {TEAM_DESTINATION} AND d.purpose != 'digest' FROM deliveries d
+            "SELECT d.id, d.destination, {TEAM_DESTINATION} AND d.purpose != 'digest' AND NOT d.alone FROM deliveries d
              WHERE d.state IN ('pending', 'retrying') AND d.next_attempt_at <= ?1
                AND (d.claimed_until IS NULL OR d.claimed_until <= ?1)
                AND (?3 IS NULL OR d.destination = ?3)
@@ -162,18 +162,24 @@ pub fn claim(conn: &Connection, r: &ClaimRequest) -> anyhow::Result<Vec<Vec<Clai
 /// The open alerts to one team address that may go out now in one email: due by the horizon,
 /// not being sent, and not behind an earlier delivery of their case that stays behind.
 fn group_of(conn: &Connection, destination: &str, g: Grouping, now: i64, busy: &str) -> anyhow::Result<Vec<i64>> {
-    const READY: &str = "next_attempt_at <= ?2 AND (claimed_until IS NULL OR claimed_until <= ?3)";
+    let ready = |t: &str| {
+        format!(
+            "{t}.next_attempt_at <= ?2 AND ({t}.claimed_until IS NULL OR {t}.claimed_until <= ?3) \
+             AND NOT {t}.alone AND {t}.id NOT IN (SELECT value FROM json_each(?4))"
+        )
+    };
     let sql = format!(
         "SELECT d.id FROM deliveries d
          WHERE d.destination = ?1 AND d.state IN ('pending', 'retrying') AND d.purpose != 'digest'
-           AND d.{READY} AND d.id NOT IN (SELECT value FROM json_each(?4))
+           AND {}
            AND NOT EXISTS (
                SELECT 1 FROM deliveries e
                WHERE e.case_id = d.case_id AND e.destination = d.destination AND e.id < d.id
-                 AND e.state IN ('pending', 'retrying')
-                 AND NOT (e.{READY} AND e.id NOT IN (SELECT value FROM json_each(?4))))
+                 AND e.state IN ('pending', 'retrying') AND NOT ({}))
          ORDER BY d.id
-         LIMIT ?5"
+         LIMIT ?5",
+        ready("d"),
+        ready("e")
     );
     Ok(conn
         .prepare_cached(&sql)?
@@ -282,7 +288,7 @@ pub fn record_attempt(conn: &Connection, a: &AttemptRecord) -> anyhow::Result<()
     let finished = micros(a.started_at) + a.latency_us;
     let (outcome, state, next, dead_reason) = match &a.next {
         AttemptNext::Delivered => ("delivered", "delivered", None, None),
-        AttemptNext::Retry { at } => ("retry", "retrying", Some(micros(*at)), None),
+        AttemptNext::Retry { at } | AttemptNext::Alone { at } => ("retry", "retrying", Some(micros(*at)), None),
         AttemptNext::Dead { reason } => ("dead", "dead", None, Some(reason.as_str())),
     };
     conn.prepare_cached(
@@ -307,10 +313,20 @@ pub fn record_attempt(conn: &Connection, a: &AttemptRecord) -> anyhow::Result<()
              finished_at = CASE WHEN ?3 IS NULL THEN ?4 END,
              last_status = ?5,
              last_error = ?6,
-             dead_reason = ?7
+             dead_reason = ?7,
+             alone = alone OR ?8
          WHERE id = ?1",
     )?
-    .execute(params![a.row, state, next, finished, a.status, a.error, dead_reason])?;
+    .execute(params![
+        a.row,
+        state,
+        next,
+        finished,
+        a.status,
+        a.error,
+        dead_reason,
+        matches!(a.next, AttemptNext::Alone { .. })
+    ])?;
     Ok(())
 }
 

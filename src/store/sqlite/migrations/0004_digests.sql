@@ -24,6 +24,7 @@ CREATE TABLE deliveries_new (
                     CHECK (purpose IN ('message', 'reminder', 'escalation', 'digest')),
     deadline        INTEGER REFERENCES deadlines (id),
     payload         TEXT,                   -- JSON, for a digest
+    alone           INTEGER NOT NULL DEFAULT 0,  -- 1: never collected with other alerts again
     CHECK ((purpose = 'digest') = (message IS NULL)),
     CHECK ((message IS NULL) = (case_id IS NULL))
 );
