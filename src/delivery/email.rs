@@ -1,9 +1,12 @@
-//! Team mailbox notifications, through lettre. With `smtp.url` set they go to that server
-//! (STARTTLS or TLS from the start, through rustls; pooled connections); without it each email
-//! is written as `<data_dir>/outbox/<delivery id>.eml`, so the gateway works out of the box.
+//! Caseworker emails, through lettre: one alert (a notification, reminder or escalation),
+//! several alerts to one address collected in one email, or a team's daily digest. With
+//! `smtp.url` set they go to that server (STARTTLS or TLS from the start, through rustls; pooled
+//! connections); without it each email is written as `<data_dir>/outbox/<Message-ID>.eml`, so
+//! the gateway works out of the box.
 //!
-//! A notification says that something arrived and where to read it: the kind, the case
-//! reference, the sending institution and a link. Never a CPR number, a name or an address.
+//! An email says that something arrived or is due and where to read it: the kind, the case
+//! reference, the deadlines, the sending institution and a link. Never a CPR number, a name or
+//! an address.
 
 use super::retry::Verdict;
 use crate::config::{Settings, TeamSettings};
