@@ -26,6 +26,8 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0001_init.sql"),
     include_str!("migrations/0002_deliveries.sql"),
     include_str!("migrations/0003_deadlines.sql"),
+    // Placeholder: 0004 (delivery claiming) from the main branch goes here; renumber on merge.
+    include_str!("migrations/0005_performance.sql"),
 ];
 
 const STATEMENT_CACHE: usize = 128;
