@@ -59,7 +59,7 @@ impl SqliteStore {
              PRAGMA busy_timeout = 5000;
              PRAGMA cache_size = -16384;
              PRAGMA temp_store = MEMORY;
-             PRAGMA wal_autocheckpoint = 16384;",
+             PRAGMA wal_autocheckpoint = 65536;",
         )
         .context("setting up the database connection")?;
         let mode: String = conn.query_row("PRAGMA journal_mode", [], |row| row.get(0))?;
