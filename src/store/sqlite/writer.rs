@@ -79,15 +79,20 @@ impl Writer {
             .name("indgang-syncer".into())
             .spawn(move || sync(wal, committed_rx, &sync_health, &sync_state))
             .context("starting the syncer thread")?;
-        // The writer waits for a job or for the syncer, whichever comes first, on a small
-        // runtime of its own.
-        let waiter = tokio::runtime::Builder::new_current_thread()
-            .build()
-            .context("starting the writer's runtime")?;
         let write_health = healthy.clone();
         let writer = std::thread::Builder::new()
             .name("indgang-writer".into())
             .spawn(move || {
+                // The writer waits for a job or for the syncer, whichever comes first, on a
+                // small runtime of its own (made and dropped on this thread, outside any other).
+                let waiter = match tokio::runtime::Builder::new_current_thread().build() {
+                    Ok(waiter) => waiter,
+                    Err(e) => {
+                        tracing::error!(error = %e, "the writer could not start; the store stops");
+                        write_health.store(false, Ordering::SeqCst);
+                        return;
+                    }
+                };
                 let mut queue = Queue {
                     rx,
                     waiter,
