@@ -27,6 +27,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0002_deliveries.sql"),
     include_str!("migrations/0003_deadlines.sql"),
     include_str!("migrations/0004_digests.sql"),
+    include_str!("migrations/0005_performance.sql"),
 ];
 
 const STATEMENT_CACHE: usize = 128;
@@ -58,7 +59,7 @@ impl SqliteStore {
              PRAGMA busy_timeout = 5000;
              PRAGMA cache_size = -16384;
              PRAGMA temp_store = MEMORY;
-             PRAGMA wal_autocheckpoint = 16384;",
+             PRAGMA wal_autocheckpoint = 65536;",
         )
         .context("setting up the database connection")?;
         let mode: String = conn.query_row("PRAGMA journal_mode", [], |row| row.get(0))?;

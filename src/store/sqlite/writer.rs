@@ -8,6 +8,15 @@
 //! releases the answers. Meanwhile the writer already runs the next batch. Nothing is
 //! acknowledged before its data is on disk, and one fsync serves many submissions.
 //!
+//! While the syncer is still busy with an earlier batch, the writer keeps a small transaction
+//! open and runs whatever arrives meanwhile in it, and commits once the syncer is free (or the
+//! batch has reached `GATHER_BELOW` jobs). A job that arrives during an fsync waits for the next fsync either way; committing
+//! it in a transaction of its own would only write the pages that every transaction touches
+//! (the ends of the tables and indexes) to the WAL once more. This took the WAL from 23 to 19 KB
+//! per message at full speed, and from 60 to 49 KB per message (the delivery worker's
+//! transactions included) at a steady 2,000 messages/s, where one fsync used to carry several
+//! small commits.
+//!
 //! Jobs are isolated without savepoints (a savepoint copies every page it touches to a
 //! sub-journal, which cost a tenth of the writer's time): when a job fails, the transaction is
 //! rolled back, that job alone gets its error, and the others run again in a new transaction.
@@ -24,11 +33,11 @@ use rusqlite::Connection;
 use std::any::Any;
 use std::fs::File;
 use std::panic::AssertUnwindSafe;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::mpsc as sync_mpsc;
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::{Notify, mpsc, oneshot};
 
 type Output = anyhow::Result<Box<dyn Any + Send>>;
 type Work = Box<dyn Fn(&Connection) -> Output + Send>;
@@ -41,6 +50,14 @@ struct Job {
 
 /// The answers of one committed batch, waiting for the WAL to reach the disk.
 type Committed = Vec<(Reply, Output)>;
+
+/// What the writer knows of the syncer: how many committed batches wait for their fsync, and a
+/// signal each time an fsync has finished.
+#[derive(Default)]
+struct Unsynced {
+    batches: AtomicUsize,
+    synced: Notify,
+}
 
 pub struct Writer {
     queue: Mutex<Option<mpsc::Sender<Job>>>,
@@ -55,15 +72,35 @@ impl Writer {
         let (tx, rx) = mpsc::channel(4 * max_batch);
         let (committed_tx, committed_rx) = sync_mpsc::channel();
         let healthy = Arc::new(AtomicBool::new(true));
+        let unsynced = Arc::new(Unsynced::default());
         let sync_health = healthy.clone();
+        let sync_state = unsynced.clone();
         let syncer = std::thread::Builder::new()
             .name("indgang-syncer".into())
-            .spawn(move || sync(wal, committed_rx, &sync_health))
+            .spawn(move || sync(wal, committed_rx, &sync_health, &sync_state))
             .context("starting the syncer thread")?;
         let write_health = healthy.clone();
         let writer = std::thread::Builder::new()
             .name("indgang-writer".into())
-            .spawn(move || run(connection, rx, committed_tx, max_batch, &write_health))
+            .spawn(move || {
+                // The writer waits for a job or for the syncer, whichever comes first, on a
+                // small runtime of its own (made and dropped on this thread, outside any other).
+                let waiter = match tokio::runtime::Builder::new_current_thread().build() {
+                    Ok(waiter) => waiter,
+                    Err(e) => {
+                        tracing::error!(error = %e, "the writer could not start; the store stops");
+                        write_health.store(false, Ordering::SeqCst);
+                        return;
+                    }
+                };
+                let mut queue = Queue {
+                    rx,
+                    waiter,
+                    unsynced,
+                    max_batch,
+                };
+                run(connection, &mut queue, committed_tx, &write_health)
+            })
             .context("starting the writer thread")?;
         Ok(Writer {
             queue: Mutex::new(Some(tx)),
@@ -109,22 +146,75 @@ impl Writer {
     }
 }
 
-fn run(
-    connection: Connection,
-    mut rx: mpsc::Receiver<Job>,
-    syncer: sync_mpsc::Sender<Committed>,
+/// A batch this large commits at once, while the syncer is still busy, instead of gathering
+/// more: its commit then overlaps the fsync. Gathering saves most when batches are small (at low
+/// rates); under full load, when batches are large anyway, waiting for the fsync before
+/// committing put the commit on every round trip and cost about a tenth of the throughput.
+const GATHER_BELOW: usize = 16;
+
+/// The writer's side of the job queue.
+struct Queue {
+    rx: mpsc::Receiver<Job>,
+    waiter: tokio::runtime::Runtime,
+    unsynced: Arc<Unsynced>,
     max_batch: usize,
-    healthy: &AtomicBool,
-) {
-    let mut batch = Vec::with_capacity(max_batch);
-    while let Some(first) = rx.blocking_recv() {
-        batch.push(first);
-        while batch.len() < max_batch {
-            match rx.try_recv() {
+}
+
+impl Queue {
+    /// Adds what is queued to `batch`, up to a full batch.
+    fn take_queued(&mut self, batch: &mut Vec<Job>) {
+        while batch.len() < self.max_batch {
+            match self.rx.try_recv() {
                 Ok(job) => batch.push(job),
                 Err(_) => break,
             }
         }
+    }
+
+    /// While the syncer is busy with earlier batches and the batch is small, waits for more
+    /// jobs and adds them to `batch`: true when it did, false when it is time to commit.
+    fn gather(&mut self, batch: &mut Vec<Job>, healthy: &AtomicBool) -> bool {
+        let Queue {
+            rx, waiter, unsynced, ..
+        } = self;
+        loop {
+            if batch.len() >= GATHER_BELOW.min(self.max_batch) || !healthy.load(Ordering::SeqCst) {
+                return false;
+            }
+            if let Ok(job) = rx.try_recv() {
+                batch.push(job);
+                self.take_queued(batch);
+                return true;
+            }
+            if unsynced.batches.load(Ordering::SeqCst) == 0 {
+                return false;
+            }
+            let arrived = waiter.block_on(async {
+                tokio::select! {
+                    job = rx.recv() => Some(job),
+                    () = unsynced.synced.notified() => None,
+                }
+            });
+            match arrived {
+                Some(Some(job)) => {
+                    batch.push(job);
+                    self.take_queued(batch);
+                    return true;
+                }
+                // Closed: commit what there is.
+                Some(None) => return false,
+                // An fsync finished (or an earlier signal was left over): look again.
+                None => {}
+            }
+        }
+    }
+}
+
+fn run(connection: Connection, queue: &mut Queue, syncer: sync_mpsc::Sender<Committed>, healthy: &AtomicBool) {
+    let mut batch = Vec::with_capacity(queue.max_batch);
+    while let Some(first) = queue.rx.blocking_recv() {
+        batch.push(first);
+        queue.take_queued(&mut batch);
         if !healthy.load(Ordering::SeqCst) {
             for job in batch.drain(..) {
                 let _ = job.reply.send(Err(anyhow::anyhow!(
@@ -133,17 +223,21 @@ fn run(
             }
             continue;
         }
-        let answers = run_batch(&connection, &mut batch, healthy);
-        if !answers.is_empty() && syncer.send(answers).is_err() {
+        let answers = run_batch(&connection, &mut batch, queue, healthy);
+        if answers.is_empty() {
+            continue;
+        }
+        queue.unsynced.batches.fetch_add(1, Ordering::SeqCst);
+        if syncer.send(answers).is_err() {
+            queue.unsynced.batches.fetch_sub(1, Ordering::SeqCst);
             tracing::error!("the syncer thread has stopped; answers are lost and their senders will retry");
         }
     }
 }
 
-/// Runs a batch to its commit. Returns the answers that wait for the sync; jobs that failed have
-/// had their answer already.
-fn run_batch(conn: &Connection, batch: &mut Vec<Job>, healthy: &AtomicBool) -> Committed {
-    let size = batch.len();
+/// Runs a batch to its commit, adding to it what arrives while the syncer is busy. Returns the
+/// answers that wait for the sync; jobs that failed have had their answer already.
+fn run_batch(conn: &Connection, batch: &mut Vec<Job>, queue: &mut Queue, healthy: &AtomicBool) -> Committed {
     loop {
         if let Err(e) = conn.execute_batch("BEGIN IMMEDIATE") {
             let cause = format!("{e:#}");
@@ -156,17 +250,23 @@ fn run_batch(conn: &Connection, batch: &mut Vec<Job>, healthy: &AtomicBool) -> C
         }
         let mut outputs = Vec::with_capacity(batch.len());
         let mut failed = None;
-        for (index, job) in batch.iter().enumerate() {
-            let output = std::panic::catch_unwind(AssertUnwindSafe(|| (job.work)(conn)))
-                .unwrap_or_else(|_| Err(anyhow::anyhow!("a write job panicked")));
-            match output {
-                Ok(value) => outputs.push(value),
-                Err(e) => {
-                    failed = Some((index, e));
-                    break;
+        'gathering: loop {
+            for (index, job) in batch.iter().enumerate().skip(outputs.len()) {
+                let output = std::panic::catch_unwind(AssertUnwindSafe(|| (job.work)(conn)))
+                    .unwrap_or_else(|_| Err(anyhow::anyhow!("a write job panicked")));
+                match output {
+                    Ok(value) => outputs.push(value),
+                    Err(e) => {
+                        failed = Some((index, e));
+                        break 'gathering;
+                    }
                 }
             }
+            if !queue.gather(batch, healthy) {
+                break;
+            }
         }
+        let size = batch.len();
         if let Some((index, error)) = failed {
             rollback(conn, healthy);
             if is_database_failure(&error) {
@@ -239,11 +339,15 @@ fn is_database_failure(error: &anyhow::Error) -> bool {
 
 /// Makes committed batches durable: one `fdatasync` of the WAL for all batches committed so far,
 /// then their answers. An fsync issued after a commit returned covers that commit's frames.
-fn sync(wal: File, committed: sync_mpsc::Receiver<Committed>, healthy: &AtomicBool) {
+fn sync(wal: File, committed: sync_mpsc::Receiver<Committed>, healthy: &AtomicBool, unsynced: &Unsynced) {
     while let Ok(first) = committed.recv() {
         let mut ready = vec![first];
         ready.extend(committed.try_iter());
-        match wal.sync_data() {
+        let synced = wal.sync_data();
+        // The writer may commit what it gathered meanwhile.
+        unsynced.batches.fetch_sub(ready.len(), Ordering::SeqCst);
+        unsynced.synced.notify_one();
+        match synced {
             Ok(()) => {
                 for (reply, output) in ready.into_iter().flatten() {
                     let _ = reply.send(output);
