@@ -18,6 +18,9 @@ cargo build --release -q -p indgang -p indgang-load
 work=$(mktemp -d)
 trap 'kill $server 2>/dev/null || true; wait $server 2>/dev/null || true; rm -rf "$work"' EXIT
 export INDGANG__DATA_DIR="$work/data" INDGANG__SERVER__BIND="127.0.0.1:$port" INDGANG__LOG__LEVEL=warn
+# Team emails one per message and at once (as before alerts were collected), so that the outbox
+# drains at a measurable rate; GROUP_WINDOW=2m measures the default, one email per 50 alerts.
+export INDGANG__ALERTS__GROUP_WINDOW="${GROUP_WINDOW:-0s}"
 token=$(./target/release/indgang token create --role sender --sender kif-load --kinds release-notice | tail -n 1)
 operator=$(./target/release/indgang token create --role operator | tail -n 1)
 queued() {
