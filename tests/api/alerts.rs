@@ -82,12 +82,30 @@ fn case_ref(receipt: &Value) -> String {
     receipt["case_ref"].as_str().unwrap().to_owned()
 }
 
-#[tokio::test]
-async fn alerts_to_one_address_within_the_window_go_out_as_one_email() {
-    let smtp = SmtpServer::start().await;
+/// A gateway sending through `smtp`, alerts collected within 2 minutes, and a prison's token.
+async fn collecting(smtp: &SmtpServer) -> (TestApp, String) {
     let url = smtp.url();
     let app = spawn_app_with(&[("INDGANG__SMTP__URL", &url), ("INDGANG__ALERTS__GROUP_WINDOW", "2m")]).await;
     let prison = app.prison_token().await;
+    (app, prison)
+}
+
+/// Release notices to Aarhus, one per (message id, CPR number), each accepted; their receipts.
+async fn notices(app: &TestApp, prison: &str, which: &[(&str, &str)]) -> Vec<Value> {
+    let mut receipts = Vec::new();
+    for (id, cpr) in which {
+        receipts.push(
+            app.accept(Kind::ReleaseNotice, prison, &release_notice(id, cpr, "751"))
+                .await,
+        );
+    }
+    receipts
+}
+
+#[tokio::test]
+async fn alerts_to_one_address_within_the_window_go_out_as_one_email() {
+    let smtp = SmtpServer::start().await;
+    let (app, prison) = collecting(&smtp).await;
 
     let mut receipts = Vec::new();
     for (i, cpr) in ["150385-1234", "010190-2345", "311299-3456"].iter().enumerate() {
@@ -208,23 +226,11 @@ fn regex_like_group_id(id: &str) -> bool {
 #[tokio::test]
 async fn a_refused_group_is_retried_whole_and_arrives_once() {
     let smtp = SmtpServer::start().await;
-    let url = smtp.url();
-    let app = spawn_app_with(&[("INDGANG__SMTP__URL", &url), ("INDGANG__ALERTS__GROUP_WINDOW", "2m")]).await;
-    let prison = app.prison_token().await;
-    let first = app
-        .accept(
-            Kind::ReleaseNotice,
-            &prison,
-            &release_notice("R-1", "150385-1234", "751"),
-        )
-        .await;
-    let second = app
-        .accept(
-            Kind::ReleaseNotice,
-            &prison,
-            &release_notice("R-2", "010190-2345", "751"),
-        )
-        .await;
+    let (app, prison) = collecting(&smtp).await;
+    let [first, second]: [Value; 2] = notices(&app, &prison, &[("R-1", "150385-1234"), ("R-2", "010190-2345")])
+        .await
+        .try_into()
+        .unwrap();
     smtp.refuse([451]);
     app.advance_and_drain(120).await;
     assert!(smtp.mails().is_empty());
@@ -479,23 +485,11 @@ async fn a_refused_digest_is_a_dead_letter_about_no_message_and_replays() {
 #[tokio::test]
 async fn a_collected_email_refused_for_good_is_sent_again_one_alert_at_a_time() {
     let smtp = SmtpServer::start().await;
-    let url = smtp.url();
-    let app = spawn_app_with(&[("INDGANG__SMTP__URL", &url), ("INDGANG__ALERTS__GROUP_WINDOW", "2m")]).await;
-    let prison = app.prison_token().await;
-    let first = app
-        .accept(
-            Kind::ReleaseNotice,
-            &prison,
-            &release_notice("P-1", "150385-1234", "751"),
-        )
-        .await;
-    let second = app
-        .accept(
-            Kind::ReleaseNotice,
-            &prison,
-            &release_notice("P-2", "010190-2345", "751"),
-        )
-        .await;
+    let (app, prison) = collecting(&smtp).await;
+    let [first, second]: [Value; 2] = notices(&app, &prison, &[("P-1", "150385-1234"), ("P-2", "010190-2345")])
+        .await
+        .try_into()
+        .unwrap();
     // 552: too large, say. One alert that cannot go does not take the other with it.
     smtp.refuse([552]);
     app.advance_and_drain(120).await;
