@@ -112,28 +112,36 @@ pub fn of_receipt(conn: &Connection, receipt_id: &str) -> anyhow::Result<Vec<Del
 /// Team addresses, whose alerts are grouped.
 const TEAM_DESTINATION: &str = "(d.destination LIKE 'mail:%' OR d.destination LIKE 'lead:%')";
 
+/// The due deliveries, oldest due first (the order of `deliveries_due`, so SQLite reads no more
+/// rows than are taken). No `LIMIT ?`: SQLite plans with a bound limit's value and prepares the
+/// statement again whenever it is bound anew, which on every pass of the worker cost more than
+/// the query; the caller stops reading instead.
+fn due_sql() -> String {
+    format!(
+        "SELECT d.id, d.destination, {TEAM_DESTINATION} AND d.purpose != 'digest' AND NOT d.alone FROM deliveries d
+         WHERE d.state IN ('pending', 'retrying') AND d.next_attempt_at <= ?1
+           AND (d.claimed_until IS NULL OR d.claimed_until <= ?1)
+           AND (?2 IS NULL OR d.destination = ?2)
+           AND d.destination NOT IN (SELECT value FROM json_each(?3))
+           AND d.id NOT IN (SELECT value FROM json_each(?4))
+           AND NOT EXISTS (
+               SELECT 1 FROM deliveries e
+               WHERE e.case_id = d.case_id AND e.destination = d.destination AND e.id < d.id
+                 AND e.state IN ('pending', 'retrying'))
+         ORDER BY d.next_attempt_at, d.id"
+    )
+}
+
 pub fn claim(conn: &Connection, r: &ClaimRequest) -> anyhow::Result<Vec<Vec<ClaimedDelivery>>> {
     let now = micros(r.now);
     let exclude = serde_json::to_string(&r.exclude)?;
     let busy = serde_json::to_string(&r.busy)?;
     let due: Vec<(i64, String, bool)> = conn
-        .prepare_cached(&format!(
-            "SELECT d.id, d.destination, {TEAM_DESTINATION} AND d.purpose != 'digest' AND NOT d.alone FROM deliveries d
-             WHERE d.state IN ('pending', 'retrying') AND d.next_attempt_at <= ?1
-               AND (d.claimed_until IS NULL OR d.claimed_until <= ?1)
-               AND (?3 IS NULL OR d.destination = ?3)
-               AND d.destination NOT IN (SELECT value FROM json_each(?4))
-               AND d.id NOT IN (SELECT value FROM json_each(?5))
-               AND NOT EXISTS (
-                   SELECT 1 FROM deliveries e
-                   WHERE e.case_id = d.case_id AND e.destination = d.destination AND e.id < d.id
-                     AND e.state IN ('pending', 'retrying'))
-             ORDER BY d.next_attempt_at, d.id
-             LIMIT ?2"
-        ))?
-        .query_map(params![now, r.limit as i64, r.only, exclude, busy], |row| {
+        .prepare_cached(&due_sql())?
+        .query_map(params![now, r.only, exclude, busy], |row| {
             Ok((row.get(0)?, row.get(1)?, row.get(2)?))
         })?
+        .take(r.limit)
         .collect::<rusqlite::Result<_>>()?;
     let mut taken = HashSet::new();
     let mut groups = Vec::with_capacity(due.len());
@@ -159,16 +167,16 @@ pub fn claim(conn: &Connection, r: &ClaimRequest) -> anyhow::Result<Vec<Vec<Clai
     Ok(groups)
 }
 
-/// The open alerts to one team address that may go out now in one email: due by the horizon,
-/// not being sent, and not behind an earlier delivery of their case that stays behind.
-fn group_of(conn: &Connection, destination: &str, g: Grouping, now: i64, busy: &str) -> anyhow::Result<Vec<i64>> {
+/// The alerts to one address that may go out together, in acceptance order (the order of
+/// `deliveries_open_by_destination`); as `due_sql`, without a bound limit.
+fn group_sql() -> String {
     let ready = |t: &str| {
         format!(
             "{t}.next_attempt_at <= ?2 AND ({t}.claimed_until IS NULL OR {t}.claimed_until <= ?3) \
              AND NOT {t}.alone AND {t}.id NOT IN (SELECT value FROM json_each(?4))"
         )
     };
-    let sql = format!(
+    format!(
         "SELECT d.id FROM deliveries d
          WHERE d.destination = ?1 AND d.state IN ('pending', 'retrying') AND d.purpose != 'digest'
            AND {}
@@ -176,17 +184,19 @@ fn group_of(conn: &Connection, destination: &str, g: Grouping, now: i64, busy: &
                SELECT 1 FROM deliveries e
                WHERE e.case_id = d.case_id AND e.destination = d.destination AND e.id < d.id
                  AND e.state IN ('pending', 'retrying') AND NOT ({}))
-         ORDER BY d.id
-         LIMIT ?5",
+         ORDER BY d.id",
         ready("d"),
         ready("e")
-    );
+    )
+}
+
+/// The open alerts to one team address that may go out now in one email: due by the horizon,
+/// not being sent, and not behind an earlier delivery of their case that stays behind.
+fn group_of(conn: &Connection, destination: &str, g: Grouping, now: i64, busy: &str) -> anyhow::Result<Vec<i64>> {
     Ok(conn
-        .prepare_cached(&sql)?
-        .query_map(
-            params![destination, micros(g.horizon), now, busy, g.max as i64],
-            |row| row.get(0),
-        )?
+        .prepare_cached(&group_sql())?
+        .query_map(params![destination, micros(g.horizon), now, busy], |row| row.get(0))?
+        .take(g.max)
         .collect::<rusqlite::Result<_>>()?)
 }
 
@@ -436,4 +446,49 @@ pub fn add_digests(conn: &Connection, digests: &[NewDigest], now: Timestamp) -> 
         made += 1;
     }
     Ok(made)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// SQLite plans with the value bound to a `LIMIT ?` and prepares such a statement again
+    /// whenever it is bound anew. The query for due deliveries runs on every pass of the worker,
+    /// so it has no such limit and is prepared once. (The query for a group is prepared again for
+    /// each group, since SQLite reads bound values when it checks a partial index's condition;
+    /// passing them through a materialised row avoided that but made SQLite sort every open
+    /// delivery of the address, so it runs once per collected email instead.)
+    #[test]
+    fn the_due_query_is_not_prepared_again_on_each_pass() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("claim.db");
+        drop(super::super::SqliteStore::open(&path, 1, 10).unwrap());
+        let conn = Connection::open(&path).unwrap();
+        let now = Timestamp::now();
+        for limit in [1, 7, 3, 64] {
+            let request = ClaimRequest {
+                now: now + jiff::SignedDuration::from_secs(limit as i64),
+                until: now,
+                limit,
+                exclude: vec!["case_system".to_owned()],
+                only: None,
+                busy: vec![1, limit as i64],
+                group: None,
+            };
+            claim(&conn, &request).unwrap();
+        }
+        let statement = conn.prepare_cached(&due_sql()).unwrap();
+        assert_eq!(statement.get_status(rusqlite::StatementStatus::RePrepare), 0);
+        let plan: Vec<String> = conn
+            .prepare(&format!("EXPLAIN QUERY PLAN {}", due_sql()))
+            .unwrap()
+            .query_map(params![0, None::<String>, "[]", "[]"], |row| row.get(3))
+            .unwrap()
+            .collect::<rusqlite::Result<_>>()
+            .unwrap();
+        assert!(
+            !plan.iter().any(|step| step.contains("TEMP B-TREE")),
+            "read in index order, so taking the first rows stops the query: {plan:?}"
+        );
+    }
 }
