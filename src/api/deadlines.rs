@@ -197,12 +197,7 @@ pub async fn resolve_deadline(
             format!("outcome: {:?} is not one of {}", request.outcome, allowed.join(", ")),
         ));
     }
-    if matches!(current.state, DeadlineState::Met | DeadlineState::Cancelled) {
-        return Err(Problem::new(
-            kinds::STATE_CONFLICT,
-            format!("the deadline is {}; reopen it first", current.state.as_str()),
-        ));
-    }
+    // Whether its state allows it is checked in the transaction that changes it (`act`).
     let action = DeadlineAction::Resolve {
         outcome: request.outcome,
     };
@@ -229,10 +224,7 @@ pub async fn reopen_deadline(
     clock: web::Data<Clock>,
 ) -> Result<HttpResponse, Problem> {
     let id = path.into_inner();
-    let current = own(id, &principal, store.as_ref()).await?;
-    if current.state == DeadlineState::Open {
-        return Err(Problem::new(kinds::STATE_CONFLICT, "the deadline is open".to_owned()));
-    }
+    own(id, &principal, store.as_ref()).await?;
     act(
         id,
         DeadlineAction::Reopen,
@@ -256,7 +248,8 @@ async fn act(
         .act_on_deadline(id, action, principal.token_id().to_owned(), clock.now())
         .await
         .map_err(|e| match e.downcast_ref::<crate::store::StateConflict>() {
-            // Another request changed it since it was read.
+            // Met or cancelled (resolve), open (reopen), also when another request changed it
+            // since it was read.
             Some(conflict) => Problem::new(kinds::STATE_CONFLICT, conflict.to_string()),
             None => internal(e),
         })?
