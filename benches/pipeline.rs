@@ -1,6 +1,8 @@
 //! The intake pipeline without HTTP, stage by stage, to see where a message's time goes:
 //! validation (schema + domain rules), routing and deadline planning, sealing (hash + encryption), and filing through the
-//! group-commit store with 64 concurrent submitters. `cargo bench --bench pipeline`.
+//! group-commit store with 64 concurrent submitters, three times: the message and its case alone,
+//! with its outbox rows, and with its deadlines too (as the gateway files it).
+//! `cargo bench --bench pipeline`.
 //! After the filing stage it prints what each of the store's threads spent per message (CPU time
 //! and bytes handed to write(2), from /proc on Linux): the writer serialises filing, so its CPU
 //! time bounds the rate, and its bytes are the WAL that the syncer fsyncs and the checkpointer
@@ -138,6 +140,33 @@ fn main() {
         .collect();
     report("canonicalise + seal", n, started);
 
+    // Filing three times, each on a fresh database: what the writer pays for each part of a
+    // message's transaction (the message and its case alone, as the foundation filed it; with
+    // its outbox rows; with its deadlines too, as the gateway files it now).
+    let bare: Vec<NewMessage> = messages
+        .iter()
+        .map(|m| NewMessage {
+            deliveries: Vec::new(),
+            deadlines: Vec::new(),
+            ..m.clone()
+        })
+        .collect();
+    let with_outbox: Vec<NewMessage> = messages
+        .iter()
+        .map(|m| NewMessage {
+            deadlines: Vec::new(),
+            ..m.clone()
+        })
+        .collect();
+    file_all(bare, "file: message + case");
+    file_all(with_outbox, "file: + outbox");
+    file_all(messages, "file: + outbox + deadlines");
+}
+
+/// Files `messages` on a fresh store from 64 concurrent submitters (group commit), and prints
+/// the time per message and what the store's own threads spent on each.
+fn file_all(messages: Vec<NewMessage>, stage: &str) {
+    let n = messages.len();
     let dir = tempfile::tempdir().unwrap();
     let store: Arc<dyn Store> = Arc::new(SqliteStore::open(&dir.path().join("bench.db"), 4, 512).unwrap());
     let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -165,7 +194,7 @@ fn main() {
             task.await.unwrap();
         }
     });
-    report("file + outbox + deadlines (group commit, 64 submitters)", n, started);
+    report(stage, n, started);
     // What the store's own threads spent per message: the writer is the one that serialises
     // filing, and what it writes is what the syncer fsyncs and the checkpointer copies back.
     for (name, after) in store_threads() {

@@ -5,10 +5,11 @@
 # Prints: full speed with CONCURRENCY clients, how long the delivery worker then takes to empty
 # the outbox (one team email per message, written as .eml files as the embedded default does),
 # a fixed 2,000 messages/s once the outbox is empty, then the server's peak memory. After each load
-# it prints the server's CPU time per message (all its threads, the delivery worker's included) and
+# it prints the server's CPU time per message, in all and per group of threads (tools/cpu.py), and
 # the WAL bytes the writer wrote per message: on this shared two-core machine they vary much less
-# from run to run than throughput and latency do. The figures in docs/benchmarks.md come from
-# this script.
+# from run to run than throughput and latency do. After the full-speed load it also prints the
+# load generator's own CPU time per message: it shares the two cores. The figures in
+# docs/benchmarks.md come from this script.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 messages=${1:-100000}
@@ -31,18 +32,9 @@ queued() {
 server=$!
 for _ in $(seq 50); do curl -sf "http://127.0.0.1:$port/readyz" > /dev/null && break; sleep 0.1; done
 load() { ./target/release/indgang-load --url "http://127.0.0.1:$port" --token "$token" --sender kif-load "$@"; }
-# The server's CPU time in clock ticks (all threads) and the bytes its writer thread wrote, from /proc.
-usage() {
-  local cpu written=0 task
-  cpu=$(awk '{ print $14 + $15 }' "/proc/$server/stat")
-  for task in /proc/$server/task/*; do
-    if [ "$(cat "$task/comm")" = indgang-writer ]; then written=$(awk '/^wchar/ { print $2 }' "$task/io"); fi
-  done
-  echo "$cpu $written"
-}
-per_message() {
-  python3 -c "import sys,os; a=list(map(int,sys.argv[1].split())); b=list(map(int,sys.argv[2].split())); n=int(sys.argv[3]); t=os.sysconf('SC_CLK_TCK'); print(f'server CPU {(b[0]-a[0])*1e6/t/n:.0f} us/message (delivery worker included), WAL written {(b[1]-a[1])/n/1024:.1f} KB/message')" "$1" "$2" "$3"
-}
+# The server's CPU time per thread group and the bytes its writer wrote to the WAL, from /proc.
+usage() { tools/cpu.py snapshot "$server"; }
+per_message() { tools/cpu.py report "$1" "$2" "$3"; }
 load -n 5000 -c "$concurrency" > /dev/null   # warm-up
 drain() {
   local start before
@@ -53,7 +45,8 @@ drain() {
 drain
 echo "== full speed: $messages messages, $concurrency clients"
 before=$(usage)
-load -n "$messages" -c "$concurrency"
+tools/cpu.py run "$messages" -- ./target/release/indgang-load --url "http://127.0.0.1:$port" --token "$token" \
+  --sender kif-load -n "$messages" -c "$concurrency"
 per_message "$before" "$(usage)" "$messages"
 echo "== delivery: emptying the outbox"
 drain
