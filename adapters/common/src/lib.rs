@@ -13,5 +13,8 @@
 mod time;
 mod values;
 
+#[cfg(feature = "test-support")]
+pub mod test_support;
+
 pub use time::{DanishTime, calendar_date, danish_offset, iso_date, offset, offset_text};
 pub use values::{email, is_cpr, is_identifier, is_phone, kommunekode, phone, shorten, text};
