@@ -2,26 +2,17 @@
 //! a message in plain words. Messages repeat the cell only where it holds no personal data
 //! (dates, amounts, codes), never a CPR number, a name or an address.
 
-use jiff::civil::{Date, DateTime};
-use jiff::tz::{AmbiguousOffset, TimeZone};
+use indgang_adapter_common::{self as common, DanishTime, shorten};
+use jiff::civil::Date;
 use serde_json::{Number, Value};
 
-/// Free text of at most `max` characters.
-pub(crate) fn text(cell: &str, max: usize) -> Result<String, String> {
-    let count = cell.chars().count();
-    if count > max {
-        return Err(format!("is {count} characters long; at most {max} are allowed"));
-    }
-    Ok(cell.to_owned())
-}
+// The same rules as the other formats': free text, email addresses, telephone numbers.
+pub(crate) use indgang_adapter_common::{email, phone, text};
 
 /// An identifier in the form of the schema's `message_id`: 1 to 128 characters, a letter or
 /// digit first, then letters, digits and `. _ : / -`.
 pub(crate) fn identifier(cell: &str) -> Result<String, String> {
-    let mut chars = cell.chars();
-    let first_ok = chars.next().is_some_and(|c| c.is_ascii_alphanumeric());
-    let rest_ok = chars.all(|c| c.is_ascii_alphanumeric() || "._:/-".contains(c));
-    if first_ok && rest_ok && cell.len() <= 128 {
+    if common::is_identifier(cell, 128, &['.', '_', ':', '/', '-']) {
         Ok(cell.to_owned())
     } else {
         Err(format!(
@@ -67,28 +58,12 @@ pub(crate) fn dwelling_kind(cell: &str) -> Result<&'static str, String> {
 
 /// A kommunekode: three digits (a leading zero, as in `0101`, is dropped).
 pub(crate) fn kommunekode(cell: &str) -> Result<String, String> {
-    let code = match cell.strip_prefix('0') {
-        Some(rest) if cell.len() == 4 => rest,
-        _ => cell,
-    };
-    if code.len() == 3 && code.bytes().all(|b| b.is_ascii_digit()) {
-        Ok(code.to_owned())
-    } else {
-        Err(format!(
-            "`{}` is not a kommunekode: three digits, e.g. 101",
-            shorten(cell)
-        ))
-    }
+    common::kommunekode(cell).ok_or_else(|| format!("`{}` is not a kommunekode: three digits, e.g. 101", shorten(cell)))
 }
 
 /// A CPR number, DDMMYY-SSSS or ten digits; kept as written. The birth date is the gateway's check.
 pub(crate) fn cpr(cell: &str) -> Result<String, String> {
-    let digits: Vec<u8> = cell.bytes().filter(|&b| b != b'-').collect();
-    let hyphen_ok = match cell.find('-') {
-        None => true,
-        Some(at) => at == 6 && cell.matches('-').count() == 1,
-    };
-    if hyphen_ok && digits.len() == 10 && digits.iter().all(u8::is_ascii_digit) {
+    if common::is_cpr(cell) {
         Ok(cell.to_owned())
     } else {
         Err("is not a CPR number: DDMMYY-SSSS or ten digits".to_owned())
@@ -211,36 +186,29 @@ pub(crate) fn date_time(cell: &str) -> Result<String, String> {
     };
     let (hour, minute, second, fraction) = parse_time(time_part, iso).ok_or_else(fault)?;
     let offset_seconds = match offset_part {
-        Some(offset) => parse_offset(offset).ok_or_else(fault)?,
-        None => {
-            let datetime =
-                DateTime::new(date.year(), date.month(), date.day(), hour, minute, second, 0).map_err(|_| fault())?;
-            let tz = TimeZone::get("Europe/Copenhagen").map_err(|_| fault())?;
-            match tz.to_ambiguous_zoned(datetime).offset() {
-                AmbiguousOffset::Unambiguous { offset } => offset.seconds(),
-                AmbiguousOffset::Gap { .. } => {
-                    return Err(format!(
-                        "`{}` does not exist in Danish time: the clocks skip that hour",
-                        shorten(cell)
-                    ));
-                }
-                AmbiguousOffset::Fold { .. } => {
-                    return Err(format!(
-                        "`{}` happens twice in Danish time (the clocks go back): give it in RFC 3339 \
-                         with its offset, e.g. 2026-10-25T02:30:00+02:00",
-                        shorten(cell)
-                    ));
-                }
+        Some("Z" | "z") => 0,
+        Some(offset) => common::offset(offset).ok_or_else(fault)?,
+        None => match common::danish_offset(date, hour, minute, second).ok_or_else(fault)? {
+            DanishTime::Offset(seconds) => seconds,
+            DanishTime::Skipped => {
+                return Err(format!(
+                    "`{}` does not exist in Danish time: the clocks skip that hour",
+                    shorten(cell)
+                ));
             }
-        }
+            DanishTime::Repeated => {
+                return Err(format!(
+                    "`{}` happens twice in Danish time (the clocks go back): give it in RFC 3339 \
+                     with its offset, e.g. 2026-10-25T02:30:00+02:00",
+                    shorten(cell)
+                ));
+            }
+        },
     };
-    let sign = if offset_seconds < 0 { '-' } else { '+' };
-    let offset = offset_seconds.unsigned_abs();
     Ok(format!(
-        "{}T{hour:02}:{minute:02}:{second:02}{fraction}{sign}{:02}:{:02}",
+        "{}T{hour:02}:{minute:02}:{second:02}{fraction}{}",
         format_date(date),
-        offset / 3600,
-        offset % 3600 / 60
+        common::offset_text(offset_seconds)
     ))
 }
 
@@ -255,20 +223,16 @@ fn parse_date(s: &str) -> Option<Date> {
     }
     let parts: Vec<&str> = s.split(separator).collect();
     let [a, b, c] = parts.as_slice() else { return None };
+    if a.len() == 4 && separator == '-' {
+        return common::iso_date(s);
+    }
     let number = |p: &str, lengths: std::ops::RangeInclusive<usize>| {
         (lengths.contains(&p.len()) && p.bytes().all(|b| b.is_ascii_digit()))
             .then(|| p.parse::<i16>().ok())
             .flatten()
     };
-    let (year, month, day) = if a.len() == 4 && separator == '-' {
-        (number(a, 4..=4)?, number(b, 2..=2)?, number(c, 2..=2)?)
-    } else {
-        (number(c, 4..=4)?, number(b, 1..=2)?, number(a, 1..=2)?)
-    };
-    if !(1900..=2199).contains(&year) {
-        return None;
-    }
-    Date::new(year, i8::try_from(month).ok()?, i8::try_from(day).ok()?).ok()
+    let (year, month, day) = (number(c, 4..=4)?, number(b, 1..=2)?, number(a, 1..=2)?);
+    common::calendar_date(year, i8::try_from(month).ok()?, i8::try_from(day).ok()?)
 }
 
 /// `hh:mm`, `hh:mm:ss`; Danish forms may use `.`; ISO forms may carry a fraction of a second.
@@ -302,61 +266,6 @@ fn parse_time(s: &str, iso: bool) -> Option<(i8, i8, i8, String)> {
     Some((hour, minute, second, fraction))
 }
 
-/// `Z` or `±hh:mm`, in seconds east of UTC.
-fn parse_offset(s: &str) -> Option<i32> {
-    if s == "Z" || s == "z" {
-        return Some(0);
-    }
-    let sign = match s.as_bytes().first()? {
-        b'+' => 1,
-        b'-' => -1,
-        _ => return None,
-    };
-    let (h, m) = s.get(1..)?.split_once(':')?;
-    let two = |p: &str| (p.len() == 2 && p.bytes().all(|b| b.is_ascii_digit())).then(|| p.parse::<i32>().ok())?;
-    let (h, m) = (two(h)?, two(m)?);
-    (h <= 23 && m <= 59).then_some(sign * (h * 3600 + m * 60))
-}
-
-/// An email address: a local part, `@`, and a domain of at least two labels.
-pub(crate) fn email(cell: &str) -> Result<String, String> {
-    let fault = || "is not an email address".to_owned();
-    let (local, domain) = cell.rsplit_once('@').ok_or_else(fault)?;
-    let local_ok = !local.is_empty()
-        && local.len() <= 64
-        && !local.starts_with('.')
-        && !local.ends_with('.')
-        && !local.contains("..")
-        && local
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || "!#$%&'*+/=?^_`{|}~.-".contains(c));
-    let labels: Vec<&str> = domain.split('.').collect();
-    let domain_ok = labels.len() >= 2
-        && domain.len() <= 253
-        && labels.iter().all(|l| {
-            !l.is_empty()
-                && l.len() <= 63
-                && !l.starts_with('-')
-                && !l.ends_with('-')
-                && l.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
-        });
-    if local_ok && domain_ok {
-        Ok(cell.to_owned())
-    } else {
-        Err(fault())
-    }
-}
-
-/// A telephone number: digits and spaces, optionally starting with `+`, 4 to 20 after the `+`.
-pub(crate) fn phone(cell: &str) -> Result<String, String> {
-    let rest = cell.strip_prefix('+').unwrap_or(cell);
-    if (4..=20).contains(&rest.len()) && rest.bytes().all(|b| b.is_ascii_digit() || b == b' ') {
-        Ok(cell.to_owned())
-    } else {
-        Err("is not a telephone number: digits and spaces, optionally a leading +".to_owned())
-    }
-}
-
 /// Lower case, æ ø å as ae oe aa, only letters and digits: the key words are compared by.
 fn key(cell: &str) -> String {
     let mut out = String::with_capacity(cell.len());
@@ -370,15 +279,6 @@ fn key(cell: &str) -> String {
         }
     }
     out
-}
-
-/// A cell repeated in a message, cut to 40 characters.
-fn shorten(cell: &str) -> String {
-    if cell.chars().count() <= 40 {
-        cell.to_owned()
-    } else {
-        cell.chars().take(39).chain(['…']).collect()
-    }
 }
 
 #[cfg(test)]

@@ -112,6 +112,25 @@ impl Column {
         )
     }
 
+    /// Columns that describe the home: a withdrawal that fills any of them must describe the
+    /// home in full, as an offer does. `niveaufri` is not one of them.
+    pub(crate) fn describes_home(self) -> bool {
+        matches!(
+            self,
+            Column::Adresse
+                | Column::Postnr
+                | Column::By
+                | Column::Boligorganisation
+                | Column::Boligtype
+                | Column::Vaerelser
+                | Column::M2
+                | Column::Husleje
+                | Column::Depositum
+                | Column::Hund
+                | Column::Kat
+        )
+    }
+
     fn index(self) -> usize {
         Column::ALL.iter().position(|&c| c == self).unwrap_or(0)
     }

@@ -53,20 +53,6 @@ impl Reader<'_> {
     }
 }
 
-const DWELLING: [Column; 11] = [
-    Column::Adresse,
-    Column::Postnr,
-    Column::By,
-    Column::Boligorganisation,
-    Column::Boligtype,
-    Column::Vaerelser,
-    Column::M2,
-    Column::Husleje,
-    Column::Hund,
-    Column::Kat,
-    Column::Depositum,
-];
-
 /// Builds the offer of the row on `line`, or gives every fault in it.
 pub(crate) fn build(header: &Header, cells: &[&str], sender: &Sender, line: usize) -> Result<Value, Vec<Fault>> {
     if !header.fits(cells) {
@@ -109,7 +95,10 @@ pub(crate) fn build(header: &Header, cells: &[&str], sender: &Sender, line: usiz
     // Offers and updates need the home and its dates; a withdrawal may leave them out, but a
     // home it does describe must be described in full.
     let withdrawal = offer_type == Some("withdrawal");
-    let needs_dwelling = !withdrawal || DWELLING.iter().any(|&c| r.cell(c).is_some());
+    let needs_dwelling = !withdrawal
+        || Column::ALL
+            .into_iter()
+            .any(|c| c.describes_home() && r.cell(c).is_some());
     let dwelling = if needs_dwelling {
         dwelling(
             &mut r,

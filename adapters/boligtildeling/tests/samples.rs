@@ -1,6 +1,7 @@
 //! The samples in `samples/`: every accepted row validates against the published schema, every
 //! rejected row is rejected for the reason it was written with, and ids are stable.
 
+use indgang_adapter_common::test_support;
 use indgang_boligtildeling::{Fault, Row, Sender, parse_batch};
 use serde_json::{Value, json};
 use std::collections::BTreeSet;
@@ -19,13 +20,7 @@ fn sender() -> Sender {
 }
 
 fn validator() -> jsonschema::Validator {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../schemas/housing-offer.v1.json");
-    let schema: Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
-    jsonschema::options()
-        .with_draft(jsonschema::Draft::Draft202012)
-        .should_validate_formats(true)
-        .build(&schema)
-        .unwrap()
+    test_support::validator(Path::new(env!("CARGO_MANIFEST_DIR")).join("../../schemas/housing-offer.v1.json"))
 }
 
 fn assert_valid(validator: &jsonschema::Validator, row: &Row) -> Value {

@@ -1,8 +1,11 @@
 //! Reading one value. Each reader takes trimmed text and gives the canonical value or a message;
 //! a message repeats the value only where it holds no personal data (dates, codes, ids).
 
-use jiff::civil::{Date, DateTime};
-use jiff::tz::{AmbiguousOffset, TimeZone};
+use indgang_adapter_common::{self as common, DanishTime};
+
+// The same rules as the other formats': free text, email addresses, telephone numbers, and how a
+// value is cut when a message repeats it.
+pub(crate) use indgang_adapter_common::{email, phone, shorten, text};
 
 /// A UUID, 8-4-4-4-12 hex digits, in lower case.
 pub(crate) fn uuid(s: &str) -> Result<String, String> {
@@ -17,22 +20,12 @@ pub(crate) fn uuid(s: &str) -> Result<String, String> {
 
 /// A kommunekode: three digits; a leading zero, as in `0751`, is dropped.
 pub(crate) fn kommunekode(s: &str) -> Result<String, String> {
-    let code = match s.strip_prefix('0') {
-        Some(rest) if s.len() == 4 => rest,
-        _ => s,
-    };
-    if code.len() == 3 && code.bytes().all(|b| b.is_ascii_digit()) {
-        Ok(code.to_owned())
-    } else {
-        Err(format!("`{}` is not a kommunekode: three digits, e.g. 751", shorten(s)))
-    }
+    common::kommunekode(s).ok_or_else(|| format!("`{}` is not a kommunekode: three digits, e.g. 751", shorten(s)))
 }
 
 /// An institution code: 1 to 64 characters, a letter or digit first, then letters, digits, `. _ -`.
 pub(crate) fn institution_id(s: &str) -> Result<String, String> {
-    let mut chars = s.chars();
-    let first_ok = chars.next().is_some_and(|c| c.is_ascii_alphanumeric());
-    if first_ok && s.len() <= 64 && chars.all(|c| c.is_ascii_alphanumeric() || "._-".contains(c)) {
+    if common::is_identifier(s, 64, &['.', '_', '-']) {
         Ok(s.to_owned())
     } else {
         Err(format!(
@@ -40,15 +33,6 @@ pub(crate) fn institution_id(s: &str) -> Result<String, String> {
             shorten(s)
         ))
     }
-}
-
-/// Free text of 1 to `max` characters.
-pub(crate) fn text(s: &str, max: usize) -> Result<String, String> {
-    let count = s.chars().count();
-    if count > max {
-        return Err(format!("is {count} characters long; at most {max} are allowed"));
-    }
-    Ok(s.to_owned())
 }
 
 /// One of `allowed`, exactly as written.
@@ -62,7 +46,7 @@ pub(crate) fn code(s: &str, allowed: &[&'static str]) -> Result<&'static str, St
 
 /// An `xs:date` without a time zone, `YYYY-MM-DD`, that exists in the calendar.
 pub(crate) fn date(s: &str) -> Result<String, String> {
-    parse_date(s)
+    common::iso_date(s)
         .map(|_| s.to_owned())
         .ok_or_else(|| format!("`{}` is not a date: YYYY-MM-DD, e.g. 2027-02-09", shorten(s)))
 }
@@ -78,7 +62,7 @@ pub(crate) fn date_time(s: &str) -> Result<String, String> {
         )
     };
     let (date_part, rest) = s.split_once('T').ok_or_else(fault)?;
-    let date = parse_date(date_part).ok_or_else(fault)?;
+    let date = common::iso_date(date_part).ok_or_else(fault)?;
     let (time_part, offset_part) = match rest.find(['Z', '+', '-']) {
         Some(at) => (&rest[..at], Some(&rest[at..])),
         None => (rest, None),
@@ -104,28 +88,20 @@ pub(crate) fn date_time(s: &str) -> Result<String, String> {
     }
     let offset = match offset_part {
         Some("Z") => 0,
-        Some(offset) => parse_offset(offset).ok_or_else(fault)?,
-        None => {
-            let datetime =
-                DateTime::new(date.year(), date.month(), date.day(), hour, minute, second, 0).map_err(|_| fault())?;
-            let tz = TimeZone::get("Europe/Copenhagen").map_err(|_| fault())?;
-            match tz.to_ambiguous_zoned(datetime).offset() {
-                AmbiguousOffset::Unambiguous { offset } => offset.seconds(),
-                AmbiguousOffset::Gap { .. } | AmbiguousOffset::Fold { .. } => {
-                    return Err(format!(
-                        "`{}` is skipped or repeated when Danish clocks change: give it with its offset",
-                        shorten(s)
-                    ));
-                }
+        Some(offset) => common::offset(offset).ok_or_else(fault)?,
+        None => match common::danish_offset(date, hour, minute, second).ok_or_else(fault)? {
+            DanishTime::Offset(seconds) => seconds,
+            DanishTime::Skipped | DanishTime::Repeated => {
+                return Err(format!(
+                    "`{}` is skipped or repeated when Danish clocks change: give it with its offset",
+                    shorten(s)
+                ));
             }
-        }
+        },
     };
-    let sign = if offset < 0 { '-' } else { '+' };
-    let offset = offset.unsigned_abs();
     Ok(format!(
-        "{date_part}T{hour:02}:{minute:02}:{second:02}{fraction}{sign}{:02}:{:02}",
-        offset / 3600,
-        offset % 3600 / 60
+        "{date_part}T{hour:02}:{minute:02}:{second:02}{fraction}{}",
+        common::offset_text(offset)
     ))
 }
 
@@ -133,81 +109,6 @@ fn two(s: &str) -> Option<i8> {
     (s.len() == 2 && s.bytes().all(|b| b.is_ascii_digit()))
         .then(|| s.parse().ok())
         .flatten()
-}
-
-fn parse_date(s: &str) -> Option<Date> {
-    let fields: Vec<&str> = s.split('-').collect();
-    let [year, month, day] = fields.as_slice() else {
-        return None;
-    };
-    if year.len() != 4 || !year.bytes().all(|b| b.is_ascii_digit()) {
-        return None;
-    }
-    let year: i16 = year.parse().ok()?;
-    if !(1900..=2199).contains(&year) {
-        return None;
-    }
-    Date::new(year, two(month)?, two(day)?).ok()
-}
-
-/// `±hh:mm` in seconds east of UTC.
-fn parse_offset(s: &str) -> Option<i32> {
-    let sign = match s.as_bytes().first()? {
-        b'+' => 1,
-        b'-' => -1,
-        _ => return None,
-    };
-    let (h, m) = s.get(1..)?.split_once(':')?;
-    let (h, m) = (i32::from(two(h)?), i32::from(two(m)?));
-    (h <= 23 && m <= 59).then_some(sign * (h * 3600 + m * 60))
-}
-
-/// An email address: a local part, `@`, and a domain of at least two labels.
-pub(crate) fn email(s: &str) -> Result<String, String> {
-    let fault = || "is not an email address".to_owned();
-    let (local, domain) = s.rsplit_once('@').ok_or_else(fault)?;
-    let local_ok = !local.is_empty()
-        && local.len() <= 64
-        && !local.starts_with('.')
-        && !local.ends_with('.')
-        && !local.contains("..")
-        && local
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || "!#$%&'*+/=?^_`{|}~.-".contains(c));
-    let labels: Vec<&str> = domain.split('.').collect();
-    let domain_ok = labels.len() >= 2
-        && domain.len() <= 253
-        && labels.iter().all(|l| {
-            !l.is_empty()
-                && l.len() <= 63
-                && !l.starts_with('-')
-                && !l.ends_with('-')
-                && l.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
-        });
-    if local_ok && domain_ok {
-        Ok(s.to_owned())
-    } else {
-        Err(fault())
-    }
-}
-
-/// A telephone number: digits and spaces, optionally starting with `+`, 4 to 20 after the `+`.
-pub(crate) fn phone(s: &str) -> Result<String, String> {
-    let rest = s.strip_prefix('+').unwrap_or(s);
-    if (4..=20).contains(&rest.len()) && rest.bytes().all(|b| b.is_ascii_digit() || b == b' ') {
-        Ok(s.to_owned())
-    } else {
-        Err("is not a telephone number: digits and spaces, optionally a leading +".to_owned())
-    }
-}
-
-/// A value repeated in a message, cut to 40 characters.
-pub(crate) fn shorten(s: &str) -> String {
-    if s.chars().count() <= 40 {
-        s.to_owned()
-    } else {
-        s.chars().take(39).chain(['…']).collect()
-    }
 }
 
 #[cfg(test)]

@@ -1,6 +1,7 @@
 //! The samples in `samples/`: each valid envelope gives canonical JSON that validates against the
 //! published schema; each invalid one is refused for the reason it was written with, at its place.
 
+use indgang_adapter_common::test_support;
 use indgang_jobcenter::{BESKEDTYPER, is_envelope, to_canonical};
 use serde_json::{Value, json};
 use std::collections::BTreeSet;
@@ -24,13 +25,7 @@ fn read(kind: &str, name: &str) -> Vec<u8> {
 }
 
 fn validator() -> jsonschema::Validator {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../schemas/jobcenter-message.v1.json");
-    let schema: Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
-    jsonschema::options()
-        .with_draft(jsonschema::Draft::Draft202012)
-        .should_validate_formats(true)
-        .build(&schema)
-        .unwrap()
+    test_support::validator(Path::new(env!("CARGO_MANIFEST_DIR")).join("../../schemas/jobcenter-message.v1.json"))
 }
 
 #[test]

@@ -35,14 +35,9 @@ pub fn read_json(path: &str) -> Value {
     serde_json::from_slice(&read(Path::new(path))).unwrap_or_else(|e| panic!("{path} is not JSON: {e}"))
 }
 
-/// The gateway's validator for release notices: draft 2020-12 with format checks, built the way
-/// `src/validation/mod.rs` builds it.
+/// The gateway's validator for release notices.
 pub fn validator() -> jsonschema::Validator {
-    jsonschema::options()
-        .with_draft(jsonschema::Draft::Draft202012)
-        .should_validate_formats(true)
-        .build(&read_json(SCHEMA))
-        .expect("the release notice schema compiles")
+    indgang_adapter_common::test_support::validator(SCHEMA)
 }
 
 /// The schema faults of a message, as "pointer: message" lines.
