@@ -3,7 +3,7 @@
 //! group-commit store with 64 concurrent submitters, three times: the message and its case alone,
 //! with its outbox rows, and with its deadlines too (as the gateway files it).
 //! `cargo bench --bench pipeline`.
-//! After the filing stage it prints what each of the store's threads spent per message (CPU time
+//! After each filing run it prints what each of the store's threads spent per message (CPU time
 //! and bytes handed to write(2), from /proc on Linux): the writer serialises filing, so its CPU
 //! time bounds the rate, and its bytes are the WAL that the syncer fsyncs and the checkpointer
 //! copies back.

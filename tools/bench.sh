@@ -31,7 +31,8 @@ queued() {
 ./target/release/indgang serve > "$work/serve.log" 2>&1 &
 server=$!
 for _ in $(seq 50); do curl -sf "http://127.0.0.1:$port/readyz" > /dev/null && break; sleep 0.1; done
-load() { ./target/release/indgang-load --url "http://127.0.0.1:$port" --token "$token" --sender kif-load "$@"; }
+load_command=(./target/release/indgang-load --url "http://127.0.0.1:$port" --token "$token" --sender kif-load)
+load() { "${load_command[@]}" "$@"; }
 # The server's CPU time per thread group and the bytes its writer wrote to the WAL, from /proc.
 usage() { tools/cpu.py snapshot "$server"; }
 per_message() { tools/cpu.py report "$1" "$2" "$3"; }
@@ -45,8 +46,7 @@ drain() {
 drain
 echo "== full speed: $messages messages, $concurrency clients"
 before=$(usage)
-tools/cpu.py run "$messages" -- ./target/release/indgang-load --url "http://127.0.0.1:$port" --token "$token" \
-  --sender kif-load -n "$messages" -c "$concurrency"
+tools/cpu.py run "$messages" -- "${load_command[@]}" -n "$messages" -c "$concurrency"
 per_message "$before" "$(usage)" "$messages"
 echo "== delivery: emptying the outbox"
 drain

@@ -7,8 +7,8 @@
 
 The gateway's threads are grouped by name: the HTTP workers, the writer, the syncer, the
 checkpointer, and the rest of the process's time (the runtime's threads: delivery worker,
-scheduler, blocking pool). The writer's bytes handed
-to write(2) are the WAL it wrote. tools/bench.sh prints these after each load.
+scheduler, blocking pool). The writer's bytes handed to write(2) are the WAL it wrote.
+tools/bench.sh prints these after each load.
 """
 
 import json
