@@ -44,7 +44,7 @@ fn message(n: usize) -> Value {
 
 fn main() {
     let settings = Settings::load_from(None, Vec::new()).unwrap();
-    let validator = Validator::new(settings.municipalities.clone(), settings.intake.clone()).unwrap();
+    let validator = Validator::from_settings(&settings).unwrap();
     let vault = Vault::from_master_key(&[7; 32]);
     let now = jiff::Timestamp::now();
     let n = 50_000;
@@ -74,8 +74,8 @@ fn main() {
         .collect();
     report("schema + domain rules + warnings", n, started);
 
-    let router = Router::new(&settings).unwrap();
-    let policies = Policies::new(&settings).unwrap();
+    let router = Router::from_settings(&settings).unwrap();
+    let policies = Policies::from_settings(&settings).unwrap();
     let started = Instant::now();
     let decisions: Vec<_> = checked
         .iter()

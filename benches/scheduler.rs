@@ -22,7 +22,7 @@ fn main() {
         .find_map(|a| a.parse().ok())
         .unwrap_or(1_000_000);
     let settings = Settings::load_from(None, Vec::new()).unwrap();
-    let policies = Policies::new(&settings).unwrap();
+    let policies = Policies::from_settings(&settings).unwrap();
     let received: Timestamp = "2026-11-23T09:00:00Z".parse().unwrap();
     let template: Value = serde_json::from_slice(
         &std::fs::read(concat!(

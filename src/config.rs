@@ -1,13 +1,17 @@
 //! Typed settings, loaded in layers: embedded defaults (`src/defaults.toml`) → optional file →
-//! environment (`INDGANG__SECTION__KEY`). `Settings::load` validates everything, so a bad value
-//! stops the start with a message that names the key.
+//! environment (`INDGANG__SECTION__KEY`).
+//!
+//! Plain data: this module imports no other module of the crate, and every module may import
+//! it. `Settings::load` checks what can be checked from the settings alone (numbers within
+//! their bounds, addresses, durations); each part checks its own section when it is built from
+//! the settings (`Router::from_settings`, `Policies::from_settings`, `delivery::check_settings`,
+//! …), and `startup::check` runs all of those, so a bad value stops the start with a message
+//! that names its key.
 
-use crate::domain::Kommunekode;
-use crate::domain::working_days::{Calendar, ClosingDay};
 use anyhow::{Context, bail};
 use secrecy::SecretString;
 use serde::Deserialize;
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
@@ -17,7 +21,7 @@ pub const DEFAULTS: &str = include_str!("defaults.toml");
 #[serde(deny_unknown_fields)]
 pub struct Settings {
     pub data_dir: PathBuf,
-    pub municipalities: Municipalities,
+    pub municipalities: MunicipalitySettings,
     pub server: ServerSettings,
     pub storage: StorageSettings,
     pub limits: LimitSettings,
@@ -345,10 +349,14 @@ pub enum LogFormat {
 }
 
 /// Which municipalities this gateway serves: `"all"`, or a list of kommunekoder given as an
-/// array or as one comma-separated string (handy in the environment).
+/// array or as one comma-separated string (handy in the environment). Checked against the
+/// list of municipalities by `domain::Municipalities::from_settings`.
 #[derive(Debug, Clone, Deserialize)]
-#[serde(try_from = "MunicipalitiesRaw")]
-pub struct Municipalities(BTreeSet<Kommunekode>);
+#[serde(from = "MunicipalitiesRaw")]
+pub enum MunicipalitySettings {
+    All,
+    Codes(Vec<String>),
+}
 
 #[derive(Deserialize)]
 #[serde(untagged)]
@@ -357,45 +365,23 @@ enum MunicipalitiesRaw {
     List(Vec<serde_json::Value>),
 }
 
-impl TryFrom<MunicipalitiesRaw> for Municipalities {
-    type Error = String;
-
-    fn try_from(raw: MunicipalitiesRaw) -> Result<Self, String> {
-        let codes: Vec<String> = match raw {
-            MunicipalitiesRaw::Text(text) if text.trim() == "all" => {
-                return Ok(Municipalities(Kommunekode::all().collect()));
+impl From<MunicipalitiesRaw> for MunicipalitySettings {
+    fn from(raw: MunicipalitiesRaw) -> Self {
+        match raw {
+            MunicipalitiesRaw::Text(text) if text.trim() == "all" => MunicipalitySettings::All,
+            MunicipalitiesRaw::Text(text) => {
+                MunicipalitySettings::Codes(text.split(',').map(|c| c.trim().to_owned()).collect())
             }
-            MunicipalitiesRaw::Text(text) => text.split(',').map(|c| c.trim().to_owned()).collect(),
-            MunicipalitiesRaw::List(items) => items
-                .into_iter()
-                .map(|item| match item {
-                    serde_json::Value::String(s) => s,
-                    other => format!("{other:03}"),
-                })
-                .collect(),
-        };
-        let set = codes
-            .iter()
-            .map(|code| Kommunekode::parse(code).map_err(|e| format!("{code:?}: {e}")))
-            .collect::<Result<BTreeSet<_>, _>>()?;
-        if set.is_empty() {
-            return Err("the list is empty; use \"all\" or name at least one kommunekode".into());
+            MunicipalitiesRaw::List(items) => MunicipalitySettings::Codes(
+                items
+                    .into_iter()
+                    .map(|item| match item {
+                        serde_json::Value::String(s) => s,
+                        other => format!("{other:03}"),
+                    })
+                    .collect(),
+            ),
         }
-        Ok(Municipalities(set))
-    }
-}
-
-impl Municipalities {
-    pub fn contains(&self, code: Kommunekode) -> bool {
-        self.0.contains(&code)
-    }
-
-    pub fn len(&self) -> usize {
-        self.0.len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.0.is_empty()
     }
 }
 
@@ -458,6 +444,7 @@ impl Settings {
         Ok(settings)
     }
 
+    /// The checks that need nothing but the settings; `startup::check` runs the rest.
     fn validate(&self) -> anyhow::Result<()> {
         self.bind_addr()?;
         self.storage_url()?;
@@ -485,21 +472,14 @@ impl Settings {
         if self.security.token_cache_seconds > 300 {
             bail!("security.token_cache_seconds: at most 300");
         }
-        if let Some(key) = &self.security.key {
-            use secrecy::ExposeSecret;
-            crate::vault::decode_key(key.expose_secret()).map_err(|e| anyhow::anyhow!("security.key: {e}"))?;
-        }
         if self.data_dir.as_os_str().is_empty() {
             bail!("data_dir: must name a folder");
         }
-        self.calendar()?;
-        self.validate_delivery()?;
         if let Some(dir) = self.alerts.templates_dir()
             && !dir.is_dir()
         {
             bail!("alerts.templates_dir: {} is not a folder", dir.display());
         }
-        crate::alerts::Templates::load(self.alerts.templates_dir())?;
         self.alerts.group_window()?;
         if !(1..=500).contains(&self.alerts.group_max) {
             bail!("alerts.group_max: must lie between 1 and 500");
@@ -508,8 +488,6 @@ impl Settings {
         if !(0..=20).contains(&self.alerts.digest_working_days) {
             bail!("alerts.digest_working_days: must lie between 0 and 20");
         }
-        crate::routing::Router::new(self)?;
-        crate::deadlines::Policies::new(self)?;
         if !self
             .deadlines
             .get(&self.reports.housing_policy)
@@ -523,7 +501,6 @@ impl Settings {
         if !(10..=60_000).contains(&self.scheduler.tick_ms) {
             bail!("scheduler.tick_ms: must lie between 10 and 60000");
         }
-        crate::telemetry::parse_filter(&self.log.level).map_err(|e| anyhow::anyhow!("log.level: {e}"))?;
         Ok(())
     }
 
@@ -551,117 +528,6 @@ impl Settings {
             bail!("storage.url: PostgreSQL is not supported by this version; use sqlite://PATH");
         }
         bail!("storage.url: {url:?} is not a storage URL; use sqlite://PATH")
-    }
-
-    /// The working-day calendar: public holidays plus `calendar.extra_closing_days`, deadlines at
-    /// `calendar.deadline_time`.
-    pub fn calendar(&self) -> anyhow::Result<Calendar> {
-        let extra = self
-            .calendar
-            .extra_closing_days
-            .iter()
-            .enumerate()
-            .map(|(i, text)| {
-                ClosingDay::parse(text).map_err(|e| anyhow::anyhow!("calendar.extra_closing_days[{i}]: {text:?}: {e}"))
-            })
-            .collect::<anyhow::Result<Vec<_>>>()?;
-        let time = self.calendar.deadline_time.parse::<jiff::civil::Time>().map_err(|_| {
-            anyhow::anyhow!(
-                "calendar.deadline_time: {:?} is not a time of day such as 16:00",
-                self.calendar.deadline_time
-            )
-        })?;
-        Ok(Calendar::new(extra, time))
-    }
-
-    fn validate_delivery(&self) -> anyhow::Result<()> {
-        let d = &self.delivery;
-        if !(1..=1024).contains(&d.concurrency) {
-            bail!("delivery.concurrency: must lie between 1 and 1024");
-        }
-        if !(10..=60_000).contains(&d.poll_interval_ms) {
-            bail!("delivery.poll_interval_ms: must lie between 10 and 60000");
-        }
-        self.retry_schedule()?;
-        if !(1..=86_400).contains(&d.retry_after_max_seconds) {
-            bail!("delivery.retry_after_max_seconds: must lie between 1 and 86400");
-        }
-        if d.jitter_percent > 50 {
-            bail!("delivery.jitter_percent: at most 50");
-        }
-        if d.pause_after_failures == 0 {
-            bail!("delivery.pause_after_failures: at least 1");
-        }
-        if d.pause_seconds == 0 || d.pause_max_seconds < d.pause_seconds {
-            bail!("delivery.pause_seconds: at least 1, and delivery.pause_max_seconds at least as long");
-        }
-        let longest = self
-            .destinations
-            .values()
-            .map(|d| d.timeout_seconds)
-            .chain([self.smtp.timeout_seconds])
-            .max()
-            .unwrap_or(0);
-        if d.claim_seconds < longest + 10 {
-            bail!(
-                "delivery.claim_seconds: at least 10 s more than the longest timeout ({longest} s), or an attempt still running could be started again"
-            );
-        }
-        if !(d.public_url.starts_with("https://") || d.public_url.starts_with("http://")) {
-            bail!("delivery.public_url: {:?} is not an http(s) URL", d.public_url);
-        }
-        if !self.smtp.url.is_empty() {
-            crate::delivery::email::check_smtp_url(&self.smtp.url).map_err(|e| anyhow::anyhow!("smtp.url: {e}"))?;
-        }
-        self.smtp
-            .from
-            .parse::<lettre::message::Mailbox>()
-            .map_err(|e| anyhow::anyhow!("smtp.from: {:?} is not an email address: {e}", self.smtp.from))?;
-        if self.smtp.timeout_seconds == 0 || self.smtp.timeout_seconds > 600 {
-            bail!("smtp.timeout_seconds: must lie between 1 and 600");
-        }
-        for (id, team) in &self.teams {
-            if !valid_id(id) {
-                bail!("teams.{id}: a team id is lower-case letters, digits and '_'");
-            }
-            for (key, address) in [("mailbox", &team.mailbox), ("lead", &team.lead)] {
-                address
-                    .parse::<lettre::message::Mailbox>()
-                    .map_err(|e| anyhow::anyhow!("teams.{id}.{key}: {address:?} is not an email address: {e}"))?;
-            }
-        }
-        for (id, destination) in &self.destinations {
-            if !valid_id(id) {
-                bail!("destinations.{id}: a destination id is lower-case letters, digits and '_'");
-            }
-            crate::delivery::webhook::check(destination).map_err(|e| anyhow::anyhow!("destinations.{id}.{e:#}"))?;
-        }
-        Ok(())
-    }
-
-    /// `delivery.retry_schedule` as durations.
-    pub fn retry_schedule(&self) -> anyhow::Result<Vec<std::time::Duration>> {
-        let schedule = self
-            .delivery
-            .retry_schedule
-            .iter()
-            .enumerate()
-            .map(|(i, text)| {
-                let duration: jiff::SignedDuration = text.trim().parse().map_err(|_| {
-                    anyhow::anyhow!("delivery.retry_schedule[{i}]: {text:?} is not a duration such as 30s, 2m or 1h")
-                })?;
-                std::time::Duration::try_from(duration)
-                    .ok()
-                    .filter(|d| d.as_secs() >= 1 && d.as_secs() <= 7 * 86_400)
-                    .ok_or_else(|| {
-                        anyhow::anyhow!("delivery.retry_schedule[{i}]: {text:?} must lie between 1s and 168h")
-                    })
-            })
-            .collect::<anyhow::Result<Vec<_>>>()?;
-        if schedule.is_empty() {
-            bail!("delivery.retry_schedule: name at least one wait");
-        }
-        Ok(schedule)
     }
 
     pub fn key_file(&self) -> PathBuf {

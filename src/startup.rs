@@ -6,10 +6,14 @@ use crate::api;
 use crate::auth::Authenticator;
 use crate::clock::Clock;
 use crate::config::{Settings, StorageUrl};
+use crate::deadlines::Policies;
 use crate::deadlines::scheduler::Scheduler;
 use crate::delivery::Delivery;
+use crate::domain::Municipalities;
+use crate::domain::working_days::Calendar;
 use crate::intake::{self, Intake};
 use crate::metrics::Metrics;
+use crate::routing::Router;
 use crate::store::sqlite::SqliteStore;
 use crate::store::{KeyCheck, Store};
 use crate::validation::Validator;
@@ -28,6 +32,25 @@ pub struct Application {
     store: Arc<dyn Store>,
     delivery: Arc<Delivery>,
     scheduler: Arc<Scheduler>,
+}
+
+/// Checks every section of the settings that a part of the gateway owns (`Settings::load` has
+/// checked what needs nothing but the settings): each part compiles or parses its section the
+/// way it will when the gateway starts, so a bad value stops `serve`, `check-config` and every
+/// other command with a message that names its key.
+pub fn check(settings: &Settings) -> anyhow::Result<()> {
+    Municipalities::from_settings(&settings.municipalities)?;
+    if let Some(key) = &settings.security.key {
+        use secrecy::ExposeSecret;
+        crate::vault::decode_key(key.expose_secret()).map_err(|e| anyhow::anyhow!("security.key: {e}"))?;
+    }
+    Calendar::from_settings(&settings.calendar)?;
+    crate::delivery::check_settings(settings)?;
+    crate::alerts::Templates::load(settings.alerts.templates_dir())?;
+    Router::from_settings(settings)?;
+    Policies::from_settings(settings)?;
+    crate::telemetry::parse_filter(&settings.log.level).map_err(|e| anyhow::anyhow!("log.level: {e}"))?;
+    Ok(())
 }
 
 /// Opens the store that `storage.url` names.
@@ -62,6 +85,7 @@ impl Application {
     }
 
     pub async fn build_with_clock(settings: Settings, clock: Clock) -> anyhow::Result<Application> {
+        check(&settings)?;
         let store = open_store(&settings)?;
         let vault = match open_vault(&settings, store.as_ref()).await {
             Ok(vault) => Arc::new(vault),
@@ -70,9 +94,9 @@ impl Application {
                 return Err(e);
             }
         };
-        let validator = Validator::new(settings.municipalities.clone(), settings.intake.clone())?;
-        let router = crate::routing::Router::new(&settings)?;
-        let policies = crate::deadlines::Policies::new(&settings)?;
+        let validator = Validator::from_settings(&settings)?;
+        let router = Router::from_settings(&settings)?;
+        let policies = Policies::from_settings(&settings)?;
         let metrics = Arc::new(Metrics::default());
         let delivery = Arc::new(Delivery::new(
             &settings,

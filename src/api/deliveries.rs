@@ -5,9 +5,9 @@
 use crate::auth::Principal;
 use crate::clock::Clock;
 use crate::delivery::Delivery;
+use crate::delivery::Target;
 use crate::domain::Kind;
 use crate::problem::{Problem, internal, kinds};
-use crate::routing::Target;
 use crate::store::{DeadLetterFilter, DeliveryRecord, DeliveryState, Replay, Store};
 use actix_web::{HttpResponse, web};
 use serde::{Deserialize, Serialize};

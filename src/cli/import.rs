@@ -60,13 +60,13 @@ pub async fn run(settings: Settings, args: Args) -> anyhow::Result<()> {
         let vault = Arc::new(open_vault(&settings, store.as_ref()).await?);
         let intake = Intake {
             store: store.clone(),
-            validator: crate::validation::Validator::new(settings.municipalities.clone(), settings.intake.clone())?,
+            validator: crate::validation::Validator::from_settings(&settings)?,
             vault,
             metrics: Arc::new(crate::metrics::Metrics::default()),
             clock: Clock::system(),
             limits: settings.limits.clone(),
-            router: crate::routing::Router::new(&settings)?,
-            policies: crate::deadlines::Policies::new(&settings)?,
+            router: crate::routing::Router::from_settings(&settings)?,
+            policies: crate::deadlines::Policies::from_settings(&settings)?,
             delivery: None,
             alert_delay: settings.alerts.group_window()?,
         };

@@ -61,7 +61,11 @@ enum Command {
 
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
-    let settings = match Settings::load(cli.config.as_deref()) {
+    let loaded = Settings::load(cli.config.as_deref()).and_then(|settings| {
+        crate::startup::check(&settings)?;
+        Ok(settings)
+    });
+    let settings = match loaded {
         Ok(settings) => settings,
         Err(e) => {
             eprintln!("indgang: {e:#}");
@@ -133,7 +137,8 @@ fn check_config(settings: &Settings) -> ExitCode {
             settings.key_file().display().to_string()
         }
     );
-    println!("municipalities   {}", settings.municipalities.len());
+    let served = crate::domain::Municipalities::from_settings(&settings.municipalities).map_or(0, |m| m.len());
+    println!("municipalities   {served}");
     println!("max body         {} bytes", settings.limits.max_body_bytes);
     let teams: Vec<&str> = settings.teams.keys().map(String::as_str).collect();
     println!("teams            {}", teams.join(", "));
@@ -177,7 +182,7 @@ fn check_config(settings: &Settings) -> ExitCode {
 }
 
 fn calendar(settings: &Settings, year: i16) -> ExitCode {
-    match settings.calendar() {
+    match crate::domain::working_days::Calendar::from_settings(&settings.calendar) {
         Ok(calendar) => {
             for (day, name) in calendar.closing_days(year) {
                 println!("{day}\t{name}");

@@ -26,15 +26,14 @@ pub enum Command {
 
 pub fn run(settings: &Settings, command: Command) -> ExitCode {
     let Command::Test { kind, json, files } = command;
-    let (validator, router) = match Validator::new(settings.municipalities.clone(), settings.intake.clone())
-        .and_then(|v| Ok((v, Router::new(settings)?)))
-    {
-        Ok(both) => both,
-        Err(e) => {
-            eprintln!("indgang: {e:#}");
-            return ExitCode::from(2);
-        }
-    };
+    let (validator, router) =
+        match Validator::from_settings(settings).and_then(|v| Ok((v, Router::from_settings(settings)?))) {
+            Ok(both) => both,
+            Err(e) => {
+                eprintln!("indgang: {e:#}");
+                return ExitCode::from(2);
+            }
+        };
     let now = jiff::Timestamp::now();
     let mut code = ExitCode::SUCCESS;
     for file in &files {

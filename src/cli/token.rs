@@ -84,7 +84,7 @@ fn grant(settings: &Settings, args: CreateArgs) -> anyhow::Result<Grant> {
                 .municipality
                 .context("--municipality KODE is required for a caseworker token")?;
             let municipality = Kommunekode::parse(&code).map_err(|e| anyhow::anyhow!("--municipality: {e}"))?;
-            if !settings.municipalities.contains(municipality) {
+            if !crate::domain::Municipalities::from_settings(&settings.municipalities)?.contains(municipality) {
                 bail!(
                     "--municipality: {municipality} ({}) is not served by this gateway (see municipalities)",
                     municipality.name()

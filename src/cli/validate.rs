@@ -74,7 +74,7 @@ struct Verdict {
 }
 
 pub fn run(settings: &Settings, args: &Args) -> ExitCode {
-    let validator = match Validator::new(settings.municipalities.clone(), settings.intake.clone()) {
+    let validator = match Validator::from_settings(settings) {
         Ok(v) => v,
         Err(e) => {
             eprintln!("indgang: {e:#}");

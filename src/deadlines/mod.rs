@@ -7,42 +7,14 @@
 pub mod scheduler;
 
 use crate::config::{FieldMatchSettings, Settings};
+use crate::delivery::Target;
 use crate::domain::working_days::Calendar;
 use crate::domain::{Kind, copenhagen, copenhagen_date};
-use crate::routing::Target;
+use crate::store::{DeadlineChange, DeadlinePlan};
 use anyhow::{Context, bail};
 use jiff::Timestamp;
 use jiff::civil::Date;
 use serde_json::Value;
-
-/// What a message does to one deadline.
-#[derive(Debug, Clone, PartialEq)]
-pub enum DeadlineChange {
-    /// Create the deadline, or move the open one with the same policy and scope on the case.
-    Set(DeadlinePlan),
-    /// Cancel the open deadline with this policy and scope on the case.
-    Cancel { policy: String, scope: String },
-    /// Record an event on every open deadline of the case, which stays as it is (a transfer to
-    /// another institution).
-    Note { event: String, details: Value },
-}
-
-#[derive(Debug, Clone, PartialEq)]
-pub struct DeadlinePlan {
-    pub policy: String,
-    /// How caseworkers read it.
-    pub title: String,
-    /// Which deadline of the policy on a case: empty for one per case, `message:<receipt>` or
-    /// `offer:<offer id>`.
-    pub scope: String,
-    pub team: Option<String>,
-    pub due_at: Timestamp,
-    /// When to remind, ascending; only those still ahead when the message arrived.
-    pub reminders: Vec<Timestamp>,
-    /// Destination keys for the reminders and the escalation (`mail:<team>`, `lead:<team>`).
-    pub remind_to: Option<String>,
-    pub escalate_to: Option<String>,
-}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Scope {
@@ -120,7 +92,7 @@ fn matchers(key: &str, list: &[FieldMatchSettings], kinds: &[Kind]) -> anyhow::R
         .enumerate()
         .map(|(i, f)| {
             let key = format!("{key}[{i}]");
-            let having = crate::routing::check_field(&key, &f.path, &f.values)?;
+            let having = crate::validation::schema_paths::check_field(&key, &f.path, &f.values)?;
             if !kinds.iter().any(|k| having.contains(k)) {
                 bail!("{key}: none of the policy's kinds has a member {}", f.path);
             }
@@ -144,7 +116,7 @@ fn matches(document: &Value, conditions: &[(String, Vec<String>)]) -> bool {
 }
 
 impl Policies {
-    pub fn new(settings: &Settings) -> anyhow::Result<Policies> {
+    pub fn from_settings(settings: &Settings) -> anyhow::Result<Policies> {
         let mut policies = Vec::new();
         for (id, p) in &settings.deadlines {
             let key = format!("deadlines.{id}");
@@ -172,7 +144,9 @@ impl Policies {
                 )
             })?;
             if let Base::Member(path) = &base
-                && let Some(kind) = kinds.iter().find(|k| !crate::routing::member_is_date(**k, path))
+                && let Some(kind) = kinds
+                    .iter()
+                    .find(|k| !crate::validation::schema_paths::member_is_date(**k, path))
             {
                 bail!("{key}.due: {path} is not a date or date-time member of a {kind}");
             }
@@ -218,7 +192,7 @@ impl Policies {
         }
         Ok(Policies {
             policies,
-            calendar: settings.calendar()?,
+            calendar: Calendar::from_settings(&settings.calendar)?,
         })
     }
 
@@ -321,7 +295,9 @@ mod tests {
     use super::*;
 
     fn load(env: &[(&str, &str)]) -> anyhow::Result<Settings> {
-        Settings::load_from(None, env.iter().map(|(k, v)| (k.to_string(), v.to_string())))
+        let settings = Settings::load_from(None, env.iter().map(|(k, v)| (k.to_string(), v.to_string())))?;
+        Policies::from_settings(&settings)?;
+        Ok(settings)
     }
 
     fn refusal(env: &[(&str, &str)]) -> String {
@@ -354,7 +330,7 @@ mod tests {
     #[test]
     fn a_disabled_policy_makes_no_deadlines() {
         let settings = load(&[("INDGANG__DEADLINES__BENEFIT__ENABLED", "false")]).unwrap();
-        let policies = Policies::new(&settings).unwrap();
+        let policies = Policies::from_settings(&settings).unwrap();
         let document: Value = serde_json::from_slice(
             &std::fs::read(concat!(
                 env!("CARGO_MANIFEST_DIR"),

@@ -11,9 +11,9 @@
 use crate::clock::Clock;
 use crate::config::Settings;
 use crate::delivery::Delivery;
+use crate::delivery::Target;
 use crate::domain::copenhagen;
 use crate::domain::working_days::Calendar;
-use crate::routing::Target;
 use crate::store::{DeadlineState, DigestItem, NewDigest, Store};
 use jiff::civil::{Date, Time};
 use jiff::{SignedDuration, Timestamp, ToSpan};
@@ -61,7 +61,7 @@ impl Scheduler {
             Some(at) => Some(DigestPlan {
                 at,
                 working_days: settings.alerts.digest_working_days,
-                calendar: settings.calendar()?,
+                calendar: Calendar::from_settings(&settings.calendar)?,
                 teams: settings.teams.keys().cloned().collect(),
                 done: Mutex::new(None),
             }),

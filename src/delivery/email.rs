@@ -92,7 +92,7 @@ impl Mailer {
                 },
                 Err(e) => {
                     let status = e.status().and_then(|code| code_of(&code.to_string()));
-                    let error = super::mask_cpr_like(&e.to_string());
+                    let error = crate::domain::cpr::mask_cpr_like(&e.to_string());
                     if e.is_permanent() {
                         Verdict::Permanent { status, error }
                     } else {

@@ -13,14 +13,15 @@
 pub mod email;
 pub mod ics;
 pub mod retry;
+mod target;
 pub mod webhook;
 
 use crate::clock::Clock;
 use crate::config::{DeliverySettings, Settings, TeamSettings};
 use crate::metrics::Metrics;
-use crate::routing::Target;
 use crate::store::{AttemptNext, AttemptRecord, ClaimRequest, ClaimedDelivery, Store};
 use crate::vault::Vault;
+use anyhow::bail;
 use email::Mailer;
 use jiff::Timestamp;
 use lettre::message::Mailbox;
@@ -29,6 +30,7 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, Once};
 use std::time::{Duration, Instant};
+pub use target::Target;
 use tokio::sync::{Notify, Semaphore, mpsc, oneshot, watch};
 use webhook::Webhook;
 
@@ -40,32 +42,72 @@ pub fn install_crypto() {
     });
 }
 
-/// Replaces anything shaped like a CPR number (six digits, an optional hyphen, four digits)
-/// with `**********`: receivers' error texts are kept, and may echo what they were sent.
-pub fn mask_cpr_like(text: &str) -> String {
-    let bytes = text.as_bytes();
-    let mut out = String::with_capacity(text.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        let digits = |from: usize, n: usize| {
-            bytes
-                .get(from..from + n)
-                .is_some_and(|s| s.iter().all(u8::is_ascii_digit))
-        };
-        let boundary_before = i == 0 || !bytes[i - 1].is_ascii_digit();
-        if boundary_before && digits(i, 6) {
-            let rest = if bytes.get(i + 6) == Some(&b'-') { i + 7 } else { i + 6 };
-            if digits(rest, 4) && !bytes.get(rest + 4).is_some_and(u8::is_ascii_digit) {
-                out.push_str("**********");
-                i = rest + 4;
-                continue;
-            }
-        }
-        let ch = text[i..].chars().next().expect("inside the text");
-        out.push(ch);
-        i += ch.len_utf8();
+/// Checks `[delivery]`, `[smtp]`, `[teams]` and `[destinations]`: bounds, the retry schedule,
+/// the SMTP URL and addresses, the team addresses and each webhook destination.
+pub fn check_settings(settings: &Settings) -> anyhow::Result<()> {
+    let d = &settings.delivery;
+    if !(1..=1024).contains(&d.concurrency) {
+        bail!("delivery.concurrency: must lie between 1 and 1024");
     }
-    out
+    if !(10..=60_000).contains(&d.poll_interval_ms) {
+        bail!("delivery.poll_interval_ms: must lie between 10 and 60000");
+    }
+    retry::schedule(d)?;
+    if !(1..=86_400).contains(&d.retry_after_max_seconds) {
+        bail!("delivery.retry_after_max_seconds: must lie between 1 and 86400");
+    }
+    if d.jitter_percent > 50 {
+        bail!("delivery.jitter_percent: at most 50");
+    }
+    if d.pause_after_failures == 0 {
+        bail!("delivery.pause_after_failures: at least 1");
+    }
+    if d.pause_seconds == 0 || d.pause_max_seconds < d.pause_seconds {
+        bail!("delivery.pause_seconds: at least 1, and delivery.pause_max_seconds at least as long");
+    }
+    let longest = settings
+        .destinations
+        .values()
+        .map(|d| d.timeout_seconds)
+        .chain([settings.smtp.timeout_seconds])
+        .max()
+        .unwrap_or(0);
+    if d.claim_seconds < longest + 10 {
+        bail!(
+            "delivery.claim_seconds: at least 10 s more than the longest timeout ({longest} s), or an attempt still running could be started again"
+        );
+    }
+    if !(d.public_url.starts_with("https://") || d.public_url.starts_with("http://")) {
+        bail!("delivery.public_url: {:?} is not an http(s) URL", d.public_url);
+    }
+    if !settings.smtp.url.is_empty() {
+        email::check_smtp_url(&settings.smtp.url).map_err(|e| anyhow::anyhow!("smtp.url: {e}"))?;
+    }
+    settings
+        .smtp
+        .from
+        .parse::<lettre::message::Mailbox>()
+        .map_err(|e| anyhow::anyhow!("smtp.from: {:?} is not an email address: {e}", settings.smtp.from))?;
+    if settings.smtp.timeout_seconds == 0 || settings.smtp.timeout_seconds > 600 {
+        bail!("smtp.timeout_seconds: must lie between 1 and 600");
+    }
+    for (id, team) in &settings.teams {
+        if !crate::config::valid_id(id) {
+            bail!("teams.{id}: a team id is lower-case letters, digits and '_'");
+        }
+        for (key, address) in [("mailbox", &team.mailbox), ("lead", &team.lead)] {
+            address
+                .parse::<lettre::message::Mailbox>()
+                .map_err(|e| anyhow::anyhow!("teams.{id}.{key}: {address:?} is not an email address: {e}"))?;
+        }
+    }
+    for (id, destination) in &settings.destinations {
+        if !crate::config::valid_id(id) {
+            bail!("destinations.{id}: a destination id is lower-case letters, digits and '_'");
+        }
+        webhook::check(destination).map_err(|e| anyhow::anyhow!("destinations.{id}.{e:#}"))?;
+    }
+    Ok(())
 }
 
 /// A destination's recent health.
@@ -604,18 +646,5 @@ impl Delivery {
                 }
             }
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::mask_cpr_like;
-
-    #[test]
-    fn cpr_shaped_digits_are_masked() {
-        assert_eq!(mask_cpr_like("bad cpr 150385-1234!"), "bad cpr **********!");
-        assert_eq!(mask_cpr_like("1503851234"), "**********");
-        assert_eq!(mask_cpr_like("order 12345678901 ok"), "order 12345678901 ok");
-        assert_eq!(mask_cpr_like("æøå 2026"), "æøå 2026");
     }
 }

@@ -2,7 +2,8 @@
 //! `delivery.jitter_percent` so that deliveries that failed together do not come back together.
 //! A receiver's `Retry-After` is followed, within `[1 s, delivery.retry_after_max_seconds]`.
 
-use crate::config::Settings;
+use crate::config::{DeliverySettings, Settings};
+use anyhow::bail;
 use jiff::Timestamp;
 use rand::Rng;
 use std::time::Duration;
@@ -71,6 +72,28 @@ pub fn parse_retry_after(value: &str, now: Timestamp) -> Option<Duration> {
     Some(Duration::try_from(at.duration_since(now)).unwrap_or(Duration::ZERO))
 }
 
+/// `delivery.retry_schedule` as durations.
+pub fn schedule(settings: &DeliverySettings) -> anyhow::Result<Vec<Duration>> {
+    let schedule = settings
+        .retry_schedule
+        .iter()
+        .enumerate()
+        .map(|(i, text)| {
+            let duration: jiff::SignedDuration = text.trim().parse().map_err(|_| {
+                anyhow::anyhow!("delivery.retry_schedule[{i}]: {text:?} is not a duration such as 30s, 2m or 1h")
+            })?;
+            std::time::Duration::try_from(duration)
+                .ok()
+                .filter(|d| d.as_secs() >= 1 && d.as_secs() <= 7 * 86_400)
+                .ok_or_else(|| anyhow::anyhow!("delivery.retry_schedule[{i}]: {text:?} must lie between 1s and 168h"))
+        })
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    if schedule.is_empty() {
+        bail!("delivery.retry_schedule: name at least one wait");
+    }
+    Ok(schedule)
+}
+
 #[derive(Debug, Clone)]
 pub struct RetryPolicy {
     schedule: Vec<Duration>,
@@ -81,7 +104,7 @@ pub struct RetryPolicy {
 impl RetryPolicy {
     pub fn new(settings: &Settings) -> anyhow::Result<RetryPolicy> {
         Ok(RetryPolicy {
-            schedule: settings.retry_schedule()?,
+            schedule: schedule(&settings.delivery)?,
             jitter: f64::from(settings.delivery.jitter_percent) / 100.0,
             retry_after_max: Duration::from_secs(settings.delivery.retry_after_max_seconds),
         })

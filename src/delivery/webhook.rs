@@ -194,7 +194,7 @@ async fn excerpt(response: reqwest::Response) -> String {
         Ok(bytes) => String::from_utf8_lossy(&bytes[..bytes.len().min(EXCERPT_BYTES)]).into_owned(),
         Err(_) => String::new(),
     };
-    text = super::mask_cpr_like(text.trim());
+    text = crate::domain::cpr::mask_cpr_like(text.trim());
     if text.is_empty() {
         format!("HTTP {status}")
     } else {

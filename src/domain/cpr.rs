@@ -74,6 +74,34 @@ impl fmt::Display for Cpr {
     }
 }
 
+/// Replaces anything shaped like a CPR number (six digits, an optional hyphen, four digits)
+/// with `**********`: receivers' error texts are kept, and may echo what they were sent.
+pub fn mask_cpr_like(text: &str) -> String {
+    let bytes = text.as_bytes();
+    let mut out = String::with_capacity(text.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let digits = |from: usize, n: usize| {
+            bytes
+                .get(from..from + n)
+                .is_some_and(|s| s.iter().all(u8::is_ascii_digit))
+        };
+        let boundary_before = i == 0 || !bytes[i - 1].is_ascii_digit();
+        if boundary_before && digits(i, 6) {
+            let rest = if bytes.get(i + 6) == Some(&b'-') { i + 7 } else { i + 6 };
+            if digits(rest, 4) && !bytes.get(rest + 4).is_some_and(u8::is_ascii_digit) {
+                out.push_str("**********");
+                i = rest + 4;
+                continue;
+            }
+        }
+        let ch = text[i..].chars().next().expect("inside the text");
+        out.push(ch);
+        i += ch.len_utf8();
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -139,5 +167,13 @@ mod tests {
     fn never_prints_its_digits() {
         let cpr = Cpr::parse("0101901234", TODAY).unwrap();
         assert!(!format!("{cpr:?} {cpr}").contains("0101901234"));
+    }
+
+    #[test]
+    fn cpr_shaped_digits_are_masked() {
+        assert_eq!(mask_cpr_like("bad cpr 150385-1234!"), "bad cpr **********!");
+        assert_eq!(mask_cpr_like("1503851234"), "**********");
+        assert_eq!(mask_cpr_like("order 12345678901 ok"), "order 12345678901 ok");
+        assert_eq!(mask_cpr_like("æøå 2026"), "æøå 2026");
     }
 }

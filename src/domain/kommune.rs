@@ -1,7 +1,8 @@
 //! Kommunekoder: the 98 Danish municipalities, from the project's copy of the official list
 //! (`data/kommuner.tsv`).
 
-use std::collections::BTreeMap;
+use crate::config::MunicipalitySettings;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 use std::sync::LazyLock;
 
@@ -86,5 +87,39 @@ mod tests {
         assert!(matches!(Kommunekode::parse("999"), Err(KommuneError::Unknown(_))));
         assert_eq!(Kommunekode::parse("75"), Err(KommuneError::Format));
         assert_eq!(Kommunekode::parse("7a1"), Err(KommuneError::Format));
+    }
+}
+
+/// The municipalities this gateway serves (`municipalities`).
+#[derive(Debug, Clone)]
+pub struct Municipalities(BTreeSet<Kommunekode>);
+
+impl Municipalities {
+    /// Checks `municipalities`: `"all"`, or known kommunekoder, at least one.
+    pub fn from_settings(settings: &MunicipalitySettings) -> anyhow::Result<Municipalities> {
+        let codes = match settings {
+            MunicipalitySettings::All => return Ok(Municipalities(Kommunekode::all().collect())),
+            MunicipalitySettings::Codes(codes) => codes,
+        };
+        let set = codes
+            .iter()
+            .map(|code| Kommunekode::parse(code).map_err(|e| anyhow::anyhow!("municipalities: {code:?}: {e}")))
+            .collect::<anyhow::Result<BTreeSet<_>>>()?;
+        if set.is_empty() {
+            anyhow::bail!("municipalities: the list is empty; use \"all\" or name at least one kommunekode");
+        }
+        Ok(Municipalities(set))
+    }
+
+    pub fn contains(&self, code: Kommunekode) -> bool {
+        self.0.contains(&code)
+    }
+
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
     }
 }

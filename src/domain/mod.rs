@@ -10,7 +10,7 @@ pub mod working_days;
 pub use case_ref::CaseRef;
 pub use cpr::Cpr;
 pub use kind::Kind;
-pub use kommune::Kommunekode;
+pub use kommune::{Kommunekode, Municipalities};
 
 static COPENHAGEN: std::sync::LazyLock<jiff::tz::TimeZone> = std::sync::LazyLock::new(|| {
     jiff::tz::TimeZone::get("Europe/Copenhagen").expect("the bundled tz database has Europe/Copenhagen")

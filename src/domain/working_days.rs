@@ -4,6 +4,7 @@
 
 use super::calendar::{is_weekend, public_holidays};
 use super::copenhagen;
+use crate::config::CalendarSettings;
 use jiff::Timestamp;
 use jiff::ToSpan;
 use jiff::civil::{Date, Time};
@@ -60,6 +61,26 @@ pub struct Calendar {
 }
 
 impl Calendar {
+    /// The working-day calendar of `[calendar]`: public holidays plus `extra_closing_days`,
+    /// deadlines at `deadline_time`.
+    pub fn from_settings(settings: &CalendarSettings) -> anyhow::Result<Calendar> {
+        let extra = settings
+            .extra_closing_days
+            .iter()
+            .enumerate()
+            .map(|(i, text)| {
+                ClosingDay::parse(text).map_err(|e| anyhow::anyhow!("calendar.extra_closing_days[{i}]: {text:?}: {e}"))
+            })
+            .collect::<anyhow::Result<Vec<_>>>()?;
+        let time = settings.deadline_time.parse::<Time>().map_err(|_| {
+            anyhow::anyhow!(
+                "calendar.deadline_time: {:?} is not a time of day such as 16:00",
+                settings.deadline_time
+            )
+        })?;
+        Ok(Calendar::new(extra, time))
+    }
+
     pub fn new(extra: Vec<ClosingDay>, deadline_time: Time) -> Calendar {
         let mut calendar = Calendar {
             extra,

@@ -314,8 +314,8 @@ fn seal(intake: &Intake, checked: validation::Checked, now: jiff::Timestamp) -> 
         .map(|target| NewDelivery {
             delivery_id: format!("dlv_{}", uuid::Uuid::now_v7().simple()),
             not_before: match target {
-                crate::routing::Target::Webhook(_) => now,
-                crate::routing::Target::Mailbox(_) | crate::routing::Target::Lead(_) => {
+                crate::delivery::Target::Webhook(_) => now,
+                crate::delivery::Target::Mailbox(_) | crate::delivery::Target::Lead(_) => {
                     now.saturating_add(intake.alert_delay).unwrap_or(now)
                 }
             },

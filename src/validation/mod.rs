@@ -4,9 +4,11 @@
 //! The server and `indgang validate` both call `Validator::check`, so they always agree.
 
 mod rules;
+pub mod schema_paths;
 mod warnings;
 
-use crate::config::{IntakeSettings, Municipalities};
+use crate::config::{IntakeSettings, Settings};
+use crate::domain::Municipalities;
 use crate::domain::{Cpr, Kind, Kommunekode};
 use jiff::Timestamp;
 use serde::Serialize;
@@ -92,6 +94,14 @@ pub fn schema_text(kind: Kind) -> &'static str {
 }
 
 impl Validator {
+    /// The validator for the served `municipalities` and `[intake]`.
+    pub fn from_settings(settings: &Settings) -> anyhow::Result<Validator> {
+        Validator::new(
+            Municipalities::from_settings(&settings.municipalities)?,
+            settings.intake.clone(),
+        )
+    }
+
     pub fn new(municipalities: Municipalities, intake: IntakeSettings) -> anyhow::Result<Validator> {
         let mut schemas = HashMap::new();
         for kind in Kind::ALL {

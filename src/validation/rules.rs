@@ -3,7 +3,7 @@
 //! is reported once.
 
 use super::{Violation, member};
-use crate::config::Municipalities;
+use crate::domain::Municipalities;
 use crate::domain::cpr::CprError;
 use crate::domain::kommune::KommuneError;
 use crate::domain::{Cpr, Kind, Kommunekode, copenhagen_date};

@@ -1,12 +1,12 @@
 //! The SQL of deadlines: applying a message's changes, the scheduler's tick, caseworker actions.
 
 use super::queries::{instant, micros};
-use crate::deadlines::{DeadlineChange, DeadlinePlan};
 use crate::domain::CaseRef;
 use crate::store::{
     DeadlineAction, DeadlineEvent, DeadlineFilter, DeadlineRecord, DeadlineRow, DeadlineState, DigestItem, NoticeRow,
     StateConflict,
 };
+use crate::store::{DeadlineChange, DeadlinePlan};
 use jiff::{SignedDuration, Timestamp};
 use rusqlite::{Connection, OptionalExtension, Row, params};
 use serde_json::{Value, json};
