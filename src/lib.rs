@@ -15,6 +15,7 @@ pub mod metrics;
 pub mod problem;
 pub mod reports;
 pub mod routing;
+pub mod shutdown;
 pub mod startup;
 pub mod store;
 pub mod telemetry;

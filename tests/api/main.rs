@@ -17,5 +17,6 @@ mod privacy;
 mod receiver;
 mod reports;
 mod restart;
+mod shutdown;
 mod smtp;
 mod tls;
