@@ -134,6 +134,12 @@ pub struct DeadlineRow {
 #[error("{0}")]
 pub struct StateConflict(pub String);
 
+/// The store cannot write now (a full disk, an I/O error); nothing of the request was filed, and
+/// it heals by itself once the disk takes writes again, so the same request may be sent again.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("the store cannot write now: {0}")]
+pub struct Unavailable(pub String);
+
 /// What a caseworker does to a deadline.
 #[derive(Debug, Clone)]
 pub enum DeadlineAction {

@@ -8,6 +8,7 @@ mod cli;
 mod crash;
 mod deadlines;
 mod delivery;
+mod disk;
 mod examples;
 mod helpers;
 mod idempotency;
