@@ -89,6 +89,9 @@ pub async fn get_report(
     if period.from >= period.to {
         return Err(bad("from: must come before to".to_owned()));
     }
+    if period.too_long() {
+        return Err(bad(Period::TOO_LONG.to_owned()));
+    }
     let wants_csv = match query.format.as_deref() {
         Some("csv") => true,
         Some("json") => false,

@@ -32,6 +32,9 @@ const MIGRATIONS: &[&str] = &[
 
 const STATEMENT_CACHE: usize = 128;
 
+/// Dead letters put back per transaction.
+const REPLAY_CHUNK: usize = 256;
+
 pub struct SqliteStore {
     writer: writer::Writer,
     readers: readers::Readers,
@@ -205,10 +208,25 @@ impl Store for SqliteStore {
             .await
     }
 
+    /// In transactions of at most `REPLAY_CHUNK` dead letters each, so that submissions are
+    /// filed between them: ten thousand dead letters in one transaction held every submission
+    /// back until it committed.
     async fn replay(&self, selection: Replay, now: Timestamp) -> anyhow::Result<Vec<String>> {
-        self.writer
-            .write(move |conn| deliveries::replay(conn, &selection, now))
-            .await
+        let mut replayed = Vec::new();
+        let mut after = 0;
+        loop {
+            let selection = selection.clone();
+            let (ids, last) = self
+                .writer
+                .write(move |conn| deliveries::replay(conn, &selection, after, REPLAY_CHUNK, now))
+                .await?;
+            let full = ids.len() == REPLAY_CHUNK;
+            replayed.extend(ids);
+            match last {
+                Some(last) if full => after = last,
+                _ => return Ok(replayed),
+            }
+        }
     }
 
     async fn delivery_queues(&self) -> anyhow::Result<Vec<DestinationQueue>> {
