@@ -495,7 +495,18 @@ fn sync(mut wal: File, from_writer: sync_mpsc::Receiver<ToSyncer>, state: &State
                 }
             }
         }
-        let synced = wal.sync_data();
+        // Once a commit or an fsync has failed, nothing is acknowledged until the database has been
+        // re-opened: after a failed fsync a later one may succeed although earlier frames never
+        // reached the disk, and a crash would then lose every frame after them.
+        let synced = wal.sync_data().and_then(|()| {
+            if state.broken.load(Ordering::SeqCst) {
+                Err(std::io::Error::other(
+                    "an earlier write failed; the database is re-opened first",
+                ))
+            } else {
+                Ok(())
+            }
+        });
         // The writer may commit what it gathered meanwhile.
         unsynced.batches.fetch_sub(ready.len(), Ordering::SeqCst);
         unsynced.synced.notify_one();
