@@ -430,6 +430,51 @@ async fn a_delivery_whose_schedule_runs_out_is_a_dead_letter_and_bulk_replay_bri
 }
 
 #[tokio::test]
+async fn a_bulk_replay_of_more_dead_letters_than_one_transaction_takes_puts_back_every_one_once() {
+    let receiver = Receiver::start().await;
+    let app = app_for(&receiver, &[]).await;
+    let token = app.prison_token().await;
+    let operator = app.operator_token().await;
+    // More than the 256 put back per transaction; each is refused for good at once.
+    let n = 600;
+    receiver.script((0..n).map(|_| Reply::status(400)));
+    for i in 0..n {
+        app.accept(
+            Kind::ReleaseNotice,
+            &token,
+            &release_notice(&format!("KIF-{i}"), &format!("{:02}0190{:04}", 1 + i % 28, i), "751"),
+        )
+        .await;
+    }
+    app.drain().await;
+
+    let bulk = app
+        .client
+        .post(format!("{}/v1/dead-letters/replay", app.address))
+        .bearer_auth(&operator)
+        .json(&serde_json::json!({"all": true}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(bulk.status(), 202);
+    let answer: Value = bulk.json().await.unwrap();
+    let replayed: std::collections::BTreeSet<&str> = answer["replayed"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|id| id.as_str().unwrap())
+        .collect();
+    assert_eq!(answer["replayed"].as_array().unwrap().len(), n, "each once");
+    assert_eq!(replayed.len(), n);
+    app.drain().await;
+    assert_eq!(
+        receiver.distinct_accepted().len(),
+        n,
+        "every one delivered after the replay"
+    );
+}
+
+#[tokio::test]
 async fn a_later_message_of_a_case_waits_while_the_first_is_retried_and_other_cases_go_on() {
     let receiver = Receiver::start().await;
     let app = app_for(&receiver, &[]).await;
