@@ -2,6 +2,7 @@
 //! messages. See README.md and docs/ for the map.
 
 pub mod alerts;
+pub mod apart;
 pub mod api;
 pub mod auth;
 pub mod cli;

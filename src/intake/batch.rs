@@ -154,16 +154,26 @@ pub async fn submit_housing_offer_batch(
     principal: Principal,
     intake: web::Data<Intake>,
 ) -> HttpResponse {
-    let result: Result<BatchAnswer, Rejection> = async {
-        let sender_id = sender_of(&principal, Kind::HousingOffer)?;
+    let result: Result<(BatchAnswer, Vec<u8>), Rejection> = async {
+        let sender_id = sender_of(&principal, Kind::HousingOffer)?.to_owned();
         body::format(&req, &[Format::Csv]).map_err(|p| ("content_type", p))?;
         let bytes = read(&req, payload, intake.limits.max_batch_bytes).await?;
-        let rows = parse(&bytes, sender_id).map_err(|p| ("invalid_csv", p))?;
-        Ok(file_batch(&intake, sender_id, rows).await)
+        // Parsing, checking and answering for 10,000 rows is long work: apart from the HTTP
+        // worker, whose other requests would wait for it.
+        let intake = intake.clone();
+        crate::apart::apart(async move {
+            let rows = parse(&bytes, &sender_id).map_err(|p| ("invalid_csv", p))?;
+            let mut answer = file_batch(&intake, &sender_id, rows).await;
+            let body = serde_json::to_vec(&answer).map_err(|e| ("internal", crate::problem::internal(e.into())))?;
+            answer.rows.clear();
+            Ok((answer, body))
+        })
+        .await
+        .map_err(|e| ("internal", crate::problem::internal(e)))?
     }
     .await;
     match result {
-        Ok(answer) => {
+        Ok((answer, body)) => {
             tracing::info!(
                 token = principal.token_id(),
                 accepted = answer.accepted,
@@ -171,7 +181,7 @@ pub async fn submit_housing_offer_batch(
                 rejected = answer.rejected,
                 "housing-offer batch filed"
             );
-            HttpResponse::Ok().json(answer)
+            HttpResponse::Ok().content_type("application/json").body(body)
         }
         Err((reason, problem)) => {
             intake.metrics.intake(Kind::HousingOffer.as_str(), "rejected", reason);
