@@ -3,6 +3,7 @@
 # while, at the same time, a 10,000-row CSV batch of housing offers is filed, 10,000 dead letters
 # are replayed and this year's team report is read.
 #   tools/bench-large-jobs.sh [SECONDS]      (each measured load runs SECONDS, default 20)
+# JOBS="batch replay" (a subset of "batch replay report") runs only those, to tell them apart.
 # Set-up: 10,000 release notices are filed with a webhook destination configured; the gateway is
 # stopped and started again without that destination, so each of their 10,000 webhook deliveries
 # becomes a dead letter at once ("no longer configured"). The outbox is emptied before each
@@ -81,16 +82,24 @@ timed() {
   python3 -c "import sys; print(f'{sys.argv[1]:<8} {float(sys.argv[3]) - float(sys.argv[2]):6.1f} s  {sys.argv[4]}')" \
     "$name" "$t0" "$t1" "$(head -c 160 "$work/$name.out" | tr -d '\n')"
 }
+jobs=()
+wanted() { [[ " ${JOBS:-batch replay report} " == *" $1 "* ]]; }
+if wanted batch; then
 timed batch curl -sf -X POST "$url/v1/housing-offers/batch" -H "Authorization: Bearer $housing" \
   -H "Content-Type: text/csv; charset=utf-8" --data-binary "@$work/batch.csv" &
-jobs=($!)
+jobs+=($!)
+fi
+if wanted replay; then
 timed replay curl -sf -X POST "$url/v1/dead-letters/replay" -H "Authorization: Bearer $operator" \
   -H "Content-Type: application/json" -d '{"all": true}' &
 jobs+=($!)
+fi
+if wanted report; then
 timed report curl -sf "$url/v1/reports/teams" -H "Authorization: Bearer $operator" &
 jobs+=($!)
+fi
 wait "${jobs[@]}" "$loader"
 cat "$work/with-jobs.txt"
-echo "batch: $(python3 -c 'import json,sys; a=json.load(open(sys.argv[1])); print(a["accepted"], "accepted,", a["rejected"], "rejected")' "$work/batch.out")"
-echo "replay: $(python3 -c 'import json,sys; print(len(json.load(open(sys.argv[1]))["replayed"]), "replayed")' "$work/replay.out")"
+wanted batch && echo "batch: $(python3 -c 'import json,sys; a=json.load(open(sys.argv[1])); print(a["accepted"], "accepted,", a["rejected"], "rejected")' "$work/batch.out")"
+wanted replay && echo "replay: $(python3 -c 'import json,sys; print(len(json.load(open(sys.argv[1]))["replayed"]), "replayed")' "$work/replay.out")"
 grep VmHWM "/proc/$server/status"
