@@ -2,6 +2,7 @@
 //! messages. See README.md and docs/ for the map.
 
 pub mod alerts;
+pub mod apart;
 pub mod api;
 pub mod auth;
 pub mod cli;
@@ -15,6 +16,7 @@ pub mod metrics;
 pub mod problem;
 pub mod reports;
 pub mod routing;
+pub mod shutdown;
 pub mod startup;
 pub mod store;
 pub mod telemetry;

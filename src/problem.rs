@@ -42,6 +42,7 @@ pub mod kinds {
     pub const INVALID: Kind = ("invalid-message", 422, "The message breaks the rules of its kind");
     pub const INTERNAL: Kind = ("internal", 500, "Internal error");
     pub const UNAVAILABLE: Kind = ("unavailable", 503, "Not ready");
+    pub const CANNOT_WRITE: Kind = ("storage-unavailable", 503, "The gateway cannot store anything now");
 }
 
 impl Problem {
@@ -79,6 +80,9 @@ impl Problem {
         if self.status == 401 {
             builder.insert_header(("WWW-Authenticate", "Bearer"));
         }
+        if self.status == 503 {
+            builder.insert_header(("Retry-After", RETRY_AFTER_SECONDS.to_string()));
+        }
         builder.json(self)
     }
 }
@@ -99,8 +103,24 @@ impl actix_web::ResponseError for Problem {
     }
 }
 
-/// Logs an unexpected failure with its cause chain and returns the bland 500 problem.
+/// How long a `503` asks the client to wait before sending again (`Retry-After`).
+pub const RETRY_AFTER_SECONDS: u64 = 10;
+
+/// Logs an unexpected failure with its cause chain and returns the bland 500 problem; or, when
+/// the store cannot write now (`store::Unavailable`), the 503 that asks to send again later.
 pub fn internal(error: anyhow::Error) -> Problem {
+    if error.chain().any(|cause| cause.is::<crate::store::Unavailable>()) {
+        tracing::warn!(error = format!("{error:#}"), "the store cannot write; answered 503");
+        return cannot_write();
+    }
     tracing::error!(error = format!("{error:#}"), "internal error");
     Problem::new(kinds::INTERNAL, None)
+}
+
+/// The store cannot write now: nothing was filed, send again later.
+pub fn cannot_write() -> Problem {
+    Problem::new(
+        kinds::CANNOT_WRITE,
+        "nothing was filed; the same request may be sent again later".to_owned(),
+    )
 }

@@ -16,7 +16,19 @@ pub struct Period {
     pub to: Timestamp,
 }
 
+/// The longest period a report covers: a leap year. A report loads every row of its period, so
+/// a period of many years loaded them all at once.
+pub const MAX_PERIOD_DAYS: i64 = 366;
+
 impl Period {
+    /// Whether the period is longer than a report covers (`MAX_PERIOD_DAYS`).
+    pub fn too_long(&self) -> bool {
+        self.to.duration_since(self.from) > jiff::SignedDuration::from_hours(MAX_PERIOD_DAYS * 24)
+    }
+
+    /// Why a report cannot cover a period that is `too_long`.
+    pub const TOO_LONG: &str = "a report covers at most 366 days; ask for each year on its own";
+
     /// The calendar year (Copenhagen) that `now` is in.
     pub fn year_of(now: Timestamp) -> Period {
         let year = copenhagen_date(now).year();

@@ -1,6 +1,7 @@
 //! Building and running the gateway. `Application::build` opens the store, checks the key,
 //! compiles the schemas and binds the listener (port 0 in tests); `run_until_stopped` serves
-//! until a signal or `stop`, finishes in-flight requests and closes the store.
+//! until `Stopper::stop` (on a signal), which answers every request taken in, and then closes
+//! the store.
 
 use crate::api;
 use crate::auth::Authenticator;
@@ -14,6 +15,7 @@ use crate::domain::working_days::Calendar;
 use crate::intake::{self, Intake};
 use crate::metrics::Metrics;
 use crate::routing::Router;
+use crate::shutdown::{Stopper, Tracker};
 use crate::store::sqlite::SqliteStore;
 use crate::store::{KeyCheck, Store};
 use crate::validation::Validator;
@@ -29,6 +31,7 @@ use std::time::Duration;
 pub struct Application {
     port: u16,
     server: Server,
+    stopper: Stopper,
     store: Arc<dyn Store>,
     delivery: Arc<Delivery>,
     scheduler: Arc<Scheduler>,
@@ -52,6 +55,8 @@ pub fn check(settings: &Settings) -> anyhow::Result<()> {
     crate::telemetry::parse_filter(&settings.log.level).map_err(|e| anyhow::anyhow!("log.level: {e}"))?;
     Ok(())
 }
+/// How long a stop waits at most for the requests taken in.
+const SHUTDOWN_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// Opens the store that `storage.url` names.
 pub fn open_store(settings: &Settings) -> anyhow::Result<Arc<dyn Store>> {
@@ -109,6 +114,9 @@ impl Application {
         let listener =
             TcpListener::bind(address).with_context(|| format!("server.bind: cannot listen on {address}"))?;
         let port = listener.local_addr()?.port();
+        let spare = listener
+            .try_clone()
+            .context("server.bind: a second handle of the socket")?;
 
         let intake = web::Data::new(Intake {
             store: store.clone(),
@@ -141,9 +149,12 @@ impl Application {
         let vault_data = web::Data::from(vault);
         let metrics_data = web::Data::from(metrics);
 
+        let tracker = Arc::new(Tracker::default());
+        let connections = tracker.clone();
         let mut server = HttpServer::new(move || {
             App::new()
                 .wrap(from_fn(api::request_id::middleware))
+                .wrap(from_fn(crate::shutdown::track))
                 .app_data(intake.clone())
                 .app_data(auth.clone())
                 .app_data(store_data.clone())
@@ -158,7 +169,8 @@ impl Application {
                 .configure(api::routes)
                 .default_service(web::to(api::fallback))
         })
-        .shutdown_timeout(30)
+        .shutdown_timeout(SHUTDOWN_TIMEOUT.as_secs())
+        .on_connect(move |io, extensions| connections.on_connect(io, extensions))
         // Signals are handled by `serve` (SIGINT and SIGTERM both stop gracefully); a test's
         // server must not react to the test runner's signals.
         .disable_signals();
@@ -166,9 +178,11 @@ impl Application {
             server = server.workers(settings.server.workers);
         }
         let server = server.listen(listener)?.run();
+        let stopper = Stopper::new(server.handle(), tracker, spare, SHUTDOWN_TIMEOUT);
         Ok(Application {
             port,
             server,
+            stopper,
             store,
             delivery,
             scheduler,
@@ -181,6 +195,11 @@ impl Application {
 
     pub fn handle(&self) -> ServerHandle {
         self.server.handle()
+    }
+
+    /// Stops the gateway the way a signal does, answering every request taken in.
+    pub fn stopper(&self) -> Stopper {
+        self.stopper.clone()
     }
 
     pub fn store(&self) -> Arc<dyn Store> {
@@ -197,9 +216,9 @@ impl Application {
         self.scheduler.clone()
     }
 
-    /// Serves and delivers until stopped (SIGINT/SIGTERM, or `handle().stop(true)`); then lets
-    /// the last requests have their answers and the delivery attempts in flight finish, and
-    /// closes the store.
+    /// Serves and delivers until stopped (SIGINT/SIGTERM, or `stopper().stop()`); then lets the
+    /// delivery attempts in flight finish, closes the store, and returns once every request
+    /// taken in has its answer.
     pub async fn run_until_stopped(self) -> anyhow::Result<()> {
         let worker = tokio::spawn(self.delivery.clone().run());
         let scheduler = tokio::spawn(self.scheduler.clone().run());
@@ -209,6 +228,7 @@ impl Application {
         self.delivery.stop().await;
         let _ = worker.await;
         self.store.close().await;
+        self.stopper.finished().await;
         result.context("the HTTP server failed")
     }
 }

@@ -37,6 +37,10 @@ pub async fn healthz() -> HttpResponse {
 pub async fn readyz(store: web::Data<dyn Store>) -> HttpResponse {
     match store.ping().await {
         Ok(()) => HttpResponse::Ok().json(serde_json::json!({ "status": "ready" })),
+        Err(e) if e.is::<crate::store::Unavailable>() => {
+            tracing::warn!(error = format!("{e:#}"), "not ready: the store cannot write");
+            Problem::new(kinds::UNAVAILABLE, "the database takes no writes now".to_owned()).response()
+        }
         Err(e) => {
             tracing::error!(error = format!("{e:#}"), "database not reachable");
             Problem::new(kinds::UNAVAILABLE, "the database does not answer".to_owned()).response()

@@ -89,6 +89,9 @@ pub async fn get_report(
     if period.from >= period.to {
         return Err(bad("from: must come before to".to_owned()));
     }
+    if period.too_long() {
+        return Err(bad(Period::TOO_LONG.to_owned()));
+    }
     let wants_csv = match query.format.as_deref() {
         Some("csv") => true,
         Some("json") => false,
@@ -99,9 +102,12 @@ pub async fn get_report(
             .and_then(|v| v.to_str().ok())
             .is_some_and(|v| v.contains("text/csv")),
     };
-    let computed = compute(store.as_ref(), report, municipality, period, now, &settings)
-        .await
-        .map_err(internal)?;
+    // A year's rows are summed apart from the HTTP worker, whose other requests would wait.
+    let computed =
+        crate::apart::apart(async move { compute(store.as_ref(), report, municipality, period, now, &settings).await })
+            .await
+            .and_then(|computed| computed)
+            .map_err(internal)?;
     if wants_csv {
         return Ok(HttpResponse::Ok()
             .content_type("text/csv; charset=utf-8")

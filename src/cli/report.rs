@@ -49,6 +49,7 @@ pub async fn run(settings: Settings, args: Args) -> anyhow::Result<()> {
         }
     }
     anyhow::ensure!(period.from < period.to, "--from must come before --to");
+    anyhow::ensure!(!period.too_long(), Period::TOO_LONG);
     let report = match args.report {
         Which::Institutions => Report::Institutions,
         Which::Municipalities => Report::Municipalities,

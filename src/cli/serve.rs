@@ -12,11 +12,11 @@ pub async fn run(settings: Settings) -> anyhow::Result<()> {
         database = %database.display(),
         "indgang is serving"
     );
-    let handle = app.handle();
+    let stopper = app.stopper();
     tokio::spawn(async move {
         shutdown_signal().await;
         tracing::info!("stopping: finishing the requests in flight");
-        handle.stop(true).await;
+        stopper.stop().await;
     });
     app.run_until_stopped().await?;
     tracing::info!("indgang stopped");

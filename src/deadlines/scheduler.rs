@@ -23,8 +23,9 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::sync::Notify;
 
-/// Deadlines looked at per store call.
-const BATCH: usize = 500;
+/// Deadlines looked at per store call, each call one job of the writer: submissions are filed
+/// between them (at 500 a job, one held them back for as long as 500 alerts took to write).
+const BATCH: usize = 64;
 
 /// Deadlines a digest shows per list; it counts them all.
 const DIGEST_SHOWS: usize = 100;

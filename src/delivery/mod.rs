@@ -177,6 +177,60 @@ async fn record(
     }
 }
 
+/// One group's attempt in flight: counted, its rows busy and a permit held from `start` until
+/// the guard is dropped, whether the attempt ends normally or its task panics (a panic that left
+/// the count up would make `stop` wait for ever).
+struct Flight {
+    worker: Arc<Delivery>,
+    rows: Vec<i64>,
+    permit: Option<tokio::sync::OwnedSemaphorePermit>,
+    landed: bool,
+}
+
+impl Flight {
+    fn start(worker: Arc<Delivery>, rows: Vec<i64>, permit: tokio::sync::OwnedSemaphorePermit) -> Flight {
+        worker.in_flight.send_modify(|n| *n += 1);
+        worker.busy.lock().expect("busy lock").extend(rows.iter().copied());
+        Flight {
+            worker,
+            rows,
+            permit: Some(permit),
+            landed: false,
+        }
+    }
+
+    /// Sends the group and records its outcome.
+    async fn fly(mut self, group: Vec<ClaimedDelivery>) {
+        self.worker.attempt(group).await;
+        self.landed = true;
+    }
+}
+
+impl Drop for Flight {
+    fn drop(&mut self) {
+        if !self.landed {
+            tracing::error!(
+                deliveries = self.rows.len(),
+                "a delivery attempt ended without an outcome (it panicked); its claim expires and it is sent again"
+            );
+        }
+        // A panic elsewhere while the lock was held must not keep the count up.
+        let mut busy = self
+            .worker
+            .busy
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        for row in &self.rows {
+            busy.remove(row);
+        }
+        drop(busy);
+        drop(self.permit.take());
+        self.worker.in_flight.send_modify(|n| *n -= 1);
+        // The next delivery of the same case may be due now.
+        self.worker.wake.notify_one();
+    }
+}
+
 impl Delivery {
     pub fn new(
         settings: &Settings,
@@ -392,22 +446,8 @@ impl Delivery {
                     .clone()
                     .try_acquire_owned()
                     .expect("claims never exceed the free permits");
-                self.in_flight.send_modify(|n| *n += 1);
-                let rows: Vec<i64> = group.iter().map(|d| d.row).collect();
-                self.busy.lock().expect("busy lock").extend(rows.iter().copied());
-                let worker = self.clone();
-                tokio::spawn(async move {
-                    worker.attempt(group).await;
-                    let mut busy = worker.busy.lock().expect("busy lock");
-                    for row in &rows {
-                        busy.remove(row);
-                    }
-                    drop(busy);
-                    drop(permit);
-                    worker.in_flight.send_modify(|n| *n -= 1);
-                    // The next delivery of the same case may be due now.
-                    worker.wake.notify_one();
-                });
+                let flight = Flight::start(self.clone(), group.iter().map(|d| d.row).collect(), permit);
+                tokio::spawn(flight.fly(group));
             }
             if !full {
                 return total;
@@ -646,5 +686,40 @@ impl Delivery {
                 }
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn an_attempt_that_panics_does_not_keep_stop_waiting() {
+        let dir = tempfile::tempdir().unwrap();
+        let env = [("INDGANG__DATA_DIR".to_owned(), dir.path().display().to_string())];
+        let settings = Settings::load_from(None, env).unwrap();
+        let store: Arc<dyn Store> = crate::startup::open_store(&settings).unwrap();
+        let vault = Arc::new(crate::startup::open_vault(&settings, store.as_ref()).await.unwrap());
+        let worker = Arc::new(Delivery::new(&settings, store.clone(), vault, Clock::system(), Arc::default()).unwrap());
+        let permit = worker.permits.clone().try_acquire_owned().unwrap();
+
+        // As `pass` starts an attempt, whose sending then panics.
+        let flight = Flight::start(worker.clone(), vec![7], permit);
+        let attempt = tokio::spawn(async move {
+            let _flight = flight;
+            panic!("a send that panics");
+        });
+        assert!(attempt.await.unwrap_err().is_panic());
+
+        tokio::time::timeout(Duration::from_secs(30), worker.stop())
+            .await
+            .expect("stop returns once nothing is in flight");
+        assert!(worker.busy.lock().unwrap().is_empty(), "the row is no longer busy");
+        assert_eq!(
+            worker.permits.available_permits(),
+            settings.delivery.concurrency,
+            "the permit is back"
+        );
+        store.close().await;
     }
 }

@@ -188,12 +188,18 @@ pub fn event(delivery_id: &str, m: &ClaimedMessage, message: Value) -> Value {
     })
 }
 
-async fn excerpt(response: reqwest::Response) -> String {
+/// The start of a refusal's body: at most `EXCERPT_BYTES` are read, the rest never (dropping the
+/// response closes the connection), so a receiver's large or endless error page costs nothing.
+async fn excerpt(mut response: reqwest::Response) -> String {
     let status = response.status();
-    let mut text = match response.bytes().await {
-        Ok(bytes) => String::from_utf8_lossy(&bytes[..bytes.len().min(EXCERPT_BYTES)]).into_owned(),
-        Err(_) => String::new(),
-    };
+    let mut bytes = Vec::with_capacity(EXCERPT_BYTES);
+    while bytes.len() < EXCERPT_BYTES {
+        match response.chunk().await {
+            Ok(Some(chunk)) => bytes.extend_from_slice(&chunk[..chunk.len().min(EXCERPT_BYTES - bytes.len())]),
+            Ok(None) | Err(_) => break,
+        }
+    }
+    let mut text = String::from_utf8_lossy(&bytes).into_owned();
     text = crate::domain::cpr::mask_cpr_like(text.trim());
     if text.is_empty() {
         format!("HTTP {status}")

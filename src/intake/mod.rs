@@ -66,6 +66,7 @@ macro_rules! submit_endpoint {
                 (status = 413, description = "The body is over limits.max_body_bytes", body = Problem, content_type = "application/problem+json"),
                 (status = 415, description = "Not application/json", body = Problem, content_type = "application/problem+json"),
                 (status = 422, description = "Schema or domain-rule violations, every one listed", body = Problem, content_type = "application/problem+json"),
+                (status = 503, description = "Nothing filed: the disk takes no writes now, or the gateway is stopping; send again after Retry-After", body = Problem, content_type = "application/problem+json", headers(("Retry-After" = u64, description = "Seconds"))),
             ),
             security(("bearer" = [])))]
         pub async fn $name(
@@ -249,11 +250,17 @@ pub async fn file(
         .map_err(|v| ("invalid", Problem::invalid(v)))?;
 
     let message = seal(intake, checked, now).map_err(|e| ("internal", crate::problem::internal(e)))?;
-    let outcome = intake
-        .store
-        .submit(message)
-        .await
-        .map_err(|e| ("internal", crate::problem::internal(e)))?;
+    let outcome = intake.store.submit(message).await.map_err(|e| {
+        let problem = crate::problem::internal(e);
+        (
+            if problem.status == 503 {
+                "unavailable"
+            } else {
+                "internal"
+            },
+            problem,
+        )
+    })?;
     match outcome {
         SubmitOutcome::Accepted(receipt) => {
             intake.metrics.intake(kind.as_str(), "accepted", "");

@@ -23,6 +23,12 @@ use crate::domain::CaseRef;
 use async_trait::async_trait;
 use jiff::Timestamp;
 
+/// The store cannot write now (a full disk, an I/O error); nothing of the request was filed, and
+/// it heals by itself once the disk takes writes again, so the same request may be sent again.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("the store cannot write now: {0}")]
+pub struct Unavailable(pub String);
+
 #[async_trait]
 pub trait Store: Send + Sync {
     /// Files the message, its receipt and its case in one durable transaction. Returns only

@@ -345,6 +345,37 @@ async fn a_400_is_a_dead_letter_at_once_and_replay_delivers_it_with_the_same_id(
 }
 
 #[tokio::test]
+async fn a_refusal_with_an_endless_body_is_recorded_from_its_first_512_bytes_at_once() {
+    let receiver = Receiver::start().await;
+    let app = app_for(&receiver, &[]).await;
+    let token = app.prison_token().await;
+    let operator = app.operator_token().await;
+    // The receiver's error page starts and never ends; the destination's timeout is 5 s.
+    receiver.script([Reply {
+        body: "no such case system tenant ".repeat(100),
+        endless: true,
+        ..Reply::status(400)
+    }]);
+    app.accept(
+        Kind::ReleaseNotice,
+        &token,
+        &release_notice("KIF-1", "150385-1234", "751"),
+    )
+    .await;
+    app.drain().await;
+
+    let listed: Value = app.get("/v1/dead-letters", &operator).await.json().await.unwrap();
+    let dead = &listed["dead_letters"][0];
+    assert_eq!(dead["last_status"], 400);
+    let error = dead["last_error"].as_str().unwrap();
+    assert!(
+        error.starts_with("HTTP 400") && error.contains(": no such case system tenant no such"),
+        "the start of the body is kept, not a timeout: {error}"
+    );
+    assert!(error.len() <= "HTTP 400 Bad Request: ".len() + 512, "{}", error.len());
+}
+
+#[tokio::test]
 async fn a_delivery_whose_schedule_runs_out_is_a_dead_letter_and_bulk_replay_brings_it_back() {
     let receiver = Receiver::start().await;
     let app = app_for(&receiver, &[("INDGANG__DELIVERY__RETRY_SCHEDULE", "5s,10s")]).await;
@@ -395,6 +426,51 @@ async fn a_delivery_whose_schedule_runs_out_is_a_dead_letter_and_bulk_replay_bri
     assert_eq!(
         delivery(&app.receipt(&receipt, &token).await, "case_system")["state"],
         "delivered"
+    );
+}
+
+#[tokio::test]
+async fn a_bulk_replay_of_more_dead_letters_than_one_transaction_takes_puts_back_every_one_once() {
+    let receiver = Receiver::start().await;
+    let app = app_for(&receiver, &[]).await;
+    let token = app.prison_token().await;
+    let operator = app.operator_token().await;
+    // More than the 256 put back per transaction; each is refused for good at once.
+    let n = 600;
+    receiver.script((0..n).map(|_| Reply::status(400)));
+    for i in 0..n {
+        app.accept(
+            Kind::ReleaseNotice,
+            &token,
+            &release_notice(&format!("KIF-{i}"), &format!("{:02}0190{:04}", 1 + i % 28, i), "751"),
+        )
+        .await;
+    }
+    app.drain().await;
+
+    let bulk = app
+        .client
+        .post(format!("{}/v1/dead-letters/replay", app.address))
+        .bearer_auth(&operator)
+        .json(&serde_json::json!({"all": true}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(bulk.status(), 202);
+    let answer: Value = bulk.json().await.unwrap();
+    let replayed: std::collections::BTreeSet<&str> = answer["replayed"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|id| id.as_str().unwrap())
+        .collect();
+    assert_eq!(answer["replayed"].as_array().unwrap().len(), n, "each once");
+    assert_eq!(replayed.len(), n);
+    app.drain().await;
+    assert_eq!(
+        receiver.distinct_accepted().len(),
+        n,
+        "every one delivered after the replay"
     );
 }
 

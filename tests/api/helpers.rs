@@ -24,7 +24,7 @@ pub struct TestApp {
     pub data_dir: PathBuf,
     pub delivery: Arc<indgang::delivery::Delivery>,
     pub scheduler: Arc<indgang::deadlines::scheduler::Scheduler>,
-    handle: actix_web::dev::ServerHandle,
+    stopper: indgang::shutdown::Stopper,
     running: tokio::task::JoinHandle<anyhow::Result<()>>,
     _dir: Option<TempDir>,
 }
@@ -91,7 +91,7 @@ async fn start_at(settings: Settings, data_dir: &Path, at: &str) -> TestApp {
     let store = app.store();
     let delivery = app.delivery();
     let scheduler = app.scheduler();
-    let server = app.handle();
+    let stopper = app.stopper();
     let running = tokio::spawn(app.run_until_stopped());
     TestApp {
         address,
@@ -101,7 +101,7 @@ async fn start_at(settings: Settings, data_dir: &Path, at: &str) -> TestApp {
         data_dir: data_dir.to_owned(),
         delivery,
         scheduler,
-        handle: server,
+        stopper,
         running,
         _dir: None,
     }
@@ -111,7 +111,7 @@ impl TestApp {
     /// Stops the server gracefully and waits until the store is closed. Returns the folder
     /// (kept alive) so a new app can start on the same data.
     pub async fn stop(mut self) -> Option<TempDir> {
-        self.handle.stop(true).await;
+        self.stopper.stop().await;
         (&mut self.running)
             .await
             .expect("the server task")

@@ -20,6 +20,8 @@ pub struct Reply {
     pub body: String,
     /// Wait this long before answering.
     pub delay: Duration,
+    /// After `body`, send nothing more and never end the body.
+    pub endless: bool,
 }
 
 impl Reply {
@@ -29,6 +31,7 @@ impl Reply {
             retry_after: None,
             body: String::new(),
             delay: Duration::ZERO,
+            endless: false,
         }
     }
 }
@@ -187,6 +190,10 @@ async fn receive(req: HttpRequest, body: web::Bytes, state: web::Data<State>) ->
     let mut response = HttpResponse::build(actix_web::http::StatusCode::from_u16(reply.status).unwrap());
     if let Some(after) = reply.retry_after {
         response.insert_header(("Retry-After", after));
+    }
+    if reply.endless {
+        let start = futures_util::stream::once(async move { Ok::<_, actix_web::Error>(web::Bytes::from(reply.body)) });
+        return response.streaming(futures_util::StreamExt::chain(start, futures_util::stream::pending()));
     }
     response.body(reply.body)
 }

@@ -81,6 +81,19 @@ async fn institutions_municipalities_and_teams_on_a_known_data_set() {
     );
     assert_eq!(app.get("/v1/reports/institutions", &horsens).await.status(), 403);
     assert_eq!(app.get("/v1/reports/sales", &operator).await.status(), 404);
+    // At most a (leap) year at a time: a report loads every row of its period.
+    let decade = app
+        .get("/v1/reports/teams?from=2016-01-01&to=2026-01-01", &operator)
+        .await;
+    assert_eq!(decade.status(), 400);
+    assert!(
+        crate::helpers::problem(decade).await["detail"]
+            .as_str()
+            .unwrap()
+            .contains("at most 366 days")
+    );
+    let leap_year = app.get("/v1/reports/teams?from=2024-01-01&to=2025-01-01", &operator);
+    assert_eq!(leap_year.await.status(), 200);
 
     // Copenhagen finds housing in time; one acknowledgement in Aarhus is made in time.
     let case: Value = app

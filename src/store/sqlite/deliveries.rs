@@ -364,22 +364,40 @@ pub fn dead_letters(conn: &Connection, f: &DeadLetterFilter) -> anyhow::Result<V
         .collect::<rusqlite::Result<Vec<_>>>()?)
 }
 
-pub fn replay(conn: &Connection, selection: &Replay, now: Timestamp) -> anyhow::Result<Vec<String>> {
-    let ids: Vec<String> = match selection {
+/// Puts dead letters back in the queue: the one named, or of those matching, at most `limit`
+/// after row `after` in row order. Returns their delivery ids and the last row put back.
+pub fn replay(
+    conn: &Connection,
+    selection: &Replay,
+    after: i64,
+    limit: usize,
+    now: Timestamp,
+) -> anyhow::Result<(Vec<String>, Option<i64>)> {
+    let found: Vec<(String, i64)> = match selection {
         Replay::One(id) => conn
-            .prepare_cached("SELECT delivery_id FROM deliveries WHERE delivery_id = ?1 AND state = 'dead'")?
-            .query_map([id], |row| row.get(0))?
+            .prepare_cached("SELECT delivery_id, id FROM deliveries WHERE delivery_id = ?1 AND state = 'dead'")?
+            .query_map([id], |row| Ok((row.get(0)?, row.get(1)?)))?
             .collect::<rusqlite::Result<_>>()?,
         Replay::Matching(f) => {
-            let sql = format!("SELECT d.delivery_id FROM deliveries d WHERE {DEAD_WHERE} ORDER BY d.id");
+            let sql = format!(
+                "SELECT d.delivery_id, d.id FROM deliveries d WHERE {DEAD_WHERE} AND d.id > ?4 ORDER BY d.id LIMIT ?5"
+            );
             conn.prepare_cached(&sql)?
                 .query_map(
-                    params![f.destination, f.since.map(micros), f.until.map(micros)],
-                    |row| row.get(0),
+                    params![
+                        f.destination,
+                        f.since.map(micros),
+                        f.until.map(micros),
+                        after,
+                        limit as i64
+                    ],
+                    |row| Ok((row.get(0)?, row.get(1)?)),
                 )?
                 .collect::<rusqlite::Result<_>>()?
         }
     };
+    let last = found.last().map(|(_, row)| *row);
+    let ids: Vec<String> = found.into_iter().map(|(id, _)| id).collect();
     let mut update = conn.prepare_cached(
         "UPDATE deliveries SET state = 'pending', failures = 0, next_attempt_at = ?2, claimed_until = NULL,
              finished_at = NULL, dead_reason = NULL
@@ -388,7 +406,7 @@ pub fn replay(conn: &Connection, selection: &Replay, now: Timestamp) -> anyhow::
     for id in &ids {
         update.execute(params![id, micros(now)])?;
     }
-    Ok(ids)
+    Ok((ids, last))
 }
 
 pub fn queues(conn: &Connection) -> anyhow::Result<Vec<DestinationQueue>> {

@@ -32,6 +32,9 @@ const MIGRATIONS: &[&str] = &[
 
 const STATEMENT_CACHE: usize = 128;
 
+/// Dead letters put back per transaction.
+const REPLAY_CHUNK: usize = 256;
+
 pub struct SqliteStore {
     writer: writer::Writer,
     readers: readers::Readers,
@@ -52,16 +55,7 @@ impl SqliteStore {
             std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))
                 .with_context(|| format!("restricting {}", path.display()))?;
         }
-        conn.execute_batch(
-            "PRAGMA journal_mode = WAL;
-             PRAGMA synchronous = NORMAL;
-             PRAGMA foreign_keys = ON;
-             PRAGMA busy_timeout = 5000;
-             PRAGMA cache_size = -16384;
-             PRAGMA temp_store = MEMORY;
-             PRAGMA wal_autocheckpoint = 65536;",
-        )
-        .context("setting up the database connection")?;
+        let conn = set_up_writing(conn)?;
         let mode: String = conn.query_row("PRAGMA journal_mode", [], |row| row.get(0))?;
         anyhow::ensure!(
             mode.eq_ignore_ascii_case("wal"),
@@ -69,14 +63,25 @@ impl SqliteStore {
             path.display()
         );
         migrate(&conn).with_context(|| format!("migrating {}", path.display()))?;
-        // rusqlite keeps 16 prepared statements by default; the writer alone uses more, and a
-        // statement prepared again costs as much as running it.
-        conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
         // The syncer fsyncs the WAL through a handle of its own (an fsync acts on the file, not
         // the handle). The WAL exists from the first write on, and lives as long as the
         // connections do.
         let wal_path = sqlite_wal_path(path);
         let wal = std::fs::File::open(&wal_path).with_context(|| format!("opening {}", wal_path.display()))?;
+        let mut first = Some((conn, wal));
+        let reopen_path = path.to_owned();
+        // The writer's connection: this one at first, a new one after a failed write.
+        let open: writer::Opener = Box::new(move || {
+            if let Some(opened) = first.take() {
+                return Ok(opened);
+            }
+            let conn = Connection::open(&reopen_path)
+                .with_context(|| format!("opening {}", reopen_path.display()))
+                .and_then(set_up_writing)?;
+            let wal_path = sqlite_wal_path(&reopen_path);
+            let wal = std::fs::File::open(&wal_path).with_context(|| format!("opening {}", wal_path.display()))?;
+            Ok((conn, wal))
+        });
 
         let readers = (0..read_connections)
             .map(|_| {
@@ -91,11 +96,30 @@ impl SqliteStore {
             .collect::<anyhow::Result<Vec<_>>>()
             .context("opening read connections")?;
         Ok(SqliteStore {
-            writer: writer::Writer::start(conn, wal, max_batch)?,
+            writer: writer::Writer::start(open, max_batch)?,
             readers: readers::Readers::new(readers),
             checkpointer: checkpointer::Checkpointer::start(Connection::open(path)?)?,
         })
     }
+}
+
+/// The writing connection, set up: WAL mode, `synchronous=NORMAL` (the syncer makes commits
+/// durable), and a statement cache large enough for the writer.
+fn set_up_writing(conn: Connection) -> anyhow::Result<Connection> {
+    conn.execute_batch(
+        "PRAGMA journal_mode = WAL;
+         PRAGMA synchronous = NORMAL;
+         PRAGMA foreign_keys = ON;
+         PRAGMA busy_timeout = 5000;
+         PRAGMA cache_size = -16384;
+         PRAGMA temp_store = MEMORY;
+         PRAGMA wal_autocheckpoint = 65536;",
+    )
+    .context("setting up the database connection")?;
+    // rusqlite keeps 16 prepared statements by default; the writer alone uses more, and a
+    // statement prepared again costs as much as running it.
+    conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
+    Ok(conn)
 }
 
 fn sqlite_wal_path(path: &Path) -> PathBuf {
@@ -184,10 +208,25 @@ impl Store for SqliteStore {
             .await
     }
 
+    /// In transactions of at most `REPLAY_CHUNK` dead letters each, so that submissions are
+    /// filed between them: ten thousand dead letters in one transaction held every submission
+    /// back until it committed.
     async fn replay(&self, selection: Replay, now: Timestamp) -> anyhow::Result<Vec<String>> {
-        self.writer
-            .write(move |conn| deliveries::replay(conn, &selection, now))
-            .await
+        let mut replayed = Vec::new();
+        let mut after = 0;
+        loop {
+            let selection = selection.clone();
+            let (ids, last) = self
+                .writer
+                .write(move |conn| deliveries::replay(conn, &selection, after, REPLAY_CHUNK, now))
+                .await?;
+            let full = ids.len() == REPLAY_CHUNK;
+            replayed.extend(ids);
+            match last {
+                Some(last) if full => after = last,
+                _ => return Ok(replayed),
+            }
+        }
     }
 
     async fn delivery_queues(&self) -> anyhow::Result<Vec<DestinationQueue>> {
@@ -297,7 +336,9 @@ impl Store for SqliteStore {
     }
 
     async fn ping(&self) -> anyhow::Result<()> {
-        anyhow::ensure!(self.writer.healthy(), "the writer stopped after a disk error");
+        if !self.writer.writable() {
+            return Err(super::Unavailable("the disk takes no writes".to_owned()).into());
+        }
         self.readers
             .read(|conn| Ok(conn.query_row("SELECT 1", [], |_| Ok(()))?))
             .await

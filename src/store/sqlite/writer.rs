@@ -23,20 +23,28 @@
 //! Jobs are therefore `Fn`, and must only touch the database. An error of the database itself
 //! (disk full, I/O error, busy) fails the whole batch at once instead.
 //!
-//! After a failed commit or a failed fsync the state of the disk is unknown, so the writer stops
-//! taking work: every later write fails, `healthy()` turns false and `/readyz` answers 503 until
-//! the gateway is restarted (SQLite then recovers from what reached the disk). The queue is
-//! bounded, so a slow disk slows the senders down instead of filling the memory.
+//! While the disk cannot take a write (full, or an I/O error) the jobs fail with
+//! `store::Unavailable` (a `503` with `Retry-After` for the sender), `writable()` turns false and
+//! `/readyz` answers `503`. After a failed commit or a failed fsync the state of the disk is
+//! unknown and the connection must not go on: before its next batch the writer re-opens the
+//! database (as a database server restarts after such a failure), with a TRUNCATE checkpoint
+//! that writes every committed page into the database file again and fsyncs it, and hands the
+//! syncer a new handle of the WAL. While it cannot write, it tries a small write every
+//! `PROBE_EVERY` even when nothing is sent; the first commit that is synced again makes it
+//! writable. The queue is bounded, so a slow disk slows the senders down instead of filling the
+//! memory.
 
+use crate::store::Unavailable;
 use anyhow::Context;
 use rusqlite::Connection;
 use std::any::Any;
 use std::fs::File;
 use std::panic::AssertUnwindSafe;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::mpsc as sync_mpsc;
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
+use std::time::Duration;
 use tokio::sync::{Notify, mpsc, oneshot};
 
 type Output = anyhow::Result<Box<dyn Any + Send>>;
@@ -48,8 +56,22 @@ struct Job {
     reply: Reply,
 }
 
-/// The answers of one committed batch, waiting for the WAL to reach the disk.
-type Committed = Vec<(Reply, Output)>;
+/// The answers of one committed batch, waiting for the WAL to reach the disk, with the number of
+/// write failures there had been when it was committed.
+type Committed = (u64, Vec<(Reply, Output)>);
+
+/// What the syncer is sent: a committed batch, or a new handle of the WAL after a re-open.
+enum ToSyncer {
+    Batch(Committed),
+    Wal(File),
+}
+
+/// Opens the writing connection and a handle of its WAL: at the start, and again after a
+/// failed commit or fsync.
+pub type Opener = Box<dyn FnMut() -> anyhow::Result<(Connection, File)> + Send>;
+
+/// How often the writer tries a small write while the disk takes none.
+const PROBE_EVERY: Duration = Duration::from_secs(1);
 
 /// What the writer knows of the syncer: how many committed batches wait for their fsync, and a
 /// signal each time an fsync has finished.
@@ -59,37 +81,73 @@ struct Unsynced {
     synced: Notify,
 }
 
+/// Whether the store can write, shared by the writer, the syncer and the store.
+#[derive(Default)]
+struct State {
+    /// False from a failed write until a commit has been synced again.
+    unwritable: AtomicBool,
+    /// The connection must be re-opened before the next batch.
+    broken: AtomicBool,
+    /// Write failures so far: a batch committed before the last failure does not show that the
+    /// disk works again.
+    failures: AtomicU64,
+}
+
+impl State {
+    fn writable(&self) -> bool {
+        !self.unwritable.load(Ordering::SeqCst)
+    }
+
+    fn fail(&self, reopen: bool) {
+        self.failures.fetch_add(1, Ordering::SeqCst);
+        if reopen {
+            self.broken.store(true, Ordering::SeqCst);
+        }
+        if !self.unwritable.swap(true, Ordering::SeqCst) {
+            tracing::error!("the store cannot write; submissions are answered 503 until it can");
+        }
+    }
+
+    /// A batch committed when there had been `failures` failures has reached the disk.
+    fn synced(&self, failures: u64) {
+        if failures == self.failures.load(Ordering::SeqCst) && self.unwritable.swap(false, Ordering::SeqCst) {
+            tracing::info!("the store writes again");
+        }
+    }
+}
+
 pub struct Writer {
     queue: Mutex<Option<mpsc::Sender<Job>>>,
-    healthy: Arc<AtomicBool>,
+    state: Arc<State>,
     threads: Mutex<Vec<JoinHandle<()>>>,
 }
 
 impl Writer {
-    /// Starts the writer on `connection` (which must use `synchronous=NORMAL` in WAL mode) and
-    /// the syncer on `wal`, an open handle of the connection's WAL file.
-    pub fn start(connection: Connection, wal: File, max_batch: usize) -> anyhow::Result<Writer> {
+    /// Starts the writer on the connection `open` makes (which must use `synchronous=NORMAL` in
+    /// WAL mode) and the syncer on the WAL handle it returns with it.
+    pub fn start(mut open: Opener, max_batch: usize) -> anyhow::Result<Writer> {
+        let (connection, wal) = open()?;
         let (tx, rx) = mpsc::channel(4 * max_batch);
         let (committed_tx, committed_rx) = sync_mpsc::channel();
-        let healthy = Arc::new(AtomicBool::new(true));
+        let state = Arc::new(State::default());
         let unsynced = Arc::new(Unsynced::default());
-        let sync_health = healthy.clone();
-        let sync_state = unsynced.clone();
+        let sync_state = state.clone();
+        let sync_unsynced = unsynced.clone();
         let syncer = std::thread::Builder::new()
             .name("indgang-syncer".into())
-            .spawn(move || sync(wal, committed_rx, &sync_health, &sync_state))
+            .spawn(move || sync(wal, committed_rx, &sync_state, &sync_unsynced))
             .context("starting the syncer thread")?;
-        let write_health = healthy.clone();
+        let write_state = state.clone();
         let writer = std::thread::Builder::new()
             .name("indgang-writer".into())
             .spawn(move || {
                 // The writer waits for a job or for the syncer, whichever comes first, on a
                 // small runtime of its own (made and dropped on this thread, outside any other).
-                let waiter = match tokio::runtime::Builder::new_current_thread().build() {
+                let waiter = match tokio::runtime::Builder::new_current_thread().enable_time().build() {
                     Ok(waiter) => waiter,
                     Err(e) => {
                         tracing::error!(error = %e, "the writer could not start; the store stops");
-                        write_health.store(false, Ordering::SeqCst);
+                        write_state.fail(false);
                         return;
                     }
                 };
@@ -99,19 +157,20 @@ impl Writer {
                     unsynced,
                     max_batch,
                 };
-                run(connection, &mut queue, committed_tx, &write_health)
+                run(connection, &mut open, &mut queue, committed_tx, &write_state)
             })
             .context("starting the writer thread")?;
         Ok(Writer {
             queue: Mutex::new(Some(tx)),
-            healthy,
+            state,
             threads: Mutex::new(vec![writer, syncer]),
         })
     }
 
-    /// False once a commit or an fsync has failed.
-    pub fn healthy(&self) -> bool {
-        self.healthy.load(Ordering::SeqCst)
+    /// False while the disk takes no writes: from a failed write until a commit has been
+    /// synced again.
+    pub fn writable(&self) -> bool {
+        self.state.writable()
     }
 
     /// Runs `work` in the next group transaction and returns its result once it is durable.
@@ -171,14 +230,27 @@ impl Queue {
         }
     }
 
+    /// The next job; while the store cannot write, a probe after `PROBE_EVERY` without one.
+    /// `None` once the queue is closed.
+    fn next(&mut self, state: &State) -> Option<Job> {
+        if state.writable() {
+            return self.rx.blocking_recv();
+        }
+        let Queue { rx, waiter, .. } = self;
+        match waiter.block_on(async { tokio::time::timeout(PROBE_EVERY, rx.recv()).await }) {
+            Ok(job) => job,
+            Err(_) => Some(probe()),
+        }
+    }
+
     /// While the syncer is busy with earlier batches and the batch is small, waits for more
     /// jobs and adds them to `batch`: true when it did, false when it is time to commit.
-    fn gather(&mut self, batch: &mut Vec<Job>, healthy: &AtomicBool) -> bool {
+    fn gather(&mut self, batch: &mut Vec<Job>, state: &State) -> bool {
         let Queue {
             rx, waiter, unsynced, ..
         } = self;
         loop {
-            if batch.len() >= GATHER_BELOW.min(self.max_batch) || !healthy.load(Ordering::SeqCst) {
+            if batch.len() >= GATHER_BELOW.min(self.max_batch) || state.broken.load(Ordering::SeqCst) {
                 return false;
             }
             if let Ok(job) = rx.try_recv() {
@@ -210,41 +282,95 @@ impl Queue {
     }
 }
 
-fn run(connection: Connection, queue: &mut Queue, syncer: sync_mpsc::Sender<Committed>, healthy: &AtomicBool) {
+/// A small write that shows whether the disk takes writes again: the schema version, rewritten
+/// as it is. Nobody waits for its answer.
+fn probe() -> Job {
+    let (reply, _) = oneshot::channel();
+    Job {
+        work: Box::new(|conn| {
+            let version: i64 = conn.query_row("PRAGMA user_version", [], |row| row.get(0))?;
+            conn.pragma_update(None, "user_version", version)?;
+            Ok(Box::new(()))
+        }),
+        reply,
+    }
+}
+
+fn unavailable(what: impl std::fmt::Display) -> anyhow::Error {
+    anyhow::Error::new(Unavailable(what.to_string()))
+}
+
+fn run(
+    mut connection: Connection,
+    open: &mut Opener,
+    queue: &mut Queue,
+    syncer: sync_mpsc::Sender<ToSyncer>,
+    state: &State,
+) {
     let mut batch = Vec::with_capacity(queue.max_batch);
-    while let Some(first) = queue.rx.blocking_recv() {
+    while let Some(first) = queue.next(state) {
         batch.push(first);
         queue.take_queued(&mut batch);
-        if !healthy.load(Ordering::SeqCst) {
-            for job in batch.drain(..) {
-                let _ = job.reply.send(Err(anyhow::anyhow!(
-                    "the store stopped after a disk error; restart the gateway"
-                )));
+        if state.broken.load(Ordering::SeqCst) {
+            match reopen(open) {
+                Ok((reopened, wal)) => {
+                    connection = reopened;
+                    state.broken.store(false, Ordering::SeqCst);
+                    if syncer.send(ToSyncer::Wal(wal)).is_err() {
+                        tracing::error!("the syncer thread has stopped");
+                    }
+                    tracing::warn!("the store re-opened the database after a failed write");
+                }
+                Err(e) => {
+                    let cause = format!("{e:#}");
+                    tracing::debug!(error = %cause, "the database cannot be re-opened yet");
+                    for job in batch.drain(..) {
+                        let _ = job.reply.send(Err(unavailable(format!(
+                            "the database cannot be re-opened after a failed write: {cause}"
+                        ))));
+                    }
+                    continue;
+                }
             }
-            continue;
         }
-        let answers = run_batch(&connection, &mut batch, queue, healthy);
+        let answers = run_batch(&connection, &mut batch, queue, state);
         if answers.is_empty() {
             continue;
         }
         queue.unsynced.batches.fetch_add(1, Ordering::SeqCst);
-        if syncer.send(answers).is_err() {
+        let failures = state.failures.load(Ordering::SeqCst);
+        if syncer.send(ToSyncer::Batch((failures, answers))).is_err() {
             queue.unsynced.batches.fetch_sub(1, Ordering::SeqCst);
             tracing::error!("the syncer thread has stopped; answers are lost and their senders will retry");
         }
     }
 }
 
+/// Opens the database again, as a restart would, and writes every page committed to the WAL
+/// into the database file (a TRUNCATE checkpoint, which fsyncs it): after a failed fsync the
+/// WAL on the disk may lack pages that the operating system has since forgotten were unwritten.
+fn reopen(open: &mut Opener) -> anyhow::Result<(Connection, File)> {
+    let (connection, wal) = open()?;
+    let busy: i64 = connection
+        .query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |row| row.get(0))
+        .context("checkpointing the WAL")?;
+    anyhow::ensure!(busy == 0, "the WAL checkpoint could not finish (readers were busy)");
+    Ok((connection, wal))
+}
+
 /// Runs a batch to its commit, adding to it what arrives while the syncer is busy. Returns the
 /// answers that wait for the sync; jobs that failed have had their answer already.
-fn run_batch(conn: &Connection, batch: &mut Vec<Job>, queue: &mut Queue, healthy: &AtomicBool) -> Committed {
+fn run_batch(conn: &Connection, batch: &mut Vec<Job>, queue: &mut Queue, state: &State) -> Vec<(Reply, Output)> {
     loop {
         if let Err(e) = conn.execute_batch("BEGIN IMMEDIATE") {
+            if is_disk_failure(&e) {
+                state.fail(false);
+            }
             let cause = format!("{e:#}");
             for job in batch.drain(..) {
                 let _ = job
                     .reply
-                    .send(Err(anyhow::anyhow!("could not begin a transaction: {cause}")));
+                    .send(Err(unavailable(format!("could not begin a transaction: {cause}"))));
             }
             return Vec::new();
         }
@@ -262,18 +388,23 @@ fn run_batch(conn: &Connection, batch: &mut Vec<Job>, queue: &mut Queue, healthy
                     }
                 }
             }
-            if !queue.gather(batch, healthy) {
+            if !queue.gather(batch, state) {
                 break;
             }
         }
         let size = batch.len();
         if let Some((index, error)) = failed {
-            rollback(conn, healthy);
-            if is_database_failure(&error) {
+            rollback(conn, state);
+            if let Some(disk) = database_failure(&error) {
+                if disk {
+                    state.fail(false);
+                }
                 let cause = format!("{error:#}");
                 tracing::error!(error = %cause, size, "the database failed; no job in the batch is filed");
                 for job in batch.drain(..) {
-                    let _ = job.reply.send(Err(anyhow::anyhow!("the database failed: {cause}")));
+                    let _ = job
+                        .reply
+                        .send(Err(unavailable(format!("the database failed: {cause}"))));
                 }
                 return Vec::new();
             }
@@ -296,11 +427,11 @@ fn run_batch(conn: &Connection, batch: &mut Vec<Job>, queue: &mut Queue, healthy
                 .zip(outputs.into_iter().map(Ok))
                 .collect(),
             Err(e) => {
-                rollback(conn, healthy);
-                healthy.store(false, Ordering::SeqCst);
-                tracing::error!(error = %e, size, "a group commit failed; no job in it is acknowledged and the store stops");
+                rollback(conn, state);
+                state.fail(true);
+                tracing::error!(error = %e, size, "a group commit failed; no job in it is acknowledged and the database is re-opened before the next");
                 for job in batch.drain(..) {
-                    let _ = job.reply.send(Err(anyhow::anyhow!("the commit failed: {e}")));
+                    let _ = job.reply.send(Err(unavailable(format!("the commit failed: {e}"))));
                 }
                 Vec::new()
             }
@@ -308,58 +439,92 @@ fn run_batch(conn: &Connection, batch: &mut Vec<Job>, queue: &mut Queue, healthy
     }
 }
 
-fn rollback(conn: &Connection, healthy: &AtomicBool) {
+fn rollback(conn: &Connection, state: &State) {
     let _ = conn.execute_batch("ROLLBACK");
     if !conn.is_autocommit() {
-        tracing::error!("a transaction could not be rolled back; the store stops");
-        healthy.store(false, Ordering::SeqCst);
+        tracing::error!("a transaction could not be rolled back; the database is re-opened before the next");
+        state.fail(true);
     }
 }
 
-/// Errors of the database as a whole rather than of one job's data.
-fn is_database_failure(error: &anyhow::Error) -> bool {
+/// Whether an error of SQLite says the disk does not take writes.
+fn is_disk_failure(error: &rusqlite::Error) -> bool {
+    use rusqlite::ErrorCode::*;
+    matches!(error, rusqlite::Error::SqliteFailure(e, _)
+        if matches!(e.code, DiskFull | SystemIoFailure | CannotOpen | ReadOnly | DatabaseCorrupt))
+}
+
+/// Errors of the database as a whole rather than of one job's data: `Some(true)` for the disk
+/// (full, I/O error), `Some(false)` for others that pass (busy, locked, out of memory).
+fn database_failure(error: &anyhow::Error) -> Option<bool> {
     use rusqlite::ErrorCode::*;
     error
         .chain()
-        .any(|cause| match cause.downcast_ref::<rusqlite::Error>() {
-            Some(rusqlite::Error::SqliteFailure(e, _)) => matches!(
-                e.code,
-                DiskFull
-                    | SystemIoFailure
-                    | DatabaseBusy
-                    | DatabaseLocked
-                    | CannotOpen
-                    | DatabaseCorrupt
-                    | ReadOnly
-                    | OutOfMemory
-            ),
-            _ => false,
+        .find_map(|cause| match cause.downcast_ref::<rusqlite::Error>() {
+            Some(e) if is_disk_failure(e) => Some(true),
+            Some(rusqlite::Error::SqliteFailure(e, _))
+                if matches!(e.code, DatabaseBusy | DatabaseLocked | OutOfMemory) =>
+            {
+                Some(false)
+            }
+            _ => None,
         })
 }
 
 /// Makes committed batches durable: one `fdatasync` of the WAL for all batches committed so far,
 /// then their answers. An fsync issued after a commit returned covers that commit's frames.
-fn sync(wal: File, committed: sync_mpsc::Receiver<Committed>, healthy: &AtomicBool, unsynced: &Unsynced) {
-    while let Ok(first) = committed.recv() {
+fn sync(mut wal: File, from_writer: sync_mpsc::Receiver<ToSyncer>, state: &State, unsynced: &Unsynced) {
+    let mut next = None;
+    loop {
+        let first = match next.take().map_or_else(|| from_writer.recv().ok(), Some) {
+            None => return,
+            Some(ToSyncer::Wal(reopened)) => {
+                wal = reopened;
+                continue;
+            }
+            Some(ToSyncer::Batch(batch)) => batch,
+        };
         let mut ready = vec![first];
-        ready.extend(committed.try_iter());
-        let synced = wal.sync_data();
+        for more in from_writer.try_iter() {
+            match more {
+                ToSyncer::Batch(batch) => ready.push(batch),
+                // The batches before it are synced through the old handle first.
+                wal @ ToSyncer::Wal(_) => {
+                    next = Some(wal);
+                    break;
+                }
+            }
+        }
+        // Once a commit or an fsync has failed, nothing is acknowledged until the database has been
+        // re-opened: after a failed fsync a later one may succeed although earlier frames never
+        // reached the disk, and a crash would then lose every frame after them.
+        let synced = wal.sync_data().and_then(|()| {
+            if state.broken.load(Ordering::SeqCst) {
+                Err(std::io::Error::other(
+                    "an earlier write failed; the database is re-opened first",
+                ))
+            } else {
+                Ok(())
+            }
+        });
         // The writer may commit what it gathered meanwhile.
         unsynced.batches.fetch_sub(ready.len(), Ordering::SeqCst);
         unsynced.synced.notify_one();
         match synced {
             Ok(()) => {
-                for (reply, output) in ready.into_iter().flatten() {
+                let latest = ready.iter().map(|(failures, _)| *failures).max().unwrap_or(0);
+                state.synced(latest);
+                for (reply, output) in ready.into_iter().flat_map(|(_, answers)| answers) {
                     let _ = reply.send(output);
                 }
             }
             Err(e) => {
                 // The data is committed but not known to be on disk: it is not acknowledged. A
                 // sender that retries is answered from the stored message once the disk works.
-                tracing::error!(error = %e, "syncing the WAL failed; the batches are not acknowledged and the store stops");
-                healthy.store(false, Ordering::SeqCst);
-                for (reply, _) in ready.into_iter().flatten() {
-                    let _ = reply.send(Err(anyhow::anyhow!("syncing the WAL failed: {e}")));
+                tracing::error!(error = %e, "syncing the WAL failed; the batches are not acknowledged and the database is re-opened");
+                state.fail(true);
+                for (reply, _) in ready.into_iter().flat_map(|(_, answers)| answers) {
+                    let _ = reply.send(Err(unavailable(format!("syncing the WAL failed: {e}"))));
                 }
             }
         }
@@ -372,14 +537,21 @@ mod tests {
 
     fn writer(dir: &std::path::Path) -> Writer {
         let path = dir.join("t.db");
-        let conn = Connection::open(&path).unwrap();
-        conn.execute_batch(
-            "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;
-             CREATE TABLE t (x INTEGER NOT NULL UNIQUE); INSERT INTO t VALUES (0);",
-        )
-        .unwrap();
-        let wal = File::open(dir.join("t.db-wal")).unwrap();
-        Writer::start(conn, wal, 64).unwrap()
+        Connection::open(&path)
+            .unwrap()
+            .execute_batch(
+                "PRAGMA journal_mode = WAL;
+                 CREATE TABLE t (x INTEGER NOT NULL UNIQUE); INSERT INTO t VALUES (0);",
+            )
+            .unwrap();
+        let wal = dir.join("t.db-wal");
+        let open: Opener = Box::new(move || {
+            let conn = Connection::open(&path)?;
+            // The first read opens (and makes) the WAL.
+            conn.execute_batch("PRAGMA synchronous = NORMAL; SELECT COUNT(*) FROM t;")?;
+            Ok((conn, File::open(&wal)?))
+        });
+        Writer::start(open, 64).unwrap()
     }
 
     fn count(dir: &std::path::Path) -> i64 {
@@ -406,7 +578,7 @@ mod tests {
         let failed = results.iter().filter(|r| r.as_ref().unwrap().is_err()).count();
         assert_eq!(failed, 4);
         assert_eq!(count(dir.path()), 1 + 36);
-        assert!(writer.healthy());
+        assert!(writer.writable());
         writer.close();
     }
 
