@@ -137,7 +137,12 @@ pub struct StateConflict(pub String);
 /// What a caseworker does to a deadline.
 #[derive(Debug, Clone)]
 pub enum DeadlineAction {
-    Resolve { outcome: String },
+    /// `meets`: what resolving meets besides (`Policies::met_by_resolving`), in the same
+    /// transaction.
+    Resolve {
+        outcome: String,
+        meets: Vec<crate::deadlines::MetByResolving>,
+    },
     Reopen,
 }
 

@@ -10,6 +10,7 @@ mod deadlines;
 mod delivery;
 mod examples;
 mod helpers;
+mod housing;
 mod idempotency;
 mod intake;
 mod operations;

@@ -28,6 +28,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0003_deadlines.sql"),
     include_str!("migrations/0004_digests.sql"),
     include_str!("migrations/0005_performance.sql"),
+    include_str!("migrations/0006_transfers.sql"),
 ];
 
 const STATEMENT_CACHE: usize = 128;
