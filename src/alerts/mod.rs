@@ -120,6 +120,8 @@ pub struct CaseDeadline {
     /// dd.mm.yyyy kl. hh.mm
     pub due: String,
     pub cancelled: bool,
+    /// Met already (by the message: a home at release).
+    pub met: bool,
 }
 
 /// What the templates of several alerts in one email see.
@@ -296,6 +298,7 @@ mod tests {
                 title: "Boligløsning på plads".into(),
                 due: "09.02.2027 kl. 16.00".into(),
                 cancelled: false,
+                met: false,
             }],
         }
     }

@@ -267,6 +267,7 @@ fn alert_view(
                     title: e.title.clone(),
                     due: danish_time(e.due_at),
                     cancelled: e.cancelled,
+                    met: e.met,
                 })
                 .collect()
         } else {
@@ -378,7 +379,11 @@ pub fn render(
     }
     let now = jiff::Timestamp::now();
     for (entry, m) in calendar {
-        let method = if entry.cancelled { "CANCEL" } else { "REQUEST" };
+        let method = if entry.cancelled || entry.met {
+            "CANCEL"
+        } else {
+            "REQUEST"
+        };
         let ics = super::ics::deadline_event(
             entry,
             m.case_ref.as_str(),

@@ -273,3 +273,40 @@ async fn a_release_put_off_after_the_housing_deadline_passed_counts_again() {
     app.accept(Kind::ReleaseNotice, &prison, &again).await;
     assert_eq!(deadlines(&app, &first, "housing").await.len(), 2);
 }
+
+#[tokio::test]
+async fn a_housing_deadline_the_notice_met_is_no_task_in_the_team_email_or_calendar() {
+    use mail_parser::MimeHeaders;
+    let app = spawn_app_with(&[]).await;
+    let prison = app.prison_token().await;
+    app.accept(Kind::ReleaseNotice, &prison, &notice("A", "751", "owner"))
+        .await;
+
+    app.drain().await;
+
+    let mut notifications = Vec::new();
+    for entry in std::fs::read_dir(app.data_dir.join("outbox")).unwrap() {
+        let raw = std::fs::read(entry.unwrap().path()).unwrap();
+        let mail = mail_parser::MessageParser::default().parse(&raw).unwrap();
+        let text = mail.body_text(0).unwrap().into_owned();
+        let calendar: Vec<String> = mail
+            .attachments()
+            .map(|a| String::from_utf8(a.contents().to_vec()).unwrap())
+            .filter(|ics| ics.contains("SUMMARY:Frist: Boligløsning på plads"))
+            .collect();
+        assert!(mail.attachments().all(|a| a.content_type().unwrap().ctype() == "text"));
+        notifications.push((text, calendar));
+    }
+    assert_eq!(notifications.len(), 1);
+    let (text, calendar) = &notifications[0];
+    assert!(
+        text.contains("- Boligløsning på plads: 10.12.2026 kl. 16.00 (opfyldt)"),
+        "{text}"
+    );
+    assert_eq!(calendar.len(), 1);
+    assert!(
+        calendar[0].contains("METHOD:CANCEL"),
+        "no calendar task for a deadline already met: {}",
+        calendar[0]
+    );
+}
