@@ -94,6 +94,7 @@ fn main() {
                 receipt_id: &c.message_id,
                 received_at: now,
                 team: decision.teams.first().map(String::as_str),
+                alerts_at: now,
             });
             (decision, deadlines)
         })

@@ -59,6 +59,7 @@ fn main() {
                     receipt_id: &receipt_id,
                     received_at: received,
                     team: Some("intake"),
+                    alerts_at: received,
                 });
                 stored += deadlines.len();
                 let hash = |tag: u8| {

@@ -127,6 +127,18 @@ pub struct DeadlinePolicySettings {
     /// A message of one of `kinds` matching these cancels the open deadline instead.
     #[serde(default)]
     pub cancelled_by: Vec<FieldMatchSettings>,
+    /// A message of one of `kinds` whose member at `path` has one of `values` meets the deadline,
+    /// with that value as its outcome; a later one with another value there opens it again.
+    #[serde(default)]
+    pub met_by: Option<FieldMatchSettings>,
+    /// Resolving a deadline of `policy` on the same case with one of `outcomes` meets this one
+    /// too, with the outcome `outcome`.
+    #[serde(default)]
+    pub met_by_resolving: Vec<MetByResolvingSettings>,
+    /// A message that sets this deadline on a citizen's case in one municipality closes the
+    /// open ones of the citizen's cases in the others, as transferred.
+    #[serde(default)]
+    pub moves_with_citizen: bool,
     /// `message`: one deadline per message; `case`: one open deadline per case, moved by later
     /// messages; `offer`: one per housing offer on the case.
     pub scope: String,
@@ -269,6 +281,15 @@ pub struct RouteSettings {
     pub destinations: Vec<String>,
     #[serde(default)]
     pub routes: Vec<RouteSettings>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MetByResolvingSettings {
+    pub policy: String,
+    #[serde(deserialize_with = "list_or_text")]
+    pub outcomes: Vec<String>,
+    pub outcome: String,
 }
 
 #[derive(Debug, Clone, Deserialize)]

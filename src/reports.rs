@@ -204,6 +204,22 @@ pub fn teams(period: &[DeadlineRow], now: Timestamp) -> Vec<TeamLine> {
     lines.into_values().collect()
 }
 
+/// A cell as a spreadsheet may safely read it: text that would start a formula gets a `'` in
+/// front; a plain number, which may begin with `-`, stays as it is.
+fn neutralised(cell: &str) -> String {
+    let formula = cell.starts_with(['=', '+', '-', '@', '\t', '\r']);
+    let digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
+    let number = cell.strip_prefix('-').is_some_and(|n| match n.split_once('.') {
+        Some((whole, fraction)) => digits(whole) && digits(fraction),
+        None => digits(n),
+    });
+    if formula && !number {
+        format!("'{cell}")
+    } else {
+        cell.to_owned()
+    }
+}
+
 fn number(value: Option<f64>) -> String {
     value.map(|v| v.to_string()).unwrap_or_default()
 }
@@ -275,23 +291,22 @@ impl Rows {
         }
     }
 
-    /// RFC 4180 CSV with a header line; fields with a comma, quote or line break are quoted.
+    /// RFC 4180 CSV with a header line and CRLF line ends, for opening in a spreadsheet. A text
+    /// cell that a spreadsheet would read as a formula (one beginning with `=`, `+`, `-`, `@`, a
+    /// tab or a carriage return, such as a sender's name `=HYPERLINK(…)`) is written with a `'`
+    /// before it, as OWASP advises against CSV injection; numbers (`-3`, `0.333`) are left alone.
     pub fn csv(&self) -> String {
-        let field = |f: &str| {
-            if f.contains([',', '"', '\n', '\r']) {
-                format!("\"{}\"", f.replace('"', "\"\""))
-            } else {
-                f.to_owned()
-            }
-        };
-        let mut out = String::new();
-        for line in std::iter::once(self.headers.iter().map(|h| h.to_string()).collect::<Vec<_>>())
-            .chain(self.rows.iter().cloned())
-        {
-            out.push_str(&line.iter().map(|f| field(f)).collect::<Vec<_>>().join(","));
-            out.push_str("\r\n");
+        let mut out = csv::WriterBuilder::new()
+            .terminator(csv::Terminator::CRLF)
+            .from_writer(Vec::new());
+        let header = self.headers.iter().map(|h| neutralised(h));
+        out.write_record(header).expect("CSV into memory");
+        for row in &self.rows {
+            out.write_record(row.iter().map(|cell| neutralised(cell)))
+                .expect("CSV into memory");
         }
-        out
+        let bytes = out.into_inner().expect("CSV into memory");
+        String::from_utf8(bytes).expect("CSV of UTF-8 cells is UTF-8")
     }
 
     /// A plain text table with aligned columns.
@@ -405,5 +420,24 @@ mod tests {
         };
         assert_eq!(rows.csv(), "a,b\r\n\"Anstalten, Horsens\",\"sagt \"\"ja\"\"\"\r\n");
         assert_eq!(rows.table(), "a                   b\nAnstalten, Horsens  sagt \"ja\"\n");
+    }
+
+    #[test]
+    fn csv_cells_that_would_be_formulas_are_text() {
+        let rows = Rows {
+            headers: vec!["a", "b", "c", "d", "e", "f"],
+            rows: vec![vec![
+                "=HYPERLINK(\"http://x\",\"klik\")".into(),
+                "+45 72 55".into(),
+                "-3".into(),
+                "@SUM(A1)".into(),
+                "-2+3".into(),
+                "\t=1".into(),
+            ]],
+        };
+        assert_eq!(
+            rows.csv(),
+            "a,b,c,d,e,f\r\n\"'=HYPERLINK(\"\"http://x\"\",\"\"klik\"\")\",'+45 72 55,-3,'@SUM(A1),'-2+3,'\t=1\r\n"
+        );
     }
 }

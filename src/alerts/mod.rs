@@ -3,7 +3,8 @@
 //! subject (`<name>.subject`, one line), the plain text (`<name>.txt`) and the HTML alternative
 //! (`<name>.html`, auto-escaped). The names:
 //!
-//! - `notification`, `reminder`, `escalation`: one alert, seeing an [`AlertView`];
+//! - `notification`, `reminder`, `escalation`, `transfer` (a deadline closed because another
+//!   municipality took it over): one alert, seeing an [`AlertView`];
 //! - `collected`: several alerts to one address within `alerts.group_window`, seeing a
 //!   [`CollectedView`] (each alert with its own rendered subject);
 //! - `digest`: a team's daily list of deadlines, seeing a [`DigestView`].
@@ -18,7 +19,14 @@ use serde::Serialize;
 use std::path::Path;
 
 /// The emails, each with a subject, a text and an HTML template.
-pub const EMAILS: [&str; 5] = ["notification", "reminder", "escalation", "collected", "digest"];
+pub const EMAILS: [&str; 6] = [
+    "notification",
+    "reminder",
+    "escalation",
+    "transfer",
+    "collected",
+    "digest",
+];
 const PARTS: [&str; 3] = ["subject", "txt", "html"];
 
 fn embedded(name: &str) -> &'static str {
@@ -32,6 +40,9 @@ fn embedded(name: &str) -> &'static str {
         "escalation.subject" => include_str!("templates/escalation.subject"),
         "escalation.txt" => include_str!("templates/escalation.txt"),
         "escalation.html" => include_str!("templates/escalation.html"),
+        "transfer.subject" => include_str!("templates/transfer.subject"),
+        "transfer.txt" => include_str!("templates/transfer.txt"),
+        "transfer.html" => include_str!("templates/transfer.html"),
         "collected.subject" => include_str!("templates/collected.subject"),
         "collected.txt" => include_str!("templates/collected.txt"),
         "collected.html" => include_str!("templates/collected.html"),
@@ -109,6 +120,8 @@ pub struct CaseDeadline {
     /// dd.mm.yyyy kl. hh.mm
     pub due: String,
     pub cancelled: bool,
+    /// Met already (by the message: a home at release).
+    pub met: bool,
 }
 
 /// What the templates of several alerts in one email see.
@@ -285,6 +298,7 @@ mod tests {
                 title: "Boligløsning på plads".into(),
                 due: "09.02.2027 kl. 16.00".into(),
                 cancelled: false,
+                met: false,
             }],
         }
     }

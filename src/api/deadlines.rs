@@ -200,6 +200,7 @@ pub async fn resolve_deadline(
     // Whether its state allows it is checked in the transaction that changes it (`act`).
     let action = DeadlineAction::Resolve {
         outcome: request.outcome,
+        meets: policies.met_by_resolving().to_vec(),
     };
     act(id, action, &principal, store.as_ref(), &policies, &clock).await
 }

@@ -62,8 +62,9 @@ impl From<&DeliveryRecord> for DeliveryBody {
 pub struct DeadLetterBody {
     #[serde(flatten)]
     pub delivery: DeliveryBody,
-    /// `message` (the message itself or its notification), `reminder`, `escalation` or
-    /// `digest` (a team's daily list, about no single message).
+    /// `message` (the message itself or its notification), `reminder`, `escalation`, `transfer`
+    /// (a deadline closed because another municipality took it over) or `digest` (a team's
+    /// daily list, about no single message).
     pub purpose: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub receipt_id: Option<String>,

@@ -10,7 +10,7 @@ use crate::config::{FieldMatchSettings, Settings};
 use crate::delivery::Target;
 use crate::domain::working_days::Calendar;
 use crate::domain::{Kind, copenhagen, copenhagen_date};
-use crate::store::{DeadlineChange, DeadlinePlan};
+use crate::store::{DeadlineChange, DeadlinePlan, MetByResolving};
 use anyhow::{Context, bail};
 use jiff::Timestamp;
 use jiff::civil::Date;
@@ -43,11 +43,14 @@ struct Policy {
     scope: Scope,
     outcomes: Vec<String>,
     escalate_to_lead: bool,
+    met_by: Option<(String, Vec<String>)>,
+    moves_with_citizen: bool,
 }
 
 #[derive(Debug, Clone)]
 pub struct Policies {
     policies: Vec<Policy>,
+    met_by_resolving: Vec<MetByResolving>,
     calendar: Calendar,
 }
 
@@ -59,6 +62,8 @@ pub struct Arrival<'a> {
     pub received_at: Timestamp,
     /// The team the message was routed to first; its mailbox gets the reminders.
     pub team: Option<&'a str>,
+    /// When an alert the message itself causes may go out (`alerts.group_window` after receipt).
+    pub alerts_at: Timestamp,
 }
 
 /// `received + 1`, `/release/expected_date`, `/release/expected_date - 10`.
@@ -174,6 +179,40 @@ impl Policies {
             let mut reminders = p.reminders.clone();
             reminders.sort_unstable_by(|a, b| b.cmp(a));
             reminders.dedup();
+            let met_by = match &p.met_by {
+                Some(m) => {
+                    let found = matchers(&format!("{key}.met_by"), std::slice::from_ref(m), &kinds)?;
+                    if let Some(bad) = m.values.iter().find(|v| !p.outcomes.contains(v)) {
+                        bail!("{key}.met_by: {bad:?} is not one of the policy's outcomes");
+                    }
+                    found.into_iter().next()
+                }
+                None => None,
+            };
+            if p.moves_with_citizen && scope != Scope::Case {
+                bail!("{key}.moves_with_citizen: only a policy of scope case moves with the citizen");
+            }
+            if !p.met_by_resolving.is_empty() && scope != Scope::Case {
+                bail!("{key}.met_by_resolving: only a policy of scope case can be met by resolving another");
+            }
+            for (i, m) in p.met_by_resolving.iter().enumerate() {
+                let at = format!("{key}.met_by_resolving[{i}]");
+                let other = settings
+                    .deadlines
+                    .get(&m.policy)
+                    .filter(|_| m.policy != *id)
+                    .with_context(|| format!("{at}.policy: {:?} is not another policy", m.policy))?;
+                if m.outcomes.is_empty() || m.outcomes.iter().any(|o| !other.outcomes.contains(o)) {
+                    bail!(
+                        "{at}.outcomes: name outcomes of {} ({})",
+                        m.policy,
+                        other.outcomes.join(", ")
+                    );
+                }
+                if !p.outcomes.contains(&m.outcome) {
+                    bail!("{at}.outcome: {:?} is not one of the policy's outcomes", m.outcome);
+                }
+            }
             let when = matchers(&format!("{key}.when"), &p.when, &kinds)?;
             let cancelled_by = matchers(&format!("{key}.cancelled_by"), &p.cancelled_by, &kinds)?;
             policies.push(Policy {
@@ -188,12 +227,38 @@ impl Policies {
                 scope,
                 outcomes: p.outcomes.clone(),
                 escalate_to_lead,
+                met_by,
+                moves_with_citizen: p.moves_with_citizen,
             });
         }
+        // A rule naming a policy switched off has nothing to act on.
+        let enabled = |id: &str| settings.deadlines.get(id).is_some_and(|p| p.enabled);
+        let met_by_resolving = settings
+            .deadlines
+            .iter()
+            .filter(|(_, p)| p.enabled)
+            .flat_map(|(id, p)| {
+                p.met_by_resolving
+                    .iter()
+                    .filter(|m| enabled(&m.policy))
+                    .map(|m| MetByResolving {
+                        policy: m.policy.clone(),
+                        outcomes: m.outcomes.clone(),
+                        meets: id.clone(),
+                        outcome: m.outcome.clone(),
+                    })
+            })
+            .collect();
         Ok(Policies {
             policies,
+            met_by_resolving,
             calendar: Calendar::from_settings(&settings.calendar)?,
         })
+    }
+
+    /// What resolving a deadline meets besides (`met_by_resolving` of every policy).
+    pub fn met_by_resolving(&self) -> &[MetByResolving] {
+        &self.met_by_resolving
     }
 
     /// The outcomes a deadline of `policy` may be resolved with.
@@ -238,6 +303,12 @@ impl Policies {
             let Some((due_day, exact)) = self.due(policy, arrival) else {
                 continue;
             };
+            // The value at `met_by`'s member: one of its values meets the deadline, another
+            // opens one met by a message again; a message without the member says nothing.
+            let stated = policy.met_by.as_ref().and_then(|(path, values)| {
+                let value = crate::validation::member(arrival.document, path)?.as_str()?;
+                Some((values.iter().any(|v| v == value), value.to_owned()))
+            });
             let due_at = exact.unwrap_or_else(|| self.calendar.due_at(due_day));
             let reminders = policy
                 .reminders
@@ -263,7 +334,28 @@ impl Policies {
                         Target::Mailbox(t.to_owned()).key()
                     }
                 }),
+                meets: stated.as_ref().filter(|(home, _)| *home).map(|(_, v)| v.clone()),
+                reopens: stated.as_ref().is_some_and(|(home, _)| !home),
             }));
+        }
+        let moving: Vec<String> = changes
+            .iter()
+            .filter_map(|c| match c {
+                DeadlineChange::Set(plan) => Some(plan),
+                _ => None,
+            })
+            .filter(|plan| {
+                self.policies
+                    .iter()
+                    .any(|p| p.id == plan.policy && p.moves_with_citizen)
+            })
+            .map(|plan| plan.policy.clone())
+            .collect();
+        if !moving.is_empty() {
+            changes.push(DeadlineChange::Transfer {
+                policies: moving,
+                alert_at: arrival.alerts_at,
+            });
         }
         changes
     }
@@ -325,6 +417,25 @@ mod tests {
             refusal(&[("INDGANG__DEADLINES__HOUSING__ENABLED", "false")]).contains("reports.housing_policy"),
             "the report's housing policy cannot be switched off"
         );
+        assert!(
+            refusal(&[("INDGANG__DEADLINES__HOUSING__OUTCOMES", "owner,housing_offer")])
+                .contains(r#"deadlines.housing.met_by: "public_housing" is not one of the policy's outcomes"#)
+        );
+        assert!(
+            refusal(&[("INDGANG__DEADLINES__OFFER_ANSWER__OUTCOMES", "yes,no")])
+                .contains("deadlines.housing.met_by_resolving[0].outcomes: name outcomes of offer_answer (yes, no)")
+        );
+        assert!(
+            refusal(&[("INDGANG__DEADLINES__OFFER_ANSWER__MOVES_WITH_CITIZEN", "true")])
+                .contains("deadlines.offer_answer.moves_with_citizen: only a policy of scope case")
+        );
+        let without_offers = load(&[("INDGANG__DEADLINES__OFFER_ANSWER__ENABLED", "false")]).unwrap();
+        assert!(
+            Policies::from_settings(&without_offers)
+                .unwrap()
+                .met_by_resolving()
+                .is_empty()
+        );
     }
 
     #[test]
@@ -345,6 +456,7 @@ mod tests {
             receipt_id: "r",
             received_at: "2026-11-23T12:00:00Z".parse().unwrap(),
             team: Some("intake"),
+            alerts_at: "2026-11-23T12:02:00Z".parse().unwrap(),
         });
         let made: Vec<&str> = changes
             .iter()

@@ -1,4 +1,4 @@
-//! Caseworker emails, through lettre: one alert (a notification, reminder or escalation),
+//! Caseworker emails, through lettre: one alert (a notification, reminder, escalation or transfer),
 //! several alerts to one address collected in one email, or a team's daily digest. With
 //! `smtp.url` set they go to that server (STARTTLS or TLS from the start, through rustls; pooled
 //! connections); without it each email is written as `<data_dir>/outbox/<Message-ID>.eml`, so
@@ -207,7 +207,7 @@ fn case_link(public_url: &str, case_ref: &str) -> String {
 }
 
 /// The template and view of one alert: the notification that a message was routed to a team,
-/// or a reminder or escalation about one of its deadlines.
+/// or a reminder, escalation or transfer about one of its deadlines.
 fn alert_view(
     d: &ClaimedDelivery,
     m: &ClaimedMessage,
@@ -247,6 +247,7 @@ fn alert_view(
     let template = match (d.purpose.as_str(), &deadline) {
         ("reminder", Some(_)) => "reminder",
         ("escalation", Some(_)) => "escalation",
+        ("transfer", Some(_)) => "transfer",
         _ => "notification",
     };
     let view = crate::alerts::AlertView {
@@ -266,6 +267,7 @@ fn alert_view(
                     title: e.title.clone(),
                     due: danish_time(e.due_at),
                     cancelled: e.cancelled,
+                    met: e.met,
                 })
                 .collect()
         } else {
@@ -377,7 +379,11 @@ pub fn render(
     }
     let now = jiff::Timestamp::now();
     for (entry, m) in calendar {
-        let method = if entry.cancelled { "CANCEL" } else { "REQUEST" };
+        let method = if entry.cancelled || entry.met {
+            "CANCEL"
+        } else {
+            "REQUEST"
+        };
         let ics = super::ics::deadline_event(
             entry,
             m.case_ref.as_str(),

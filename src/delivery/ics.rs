@@ -50,7 +50,9 @@ pub fn deadline_event(
     domain: &str,
     now: Timestamp,
 ) -> String {
-    let method = if entry.cancelled { "CANCEL" } else { "REQUEST" };
+    // A met deadline leaves nothing to do: its entry is withdrawn like a cancelled one's.
+    let withdrawn = entry.cancelled || entry.met;
+    let method = if withdrawn { "CANCEL" } else { "REQUEST" };
     let end = entry.due_at + jiff::SignedDuration::from_mins(30);
     let lines = [
         "BEGIN:VCALENDAR".to_owned(),
@@ -74,7 +76,7 @@ pub fn deadline_event(
         format!("URL:{link}"),
         format!("ORGANIZER:mailto:{organizer}"),
         format!("ATTENDEE;ROLE=REQ-PARTICIPANT:mailto:{attendee}"),
-        format!("STATUS:{}", if entry.cancelled { "CANCELLED" } else { "CONFIRMED" }),
+        format!("STATUS:{}", if withdrawn { "CANCELLED" } else { "CONFIRMED" }),
         "TRANSP:TRANSPARENT".to_owned(),
         "END:VEVENT".to_owned(),
         "END:VCALENDAR".to_owned(),

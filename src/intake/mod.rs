@@ -337,6 +337,7 @@ fn seal(intake: &Intake, checked: validation::Checked, now: jiff::Timestamp) -> 
         receipt_id: &receipt_id,
         received_at: now,
         team: decision.teams.first().map(String::as_str),
+        alerts_at: now.saturating_add(intake.alert_delay).unwrap_or(now),
     });
     Ok(NewMessage {
         deliveries,

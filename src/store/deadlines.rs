@@ -95,7 +95,12 @@ pub struct StateConflict(pub String);
 /// What a caseworker does to a deadline.
 #[derive(Debug, Clone)]
 pub enum DeadlineAction {
-    Resolve { outcome: String },
+    /// `meets`: what resolving meets besides (`Policies::met_by_resolving`), in the same
+    /// transaction.
+    Resolve {
+        outcome: String,
+        meets: Vec<MetByResolving>,
+    },
     Reopen,
 }
 
@@ -130,6 +135,10 @@ pub enum DeadlineChange {
     /// Record an event on every open deadline of the case, which stays as it is (a transfer to
     /// another institution).
     Note { event: String, details: Value },
+    /// Close the open deadlines of these (case-scoped) policies on the citizen's cases in other
+    /// municipalities, as transferred: this message sets them here, where the citizen will live.
+    /// Their teams are told at `alert_at`.
+    Transfer { policies: Vec<String>, alert_at: Timestamp },
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -147,4 +156,19 @@ pub struct DeadlinePlan {
     /// Destination keys for the reminders and the escalation (`mail:<team>`, `lead:<team>`).
     pub remind_to: Option<String>,
     pub escalate_to: Option<String>,
+    /// The message meets the deadline, with this outcome (the policy's `met_by`).
+    pub meets: Option<String>,
+    /// The message states another value at `met_by`'s member: a deadline met by a message
+    /// opens again.
+    pub reopens: bool,
+}
+
+/// Resolving a deadline of `policy` with one of `outcomes` meets the open or missed deadline of
+/// `meets` on the same case, with `outcome` (a policy's `met_by_resolving`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct MetByResolving {
+    pub policy: String,
+    pub outcomes: Vec<String>,
+    pub meets: String,
+    pub outcome: String,
 }

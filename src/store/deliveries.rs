@@ -128,6 +128,8 @@ pub struct CalendarEntry {
     pub title: String,
     pub due_at: Timestamp,
     pub cancelled: bool,
+    /// Met already (a message met it, `met_by`): nothing left to do, so no calendar entry.
+    pub met: bool,
     /// How often it was moved or cancelled: a calendar entry with a higher sequence replaces
     /// the one before.
     pub sequence: i64,

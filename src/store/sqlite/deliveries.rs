@@ -272,7 +272,8 @@ fn calendar(
 ) -> anyhow::Result<Vec<CalendarEntry>> {
     let mut statement = conn.prepare_cached(
         "SELECT x.id, x.title, x.due_at, x.state,
-                (SELECT COUNT(*) FROM deadline_events e WHERE e.deadline = x.id AND e.event IN ('moved', 'cancelled'))
+                (SELECT COUNT(*) FROM deadline_events e WHERE e.deadline = x.id
+                 AND e.event IN ('moved', 'cancelled', 'met', 'reopened'))
          FROM deadlines x
          WHERE x.case_id = ?1
            AND (x.id = ?2 OR (?2 IS NULL AND (x.message = ?3 OR x.resolved_by = 'receipt:' || ?4)))",
@@ -285,6 +286,7 @@ fn calendar(
                 title: row.get(1)?,
                 due_at: instant(row.get(2)?)?,
                 cancelled: state == "cancelled",
+                met: state == "met",
                 sequence: row.get(4)?,
             })
         })?

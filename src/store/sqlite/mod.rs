@@ -28,6 +28,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0003_deadlines.sql"),
     include_str!("migrations/0004_digests.sql"),
     include_str!("migrations/0005_performance.sql"),
+    include_str!("migrations/0006_transfers.sql"),
 ];
 
 const STATEMENT_CACHE: usize = 128;
@@ -405,5 +406,12 @@ mod tests {
             [],
         );
         assert!(orphan.is_err(), "an alert needs its message");
+        let transfer = conn.execute(
+            "INSERT INTO deliveries (delivery_id, message, case_id, destination, routes, state, next_attempt_at,
+                 created_at, purpose)
+             VALUES ('dlv_4', 1, 1, 'mail:intake', '[]', 'pending', 0, 0, 'transfer')",
+            [],
+        );
+        assert!(transfer.is_ok(), "0006 allows the transfer alert: {transfer:?}");
     }
 }

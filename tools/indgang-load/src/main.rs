@@ -1,6 +1,10 @@
 //! Load generator for indgang: submits N valid release notices (about `--size` bytes each) from
 //! C concurrent clients, each awaiting its answer, and prints throughput and latency percentiles.
 //!
+//! Every message names a citizen of its own: the CPR numbers are unique within a run and, unless
+//! `--first-citizen` says otherwise, start where the clock puts them, so that the warm-up and the
+//! measured run that follows it name different citizens and every message opens a case.
+//!
 //! With `--rate R` the clients keep to a schedule of R messages per second in all, and latency is
 //! measured from each message's scheduled time, so a stalled server cannot hide its queueing
 //! (no coordinated omission).
@@ -36,6 +40,12 @@ struct Args {
     threads: usize,
     #[arg(long, default_value = "751")]
     municipality: String,
+    /// The number of the run's first citizen (0 to 67,199,999; the run counts on from it, each
+    /// message a new citizen, wrapping at 67,200,000). Default: 20 times the milliseconds since
+    /// the Unix epoch, so a run started after another (a warm-up) names other citizens unless it
+    /// sends more than 20 messages per millisecond it waited.
+    #[arg(long)]
+    first_citizen: Option<u64>,
 }
 
 fn main() {
@@ -59,6 +69,7 @@ async fn run(args: Args) {
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap()
         .as_millis();
+    let first_citizen = args.first_citizen.unwrap_or(run_id as u64 * 20) % CITIZENS;
     let template = Template::new(&args.sender, &args.municipality, args.size);
     let started = Instant::now();
     let per_client_period = args
@@ -89,7 +100,7 @@ async fn run(args: Args) {
                 };
                 // Message ids rise across all clients, as a sender's own numbering would.
                 let n = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                let body = template.render(&format!("load-{run_id}-{n:010}"), n * 7919 + client_no);
+                let body = template.render(&format!("load-{run_id}-{n:010}"), first_citizen + n as u64);
                 let status = connection.post_release_notice(&body).await;
                 latencies.push(scheduled.elapsed().as_micros() as u64);
                 *statuses.entry(status).or_default() += 1;
@@ -111,16 +122,12 @@ async fn run(args: Args) {
     let pct = |p: f64| {
         latencies[((latencies.len() as f64 * p).ceil() as usize).clamp(1, latencies.len()) - 1] as f64 / 1000.0
     };
-    let accepted = statuses.get(&202).copied().unwrap_or(0);
     println!("messages      {}", latencies.len());
     println!("concurrency   {}", args.concurrency);
     println!("body bytes    {}", template.render("load-x-0-0", 0).len());
+    println!("citizens      from {first_citizen}, one per message");
     println!("elapsed       {:.2} s", elapsed.as_secs_f64());
-    println!(
-        "throughput    {:.0} messages/s ({:.0} accepted/s)",
-        latencies.len() as f64 / elapsed.as_secs_f64(),
-        accepted as f64 / elapsed.as_secs_f64()
-    );
+    println!("{}", throughput(&statuses, elapsed));
     println!(
         "latency ms    p50 {:.2}  p90 {:.2}  p99 {:.2}  p99.9 {:.2}  max {:.2}",
         pct(0.5),
@@ -132,6 +139,22 @@ async fn run(args: Args) {
     let statuses: Vec<String> = statuses.iter().map(|(s, n)| format!("{s}: {n}")).collect();
     println!("statuses      {}", statuses.join(", "));
 }
+
+/// The headline: only a `202` is a message filed; a `200` (a repeat), a refusal or a broken
+/// connection (status 0) is an answer, not throughput.
+fn throughput(statuses: &std::collections::BTreeMap<u16, usize>, elapsed: Duration) -> String {
+    let accepted = statuses.get(&202).copied().unwrap_or(0);
+    let answers: usize = statuses.values().sum();
+    format!(
+        "throughput    {:.0} accepted messages/s (202); {:.0} answers/s in all",
+        accepted as f64 / elapsed.as_secs_f64(),
+        answers as f64 / elapsed.as_secs_f64()
+    )
+}
+
+/// How many distinct CPR numbers `Template::render` makes: 28 days × 12 months × 50 years of
+/// birth dates, 4,000 serial numbers each.
+const CITIZENS: u64 = 28 * 12 * 50 * 4000;
 
 /// A valid release notice with a fresh message id and CPR number each time.
 #[derive(Clone)]
@@ -249,16 +272,19 @@ impl Template {
         Template { head, tails }
     }
 
-    fn render(&self, message_id: &str, n: usize) -> String {
+    /// The notice of citizen number `citizen`: numbers below `CITIZENS` apart give different CPR
+    /// numbers.
+    fn render(&self, message_id: &str, citizen: u64) -> String {
         // A real birth date in 1950–1999 and a seventh digit 0–3 (1900s).
+        let n = citizen % CITIZENS;
         let day = 1 + n % 28;
         let month = 1 + (n / 28) % 12;
         let year = 50 + (n / 336) % 50;
-        let serial = n % 4000;
+        let serial = n / 16_800;
         format!(
             r#"{}"message_id":"{message_id}","citizen":{{"cpr":"{day:02}{month:02}{year:02}-{serial:04}","name":"Belastning Testesen"}},{}"#,
             self.head,
-            self.tails[n % self.tails.len()]
+            self.tails[n as usize % self.tails.len()]
         )
     }
 }
@@ -343,5 +369,47 @@ impl Connection {
             have += read;
         }
         Ok(status)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cpr(body: &str) -> String {
+        let value: serde_json::Value = serde_json::from_str(body).unwrap();
+        value["citizen"]["cpr"].as_str().unwrap().to_owned()
+    }
+
+    #[test]
+    fn every_message_of_a_run_names_another_citizen() {
+        let template = Template::new("kif-load", "751", 600);
+        let first = 1_764_000_000_000u64 * 20 % CITIZENS;
+        let mut seen = std::collections::HashSet::new();
+        for n in 0..400_000 {
+            let body = template.render("m", first + n);
+            assert!(seen.insert(cpr(&body)), "citizen {n} repeats a CPR number");
+        }
+    }
+
+    #[test]
+    fn a_run_after_a_warm_up_names_other_citizens() {
+        let template = Template::new("kif-load", "751", 600);
+        let warm_up_start = 1_764_000_000_000u64;
+        // 5,000 messages in half a second, then the measured run.
+        let warm_up: std::collections::HashSet<String> = (0..5_000)
+            .map(|n| cpr(&template.render("m", warm_up_start * 20 % CITIZENS + n)))
+            .collect();
+        let measured = (warm_up_start + 500) * 20 % CITIZENS;
+        assert!((0..100_000).all(|n| !warm_up.contains(&cpr(&template.render("m", measured + n)))));
+    }
+
+    #[test]
+    fn the_headline_counts_only_filed_messages() {
+        let statuses = std::collections::BTreeMap::from([(202, 600), (200, 300), (0, 100)]);
+        assert_eq!(
+            throughput(&statuses, Duration::from_secs(2)),
+            "throughput    300 accepted messages/s (202); 500 answers/s in all"
+        );
     }
 }
