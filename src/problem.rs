@@ -69,6 +69,28 @@ impl Problem {
         }
     }
 
+    /// The problem for an error answer of `status` that was not a problem yet (the framework's
+    /// own): the catalogued type of that status, with the status kept.
+    pub fn for_status(status: StatusCode) -> Problem {
+        let kind = match status.as_u16() {
+            400 => kinds::BAD_REQUEST,
+            401 => kinds::UNAUTHORIZED,
+            403 => kinds::FORBIDDEN,
+            404 => kinds::NOT_FOUND,
+            405 => kinds::METHOD_NOT_ALLOWED,
+            413 => kinds::TOO_LARGE,
+            415 => kinds::MEDIA_TYPE,
+            503 => kinds::UNAVAILABLE,
+            code if code < 500 => kinds::BAD_REQUEST,
+            _ => kinds::INTERNAL,
+        };
+        let detail = (status.is_client_error()).then(|| status.canonical_reason().unwrap_or_default().to_lowercase());
+        Problem {
+            status: status.as_u16(),
+            ..Problem::new(kind, detail)
+        }
+    }
+
     pub fn status(&self) -> StatusCode {
         StatusCode::from_u16(self.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
     }
@@ -96,6 +118,26 @@ impl actix_web::ResponseError for Problem {
 
     fn error_response(&self) -> HttpResponse {
         self.response()
+    }
+}
+
+/// At most this many characters of a submitted value are echoed in an answer.
+pub const ECHO_LIMIT: usize = 64;
+
+/// A submitted value as an answer may echo it: whole if short, else its first `ECHO_LIMIT`
+/// characters and how long it was.
+pub fn cut(text: &str) -> String {
+    match text.char_indices().nth(ECHO_LIMIT) {
+        None => text.to_owned(),
+        Some((end, _)) => format!("{}… (cut, {} characters in all)", &text[..end], text.chars().count()),
+    }
+}
+
+/// As `cut`, in quotes: `"text"`, or `"first 64 characters"… (cut, 100000 characters in all)`.
+pub fn quoted(text: &str) -> String {
+    match text.char_indices().nth(ECHO_LIMIT) {
+        None => format!("{text:?}"),
+        Some((end, _)) => format!("{:?}… (cut, {} characters in all)", &text[..end], text.chars().count()),
     }
 }
 

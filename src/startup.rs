@@ -116,9 +116,11 @@ impl Application {
         let store_data: web::Data<dyn Store> = web::Data::from(store.clone());
         let vault_data = web::Data::from(vault);
         let metrics_data = web::Data::from(metrics);
+        let max_body_bytes = settings.limits.max_body_bytes;
 
         let mut server = HttpServer::new(move || {
             App::new()
+                .wrap(from_fn(api::errors::middleware))
                 .wrap(from_fn(api::request_id::middleware))
                 .app_data(intake.clone())
                 .app_data(auth.clone())
@@ -129,7 +131,7 @@ impl Application {
                 .app_data(clock_data.clone())
                 .app_data(policies_data.clone())
                 .app_data(settings_data.clone())
-                .app_data(web::QueryConfig::default().error_handler(api::query_error))
+                .configure(|cfg| api::errors::extractors(cfg, max_body_bytes))
                 .configure(intake::routes)
                 .configure(api::routes)
                 .default_service(web::to(api::fallback))

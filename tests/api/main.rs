@@ -10,6 +10,7 @@ mod deadlines;
 mod delivery;
 mod examples;
 mod helpers;
+mod hostile;
 mod idempotency;
 mod intake;
 mod operations;

@@ -1,0 +1,198 @@
+//! The gateway tried as a hostile partner would: dates at the end of time, a panic inside a
+//! request, ids and bodies the framework refuses, numbers beyond 64 bits, repeated members,
+//! control characters and answers that would echo megabytes. No input crashes a worker, every
+//! error is a problem, nothing is changed in silence.
+
+use crate::helpers::{parole_notice, problem, spawn_app, spawn_app_with, spawn_app_with_clock};
+use indgang::clock::Clock;
+use indgang::domain::Kind;
+use serde_json::{Value, json};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+#[tokio::test]
+async fn a_panic_in_a_request_answers_500_and_the_worker_serves_on() {
+    // One worker, and a clock that breaks once, on that worker's thread (the scheduler and the
+    // delivery worker read the clock on other threads).
+    let armed = Arc::new(AtomicBool::new(false));
+    let trigger = armed.clone();
+    let app = spawn_app_with_clock(&[("INDGANG__SERVER__WORKERS", "1")], move |manual| {
+        Clock::from_fn(move || {
+            let on_worker = std::thread::current()
+                .name()
+                .is_some_and(|name| name.starts_with("actix-server worker"));
+            if on_worker && trigger.swap(false, Ordering::SeqCst) {
+                panic!("the clock broke");
+            }
+            manual.now()
+        })
+    })
+    .await;
+    let prison = app.prison_token().await;
+
+    armed.store(true, Ordering::SeqCst);
+    let response = app.submit(Kind::ReleaseNotice, &prison, &parole_notice()).await;
+    assert_eq!(response.status(), 500);
+    assert!(response.headers().contains_key("x-request-id"));
+    let body = problem(response).await;
+    assert_eq!(
+        body,
+        json!({"type": "urn:indgang:problem:internal", "title": "Internal error", "status": 500})
+    );
+    assert_eq!(app.stored_messages(), 0);
+
+    // The same worker answers the next requests.
+    assert_eq!(
+        app.client
+            .get(format!("{}/healthz", app.address))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
+    let response = app.submit(Kind::ReleaseNotice, &prison, &parole_notice()).await;
+    assert_eq!(response.status(), 202);
+}
+
+#[tokio::test]
+async fn framework_errors_are_problems_too() {
+    let app = spawn_app_with(&[("INDGANG__LIMITS__MAX_BODY_BYTES", "400000")]).await;
+    let caseworker = app.caseworker_token("751").await;
+    let operator = app.operator_token().await;
+    let post = |path: String, token: &str, body: Vec<u8>| {
+        app.client
+            .post(format!("{}{path}", app.address))
+            .bearer_auth(token)
+            .header("Content-Type", "application/json")
+            .body(body)
+            .send()
+    };
+
+    // A deadline id that is not a 64-bit integer names no deadline.
+    for id in ["abc", "9223372036854775808", "1.5", "-"] {
+        for action in ["reopen", "resolve"] {
+            let response = post(format!("/v1/deadlines/{id}/{action}"), &caseworker, b"{}".to_vec())
+                .await
+                .unwrap();
+            assert_eq!(response.status(), 404, "{id} {action}");
+            assert_eq!(problem(response).await["type"], "urn:indgang:problem:not-found");
+        }
+    }
+
+    // Bodies are limited by limits.max_body_bytes (here 400 000), not by the framework's 256 KiB.
+    let big = vec![b' '; 300 * 1024];
+    let response = post("/v1/deadlines/1/resolve".into(), &caseworker, big.clone())
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 404);
+    assert_eq!(problem(response).await["detail"], "no such deadline");
+    let response = post("/v1/dead-letters/replay".into(), &operator, big).await.unwrap();
+    assert_eq!(response.status(), 400);
+    assert_eq!(problem(response).await["type"], "urn:indgang:problem:bad-request");
+
+    let too_big = vec![b' '; 400_001];
+    for (path, token) in [
+        ("/v1/deadlines/1/resolve", &caseworker),
+        ("/v1/dead-letters/replay", &operator),
+    ] {
+        let response = post(path.into(), token, too_big.clone()).await.unwrap();
+        assert_eq!(response.status(), 413, "{path}");
+        let body = problem(response).await;
+        assert_eq!(body["type"], "urn:indgang:problem:payload-too-large");
+        assert_eq!(body["detail"], "the limit is 400000 bytes");
+    }
+}
+
+#[tokio::test]
+async fn every_route_answers_every_method_with_a_problem_or_success() {
+    let app = spawn_app().await;
+    let caseworker = app.caseworker_token("751").await;
+    let document: Value = app
+        .client
+        .get(format!("{}/openapi.json", app.address))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let methods = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"];
+    for (path, item) in document["paths"].as_object().unwrap() {
+        let concrete = path
+            .replace("{id}", "x")
+            .replace("{kind}", "release-notice")
+            .replace("{receipt_id}", "x")
+            .replace("{case_ref}", "x")
+            .replace("{report}", "x")
+            .replace("{delivery_id}", "x");
+        let documented: Vec<String> = item
+            .as_object()
+            .unwrap()
+            .keys()
+            .map(|m| m.to_uppercase())
+            .filter(|m| methods.contains(&m.as_str()))
+            .collect();
+        for method in methods {
+            for token in [None, Some(caseworker.as_str())] {
+                let mut request = app.client.request(
+                    http::Method::from_bytes(method.as_bytes()).unwrap(),
+                    format!("{}{concrete}", app.address),
+                );
+                if let Some(token) = token {
+                    request = request.bearer_auth(token);
+                }
+                let response = request.send().await.unwrap();
+                let status = response.status().as_u16();
+                let allowed = documented.contains(&method.to_owned())
+                    || (method == "HEAD" && documented.contains(&"GET".to_owned()));
+                if allowed {
+                    assert_ne!(status, 405, "{method} {path}");
+                } else {
+                    assert_eq!(status, 405, "{method} {path}");
+                    let allow = response.headers()["allow"].to_str().unwrap().to_owned();
+                    let mut expected = documented.clone();
+                    if expected.contains(&"GET".to_owned()) {
+                        expected.push("HEAD".to_owned());
+                    }
+                    assert_eq!(allow, expected.join(", "), "{method} {path}");
+                }
+                if status >= 400 {
+                    let content_type = response.headers()["content-type"].to_str().unwrap();
+                    assert_eq!(content_type, "application/problem+json", "{method} {path}: {status}");
+                    if method != "HEAD" {
+                        let body: Value = response.json().await.unwrap();
+                        assert!(body["type"].as_str().unwrap().starts_with("urn:indgang:problem:"));
+                        assert_eq!(body["status"], status);
+                    }
+                }
+            }
+        }
+    }
+}
+
+#[tokio::test]
+async fn head_works_wherever_get_does() {
+    let app = spawn_app().await;
+    let caseworker = app.caseworker_token("751").await;
+    for (path, token) in [
+        ("/healthz", None),
+        ("/readyz", None),
+        ("/openapi.json", None),
+        ("/v1/schemas/release-notice", None),
+        ("/v1/cases", Some(&caseworker)),
+        ("/v1/deadlines", Some(&caseworker)),
+    ] {
+        let mut head = app.client.head(format!("{}{path}", app.address));
+        let mut get = app.client.get(format!("{}{path}", app.address));
+        if let Some(token) = token {
+            head = head.bearer_auth(token);
+            get = get.bearer_auth(token);
+        }
+        let head = head.send().await.unwrap();
+        let get = get.send().await.unwrap();
+        assert_eq!(head.status(), 200, "HEAD {path}");
+        assert_eq!(head.headers()["content-type"], get.headers()["content-type"], "{path}");
+        assert!(head.bytes().await.unwrap().is_empty(), "{path}");
+    }
+}
