@@ -88,13 +88,15 @@ fn main() {
                 birth_date: c.cpr.as_ref().and_then(|cpr| cpr.birth_date()),
                 on: now.to_zoned(jiff::tz::TimeZone::UTC).date(),
             });
-            let deadlines = policies.plan(&Arrival {
-                kind: c.kind,
-                document: &c.document,
-                receipt_id: &c.message_id,
-                received_at: now,
-                team: decision.teams.first().map(String::as_str),
-            });
+            let deadlines = policies
+                .plan(&Arrival {
+                    kind: c.kind,
+                    document: &c.document,
+                    receipt_id: &c.message_id,
+                    received_at: now,
+                    team: decision.teams.first().map(String::as_str),
+                })
+                .expect("dates within the calendar");
             (decision, deadlines)
         })
         .collect();

@@ -330,7 +330,7 @@ fn seal(intake: &Intake, checked: validation::Checked, now: jiff::Timestamp) -> 
         receipt_id: &receipt_id,
         received_at: now,
         team: decision.teams.first().map(String::as_str),
-    });
+    })?;
     Ok(NewMessage {
         deliveries,
         deadlines,

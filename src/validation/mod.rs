@@ -82,6 +82,11 @@ pub struct Validator {
     intake: IntakeSettings,
 }
 
+/// The `pattern` of the schemas' `date` and `date_time`: the years 1900 to 2199, so that every
+/// deadline a date makes lies well inside what the time library can count.
+pub const DATE_RANGE_PATTERN: &str = "^(19|20|21)[0-9]{2}-";
+const DATE_RANGE_MESSAGE: &str = "the date lies outside 1900-01-01 to 2199-12-31";
+
 /// The published schemas, embedded in the binary.
 pub fn schema_text(kind: Kind) -> &'static str {
     match kind {
@@ -176,6 +181,10 @@ impl Validator {
                     for name in unexpected {
                         push(child(at, name), format!("{name} is not a member of this object"));
                     }
+                }
+                // The schemas bound every date and date-time to the years 1900 to 2199.
+                K::Pattern { pattern } if pattern == DATE_RANGE_PATTERN => {
+                    push(at.to_owned(), DATE_RANGE_MESSAGE.to_owned());
                 }
                 _ => push(at.to_owned(), error.masked_with("the value").to_string()),
             }

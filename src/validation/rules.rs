@@ -93,6 +93,24 @@ const HOUSING_OFFER_ORDER: &[Order] = &[
     },
 ];
 
+/// The date and date-time members of each kind.
+fn date_members(kind: Kind) -> &'static [&'static str] {
+    match kind {
+        Kind::ReleaseNotice => &[
+            "/custody/admitted_on",
+            "/release/expected_date",
+            "/release_meeting/date",
+            "/transfer/date",
+        ],
+        Kind::HousingOffer => &["/available_from", "/answer_deadline", "/viewing/at"],
+        Kind::JobcenterMessage => &["/benefit/effective_from", "/appointment/at", "/due_date"],
+    }
+}
+
+/// How far after the date of `sent_at` a date of a message may lie: a release, a viewing, an
+/// answer deadline or an appointment is years away at most, never centuries.
+pub const MAX_YEARS_AHEAD: i16 = 50;
+
 pub fn check(kind: Kind, doc: &Value, ctx: &Context, violations: &mut Vec<Violation>) -> Facts {
     let flagged = violations.iter().map(|v| v.pointer.clone()).collect();
     let mut faults = Faults {
@@ -147,6 +165,20 @@ pub fn check(kind: Kind, doc: &Value, ctx: &Context, violations: &mut Vec<Violat
         && sent_at.as_second() > ctx.now.as_second() + ctx.max_clock_skew_seconds
     {
         faults.add("/sent_at", "not-in-future", "sent_at lies in the future");
+    }
+
+    if let Some(sent) = day_at(doc, "/sent_at")
+        && let Ok(limit) = sent.checked_add(jiff::Span::new().years(MAX_YEARS_AHEAD))
+    {
+        for pointer in date_members(kind) {
+            if day_at(doc, pointer).is_some_and(|day| day > limit) {
+                faults.add(
+                    pointer,
+                    "date-range",
+                    format!("the date lies more than {MAX_YEARS_AHEAD} years after the message was sent (sent_at)"),
+                );
+            }
+        }
     }
 
     let orders = match kind {

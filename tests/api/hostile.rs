@@ -3,12 +3,64 @@
 //! control characters and answers that would echo megabytes. No input crashes a worker, every
 //! error is a problem, nothing is changed in silence.
 
-use crate::helpers::{parole_notice, problem, spawn_app, spawn_app_with, spawn_app_with_clock};
+use crate::helpers::{
+    example, parole_notice, problem, release_notice, spawn_app, spawn_app_with, spawn_app_with_clock,
+};
 use indgang::clock::Clock;
 use indgang::domain::Kind;
 use serde_json::{Value, json};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
+
+/// The pointers of a 422's violations.
+async fn pointers(response: reqwest::Response) -> Vec<String> {
+    assert_eq!(response.status(), 422);
+    let body = problem(response).await;
+    body["violations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v["pointer"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+#[tokio::test]
+async fn dates_at_the_end_of_time_are_422_naming_the_field() {
+    let app = spawn_app().await;
+    let prison = app.prison_token().await;
+    // 16:00 Copenhagen time on 9999-12-31 lies beyond the time library's range: the deadline
+    // planning for the release date crashed the worker, and the client got an empty reply.
+    let mut notice = release_notice("end-of-time", "0101901234", "751");
+    notice["release"]["expected_date"] = "9999-12-31".into();
+    let response = app.submit(Kind::ReleaseNotice, &prison, &notice).await;
+    let body = problem(response).await;
+    assert_eq!(body["status"], 422);
+    assert_eq!(body["violations"][0]["pointer"], "/release/expected_date");
+    assert_eq!(
+        body["violations"][0]["message"],
+        "the date lies outside 1900-01-01 to 2199-12-31"
+    );
+
+    // Within the schema's range but centuries after the notice: the rules refuse it.
+    notice["release"]["expected_date"] = "2199-12-31".into();
+    let response = app.submit(Kind::ReleaseNotice, &prison, &notice).await;
+    let body = problem(response).await;
+    assert_eq!(body["violations"][0]["pointer"], "/release/expected_date");
+    assert_eq!(body["violations"][0]["rule"], "date-range");
+
+    let housing = app.sender_token("boligtildeling-kbh", &[Kind::HousingOffer]).await;
+    let mut offer = example(Kind::HousingOffer, "valid/offer-named-citizen-dogs-allowed");
+    offer["answer_deadline"] = "9999-12-31".into();
+    let response = app.submit(Kind::HousingOffer, &housing, &offer).await;
+    assert_eq!(pointers(response).await, ["/answer_deadline"]);
+
+    let jobcenter = app.sender_token("jobcenter-aarhus", &[Kind::JobcenterMessage]).await;
+    let mut message = example(Kind::JobcenterMessage, "valid/appointment");
+    message["sent_at"] = "0001-01-01T00:00:00+23:59".into();
+    let response = app.submit(Kind::JobcenterMessage, &jobcenter, &message).await;
+    assert!(pointers(response).await.contains(&"/sent_at".to_owned()));
+    assert_eq!(app.stored_messages(), 0);
+}
 
 #[tokio::test]
 async fn a_panic_in_a_request_answers_500_and_the_worker_serves_on() {
@@ -53,6 +105,97 @@ async fn a_panic_in_a_request_answers_500_and_the_worker_serves_on() {
     );
     let response = app.submit(Kind::ReleaseNotice, &prison, &parole_notice()).await;
     assert_eq!(response.status(), 202);
+}
+
+/// Dates and date-times across the whole range the format allows (years 0000 to 9999, any
+/// offset) in every date member of the three kinds: every answer is 202 or 422, never a crash.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn intake_takes_any_date_without_crashing() {
+    use proptest::prelude::*;
+    use proptest::test_runner::{Config, TestRunner};
+
+    let app = spawn_app().await;
+    let tokens = [
+        (Kind::ReleaseNotice, app.prison_token().await, "valid/initial-parole"),
+        (
+            Kind::HousingOffer,
+            app.sender_token("boligtildeling-kbh", &[Kind::HousingOffer]).await,
+            "valid/offer-named-citizen-dogs-allowed",
+        ),
+        (
+            Kind::JobcenterMessage,
+            app.sender_token("jobcenter-aarhus", &[Kind::JobcenterMessage]).await,
+            "valid/appointment",
+        ),
+    ];
+    // (which kind, pointer, date-time?)
+    let members: &[(usize, &str, bool)] = &[
+        (0, "/sent_at", true),
+        (0, "/custody/admitted_on", false),
+        (0, "/release/expected_date", false),
+        (0, "/release_meeting/date", false),
+        (1, "/sent_at", true),
+        (1, "/available_from", false),
+        (1, "/answer_deadline", false),
+        (1, "/viewing/at", true),
+        (2, "/sent_at", true),
+        (2, "/appointment/at", true),
+        (2, "/due_date", false),
+    ];
+    let year = prop_oneof![0i32..=9999, 1899i32..=2201, 9990i32..=9999, 0i32..=10];
+    let anywhere = (year, 1u8..=12, 1u8..=31).prop_map(|(y, m, d)| format!("{y:04}-{m:02}-{d:02}"));
+    // The ends of the range, where a deadline falls off the calendar, half the time.
+    let edge = prop_oneof![
+        Just("9999-12-31".to_owned()),
+        Just("0000-01-01".to_owned()),
+        (20u8..=31).prop_map(|d| format!("9999-12-{d}")),
+    ];
+    let date = prop_oneof![anywhere, edge];
+    let offset = (any::<bool>(), 0u8..=23, 0u8..=59)
+        .prop_map(|(east, h, m)| format!("{}{h:02}:{m:02}", if east { '+' } else { '-' }));
+    let strategy = (0..members.len(), date, 0u8..=23, offset, 0u32..1000);
+
+    let runtime = tokio::runtime::Handle::current();
+    let mut runner = TestRunner::new(Config {
+        cases: 400,
+        failure_persistence: None,
+        ..Config::default()
+    });
+    let sent = std::sync::atomic::AtomicU32::new(0);
+    tokio::task::block_in_place(|| {
+        runner
+            .run(&strategy, |(which, day, hour, offset, salt)| {
+                let (k, pointer, is_date_time) = members[which];
+                let (kind, token, name) = &tokens[k];
+                let mut message = example(*kind, name);
+                let n = sent.fetch_add(1, Ordering::SeqCst);
+                message["message_id"] = format!("prop-{n}-{salt}").into();
+                let value = if is_date_time {
+                    format!("{day}T{hour:02}:00:00{offset}")
+                } else {
+                    day.clone()
+                };
+                let mut slot = &mut message;
+                for step in pointer.split('/').skip(1) {
+                    slot = &mut slot[step];
+                }
+                *slot = value.clone().into();
+                let status = runtime.block_on(async {
+                    let response = app.submit(*kind, token, &message).await;
+                    let status = response.status().as_u16();
+                    if status == 422 {
+                        problem(response).await;
+                    }
+                    status
+                });
+                prop_assert!(
+                    status == 202 || status == 422,
+                    "{kind} with {pointer} = {value}: answered {status}"
+                );
+                Ok(())
+            })
+            .unwrap();
+    });
 }
 
 #[tokio::test]
