@@ -3,6 +3,7 @@
 //! kommunekoder, dates that agree with each other). Every fault is reported, not only the first.
 //! The server and `indgang validate` both call `Validator::check`, so they always agree.
 
+pub mod json;
 mod rules;
 mod warnings;
 
@@ -195,7 +196,12 @@ impl Validator {
 
 /// The JSON pointer of member `name` of the object at `parent`.
 fn child(parent: &str, name: &str) -> String {
-    format!("{parent}/{}", name.replace('~', "~0").replace('/', "~1"))
+    format!("{parent}/{}", pointer_segment(name))
+}
+
+/// A member name as a step of a JSON pointer (RFC 6901 escapes).
+pub(crate) fn pointer_segment(name: &str) -> String {
+    name.replace('~', "~0").replace('/', "~1")
 }
 
 /// The members of a message that carry no personal data, kept in clear beside the encrypted

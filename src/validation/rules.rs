@@ -120,6 +120,8 @@ pub fn check(kind: Kind, doc: &Value, ctx: &Context, violations: &mut Vec<Violat
     let today = copenhagen_date(ctx.now);
     let mut facts = Facts::default();
 
+    text_and_numbers(doc, &mut String::new(), &mut faults);
+
     if let Some(text) = member(doc, "/citizen/cpr").and_then(Value::as_str) {
         match Cpr::parse(text, today) {
             Ok(cpr) => facts.cpr = Some(cpr),
@@ -194,6 +196,65 @@ pub fn check(kind: Kind, doc: &Value, ctx: &Context, violations: &mut Vec<Violat
         }
     }
     facts
+}
+
+/// The largest magnitude up to which every whole number is kept exactly as a floating-point
+/// number (2^53); serde_json holds a number beyond 64-bit integers as one.
+const EXACT_LIMIT: f64 = 9_007_199_254_740_992.0;
+
+/// Every text without control characters (tab, line feed and carriage return are fine), as an
+/// XML message must be; every number one that is kept exactly as it was sent.
+fn text_and_numbers(value: &Value, pointer: &mut String, faults: &mut Faults) {
+    match value {
+        Value::String(text) => {
+            if let Some(c) = text
+                .chars()
+                .find(|c| c.is_control() && !matches!(c, '\t' | '\n' | '\r'))
+            {
+                faults.add(
+                    pointer,
+                    "control-character",
+                    format!(
+                        "the text holds a control character (U+{:04X}); only tab, line feed and carriage return are allowed",
+                        u32::from(c)
+                    ),
+                );
+            }
+        }
+        Value::Number(number) => {
+            if number.is_f64() && number.as_f64().is_some_and(|f| f.abs() >= EXACT_LIMIT) {
+                faults.add(pointer, "exact-number", "the number is too large to be kept exactly");
+            }
+        }
+        Value::Array(items) => {
+            for (i, item) in items.iter().enumerate() {
+                let len = pointer.len();
+                pointer.push('/');
+                pointer.push_str(&i.to_string());
+                text_and_numbers(item, pointer, faults);
+                pointer.truncate(len);
+            }
+        }
+        Value::Object(members) => {
+            for (name, item) in members {
+                let len = pointer.len();
+                pointer.push('/');
+                pointer.push_str(&super::pointer_segment(name));
+                // A member the schema does not know is reported once, as such (its name cut if
+                // long), and not looked into.
+                let reported = faults.flagged.contains(pointer.as_str())
+                    || (name.len() > crate::problem::ECHO_LIMIT && {
+                        let cut = super::pointer_segment(&crate::problem::cut(name));
+                        faults.flagged.contains(&format!("{}/{cut}", &pointer[..len]))
+                    });
+                if !reported {
+                    text_and_numbers(item, pointer, faults);
+                }
+                pointer.truncate(len);
+            }
+        }
+        Value::Null | Value::Bool(_) => {}
+    }
 }
 
 /// The calendar day (in Copenhagen) of a `date` or `date-time` member, if present and well formed.

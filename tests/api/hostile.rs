@@ -339,3 +339,102 @@ async fn head_works_wherever_get_does() {
         assert!(head.bytes().await.unwrap().is_empty(), "{path}");
     }
 }
+
+#[tokio::test]
+async fn numbers_beyond_what_can_be_kept_exactly_are_refused() {
+    let app = spawn_app().await;
+    let prison = app.prison_token().await;
+    let notice = serde_json::to_string(&parole_notice()).unwrap();
+    assert!(notice.contains(r#""sentence_length_days":730"#));
+    // Stored as floating point before, and given back as 1.2345678901234568e+29.
+    for number in [
+        "123456789012345678901234567890",
+        "9223372036854775808",
+        "36526",
+        "1e300",
+    ] {
+        let body = notice.replacen(
+            r#""sentence_length_days":730"#,
+            &format!(r#""sentence_length_days":{number}"#),
+            1,
+        );
+        let body = body.replacen("KIF-HOR-2026-004812", &format!("big-{}", number.len()), 1);
+        let response = app
+            .submit_raw(Kind::ReleaseNotice, &prison, "application/json", body.into_bytes())
+            .await;
+        assert_eq!(response.status(), 422, "{number}");
+        let body = problem(response).await;
+        assert_eq!(
+            body["violations"][0]["pointer"], "/custody/sentence_length_days",
+            "{number}"
+        );
+        assert_eq!(body["violations"][0]["rule"], "maximum", "{number}");
+    }
+
+    let housing = app.sender_token("boligtildeling-kbh", &[Kind::HousingOffer]).await;
+    let mut offer = example(Kind::HousingOffer, "valid/offer-named-citizen-dogs-allowed");
+    offer["dwelling"]["monthly_rent_dkk"] = json!(1.2345678901234568e29);
+    let response = app.submit(Kind::HousingOffer, &housing, &offer).await;
+    assert_eq!(pointers(response).await, ["/dwelling/monthly_rent_dkk"]);
+    assert_eq!(app.stored_messages(), 0);
+}
+
+#[tokio::test]
+async fn a_member_sent_twice_is_400_naming_it() {
+    let app = spawn_app().await;
+    let prison = app.prison_token().await;
+    let notice = serde_json::to_string(&parole_notice()).unwrap();
+    let twice = notice.replacen(
+        r#""municipality":"751""#,
+        r#""municipality":"751","municipality":"101""#,
+        1,
+    );
+    assert_ne!(twice, notice);
+    let response = app
+        .submit_raw(Kind::ReleaseNotice, &prison, "application/json", twice.into_bytes())
+        .await;
+    assert_eq!(response.status(), 400);
+    let body = problem(response).await;
+    assert_eq!(body["type"], "urn:indgang:problem:malformed-json");
+    let detail = body["detail"].as_str().unwrap();
+    assert!(
+        detail.starts_with(r#"the member "municipality" appears twice in the top object"#),
+        "{detail}"
+    );
+    assert!(detail.contains("line 1 column"), "{detail}");
+
+    let nested = notice.replacen(r#""name":"#, r#""name":"X","name":"#, 1);
+    let response = app
+        .submit_raw(Kind::ReleaseNotice, &prison, "application/json", nested.into_bytes())
+        .await;
+    assert_eq!(response.status(), 400);
+    assert!(
+        problem(response).await["detail"]
+            .as_str()
+            .unwrap()
+            .contains("appears twice in the object at /")
+    );
+    assert_eq!(app.stored_messages(), 0);
+}
+
+#[tokio::test]
+async fn control_characters_in_text_are_refused() {
+    let app = spawn_app().await;
+    let prison = app.prison_token().await;
+    for (i, bad) in ["Jonas\u{0}Mikkelsen", "Jonas\u{1b}[31m", "Jonas\u{7f}", "Jonas\u{85}"]
+        .iter()
+        .enumerate()
+    {
+        let mut notice = release_notice(&format!("ctl-{i}"), "0101901234", "751");
+        notice["citizen"]["name"] = (*bad).into();
+        let response = app.submit(Kind::ReleaseNotice, &prison, &notice).await;
+        assert_eq!(response.status(), 422, "{bad:?}");
+        let body = problem(response).await;
+        assert_eq!(body["violations"][0]["pointer"], "/citizen/name");
+        assert_eq!(body["violations"][0]["rule"], "control-character");
+    }
+    // Tab, line feed and carriage return are text.
+    let mut notice = release_notice("ctl-ok", "0101901234", "751");
+    notice["notes"] = "line one\r\nline two\tand a tab".into();
+    app.accept(Kind::ReleaseNotice, &prison, &notice).await;
+}
