@@ -8,6 +8,9 @@ use serde::Serialize;
 
 pub const CONTENT_TYPE: &str = "application/problem+json";
 
+/// At most this many violations are listed in a `422`; `detail` says how many there are.
+pub const MAX_LISTED: usize = 100;
+
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct Problem {
     /// Stable identifier of the kind of problem, e.g. `urn:indgang:problem:invalid-message`.
@@ -56,12 +59,19 @@ impl Problem {
         }
     }
 
-    pub fn invalid(violations: Vec<Violation>) -> Problem {
+    /// A `422` listing the faults: the first `MAX_LISTED` of them, and how many there are.
+    pub fn invalid(mut violations: Vec<Violation>) -> Problem {
         let count = violations.len();
-        let detail = if count == 1 {
-            "1 fault".to_owned()
-        } else {
-            format!("{count} faults")
+        let detail = match count {
+            1 => "1 fault".to_owned(),
+            n if n > MAX_LISTED => {
+                violations.truncate(MAX_LISTED);
+                format!(
+                    "{n} faults; the first {MAX_LISTED} are listed, {} more are not",
+                    n - MAX_LISTED
+                )
+            }
+            n => format!("{n} faults"),
         };
         Problem {
             violations: Some(violations),

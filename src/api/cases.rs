@@ -91,7 +91,8 @@ pub async fn list_cases(
     let kind = match &query.kind {
         Some(text) => Some(Kind::parse(text).ok_or_else(|| {
             bad(format!(
-                "kind: {text:?} is not one of release-notice, housing-offer, jobcenter-message"
+                "kind: {} is not one of release-notice, housing-offer, jobcenter-message",
+                crate::problem::quoted(text)
             ))
         })?),
         None => None,

@@ -178,9 +178,11 @@ impl Validator {
                     push(child(at, name), format!("{name} is required"));
                 }
                 // An unexpected member is reported where it is, one fault each.
+                // A long name is cut (and says so), in the pointer and in the message.
                 K::AdditionalProperties { unexpected } | K::UnevaluatedProperties { unexpected } => {
                     for name in unexpected {
-                        push(child(at, name), format!("{name} is not a member of this object"));
+                        let name = crate::problem::cut(name);
+                        push(child(at, &name), format!("{name} is not a member of this object"));
                     }
                 }
                 // The schemas bound every date and date-time to the years 1900 to 2199.

@@ -438,3 +438,55 @@ async fn control_characters_in_text_are_refused() {
     notice["notes"] = "line one\r\nline two\tand a tab".into();
     app.accept(Kind::ReleaseNotice, &prison, &notice).await;
 }
+
+#[tokio::test]
+async fn answers_stay_small() {
+    let app = spawn_app().await;
+    let prison = app.prison_token().await;
+
+    // 50 000 unknown members in a body under 1 MB.
+    let mut notice = parole_notice();
+    for i in 0..50_000 {
+        notice[format!("m{i}")] = json!(0);
+    }
+    let body = serde_json::to_vec(&notice).unwrap();
+    assert!(body.len() < 1_000_000);
+    let response = app
+        .submit_raw(Kind::ReleaseNotice, &prison, "application/json", body)
+        .await;
+    assert_eq!(response.status(), 422);
+    let text = response.text().await.unwrap();
+    assert!(text.len() < 20_000, "{} bytes", text.len());
+    let answer: Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(answer["violations"].as_array().unwrap().len(), 100);
+    assert_eq!(
+        answer["detail"],
+        "50000 faults; the first 100 are listed, 49900 more are not"
+    );
+
+    // A long member name is cut, and says so.
+    let mut notice = parole_notice();
+    notice["x".repeat(100_000)] = json!("\u{0}");
+    let response = app.submit(Kind::ReleaseNotice, &prison, &notice).await;
+    assert_eq!(response.status(), 422);
+    let text = response.text().await.unwrap();
+    assert!(text.len() < 1_000, "{text}");
+    let answer: Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(answer["violations"].as_array().unwrap().len(), 1);
+    assert!(
+        answer["violations"][0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("(cut, 100000 characters in all)")
+    );
+
+    // A long query value is not echoed in full.
+    let caseworker = app.caseworker_token("751").await;
+    let response = app
+        .get(&format!("/v1/cases?kind={}", "k".repeat(20_000)), &caseworker)
+        .await;
+    assert_eq!(response.status(), 400);
+    let detail = problem(response).await["detail"].as_str().unwrap().to_owned();
+    assert!(detail.len() < 300, "{detail}");
+    assert!(detail.contains("(cut, 20000 characters in all)"), "{detail}");
+}
