@@ -20,9 +20,12 @@ pub struct Problem {
     pub status: u16,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub detail: Option<String>,
-    /// Every fault found in the message (422 only).
+    /// Every fault found in the message (422 only), at most the first `MAX_LISTED`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub violations: Option<Vec<Violation>>,
+    /// How many faults there were, listed or not (for the log).
+    #[serde(skip)]
+    pub faults: u32,
 }
 
 /// The catalogue of problem types: (suffix, status, title).
@@ -56,6 +59,7 @@ impl Problem {
             status,
             detail: detail.into(),
             violations: None,
+            faults: 0,
         }
     }
 
@@ -75,6 +79,7 @@ impl Problem {
         };
         Problem {
             violations: Some(violations),
+            faults: u32::try_from(count).unwrap_or(u32::MAX),
             ..Problem::new(kinds::INVALID, detail)
         }
     }

@@ -112,7 +112,7 @@ async fn submit(
         Ok(response) => response,
         Err((reason, problem)) => {
             intake.metrics.intake(kind.as_str(), "rejected", reason);
-            let faults = problem.violations.as_ref().map_or(0, Vec::len);
+            let faults = problem.faults;
             tracing::warn!(
                 kind = kind.as_str(),
                 token = principal.token_id(),
