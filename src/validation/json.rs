@@ -4,6 +4,7 @@
 //! and refuses a repeated member, naming it and the object it is in.
 
 use serde::de::{DeserializeSeed, Deserializer, Error, MapAccess, SeqAccess, Visitor};
+use serde_json::map::Entry;
 use serde_json::{Map, Value};
 use std::fmt;
 
@@ -101,20 +102,24 @@ impl<'de> Visitor<'de> for Strict<'_> {
     fn visit_map<A: MapAccess<'de>>(self, mut access: A) -> Result<Value, A::Error> {
         let mut map = Map::new();
         while let Some(name) = access.next_key::<String>()? {
-            if map.contains_key(&name) {
-                let object = match self.at.pointer() {
-                    pointer if pointer.is_empty() => "the top object".to_owned(),
-                    pointer => format!("the object at {pointer}"),
-                };
-                return Err(A::Error::custom(format!(
-                    "the member {} appears twice in {object}; send each member once",
-                    crate::problem::quoted(&name)
-                )));
+            match map.entry(name) {
+                Entry::Vacant(vacant) => {
+                    let value = access.next_value_seed(Strict {
+                        at: &Path::Member(self.at, vacant.key()),
+                    })?;
+                    vacant.insert(value);
+                }
+                Entry::Occupied(occupied) => {
+                    let object = match self.at.pointer() {
+                        pointer if pointer.is_empty() => "the top object".to_owned(),
+                        pointer => format!("the object at {pointer}"),
+                    };
+                    return Err(A::Error::custom(format!(
+                        "the member {} appears twice in {object}; send each member once",
+                        crate::problem::quoted(occupied.key())
+                    )));
+                }
             }
-            let value = access.next_value_seed(Strict {
-                at: &Path::Member(self.at, &name),
-            })?;
-            map.insert(name, value);
         }
         Ok(Value::Object(map))
     }

@@ -11,6 +11,7 @@ use jiff::Timestamp;
 use jiff::civil::Date;
 use serde_json::Value;
 use std::collections::HashSet;
+use std::fmt::Write;
 
 pub struct Context<'a> {
     pub now: Timestamp,
@@ -207,9 +208,12 @@ const EXACT_LIMIT: f64 = 9_007_199_254_740_992.0;
 fn text_and_numbers(value: &Value, pointer: &mut String, faults: &mut Faults) {
     match value {
         Value::String(text) => {
-            if let Some(c) = text
-                .chars()
-                .find(|c| c.is_control() && !matches!(c, '\t' | '\n' | '\r'))
+            // Most texts have no byte that can start a control character (C0, DEL, or the C1
+            // range U+0080–U+009F, whose UTF-8 starts with 0xC2): only those are looked at closely.
+            if text.bytes().any(|b| b < 0x20 || b == 0x7f || b == 0xc2)
+                && let Some(c) = text
+                    .chars()
+                    .find(|c| c.is_control() && !matches!(c, '\t' | '\n' | '\r'))
             {
                 faults.add(
                     pointer,
@@ -229,8 +233,7 @@ fn text_and_numbers(value: &Value, pointer: &mut String, faults: &mut Faults) {
         Value::Array(items) => {
             for (i, item) in items.iter().enumerate() {
                 let len = pointer.len();
-                pointer.push('/');
-                pointer.push_str(&i.to_string());
+                let _ = write!(pointer, "/{i}");
                 text_and_numbers(item, pointer, faults);
                 pointer.truncate(len);
             }
@@ -239,14 +242,15 @@ fn text_and_numbers(value: &Value, pointer: &mut String, faults: &mut Faults) {
             for (name, item) in members {
                 let len = pointer.len();
                 pointer.push('/');
-                pointer.push_str(&super::pointer_segment(name));
+                push_segment(pointer, name);
                 // A member the schema does not know is reported once, as such (its name cut if
-                // long), and not looked into.
-                let reported = faults.flagged.contains(pointer.as_str())
-                    || (name.len() > crate::problem::ECHO_LIMIT && {
-                        let cut = super::pointer_segment(&crate::problem::cut(name));
-                        faults.flagged.contains(&format!("{}/{cut}", &pointer[..len]))
-                    });
+                // long), and not looked into. (A valid message has no faults to look up.)
+                let reported = !faults.flagged.is_empty()
+                    && (faults.flagged.contains(pointer.as_str())
+                        || (name.len() > crate::problem::ECHO_LIMIT && {
+                            let cut = super::pointer_segment(&crate::problem::cut(name));
+                            faults.flagged.contains(&format!("{}/{cut}", &pointer[..len]))
+                        }));
                 if !reported {
                     text_and_numbers(item, pointer, faults);
                 }
@@ -254,6 +258,21 @@ fn text_and_numbers(value: &Value, pointer: &mut String, faults: &mut Faults) {
             }
         }
         Value::Null | Value::Bool(_) => {}
+    }
+}
+
+/// Appends a member name to a JSON pointer with its RFC 6901 escapes, without allocating.
+fn push_segment(pointer: &mut String, name: &str) {
+    if !name.contains(['~', '/']) {
+        pointer.push_str(name);
+        return;
+    }
+    for c in name.chars() {
+        match c {
+            '~' => pointer.push_str("~0"),
+            '/' => pointer.push_str("~1"),
+            c => pointer.push(c),
+        }
     }
 }
 
