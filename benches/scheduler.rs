@@ -53,14 +53,16 @@ fn main() {
                 let release = jiff::civil::date(2027, 2, 1) + jiff::Span::new().days((n % 730) as i64);
                 doc["release"]["expected_date"] = release.to_string().into();
                 let receipt_id = format!("bench-{n}");
-                let deadlines = policies.plan(&Arrival {
-                    kind: Kind::ReleaseNotice,
-                    document: &doc,
-                    receipt_id: &receipt_id,
-                    received_at: received,
-                    team: Some("intake"),
-                    alerts_at: received,
-                });
+                let deadlines = policies
+                    .plan(&Arrival {
+                        kind: Kind::ReleaseNotice,
+                        document: &doc,
+                        receipt_id: &receipt_id,
+                        received_at: received,
+                        team: Some("intake"),
+                        alerts_at: received,
+                    })
+                    .expect("dates within the calendar");
                 stored += deadlines.len();
                 let hash = |tag: u8| {
                     let mut h = [tag; 16];

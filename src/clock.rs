@@ -25,6 +25,11 @@ impl Clock {
         )
     }
 
+    /// Time from any source, e.g. a test's that stops working on purpose.
+    pub fn from_fn(now: impl Fn() -> Timestamp + Send + Sync + 'static) -> Clock {
+        Clock(Arc::new(now))
+    }
+
     pub fn now(&self) -> Timestamp {
         (self.0)()
     }

@@ -8,6 +8,9 @@ use serde::Serialize;
 
 pub const CONTENT_TYPE: &str = "application/problem+json";
 
+/// At most this many violations are listed in a `422`; `detail` says how many there are.
+pub const MAX_LISTED: usize = 100;
+
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct Problem {
     /// Stable identifier of the kind of problem, e.g. `urn:indgang:problem:invalid-message`.
@@ -17,9 +20,12 @@ pub struct Problem {
     pub status: u16,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub detail: Option<String>,
-    /// Every fault found in the message (422 only).
+    /// Every fault found in the message (422 only), at most the first `MAX_LISTED`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub violations: Option<Vec<Violation>>,
+    /// How many faults there were, listed or not (for the log).
+    #[serde(skip)]
+    pub faults: u32,
 }
 
 /// The catalogue of problem types: (suffix, status, title).
@@ -54,19 +60,50 @@ impl Problem {
             status,
             detail: detail.into(),
             violations: None,
+            faults: 0,
         }
     }
 
-    pub fn invalid(violations: Vec<Violation>) -> Problem {
+    /// A `422` listing the faults: the first `MAX_LISTED` of them, and how many there are.
+    pub fn invalid(mut violations: Vec<Violation>) -> Problem {
         let count = violations.len();
-        let detail = if count == 1 {
-            "1 fault".to_owned()
-        } else {
-            format!("{count} faults")
+        let detail = match count {
+            1 => "1 fault".to_owned(),
+            n if n > MAX_LISTED => {
+                violations.truncate(MAX_LISTED);
+                format!(
+                    "{n} faults; the first {MAX_LISTED} are listed, {} more are not",
+                    n - MAX_LISTED
+                )
+            }
+            n => format!("{n} faults"),
         };
         Problem {
             violations: Some(violations),
+            faults: u32::try_from(count).unwrap_or(u32::MAX),
             ..Problem::new(kinds::INVALID, detail)
+        }
+    }
+
+    /// The problem for an error answer of `status` that was not a problem yet (the framework's
+    /// own): the catalogued type of that status, with the status kept.
+    pub fn for_status(status: StatusCode) -> Problem {
+        let kind = match status.as_u16() {
+            400 => kinds::BAD_REQUEST,
+            401 => kinds::UNAUTHORIZED,
+            403 => kinds::FORBIDDEN,
+            404 => kinds::NOT_FOUND,
+            405 => kinds::METHOD_NOT_ALLOWED,
+            413 => kinds::TOO_LARGE,
+            415 => kinds::MEDIA_TYPE,
+            503 => kinds::UNAVAILABLE,
+            code if code < 500 => kinds::BAD_REQUEST,
+            _ => kinds::INTERNAL,
+        };
+        let detail = (status.is_client_error()).then(|| status.canonical_reason().unwrap_or_default().to_lowercase());
+        Problem {
+            status: status.as_u16(),
+            ..Problem::new(kind, detail)
         }
     }
 
@@ -105,6 +142,26 @@ impl actix_web::ResponseError for Problem {
 
 /// How long a `503` asks the client to wait before sending again (`Retry-After`).
 pub const RETRY_AFTER_SECONDS: u64 = 10;
+
+/// At most this many characters of a submitted value are echoed in an answer.
+pub const ECHO_LIMIT: usize = 64;
+
+/// A submitted value as an answer may echo it: whole if short, else its first `ECHO_LIMIT`
+/// characters and how long it was.
+pub fn cut(text: &str) -> String {
+    match text.char_indices().nth(ECHO_LIMIT) {
+        None => text.to_owned(),
+        Some((end, _)) => format!("{}… (cut, {} characters in all)", &text[..end], text.chars().count()),
+    }
+}
+
+/// As `cut`, in quotes: `"text"`, or `"first 64 characters"… (cut, 100000 characters in all)`.
+pub fn quoted(text: &str) -> String {
+    match text.char_indices().nth(ECHO_LIMIT) {
+        None => format!("{text:?}"),
+        Some((end, _)) => format!("{:?}… (cut, {} characters in all)", &text[..end], text.chars().count()),
+    }
+}
 
 /// Logs an unexpected failure with its cause chain and returns the bland 500 problem; or, when
 /// the store cannot write now (`store::Unavailable`), the 503 that asks to send again later.

@@ -148,11 +148,13 @@ impl Application {
         let store_data: web::Data<dyn Store> = web::Data::from(store.clone());
         let vault_data = web::Data::from(vault);
         let metrics_data = web::Data::from(metrics);
+        let max_body_bytes = settings.limits.max_body_bytes;
 
         let tracker = Arc::new(Tracker::default());
         let connections = tracker.clone();
         let mut server = HttpServer::new(move || {
             App::new()
+                .wrap(from_fn(api::errors::middleware))
                 .wrap(from_fn(api::request_id::middleware))
                 .wrap(from_fn(crate::shutdown::track))
                 .app_data(intake.clone())
@@ -164,7 +166,7 @@ impl Application {
                 .app_data(clock_data.clone())
                 .app_data(policies_data.clone())
                 .app_data(settings_data.clone())
-                .app_data(web::QueryConfig::default().error_handler(api::query_error))
+                .configure(|cfg| api::errors::extractors(cfg, max_body_bytes))
                 .configure(intake::routes)
                 .configure(api::routes)
                 .default_service(web::to(api::fallback))

@@ -128,10 +128,12 @@ pub async fn list_deadlines(
     let municipality = municipality(&principal)?;
     let bad = |detail: String| Problem::new(kinds::BAD_REQUEST, detail);
     let state = match &query.state {
-        Some(text) => Some(
-            DeadlineState::parse(text)
-                .ok_or_else(|| bad(format!("state: {text:?} is not open, met, missed or cancelled")))?,
-        ),
+        Some(text) => Some(DeadlineState::parse(text).ok_or_else(|| {
+            bad(format!(
+                "state: {} is not open, met, missed or cancelled",
+                crate::problem::quoted(text)
+            ))
+        })?),
         None => None,
     };
     let due_before = super::instant_param("due_before", query.due_before.as_deref())?;
@@ -194,7 +196,11 @@ pub async fn resolve_deadline(
     if !allowed.contains(&request.outcome) {
         return Err(Problem::new(
             kinds::BAD_REQUEST,
-            format!("outcome: {:?} is not one of {}", request.outcome, allowed.join(", ")),
+            format!(
+                "outcome: {} is not one of {}",
+                crate::problem::quoted(&request.outcome),
+                allowed.join(", ")
+            ),
         ));
     }
     // Whether its state allows it is checked in the transaction that changes it (`act`).

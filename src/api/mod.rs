@@ -4,6 +4,7 @@
 pub mod cases;
 pub mod deadlines;
 pub mod deliveries;
+pub mod errors;
 pub mod openapi;
 pub mod operations;
 pub mod receipts;
@@ -12,23 +13,24 @@ pub mod request_id;
 
 use crate::problem::{Problem, kinds};
 use actix_web::{HttpRequest, HttpResponse, web};
+use errors::get;
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.route("/v1/receipts/{receipt_id}", web::get().to(receipts::get_receipt))
-        .route("/v1/cases", web::get().to(cases::list_cases))
-        .route("/v1/cases/{case_ref}", web::get().to(cases::get_case))
+    cfg.route("/v1/receipts/{receipt_id}", get().to(receipts::get_receipt))
+        .route("/v1/cases", get().to(cases::list_cases))
+        .route("/v1/cases/{case_ref}", get().to(cases::get_case))
         .route(
             "/v1/receipts/{receipt_id}/acknowledge",
             web::post().to(deadlines::acknowledge),
         )
-        .route("/v1/deadlines", web::get().to(deadlines::list_deadlines))
+        .route("/v1/deadlines", get().to(deadlines::list_deadlines))
         .route(
             "/v1/deadlines/{id}/resolve",
             web::post().to(deadlines::resolve_deadline),
         )
         .route("/v1/deadlines/{id}/reopen", web::post().to(deadlines::reopen_deadline))
-        .route("/v1/reports/{report}", web::get().to(reports::get_report))
-        .route("/v1/dead-letters", web::get().to(deliveries::list_dead_letters))
+        .route("/v1/reports/{report}", get().to(reports::get_report))
+        .route("/v1/dead-letters", get().to(deliveries::list_dead_letters))
         .route(
             "/v1/dead-letters/replay",
             web::post().to(deliveries::replay_dead_letters),
@@ -37,31 +39,26 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             "/v1/dead-letters/{delivery_id}/replay",
             web::post().to(deliveries::replay_dead_letter),
         )
-        .route("/v1/status", web::get().to(deliveries::status))
-        .route("/v1/schemas/{kind}", web::get().to(operations::get_schema))
-        .route("/healthz", web::get().to(operations::healthz))
-        .route("/readyz", web::get().to(operations::readyz))
-        .route("/metrics", web::get().to(operations::metrics))
-        .route("/openapi.json", web::get().to(openapi::document));
+        .route("/v1/status", get().to(deliveries::status))
+        .route("/v1/schemas/{kind}", get().to(operations::get_schema))
+        .route("/healthz", get().to(operations::healthz))
+        .route("/readyz", get().to(operations::readyz))
+        .route("/metrics", get().to(operations::metrics))
+        .route("/openapi.json", get().to(openapi::document));
 }
 
 /// Unknown paths and methods answer with a problem too.
+/// A known path with another method answers `405` with `Allow` (RFC 9110).
 pub async fn fallback(req: HttpRequest) -> HttpResponse {
-    let known = req.match_pattern().is_some();
-    if known {
-        Problem::new(
-            kinds::METHOD_NOT_ALLOWED,
-            format!("{} is not allowed here", req.method()),
-        )
-        .response()
-    } else {
-        Problem::new(kinds::NOT_FOUND, "no such endpoint".to_owned()).response()
+    match req.match_pattern() {
+        Some(pattern) => errors::method_not_allowed(&req, &pattern),
+        None => Problem::new(kinds::NOT_FOUND, "no such endpoint".to_owned()).response(),
     }
 }
 
-/// Bad query strings and paths answer with a 400 problem.
+/// Bad query strings answer with a 400 problem.
 pub fn query_error(error: actix_web::error::QueryPayloadError, _: &HttpRequest) -> actix_web::Error {
-    Problem::new(kinds::BAD_REQUEST, error.to_string()).into()
+    Problem::new(kinds::BAD_REQUEST, crate::problem::cut(&error.to_string())).into()
 }
 
 /// An RFC 3339 instant, or a date (YYYY-MM-DD) meaning its start in Copenhagen.
@@ -77,7 +74,12 @@ pub fn parse_instant(text: &str) -> Option<jiff::Timestamp> {
 /// error names the key.
 pub fn instant_arg(key: &str, text: Option<&str>) -> Result<Option<jiff::Timestamp>, String> {
     text.map(|text| {
-        parse_instant(text).ok_or_else(|| format!("{key}: {text:?} is neither an RFC 3339 instant nor a date"))
+        parse_instant(text).ok_or_else(|| {
+            format!(
+                "{key}: {} is neither an RFC 3339 instant nor a date",
+                crate::problem::quoted(text)
+            )
+        })
     })
     .transpose()
 }

@@ -95,7 +95,12 @@ pub async fn get_report(
     let wants_csv = match query.format.as_deref() {
         Some("csv") => true,
         Some("json") => false,
-        Some(other) => return Err(bad(format!("format: {other:?} is not json or csv"))),
+        Some(other) => {
+            return Err(bad(format!(
+                "format: {} is not json or csv",
+                crate::problem::quoted(other)
+            )));
+        }
         None => req
             .headers()
             .get(header::ACCEPT)

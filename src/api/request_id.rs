@@ -20,11 +20,25 @@ pub async fn middleware(
     let route = req.match_pattern().unwrap_or_else(|| "unmatched".to_owned());
     let span = tracing::info_span!("request", request_id = %request_id, method = %req.method(), route = %route);
     let started = Instant::now();
-    let mut response = next.call(req).instrument(span.clone()).await?;
+    let header = HeaderValue::from_str(&request_id).ok();
+    let mut response = match next.call(req).instrument(span.clone()).await {
+        Ok(response) => response,
+        // An error that is no answer yet (a panic caught by `errors::middleware`): its answer
+        // carries the request id too.
+        Err(error) => {
+            let mut answer = error.error_response();
+            if let Some(value) = header {
+                answer.headers_mut().insert(HeaderName::from_static(HEADER), value);
+            }
+            let status = answer.status().as_u16();
+            span.in_scope(|| tracing::debug!(status, "request finished"));
+            return Err(actix_web::error::InternalError::from_response(error, answer).into());
+        }
+    };
     let status = response.status().as_u16();
     let micros = started.elapsed().as_micros() as u64;
     span.in_scope(|| tracing::debug!(status, micros, "request finished"));
-    if let Ok(value) = HeaderValue::from_str(&request_id) {
+    if let Some(value) = header {
         response.headers_mut().insert(HeaderName::from_static(HEADER), value);
     }
     Ok(response)

@@ -225,7 +225,7 @@ pub fn check_file(
             violations,
         })?
     } else {
-        serde_json::from_slice(&bytes).map_err(|e| Failure::Invalid {
+        crate::validation::json::from_slice(&bytes).map_err(|e| Failure::Invalid {
             kind,
             violations: vec![fault("", "json", format!("not well-formed JSON: {e}"))],
         })?

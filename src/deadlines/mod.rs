@@ -269,8 +269,10 @@ impl Policies {
             .map(|p| p.outcomes.as_slice())
     }
 
-    /// What an accepted message does to the deadlines of its case.
-    pub fn plan(&self, arrival: &Arrival) -> Vec<DeadlineChange> {
+    /// What an accepted message does to the deadlines of its case. An error when a deadline
+    /// would fall beyond the dates the calendar can count (the rules keep messages' dates far
+    /// from there; see docs/messages.md).
+    pub fn plan(&self, arrival: &Arrival) -> anyhow::Result<Vec<DeadlineChange>> {
         let mut changes = Vec::new();
         if arrival.kind == Kind::ReleaseNotice && arrival.document["notice_type"] == "transfer" {
             changes.push(DeadlineChange::Note {
@@ -300,7 +302,13 @@ impl Policies {
             if !matches(arrival.document, &policy.when) {
                 continue;
             }
-            let Some((due_day, exact)) = self.due(policy, arrival) else {
+            let beyond = || {
+                format!(
+                    "deadlines.{}: the deadline falls beyond the calendar's range",
+                    policy.id
+                )
+            };
+            let Some((due_day, exact)) = self.due(policy, arrival)? else {
                 continue;
             };
             // The value at `met_by`'s member: one of its values meets the deadline, another
@@ -309,16 +317,21 @@ impl Policies {
                 let value = crate::validation::member(arrival.document, path)?.as_str()?;
                 Some((values.iter().any(|v| v == value), value.to_owned()))
             });
-            let due_at = exact.unwrap_or_else(|| self.calendar.due_at(due_day));
-            let reminders = policy
-                .reminders
-                .iter()
-                .map(|days| {
-                    self.calendar
-                        .due_at(self.calendar.add_working_days(due_day, -(*days as i32)))
-                })
-                .filter(|at| *at > arrival.received_at && *at < due_at)
-                .collect();
+            let due_at = match exact {
+                Some(at) => at,
+                None => self.calendar.due_at(due_day).with_context(beyond)?,
+            };
+            let mut reminders = Vec::with_capacity(policy.reminders.len());
+            for days in &policy.reminders {
+                let at = self
+                    .calendar
+                    .add_working_days(due_day, -(*days as i32))
+                    .and_then(|day| self.calendar.due_at(day))
+                    .with_context(beyond)?;
+                if at > arrival.received_at && at < due_at {
+                    reminders.push(at);
+                }
+            }
             changes.push(DeadlineChange::Set(DeadlinePlan {
                 policy: policy.id.clone(),
                 title: policy.title.clone(),
@@ -357,28 +370,41 @@ impl Policies {
                 alert_at: arrival.alerts_at,
             });
         }
-        changes
+        Ok(changes)
     }
 
-    /// The due day, and the exact instant when the base is a date-time without an offset.
-    fn due(&self, policy: &Policy, arrival: &Arrival) -> Option<(Date, Option<Timestamp>)> {
-        let (day, exact) = match &policy.base {
-            Base::Received => (copenhagen_date(arrival.received_at), None),
-            Base::Member(path) => {
-                let text = crate::validation::member(arrival.document, path)?.as_str()?;
-                // A date alone (jiff would read a date out of a date-time too).
-                if text.len() == 10 {
-                    (text.parse::<Date>().ok()?, None)
-                } else {
-                    let at = text.parse::<Timestamp>().ok()?;
-                    (at.to_zoned(copenhagen()).date(), Some(at))
+    /// The due day, and the exact instant when the base is a date-time without an offset;
+    /// `None` when the message has no such member, an error when the day lies beyond the
+    /// calendar's range.
+    fn due(&self, policy: &Policy, arrival: &Arrival) -> anyhow::Result<Option<(Date, Option<Timestamp>)>> {
+        let base = || -> Option<(Date, Option<Timestamp>)> {
+            match &policy.base {
+                Base::Received => Some((copenhagen_date(arrival.received_at), None)),
+                Base::Member(path) => {
+                    let text = crate::validation::member(arrival.document, path)?.as_str()?;
+                    // A date alone (jiff would read a date out of a date-time too).
+                    if text.len() == 10 {
+                        Some((text.parse::<Date>().ok()?, None))
+                    } else {
+                        let at = text.parse::<Timestamp>().ok()?;
+                        Some((at.to_zoned(copenhagen()).date(), Some(at)))
+                    }
                 }
             }
         };
+        let Some((day, exact)) = base() else {
+            return Ok(None);
+        };
         if policy.offset == 0 {
-            return Some((day, exact));
+            return Ok(Some((day, exact)));
         }
-        Some((self.calendar.add_working_days(day, policy.offset), None))
+        let day = self.calendar.add_working_days(day, policy.offset).with_context(|| {
+            format!(
+                "deadlines.{}: the deadline falls beyond the calendar's range",
+                policy.id
+            )
+        })?;
+        Ok(Some((day, None)))
     }
 }
 
@@ -450,14 +476,16 @@ mod tests {
             .unwrap(),
         )
         .unwrap();
-        let changes = policies.plan(&Arrival {
-            kind: Kind::ReleaseNotice,
-            document: &document,
-            receipt_id: "r",
-            received_at: "2026-11-23T12:00:00Z".parse().unwrap(),
-            team: Some("intake"),
-            alerts_at: "2026-11-23T12:02:00Z".parse().unwrap(),
-        });
+        let changes = policies
+            .plan(&Arrival {
+                kind: Kind::ReleaseNotice,
+                document: &document,
+                receipt_id: "r",
+                received_at: "2026-11-23T12:00:00Z".parse().unwrap(),
+                team: Some("intake"),
+                alerts_at: "2026-11-23T12:02:00Z".parse().unwrap(),
+            })
+            .unwrap();
         let made: Vec<&str> = changes
             .iter()
             .filter_map(|c| match c {

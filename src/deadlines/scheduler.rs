@@ -15,6 +15,7 @@ use crate::delivery::Target;
 use crate::domain::copenhagen;
 use crate::domain::working_days::Calendar;
 use crate::store::{DeadlineState, DigestItem, NewDigest, Store};
+use anyhow::Context;
 use jiff::civil::{Date, Time};
 use jiff::{SignedDuration, Timestamp, ToSpan};
 use serde_json::json;
@@ -118,7 +119,10 @@ impl Scheduler {
         if *plan.done.lock().expect("digest lock") == Some(day) {
             return Ok(0);
         }
-        let until = plan.calendar.add_working_days(day, plan.working_days);
+        let until = plan
+            .calendar
+            .add_working_days(day, plan.working_days)
+            .context("the digest's horizon lies beyond the calendar's range")?;
         let horizon = until.checked_add(1.day())?.to_zoned(copenhagen())?.timestamp();
         let items = self.store.digest_items(plan.teams.clone(), horizon).await?;
         let digests = plan

@@ -125,28 +125,29 @@ impl Calendar {
     }
 
     /// The working day `n` working days after `day` (before it when `n` is negative); `day`
-    /// itself does not count.
-    pub fn add_working_days(&self, day: Date, n: i32) -> Date {
+    /// itself does not count. `None` when that day lies beyond the dates the time library
+    /// knows (year 9999).
+    pub fn add_working_days(&self, day: Date, n: i32) -> Option<Date> {
         let step = if n < 0 { -1 } else { 1 };
         let mut current = day;
         let mut left = n.abs();
         while left > 0 {
-            current = current
-                .checked_add(step.days())
-                .expect("a date within the calendar's range");
+            current = current.checked_add(step.days()).ok()?;
             if self.is_working_day(current) {
                 left -= 1;
             }
         }
-        current
+        Some(current)
     }
 
     /// The instant a deadline on `day` falls due: the configured time of day in Copenhagen.
-    pub fn due_at(&self, day: Date) -> Timestamp {
+    /// `None` when that instant lies beyond the instants the time library knows (the last
+    /// days of year 9999).
+    pub fn due_at(&self, day: Date) -> Option<Timestamp> {
         day.to_datetime(self.deadline_time)
             .to_zoned(copenhagen())
-            .expect("a Copenhagen time within range")
-            .timestamp()
+            .ok()
+            .map(|zoned| zoned.timestamp())
     }
 }
 
@@ -167,10 +168,10 @@ mod tests {
     fn working_days_skip_weekends_holidays_and_extra_days() {
         let cal = danish();
         // Thursday before Easter 2026 (skærtorsdag is 2 April): Wed 1 April + 1 = Tue 7 April.
-        assert_eq!(cal.add_working_days(date(2026, 4, 1), 1), date(2026, 4, 7));
-        assert_eq!(cal.add_working_days(date(2026, 4, 7), -1), date(2026, 4, 1));
+        assert_eq!(cal.add_working_days(date(2026, 4, 1), 1), Some(date(2026, 4, 7)));
+        assert_eq!(cal.add_working_days(date(2026, 4, 7), -1), Some(date(2026, 4, 1)));
         // 23 December 2026 (Wednesday) + 1: 24, 25, 26 closed, 27 Sunday → Monday 28.
-        assert_eq!(cal.add_working_days(date(2026, 12, 23), 1), date(2026, 12, 28));
+        assert_eq!(cal.add_working_days(date(2026, 12, 23), 1), Some(date(2026, 12, 28)));
         assert!(!cal.is_working_day(date(2026, 6, 5)));
         assert!(cal.is_working_day(date(2026, 6, 4)));
     }
@@ -179,10 +180,32 @@ mod tests {
     fn deadlines_fall_at_16_copenhagen_time_across_daylight_saving() {
         let cal = danish();
         // Winter: UTC+1; summer: UTC+2. 2026 changes on 29 March and 25 October.
-        assert_eq!(cal.due_at(date(2026, 3, 27)).to_string(), "2026-03-27T15:00:00Z");
-        assert_eq!(cal.due_at(date(2026, 3, 30)).to_string(), "2026-03-30T14:00:00Z");
-        assert_eq!(cal.due_at(date(2026, 10, 23)).to_string(), "2026-10-23T14:00:00Z");
-        assert_eq!(cal.due_at(date(2026, 10, 26)).to_string(), "2026-10-26T15:00:00Z");
+        assert_eq!(
+            cal.due_at(date(2026, 3, 27)).unwrap().to_string(),
+            "2026-03-27T15:00:00Z"
+        );
+        assert_eq!(
+            cal.due_at(date(2026, 3, 30)).unwrap().to_string(),
+            "2026-03-30T14:00:00Z"
+        );
+        assert_eq!(
+            cal.due_at(date(2026, 10, 23)).unwrap().to_string(),
+            "2026-10-23T14:00:00Z"
+        );
+        assert_eq!(
+            cal.due_at(date(2026, 10, 26)).unwrap().to_string(),
+            "2026-10-26T15:00:00Z"
+        );
+    }
+
+    #[test]
+    fn the_end_of_the_time_library_s_range_is_none_not_a_panic() {
+        let cal = danish();
+        // 16:00 Copenhagen time on the last day of year 9999 is beyond the last instant.
+        assert_eq!(cal.due_at(date(9999, 12, 31)), None);
+        assert_eq!(cal.add_working_days(date(9999, 12, 30), 5), None);
+        assert_eq!(cal.add_working_days(date(-9999, 1, 3), -5), None);
+        assert!(cal.due_at(date(2199, 12, 31)).is_some());
     }
 
     #[test]

@@ -76,12 +76,14 @@ pub async fn read_limited(req: &HttpRequest, mut payload: web::Payload, limit: u
 }
 
 /// Parses JSON; the problem names line and column of the first syntax fault.
+/// A member repeated in an object is refused too, naming it (`crate::validation::json`).
 pub fn parse_json(body: &[u8]) -> Result<Value, Problem> {
-    serde_json::from_slice(body).map_err(|e| {
+    crate::validation::json::from_slice(body).map_err(|e| {
         let what = match e.classify() {
             serde_json::error::Category::Eof => "the body ends too early",
             serde_json::error::Category::Syntax => "syntax error",
-            serde_json::error::Category::Data => "unexpected data",
+            // Our own refusal (a repeated member) says what is wrong, with line and column.
+            serde_json::error::Category::Data => return Problem::new(kinds::MALFORMED_JSON, e.to_string()),
             serde_json::error::Category::Io => "the body could not be read",
         };
         let detail = if body.is_empty() {

@@ -113,7 +113,7 @@ async fn submit(
         Ok(response) => response,
         Err((reason, problem)) => {
             intake.metrics.intake(kind.as_str(), "rejected", reason);
-            let faults = problem.violations.as_ref().map_or(0, Vec::len);
+            let faults = problem.faults;
             tracing::warn!(
                 kind = kind.as_str(),
                 token = principal.token_id(),
@@ -338,7 +338,7 @@ fn seal(intake: &Intake, checked: validation::Checked, now: jiff::Timestamp) -> 
         received_at: now,
         team: decision.teams.first().map(String::as_str),
         alerts_at: now.saturating_add(intake.alert_delay).unwrap_or(now),
-    });
+    })?;
     Ok(NewMessage {
         deliveries,
         deadlines,

@@ -3,6 +3,7 @@
 //! kommunekoder, dates that agree with each other). Every fault is reported, not only the first.
 //! The server and `indgang validate` both call `Validator::check`, so they always agree.
 
+pub mod json;
 mod rules;
 pub mod schema_paths;
 mod warnings;
@@ -83,6 +84,11 @@ pub struct Validator {
     municipalities: Municipalities,
     intake: IntakeSettings,
 }
+
+/// The `pattern` of the schemas' `date` and `date_time`: the years 1900 to 2199, so that every
+/// deadline a date makes lies well inside what the time library can count.
+pub const DATE_RANGE_PATTERN: &str = "^(19|20|21)[0-9]{2}-";
+const DATE_RANGE_MESSAGE: &str = "the date lies outside 1900-01-01 to 2199-12-31";
 
 /// The published schemas, embedded in the binary.
 pub fn schema_text(kind: Kind) -> &'static str {
@@ -182,10 +188,16 @@ impl Validator {
                     push(child(at, name), format!("{name} is required"));
                 }
                 // An unexpected member is reported where it is, one fault each.
+                // A long name is cut (and says so), in the pointer and in the message.
                 K::AdditionalProperties { unexpected } | K::UnevaluatedProperties { unexpected } => {
                     for name in unexpected {
-                        push(child(at, name), format!("{name} is not a member of this object"));
+                        let name = crate::problem::cut(name);
+                        push(child(at, &name), format!("{name} is not a member of this object"));
                     }
+                }
+                // The schemas bound every date and date-time to the years 1900 to 2199.
+                K::Pattern { pattern } if pattern == DATE_RANGE_PATTERN => {
+                    push(at.to_owned(), DATE_RANGE_MESSAGE.to_owned());
                 }
                 _ => push(at.to_owned(), error.masked_with("the value").to_string()),
             }
@@ -196,7 +208,12 @@ impl Validator {
 
 /// The JSON pointer of member `name` of the object at `parent`.
 fn child(parent: &str, name: &str) -> String {
-    format!("{parent}/{}", name.replace('~', "~0").replace('/', "~1"))
+    format!("{parent}/{}", pointer_segment(name))
+}
+
+/// A member name as a step of a JSON pointer (RFC 6901 escapes).
+pub(crate) fn pointer_segment(name: &str) -> String {
+    name.replace('~', "~0").replace('/', "~1")
 }
 
 /// The members of a message that carry no personal data, kept in clear beside the encrypted

@@ -11,6 +11,7 @@ use jiff::Timestamp;
 use jiff::civil::Date;
 use serde_json::Value;
 use std::collections::HashSet;
+use std::fmt::Write;
 
 pub struct Context<'a> {
     pub now: Timestamp,
@@ -93,6 +94,24 @@ const HOUSING_OFFER_ORDER: &[Order] = &[
     },
 ];
 
+/// The date and date-time members of each kind.
+fn date_members(kind: Kind) -> &'static [&'static str] {
+    match kind {
+        Kind::ReleaseNotice => &[
+            "/custody/admitted_on",
+            "/release/expected_date",
+            "/release_meeting/date",
+            "/transfer/date",
+        ],
+        Kind::HousingOffer => &["/available_from", "/answer_deadline", "/viewing/at"],
+        Kind::JobcenterMessage => &["/benefit/effective_from", "/appointment/at", "/due_date"],
+    }
+}
+
+/// How far after the date of `sent_at` a date of a message may lie: a release, a viewing, an
+/// answer deadline or an appointment is years away at most, never centuries.
+pub const MAX_YEARS_AHEAD: i16 = 50;
+
 pub fn check(kind: Kind, doc: &Value, ctx: &Context, violations: &mut Vec<Violation>) -> Facts {
     let flagged = violations.iter().map(|v| v.pointer.clone()).collect();
     let mut faults = Faults {
@@ -101,6 +120,8 @@ pub fn check(kind: Kind, doc: &Value, ctx: &Context, violations: &mut Vec<Violat
     };
     let today = copenhagen_date(ctx.now);
     let mut facts = Facts::default();
+
+    text_and_numbers(doc, &mut String::new(), &mut faults);
 
     if let Some(text) = member(doc, "/citizen/cpr").and_then(Value::as_str) {
         match Cpr::parse(text, today) {
@@ -149,6 +170,20 @@ pub fn check(kind: Kind, doc: &Value, ctx: &Context, violations: &mut Vec<Violat
         faults.add("/sent_at", "not-in-future", "sent_at lies in the future");
     }
 
+    if let Some(sent) = day_at(doc, "/sent_at")
+        && let Ok(limit) = sent.checked_add(jiff::Span::new().years(MAX_YEARS_AHEAD))
+    {
+        for pointer in date_members(kind) {
+            if day_at(doc, pointer).is_some_and(|day| day > limit) {
+                faults.add(
+                    pointer,
+                    "date-range",
+                    format!("the date lies more than {MAX_YEARS_AHEAD} years after the message was sent (sent_at)"),
+                );
+            }
+        }
+    }
+
     let orders = match kind {
         Kind::ReleaseNotice => RELEASE_NOTICE_ORDER,
         Kind::HousingOffer => HOUSING_OFFER_ORDER,
@@ -162,6 +197,83 @@ pub fn check(kind: Kind, doc: &Value, ctx: &Context, violations: &mut Vec<Violat
         }
     }
     facts
+}
+
+/// The largest magnitude up to which every whole number is kept exactly as a floating-point
+/// number (2^53); serde_json holds a number beyond 64-bit integers as one.
+const EXACT_LIMIT: f64 = 9_007_199_254_740_992.0;
+
+/// Every text without control characters (tab, line feed and carriage return are fine), as an
+/// XML message must be; every number one that is kept exactly as it was sent.
+fn text_and_numbers(value: &Value, pointer: &mut String, faults: &mut Faults) {
+    match value {
+        Value::String(text) => {
+            // Most texts have no byte that can start a control character (C0, DEL, or the C1
+            // range U+0080–U+009F, whose UTF-8 starts with 0xC2): only those are looked at closely.
+            if text.bytes().any(|b| b < 0x20 || b == 0x7f || b == 0xc2)
+                && let Some(c) = text
+                    .chars()
+                    .find(|c| c.is_control() && !matches!(c, '\t' | '\n' | '\r'))
+            {
+                faults.add(
+                    pointer,
+                    "control-character",
+                    format!(
+                        "the text holds a control character (U+{:04X}); only tab, line feed and carriage return are allowed",
+                        u32::from(c)
+                    ),
+                );
+            }
+        }
+        Value::Number(number) => {
+            if number.is_f64() && number.as_f64().is_some_and(|f| f.abs() >= EXACT_LIMIT) {
+                faults.add(pointer, "exact-number", "the number is too large to be kept exactly");
+            }
+        }
+        Value::Array(items) => {
+            for (i, item) in items.iter().enumerate() {
+                let len = pointer.len();
+                let _ = write!(pointer, "/{i}");
+                text_and_numbers(item, pointer, faults);
+                pointer.truncate(len);
+            }
+        }
+        Value::Object(members) => {
+            for (name, item) in members {
+                let len = pointer.len();
+                pointer.push('/');
+                push_segment(pointer, name);
+                // A member the schema does not know is reported once, as such (its name cut if
+                // long), and not looked into. (A valid message has no faults to look up.)
+                let reported = !faults.flagged.is_empty()
+                    && (faults.flagged.contains(pointer.as_str())
+                        || (name.len() > crate::problem::ECHO_LIMIT && {
+                            let cut = super::pointer_segment(&crate::problem::cut(name));
+                            faults.flagged.contains(&format!("{}/{cut}", &pointer[..len]))
+                        }));
+                if !reported {
+                    text_and_numbers(item, pointer, faults);
+                }
+                pointer.truncate(len);
+            }
+        }
+        Value::Null | Value::Bool(_) => {}
+    }
+}
+
+/// Appends a member name to a JSON pointer with its RFC 6901 escapes, without allocating.
+fn push_segment(pointer: &mut String, name: &str) {
+    if !name.contains(['~', '/']) {
+        pointer.push_str(name);
+        return;
+    }
+    for c in name.chars() {
+        match c {
+            '~' => pointer.push_str("~0"),
+            '/' => pointer.push_str("~1"),
+            c => pointer.push(c),
+        }
+    }
 }
 
 /// The calendar day (in Copenhagen) of a `date` or `date-time` member, if present and well formed.

@@ -69,10 +69,16 @@ async fn other_municipalities_and_senders_may_not_read_a_case() {
     let receipt: Value = app.accept(Kind::ReleaseNotice, &prison, &parole_notice()).await;
     let path = format!("/v1/cases/{}", receipt["case_ref"].as_str().unwrap());
 
+    // Another municipality's case answers exactly as a case that does not exist: case
+    // references are sequential, and a 403 would tell that this one exists.
     let odense = app.caseworker_token("461").await;
     let response = app.get(&path, &odense).await;
-    assert_eq!(response.status(), 403);
-    assert_eq!(problem(response).await["type"], "urn:indgang:problem:forbidden");
+    assert_eq!(response.status(), 404);
+    let theirs = problem(response).await;
+    let response = app.get("/v1/cases/K-2026-999999", &odense).await;
+    assert_eq!(response.status(), 404);
+    assert_eq!(theirs, problem(response).await);
+    assert_eq!(theirs["type"], "urn:indgang:problem:not-found");
     assert_eq!(app.get(&path, &prison).await.status(), 403);
     assert_eq!(app.get("/v1/cases", &prison).await.status(), 403);
     assert_eq!(app.get(&path, "igt_nobody").await.status(), 401);

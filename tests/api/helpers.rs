@@ -82,8 +82,23 @@ async fn start(settings: Settings, data_dir: &Path) -> TestApp {
     start_at(settings, data_dir, NOW).await
 }
 
+/// A gateway whose clock is `clock`: `make` gets the test's manual clock (at `NOW`) to build it
+/// on, e.g. one that fails on purpose.
+pub async fn spawn_app_with_clock(extra: &[(&str, &str)], make: impl FnOnce(ManualClock) -> Clock) -> TestApp {
+    let dir = tempfile::tempdir().expect("a temporary folder");
+    let (_, handle) = Clock::manual(NOW.parse().unwrap());
+    let clock = make(handle.clone());
+    let mut app = start_with(settings_for(dir.path(), extra), dir.path(), clock, handle).await;
+    app._dir = Some(dir);
+    app
+}
+
 async fn start_at(settings: Settings, data_dir: &Path, at: &str) -> TestApp {
     let (clock, handle) = Clock::manual(at.parse().unwrap());
+    start_with(settings, data_dir, clock, handle).await
+}
+
+async fn start_with(settings: Settings, data_dir: &Path, clock: Clock, handle: ManualClock) -> TestApp {
     let app = Application::build_with_clock(settings, clock)
         .await
         .expect("the gateway starts");

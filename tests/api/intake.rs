@@ -329,15 +329,21 @@ async fn a_message_id_carrying_the_cpr_number_is_refused() {
 
 #[tokio::test]
 async fn the_bearer_scheme_is_case_insensitive() {
+    // As docs/errors.md says: any case of the scheme, one or more spaces before the token.
     let app = spawn_app().await;
     let token = app.prison_token().await;
-    let response = app
-        .client
-        .post(format!("{}/v1/release-notices", app.address))
-        .header("Authorization", format!("bearer {token}"))
-        .json(&parole_notice())
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), 202);
+    for (i, header) in [format!("bearer {token}"), format!("BEARER   {token}  ")]
+        .into_iter()
+        .enumerate()
+    {
+        let response = app
+            .client
+            .post(format!("{}/v1/release-notices", app.address))
+            .header("Authorization", header)
+            .json(&release_notice(&format!("scheme-{i}"), "0101901234", "751"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 202);
+    }
 }

@@ -11,6 +11,7 @@ mod delivery;
 mod disk;
 mod examples;
 mod helpers;
+mod hostile;
 mod housing;
 mod idempotency;
 mod intake;
