@@ -143,26 +143,6 @@ impl actix_web::ResponseError for Problem {
 /// How long a `503` asks the client to wait before sending again (`Retry-After`).
 pub const RETRY_AFTER_SECONDS: u64 = 10;
 
-/// At most this many characters of a submitted value are echoed in an answer.
-pub const ECHO_LIMIT: usize = 64;
-
-/// A submitted value as an answer may echo it: whole if short, else its first `ECHO_LIMIT`
-/// characters and how long it was.
-pub fn cut(text: &str) -> String {
-    match text.char_indices().nth(ECHO_LIMIT) {
-        None => text.to_owned(),
-        Some((end, _)) => format!("{}… (cut, {} characters in all)", &text[..end], text.chars().count()),
-    }
-}
-
-/// As `cut`, in quotes: `"text"`, or `"first 64 characters"… (cut, 100000 characters in all)`.
-pub fn quoted(text: &str) -> String {
-    match text.char_indices().nth(ECHO_LIMIT) {
-        None => format!("{text:?}"),
-        Some((end, _)) => format!("{:?}… (cut, {} characters in all)", &text[..end], text.chars().count()),
-    }
-}
-
 /// Logs an unexpected failure with its cause chain and returns the bland 500 problem; or, when
 /// the store cannot write now (`store::Unavailable`), the 503 that asks to send again later.
 pub fn internal(error: anyhow::Error) -> Problem {

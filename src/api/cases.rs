@@ -92,7 +92,7 @@ pub async fn list_cases(
         Some(text) => Some(Kind::parse(text).ok_or_else(|| {
             bad(format!(
                 "kind: {} is not one of release-notice, housing-offer, jobcenter-message",
-                crate::problem::quoted(text)
+                crate::validation::echo::quoted(text)
             ))
         })?),
         None => None,

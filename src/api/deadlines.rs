@@ -131,7 +131,7 @@ pub async fn list_deadlines(
         Some(text) => Some(DeadlineState::parse(text).ok_or_else(|| {
             bad(format!(
                 "state: {} is not open, met, missed or cancelled",
-                crate::problem::quoted(text)
+                crate::validation::echo::quoted(text)
             ))
         })?),
         None => None,
@@ -198,7 +198,7 @@ pub async fn resolve_deadline(
             kinds::BAD_REQUEST,
             format!(
                 "outcome: {} is not one of {}",
-                crate::problem::quoted(&request.outcome),
+                crate::validation::echo::quoted(&request.outcome),
                 allowed.join(", ")
             ),
         ));

@@ -129,7 +129,7 @@ pub fn allowed_methods(pattern: &str) -> Option<HeaderValue> {
 
 /// A `405` problem with the `Allow` header.
 pub fn method_not_allowed(req: &HttpRequest, pattern: &str) -> HttpResponse {
-    let method = crate::problem::cut(req.method().as_str());
+    let method = crate::validation::echo::cut(req.method().as_str());
     let mut response = Problem::new(kinds::METHOD_NOT_ALLOWED, format!("{method} is not allowed here")).response();
     if let Some(allow) = allowed_methods(pattern) {
         response.headers_mut().insert(header::ALLOW, allow);

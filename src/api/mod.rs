@@ -58,7 +58,7 @@ pub async fn fallback(req: HttpRequest) -> HttpResponse {
 
 /// Bad query strings answer with a 400 problem.
 pub fn query_error(error: actix_web::error::QueryPayloadError, _: &HttpRequest) -> actix_web::Error {
-    Problem::new(kinds::BAD_REQUEST, crate::problem::cut(&error.to_string())).into()
+    Problem::new(kinds::BAD_REQUEST, crate::validation::echo::cut(&error.to_string())).into()
 }
 
 /// An RFC 3339 instant, or a date (YYYY-MM-DD) meaning its start in Copenhagen.
@@ -77,7 +77,7 @@ pub fn instant_arg(key: &str, text: Option<&str>) -> Result<Option<jiff::Timesta
         parse_instant(text).ok_or_else(|| {
             format!(
                 "{key}: {} is neither an RFC 3339 instant nor a date",
-                crate::problem::quoted(text)
+                crate::validation::echo::quoted(text)
             )
         })
     })

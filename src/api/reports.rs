@@ -98,7 +98,7 @@ pub async fn get_report(
         Some(other) => {
             return Err(bad(format!(
                 "format: {} is not json or csv",
-                crate::problem::quoted(other)
+                crate::validation::echo::quoted(other)
             )));
         }
         None => req

@@ -30,7 +30,7 @@ impl Path<'_> {
         match self {
             Path::Root => String::new(),
             Path::Member(parent, name) => {
-                let name = crate::problem::cut(name);
+                let name = crate::validation::echo::cut(name);
                 format!("{}/{}", parent.pointer(), super::pointer_segment(&name))
             }
             Path::Item(parent, index) => format!("{}/{index}", parent.pointer()),
@@ -116,7 +116,7 @@ impl<'de> Visitor<'de> for Strict<'_> {
                     };
                     return Err(A::Error::custom(format!(
                         "the member {} appears twice in {object}; send each member once",
-                        crate::problem::quoted(occupied.key())
+                        crate::validation::echo::quoted(occupied.key())
                     )));
                 }
             }

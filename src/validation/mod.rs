@@ -3,6 +3,7 @@
 //! kommunekoder, dates that agree with each other). Every fault is reported, not only the first.
 //! The server and `indgang validate` both call `Validator::check`, so they always agree.
 
+pub mod echo;
 pub mod json;
 mod rules;
 pub mod schema_paths;
@@ -191,7 +192,7 @@ impl Validator {
                 // A long name is cut (and says so), in the pointer and in the message.
                 K::AdditionalProperties { unexpected } | K::UnevaluatedProperties { unexpected } => {
                     for name in unexpected {
-                        let name = crate::problem::cut(name);
+                        let name = crate::validation::echo::cut(name);
                         push(child(at, &name), format!("{name} is not a member of this object"));
                     }
                 }

@@ -247,8 +247,8 @@ fn text_and_numbers(value: &Value, pointer: &mut String, faults: &mut Faults) {
                 // long), and not looked into. (A valid message has no faults to look up.)
                 let reported = !faults.flagged.is_empty()
                     && (faults.flagged.contains(pointer.as_str())
-                        || (name.len() > crate::problem::ECHO_LIMIT && {
-                            let cut = super::pointer_segment(&crate::problem::cut(name));
+                        || (name.len() > crate::validation::echo::ECHO_LIMIT && {
+                            let cut = super::pointer_segment(&crate::validation::echo::cut(name));
                             faults.flagged.contains(&format!("{}/{cut}", &pointer[..len]))
                         }));
                 if !reported {
