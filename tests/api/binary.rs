@@ -26,6 +26,21 @@ pub fn token(data_dir: &Path, args: &[&str]) -> String {
     cli(data_dir, &all).lines().last().unwrap().to_owned()
 }
 
+/// A sender token for the prison that sends the release-notice examples (`kif-horsens`).
+pub fn prison_token(data_dir: &Path) -> String {
+    token(
+        data_dir,
+        &[
+            "--role",
+            "sender",
+            "--sender",
+            "kif-horsens",
+            "--kinds",
+            "release-notice",
+        ],
+    )
+}
+
 pub struct Served {
     pub child: Child,
     pub address: String,

@@ -3,7 +3,7 @@
 //! process leaves the page cache behind, so this proves that no answer precedes its commit; that
 //! the commit is also on the disk before the answer is the syncer's job in the writer.)
 
-use crate::binary::{serve, serve_with, token};
+use crate::binary::{prison_token, serve, serve_with, token};
 use crate::helpers::{filed, release_notice};
 use crate::receiver::{Receiver, Reply};
 use serde_json::Value;
@@ -12,17 +12,7 @@ use serde_json::Value;
 async fn every_acknowledged_message_survives_a_kill() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path();
-    let sender = token(
-        data,
-        &[
-            "--role",
-            "sender",
-            "--sender",
-            "kif-horsens",
-            "--kinds",
-            "release-notice",
-        ],
-    );
+    let sender = prison_token(data);
     let caseworker = token(data, &["--role", "caseworker", "--municipality", "751"]);
     let served = serve(data, "info");
     let address = served.address.clone();
@@ -100,17 +90,7 @@ async fn every_acknowledged_message_survives_a_kill() {
 async fn a_delivery_in_flight_when_killed_is_sent_again_after_the_restart() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path();
-    let sender = token(
-        data,
-        &[
-            "--role",
-            "sender",
-            "--sender",
-            "kif-horsens",
-            "--kinds",
-            "release-notice",
-        ],
-    );
+    let sender = prison_token(data);
     let receiver = Receiver::start().await;
     // The first request hangs: the gateway has sent it and waits for the answer.
     receiver.script([Reply {

@@ -3,7 +3,7 @@
 //! closed without an answer, and every `202` is filed. A connection tried once it has stopped is
 //! refused (not made), which a sender sees before it sends anything.
 
-use crate::binary::{serve, token};
+use crate::binary::{prison_token, serve};
 use crate::helpers::release_notice;
 use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -33,17 +33,7 @@ async fn exchange(mut stream: TcpStream, request: Vec<u8>) -> Result<(u16, Strin
 async fn sigterm_during_a_burst_answers_every_request_taken_in() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path();
-    let sender = token(
-        data,
-        &[
-            "--role",
-            "sender",
-            "--sender",
-            "kif-horsens",
-            "--kinds",
-            "release-notice",
-        ],
-    );
+    let sender = prison_token(data);
     let served = serve(data, "info");
     let authority = served.address.trim_start_matches("http://").to_owned();
 
