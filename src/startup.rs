@@ -42,6 +42,16 @@ pub struct Application {
 /// way it will when the gateway starts, so a bad value stops `serve`, `check-config` and every
 /// other command with a message that names its key.
 pub fn check(settings: &Settings) -> anyhow::Result<()> {
+    compile(settings).map(|_| ())
+}
+
+/// What `check` compiles and the gateway keeps: compiled once at start.
+struct Compiled {
+    router: Router,
+    policies: Policies,
+}
+
+fn compile(settings: &Settings) -> anyhow::Result<Compiled> {
     Municipalities::from_settings(&settings.municipalities)?;
     if let Some(key) = &settings.security.key {
         use secrecy::ExposeSecret;
@@ -50,11 +60,12 @@ pub fn check(settings: &Settings) -> anyhow::Result<()> {
     Calendar::from_settings(&settings.calendar)?;
     crate::delivery::check_settings(settings)?;
     crate::alerts::Templates::load(settings.alerts.templates_dir())?;
-    Router::from_settings(settings)?;
-    Policies::from_settings(settings)?;
+    let router = Router::from_settings(settings)?;
+    let policies = Policies::from_settings(settings)?;
     crate::telemetry::parse_filter(&settings.log.level).map_err(|e| anyhow::anyhow!("log.level: {e}"))?;
-    Ok(())
+    Ok(Compiled { router, policies })
 }
+
 /// How long a stop waits at most for the requests taken in.
 const SHUTDOWN_TIMEOUT: Duration = Duration::from_secs(30);
 
@@ -90,7 +101,7 @@ impl Application {
     }
 
     pub async fn build_with_clock(settings: Settings, clock: Clock) -> anyhow::Result<Application> {
-        check(&settings)?;
+        let Compiled { router, policies } = compile(&settings)?;
         let store = open_store(&settings)?;
         let vault = match open_vault(&settings, store.as_ref()).await {
             Ok(vault) => Arc::new(vault),
@@ -100,8 +111,6 @@ impl Application {
             }
         };
         let validator = Validator::from_settings(&settings)?;
-        let router = Router::from_settings(&settings)?;
-        let policies = Policies::from_settings(&settings)?;
         let metrics = Arc::new(Metrics::default());
         let delivery = Arc::new(Delivery::new(
             &settings,

@@ -38,7 +38,7 @@ fn json_error(error: JsonPayloadError, req: &HttpRequest) -> actix_web::Error {
         JsonPayloadError::ContentType => {
             Problem::new(kinds::MEDIA_TYPE, "send Content-Type: application/json".to_owned())
         }
-        other => Problem::new(kinds::MALFORMED_JSON, other.to_string()),
+        other => Problem::new(kinds::MALFORMED_JSON, crate::validation::echo::cut(&other.to_string())),
     }
     .into()
 }
