@@ -55,9 +55,9 @@ impl Vault {
     }
 
     pub fn encrypt(&self, plaintext: &[u8]) -> Vec<u8> {
-        // ThreadRng is a CSPRNG seeded from the operating system; 192-bit random nonces
-        // never repeat in practice.
-        let nonce: [u8; NONCE_LEN] = rand::random();
+        // 192-bit random nonces from the operating system never repeat in practice.
+        let mut nonce = [0u8; NONCE_LEN];
+        getrandom::fill(&mut nonce).expect("the operating system's random source");
         let sealed = self
             .cipher
             .encrypt(XNonce::from_slice(&nonce), plaintext)
