@@ -37,6 +37,8 @@ pub enum Principal {
     },
     /// Runs the gateway: dead letters, replay and the delivery status. Reads no cases.
     Operator { token_id: String },
+    /// Reads the audit log, nothing else.
+    Auditor { token_id: String },
 }
 
 impl Principal {
@@ -44,7 +46,16 @@ impl Principal {
         match self {
             Principal::Sender { token_id, .. }
             | Principal::Caseworker { token_id, .. }
-            | Principal::Operator { token_id } => token_id,
+            | Principal::Operator { token_id }
+            | Principal::Auditor { token_id } => token_id,
+        }
+    }
+
+    /// `Ok` for an auditor token, 403 otherwise.
+    pub fn require_auditor(&self) -> Result<(), Problem> {
+        match self {
+            Principal::Auditor { .. } => Ok(()),
+            _ => Err(Problem::new(kinds::FORBIDDEN, "this is for auditor tokens".to_owned())),
         }
     }
 
@@ -69,6 +80,7 @@ pub enum Grant {
         team: Option<String>,
     },
     Operator,
+    Auditor,
 }
 
 pub struct Authenticator {
@@ -150,6 +162,9 @@ fn principal_of(record: &TokenRecord) -> Option<Principal> {
         "operator" => Some(Principal::Operator {
             token_id: record.id.clone(),
         }),
+        "auditor" => Some(Principal::Auditor {
+            token_id: record.id.clone(),
+        }),
         _ => None,
     }
 }
@@ -215,6 +230,7 @@ pub async fn create_token(store: &dyn Store, grant: Grant, now: Timestamp) -> an
             record.team = team;
         }
         Grant::Operator => record.role = "operator".into(),
+        Grant::Auditor => record.role = "auditor".into(),
     }
     store.create_token(record.clone()).await?;
     Ok((record, token))

@@ -45,6 +45,15 @@ pub struct Settings {
     pub scheduler: SchedulerSettings,
     pub reports: ReportSettings,
     pub alerts: AlertSettings,
+    pub audit: AuditSettings,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AuditSettings {
+    /// Entries of the audit log are kept this many days (1826, five years, by default), then
+    /// pruned; the chain stays verifiable from the last entry pruned.
+    pub retention_days: u32,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -489,6 +498,9 @@ impl Settings {
         }
         if !(0..=86_400).contains(&self.intake.max_clock_skew_seconds) {
             bail!("intake.max_clock_skew_seconds: must lie between 0 and 86400");
+        }
+        if !(1..=36_525).contains(&self.audit.retention_days) {
+            bail!("audit.retention_days: must lie between 1 and 36525");
         }
         if self.security.token_cache_seconds > 300 {
             bail!("security.token_cache_seconds: at most 300");

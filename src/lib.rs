@@ -4,6 +4,7 @@
 pub mod alerts;
 pub mod apart;
 pub mod api;
+pub mod audit;
 pub mod auth;
 pub mod cli;
 pub mod clock;

@@ -35,6 +35,8 @@ pub struct Application {
     store: Arc<dyn Store>,
     delivery: Arc<Delivery>,
     scheduler: Arc<Scheduler>,
+    auditor: Arc<crate::audit::Auditor>,
+    audit_retention: jiff::SignedDuration,
 }
 
 /// Checks every section of the settings that a part of the gateway owns (`Settings::load` has
@@ -148,12 +150,18 @@ impl Application {
         let policies_data = web::Data::new(policies);
         let settings_data = web::Data::new(settings.clone());
         let delivery_data = web::Data::from(delivery.clone());
-        let clock_data = web::Data::new(clock);
+        let clock_data = web::Data::new(clock.clone());
         let auth = web::Data::new(Authenticator::new(
             store.clone(),
             metrics.clone(),
             Duration::from_secs(settings.security.token_cache_seconds),
         ));
+        let auditor = Arc::new(crate::audit::Auditor::new(
+            store.clone(),
+            vault.audit_key(),
+            clock.clone(),
+        ));
+        let auditor_data = web::Data::from(auditor.clone());
         let store_data: web::Data<dyn Store> = web::Data::from(store.clone());
         let vault_data = web::Data::from(vault);
         let metrics_data = web::Data::from(metrics);
@@ -175,6 +183,7 @@ impl Application {
                 .app_data(clock_data.clone())
                 .app_data(policies_data.clone())
                 .app_data(settings_data.clone())
+                .app_data(auditor_data.clone())
                 .configure(|cfg| api::errors::extractors(cfg, max_body_bytes))
                 .configure(intake::routes)
                 .configure(api::routes)
@@ -197,6 +206,8 @@ impl Application {
             store,
             delivery,
             scheduler,
+            auditor,
+            audit_retention: jiff::SignedDuration::from_hours(24 * i64::from(settings.audit.retention_days)),
         })
     }
 
@@ -211,6 +222,11 @@ impl Application {
     /// Stops the gateway the way a signal does, answering every request taken in.
     pub fn stopper(&self) -> Stopper {
         self.stopper.clone()
+    }
+
+    /// The audit log's writer.
+    pub fn auditor(&self) -> Arc<crate::audit::Auditor> {
+        self.auditor.clone()
     }
 
     pub fn store(&self) -> Arc<dyn Store> {
@@ -233,7 +249,9 @@ impl Application {
     pub async fn run_until_stopped(self) -> anyhow::Result<()> {
         let worker = tokio::spawn(self.delivery.clone().run());
         let scheduler = tokio::spawn(self.scheduler.clone().run());
+        let pruning = tokio::spawn(self.auditor.clone().prune_hourly(self.audit_retention));
         let result = self.server.await;
+        pruning.abort();
         self.scheduler.stop();
         let _ = scheduler.await;
         self.delivery.stop().await;

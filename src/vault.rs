@@ -26,6 +26,7 @@ const MAX_DOCUMENT: u32 = 64 * 1024 * 1024;
 pub struct Vault {
     cipher: XChaCha20Poly1305,
     match_key: [u8; 32],
+    audit_key: [u8; 32],
 }
 
 impl Vault {
@@ -34,6 +35,7 @@ impl Vault {
         Vault {
             cipher: XChaCha20Poly1305::new((&enc).into()),
             match_key: derive(master, b"indgang/match/v1"),
+            audit_key: derive(master, b"indgang/audit/v1"),
         }
     }
 
@@ -108,6 +110,11 @@ impl Vault {
         mac.update(value);
         let full = mac.finalize().into_bytes();
         full[..16].try_into().expect("a SHA-256 output has 32 bytes")
+    }
+
+    /// The key that seals the audit log's entries (store::audit).
+    pub fn audit_key(&self) -> [u8; 32] {
+        self.audit_key
     }
 
     /// A value that identifies the key without revealing it; stored with the data so that a

@@ -2,12 +2,13 @@
 //! caseworker of its municipality, is the only place personal data leaves the gateway.
 
 use crate::api::receipts::ReceiptBody;
+use crate::audit::{About, Actor, Auditor, action, outcome};
 use crate::auth::Principal;
 use crate::domain::{CaseRef, Kind};
 use crate::problem::{Problem, internal, kinds};
 use crate::store::{CaseFilter, Store};
 use crate::vault::Vault;
-use actix_web::{HttpResponse, web};
+use actix_web::{HttpRequest, HttpResponse, web};
 use serde::{Deserialize, Serialize};
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
@@ -65,7 +66,7 @@ pub struct CaseQuery {
 fn caseworker_municipality(principal: &Principal) -> Result<&str, Problem> {
     match principal {
         Principal::Caseworker { municipality, .. } => Ok(municipality),
-        Principal::Sender { .. } | Principal::Operator { .. } => Err(Problem::new(
+        Principal::Sender { .. } | Principal::Operator { .. } | Principal::Auditor { .. } => Err(Problem::new(
             kinds::FORBIDDEN,
             "cases are for caseworker tokens".to_owned(),
         )),
@@ -104,21 +105,91 @@ pub async fn list_cases(
         kind,
         since,
         limit,
+        subject: None,
     };
     let cases = store.cases(filter).await.map_err(internal)?;
-    let cases = cases
-        .into_iter()
-        .map(|c| CaseLine {
-            case_ref: c.case_ref,
-            municipality: c.municipality,
-            subject: c.subject_kind,
-            opened_at: c.opened_at.to_string(),
-            last_message_at: c.last_message_at.to_string(),
-            message_count: c.message_count,
-            kinds: c.kinds,
-        })
-        .collect();
-    Ok(HttpResponse::Ok().json(CaseList { cases }))
+    Ok(HttpResponse::Ok().json(CaseList::from(cases)))
+}
+
+impl From<Vec<crate::store::CaseSummary>> for CaseList {
+    fn from(cases: Vec<crate::store::CaseSummary>) -> CaseList {
+        let cases = cases
+            .into_iter()
+            .map(|c| CaseLine {
+                case_ref: c.case_ref,
+                municipality: c.municipality,
+                subject: c.subject_kind,
+                opened_at: c.opened_at.to_string(),
+                last_message_at: c.last_message_at.to_string(),
+                message_count: c.message_count,
+                kinds: c.kinds,
+            })
+            .collect();
+        CaseList { cases }
+    }
+}
+
+/// A search by CPR number: in the body, never in a URL (which ends up in logs and histories).
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CaseSearch {
+    /// DDMMYY-SSSS or DDMMYYSSSS.
+    pub cpr: String,
+}
+
+/// The case of a citizen in the caseworker's municipality, found by CPR number (none or one).
+/// Every search is recorded in the audit log, with the case found, never the number.
+#[utoipa::path(post, path = "/v1/case-search", tag = "cases",
+    request_body = CaseSearch,
+    responses(
+        (status = 200, body = CaseList),
+        (status = 400, description = "Not a CPR number (the answer does not repeat it)", body = Problem, content_type = "application/problem+json"),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = [])))]
+pub async fn search_cases(
+    req: HttpRequest,
+    body: web::Bytes,
+    principal: Principal,
+    store: web::Data<dyn Store>,
+    vault: web::Data<Vault>,
+    clock: web::Data<crate::clock::Clock>,
+    auditor: web::Data<Auditor>,
+) -> Result<HttpResponse, Problem> {
+    let municipality = caseworker_municipality(&principal)?;
+    let actor = Actor::of(&principal, &req);
+    // Neither the parse error nor the problem may repeat the body: it holds a CPR number.
+    let search: CaseSearch = serde_json::from_slice(&body).map_err(|_| {
+        Problem::new(
+            kinds::BAD_REQUEST,
+            "the body must be {\"cpr\": \"DDMMYY-SSSS\"}".to_owned(),
+        )
+    })?;
+    let today = crate::domain::copenhagen_date(clock.now());
+    let cpr = match crate::domain::Cpr::parse(search.cpr.trim(), today) {
+        Ok(cpr) => cpr,
+        Err(e) => {
+            let refused = Err(Problem::new(kinds::BAD_REQUEST, format!("cpr: {e}")));
+            return auditor
+                .answer(&actor, action::CASE_SEARCH, About::default(), refused)
+                .await;
+        }
+    };
+    let filter = CaseFilter {
+        municipality: municipality.to_owned(),
+        kind: None,
+        since: None,
+        limit: 1,
+        subject: Some(vault.match_hash("cpr", cpr.expose_digits().as_bytes())),
+    };
+    let cases = store.cases(filter).await.map_err(internal)?;
+    let (about, found) = match cases.first() {
+        Some(case) => (About::case(case.case_ref.as_str()), outcome::OK),
+        None => (About::default(), outcome::NOT_FOUND),
+    };
+    auditor.request(&actor, action::CASE_SEARCH, about, found).await?;
+    Ok(HttpResponse::Ok().json(CaseList::from(cases)))
 }
 
 /// One case with every message on it, personal data included.
@@ -132,11 +203,13 @@ pub async fn list_cases(
     ),
     security(("bearer" = [])))]
 pub async fn get_case(
+    req: HttpRequest,
     path: web::Path<String>,
     principal: Principal,
     store: web::Data<dyn Store>,
     vault: web::Data<Vault>,
     policies: web::Data<crate::deadlines::Policies>,
+    auditor: web::Data<Auditor>,
 ) -> Result<HttpResponse, Problem> {
     let municipality = caseworker_municipality(&principal)?;
     let not_found = || Problem::new(kinds::NOT_FOUND, "no such case".to_owned());
@@ -147,8 +220,20 @@ pub async fn get_case(
         .case(&case_ref)
         .await
         .map_err(internal)?
-        .filter(|case| case.municipality == municipality)
-        .ok_or_else(not_found)?;
+        .filter(|case| case.municipality == municipality);
+    let actor = Actor::of(&principal, &req);
+    let Some(case) = case else {
+        // Asking for cases that are not one's own is worth a record too.
+        auditor
+            .request(
+                &actor,
+                action::CASE_READ,
+                About::case(case_ref.as_str()),
+                outcome::NOT_FOUND,
+            )
+            .await?;
+        return Err(not_found());
+    };
     let cpr = match &case.cpr_sealed {
         Some(sealed) => {
             let digits = String::from_utf8(vault.decrypt(sealed).map_err(internal)?).map_err(|e| internal(e.into()))?;
@@ -169,6 +254,15 @@ pub async fn get_case(
             message,
         });
     }
+    // The record is written before the answer: personal data read without one was not read.
+    auditor
+        .request(
+            &actor,
+            action::CASE_READ,
+            About::case(case.case_ref.as_str()),
+            outcome::OK,
+        )
+        .await?;
     tracing::info!(case = %case.case_ref, token = principal.token_id(), "case read");
     Ok(HttpResponse::Ok().json(CaseBody {
         case_ref: case.case_ref,

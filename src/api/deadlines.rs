@@ -2,12 +2,13 @@
 //! deadline, and acknowledging a routed message. Every action records who (the token id) and
 //! when. Deadlines carry no personal data.
 
+use crate::audit::{About, Actor, Auditor, action};
 use crate::auth::Principal;
 use crate::clock::Clock;
 use crate::deadlines::Policies;
 use crate::problem::{Problem, internal, kinds};
 use crate::store::{DeadlineAction, DeadlineFilter, DeadlineRecord, DeadlineState, Store};
-use actix_web::{HttpResponse, web};
+use actix_web::{HttpRequest, HttpResponse, web};
 use serde::{Deserialize, Serialize};
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
@@ -180,17 +181,48 @@ async fn own(id: i64, principal: &Principal, store: &dyn Store) -> Result<Deadli
         (status = 409, description = "Already met or cancelled", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = [])))]
+#[allow(clippy::too_many_arguments)] // one per extractor, as actix-web hands them over
 pub async fn resolve_deadline(
+    req: HttpRequest,
     path: web::Path<i64>,
     body: web::Bytes,
     principal: Principal,
     store: web::Data<dyn Store>,
     policies: web::Data<Policies>,
     clock: web::Data<Clock>,
+    auditor: web::Data<Auditor>,
 ) -> Result<HttpResponse, Problem> {
     let id = path.into_inner();
-    let current = own(id, &principal, store.as_ref()).await?;
-    let request: ResolveRequest = serde_json::from_slice(&body)
+    let actor = Actor::of(&principal, &req);
+    let (about, answer) = match own(id, &principal, store.as_ref()).await {
+        Ok(current) => (
+            about(id, &current),
+            resolve(current, &body, &principal, store.as_ref(), &policies, &clock).await,
+        ),
+        Err(problem) => (About::target(id.to_string()), Err(problem)),
+    };
+    auditor.answer(&actor, action::DEADLINE_RESOLVE, about, answer).await
+}
+
+/// What an entry of the audit log says a change of a deadline was about.
+fn about(id: i64, deadline: &DeadlineRecord) -> About {
+    About {
+        case_ref: Some(deadline.case_ref.to_string()),
+        receipt_id: None,
+        target: Some(id.to_string()),
+    }
+}
+
+async fn resolve(
+    current: DeadlineRecord,
+    body: &[u8],
+    principal: &Principal,
+    store: &dyn Store,
+    policies: &Policies,
+    clock: &Clock,
+) -> Result<HttpResponse, Problem> {
+    let id = current.id;
+    let request: ResolveRequest = serde_json::from_slice(body)
         .map_err(|e| Problem::new(kinds::BAD_REQUEST, format!("the body must be {{\"outcome\": …}}: {e}")))?;
     let allowed = policies.outcomes(&current.policy).unwrap_or_default();
     if !allowed.contains(&request.outcome) {
@@ -208,7 +240,7 @@ pub async fn resolve_deadline(
         outcome: request.outcome,
         meets: policies.met_by_resolving().to_vec(),
     };
-    act(id, action, &principal, store.as_ref(), &policies, &clock).await
+    act(id, action, principal, store, policies, clock).await
 }
 
 /// Reopens a met, missed or cancelled deadline: open again with its remaining reminders, or
@@ -224,23 +256,32 @@ pub async fn resolve_deadline(
     ),
     security(("bearer" = [])))]
 pub async fn reopen_deadline(
+    req: HttpRequest,
     path: web::Path<i64>,
     principal: Principal,
     store: web::Data<dyn Store>,
     policies: web::Data<Policies>,
     clock: web::Data<Clock>,
+    auditor: web::Data<Auditor>,
 ) -> Result<HttpResponse, Problem> {
     let id = path.into_inner();
-    own(id, &principal, store.as_ref()).await?;
-    act(
-        id,
-        DeadlineAction::Reopen,
-        &principal,
-        store.as_ref(),
-        &policies,
-        &clock,
-    )
-    .await
+    let actor = Actor::of(&principal, &req);
+    let (about, answer) = match own(id, &principal, store.as_ref()).await {
+        Ok(current) => (
+            about(id, &current),
+            act(
+                id,
+                DeadlineAction::Reopen,
+                &principal,
+                store.as_ref(),
+                &policies,
+                &clock,
+            )
+            .await,
+        ),
+        Err(problem) => (About::target(id.to_string()), Err(problem)),
+    };
+    auditor.answer(&actor, action::DEADLINE_REOPEN, about, answer).await
 }
 
 async fn act(
@@ -276,24 +317,40 @@ async fn act(
     ),
     security(("bearer" = [])))]
 pub async fn acknowledge(
+    req: HttpRequest,
     path: web::Path<String>,
     principal: Principal,
     store: web::Data<dyn Store>,
     policies: web::Data<Policies>,
     clock: web::Data<Clock>,
+    auditor: web::Data<Auditor>,
 ) -> Result<HttpResponse, Problem> {
     let municipality = municipality(&principal)?;
     let receipt_id = path.into_inner();
-    match store.receipt(&receipt_id).await.map_err(internal)? {
-        Some(r) if r.municipality == municipality => {}
-        _ => return Err(Problem::new(kinds::NOT_FOUND, "no such message".to_owned())),
-    }
+    let actor = Actor::of(&principal, &req);
+    let about = |case_ref: Option<String>| About {
+        case_ref,
+        receipt_id: Some(crate::validation::echo::cut(&receipt_id)),
+        target: None,
+    };
+    let case_ref = match store.receipt(&receipt_id).await.map_err(internal)? {
+        Some(r) if r.municipality == municipality => r.case_ref.to_string(),
+        _ => {
+            let missing = Err(Problem::new(kinds::NOT_FOUND, "no such message".to_owned()));
+            return auditor
+                .answer(&actor, action::DEADLINE_ACKNOWLEDGE, about(None), missing)
+                .await;
+        }
+    };
     let met = store
         .acknowledge(&receipt_id, principal.token_id().to_owned(), clock.now())
         .await
         .map_err(internal)?;
     tracing::info!(receipt = %receipt_id, deadlines = met.len(), token = principal.token_id(), "message acknowledged");
-    Ok(HttpResponse::Ok().json(DeadlineList {
+    let answer = Ok(HttpResponse::Ok().json(DeadlineList {
         deadlines: met.into_iter().map(|d| DeadlineBody::new(d, &policies)).collect(),
-    }))
+    }));
+    auditor
+        .answer(&actor, action::DEADLINE_ACKNOWLEDGE, about(Some(case_ref)), answer)
+        .await
 }

@@ -2,6 +2,7 @@
 //! All of it is for operator tokens; none of it carries personal data (receivers' error texts
 //! are kept with anything shaped like a CPR number masked).
 
+use crate::audit::{About, Actor, Auditor, action};
 use crate::auth::Principal;
 use crate::clock::Clock;
 use crate::delivery::Delivery;
@@ -9,7 +10,7 @@ use crate::delivery::Target;
 use crate::domain::Kind;
 use crate::problem::{Problem, internal, kinds};
 use crate::store::{DeadLetterFilter, DeliveryRecord, DeliveryState, Replay, Store};
-use actix_web::{HttpResponse, web};
+use actix_web::{HttpRequest, HttpResponse, web};
 use serde::{Deserialize, Serialize};
 
 /// A delivery: where a message goes and how far it got.
@@ -171,15 +172,32 @@ pub async fn list_dead_letters(
     ),
     security(("bearer" = [])))]
 pub async fn replay_dead_letter(
+    req: HttpRequest,
     path: web::Path<String>,
     principal: Principal,
     store: web::Data<dyn Store>,
     delivery: web::Data<Delivery>,
     clock: web::Data<Clock>,
+    auditor: web::Data<Auditor>,
+) -> Result<HttpResponse, Problem> {
+    let delivery_id = path.into_inner();
+    let about = About::target(crate::validation::echo::cut(&delivery_id));
+    let answer = replay_one(delivery_id, &principal, store.as_ref(), &delivery, &clock).await;
+    auditor
+        .answer(&Actor::of(&principal, &req), action::DELIVERY_REPLAY, about, answer)
+        .await
+}
+
+async fn replay_one(
+    delivery_id: String,
+    principal: &Principal,
+    store: &dyn Store,
+    delivery: &Delivery,
+    clock: &Clock,
 ) -> Result<HttpResponse, Problem> {
     principal.require_operator()?;
     let replayed = store
-        .replay(Replay::One(path.into_inner()), clock.now())
+        .replay(Replay::One(delivery_id), clock.now())
         .await
         .map_err(internal)?;
     if replayed.is_empty() {
@@ -208,39 +226,69 @@ pub async fn replay_dead_letter(
     ),
     security(("bearer" = [])))]
 pub async fn replay_dead_letters(
+    req: HttpRequest,
     body: web::Bytes,
     principal: Principal,
     store: web::Data<dyn Store>,
     delivery: web::Data<Delivery>,
     clock: web::Data<Clock>,
+    auditor: web::Data<Auditor>,
 ) -> Result<HttpResponse, Problem> {
-    principal.require_operator()?;
-    let request: ReplayRequest = serde_json::from_slice(&body)
-        .map_err(|e| Problem::new(kinds::BAD_REQUEST, format!("the body must be a replay request: {e}")))?;
-    let selective = request.destination.is_some() || request.since.is_some() || request.until.is_some();
-    if selective == request.all {
-        return Err(Problem::new(
-            kinds::BAD_REQUEST,
-            "name a destination, since or until, or say all: true (not both)".to_owned(),
-        ));
-    }
-    let filter = filter(
-        request.destination,
-        request.since.as_deref(),
-        request.until.as_deref(),
-        0,
-    )?;
-    let replayed = store
-        .replay(Replay::Matching(filter), clock.now())
+    let (target, answer) = replay_matching(&body, &principal, store.as_ref(), &delivery, &clock).await;
+    auditor
+        .answer(
+            &Actor::of(&principal, &req),
+            action::DELIVERY_REPLAY,
+            About::target(target),
+            answer,
+        )
         .await
-        .map_err(internal)?;
-    tracing::info!(
-        token = principal.token_id(),
-        deliveries = replayed.len(),
-        "dead letters replayed"
-    );
-    delivery.wake();
-    Ok(HttpResponse::Accepted().json(ReplayAnswer { replayed }))
+}
+
+/// The answer, and what the audit log says was replayed.
+async fn replay_matching(
+    body: &[u8],
+    principal: &Principal,
+    store: &dyn Store,
+    delivery: &Delivery,
+    clock: &Clock,
+) -> (String, Result<HttpResponse, Problem>) {
+    let mut target = "dead letters".to_owned();
+    let answer = async {
+        principal.require_operator()?;
+        let request: ReplayRequest = serde_json::from_slice(body)
+            .map_err(|e| Problem::new(kinds::BAD_REQUEST, format!("the body must be a replay request: {e}")))?;
+        let selective = request.destination.is_some() || request.since.is_some() || request.until.is_some();
+        if selective == request.all {
+            return Err(Problem::new(
+                kinds::BAD_REQUEST,
+                "name a destination, since or until, or say all: true (not both)".to_owned(),
+            ));
+        }
+        if let Some(destination) = &request.destination {
+            target = format!("dead letters to {}", crate::validation::echo::cut(destination));
+        }
+        let filter = filter(
+            request.destination,
+            request.since.as_deref(),
+            request.until.as_deref(),
+            0,
+        )?;
+        let replayed = store
+            .replay(Replay::Matching(filter), clock.now())
+            .await
+            .map_err(internal)?;
+        tracing::info!(
+            token = principal.token_id(),
+            deliveries = replayed.len(),
+            "dead letters replayed"
+        );
+        target = format!("{} ({})", target, replayed.len());
+        delivery.wake();
+        Ok(HttpResponse::Accepted().json(ReplayAnswer { replayed }))
+    }
+    .await;
+    (target, answer)
 }
 
 /// One destination's queue and health.

@@ -1,6 +1,7 @@
 //! The HTTP surface besides intake: receipts, cases, schemas, health, metrics and the OpenAPI
 //! document.
 
+pub mod audit;
 pub mod cases;
 pub mod deadlines;
 pub mod deliveries;
@@ -18,6 +19,7 @@ use errors::get;
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/v1/receipts/{receipt_id}", get().to(receipts::get_receipt))
         .route("/v1/cases", get().to(cases::list_cases))
+        .route("/v1/case-search", web::post().to(cases::search_cases))
         .route("/v1/cases/{case_ref}", get().to(cases::get_case))
         .route(
             "/v1/receipts/{receipt_id}/acknowledge",
@@ -40,6 +42,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             web::post().to(deliveries::replay_dead_letter),
         )
         .route("/v1/status", get().to(deliveries::status))
+        .route("/v1/audit", get().to(audit::list_audit))
         .route("/v1/schemas/{kind}", get().to(operations::get_schema))
         .route("/healthz", get().to(operations::healthz))
         .route("/readyz", get().to(operations::readyz))

@@ -54,11 +54,18 @@ pub async fn get_receipt(
     principal: Principal,
     store: web::Data<dyn Store>,
 ) -> Result<HttpResponse, Problem> {
+    if let Principal::Auditor { .. } = principal {
+        return Err(Problem::new(
+            kinds::FORBIDDEN,
+            "auditor tokens read the audit log only".to_owned(),
+        ));
+    }
     let receipt = store.receipt(&path).await.map_err(internal)?;
     let visible = receipt.filter(|r| match &principal {
         Principal::Sender { sender_id, .. } => *sender_id == r.sender_id,
         Principal::Caseworker { municipality, .. } => *municipality == r.municipality,
         Principal::Operator { .. } => true,
+        Principal::Auditor { .. } => false,
     });
     match visible {
         Some(receipt) => Ok(HttpResponse::Ok().json(ReceiptBody::from(receipt))),

@@ -69,7 +69,7 @@ pub async fn get_report(
             ));
         }
         (Principal::Operator { .. }, asked) => asked.clone(),
-        (Principal::Sender { .. }, _) => {
+        (Principal::Sender { .. } | Principal::Auditor { .. }, _) => {
             return Err(Problem::new(
                 kinds::FORBIDDEN,
                 "reports are for caseworker and operator tokens".to_owned(),

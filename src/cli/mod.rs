@@ -2,6 +2,7 @@
 //! `replay`, `webhook-secret`, `report`, `import`. Each command loads the
 //! settings the same way, so what `check-config` accepts is what `serve` starts with.
 
+mod audit;
 mod import;
 mod replay;
 mod report;
@@ -57,6 +58,9 @@ enum Command {
     Report(report::Args),
     /// File a CSV batch of housing offers straight into the database.
     Import(import::Args),
+    /// Check or export the audit log.
+    #[command(subcommand)]
+    Audit(audit::Command),
 }
 
 pub fn main() -> ExitCode {
@@ -93,6 +97,10 @@ pub fn main() -> ExitCode {
         Command::WebhookSecret => {
             println!("{}", crate::delivery::webhook::generate_secret());
             ExitCode::SUCCESS
+        }
+        Command::Audit(command) => {
+            crate::telemetry::init_with(&settings.log, false, std::io::stderr);
+            run_async(audit::run(settings, command))
         }
         Command::Token(command) => {
             crate::telemetry::init_with(&settings.log, false, std::io::stderr);

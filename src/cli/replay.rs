@@ -1,6 +1,7 @@
 //! `indgang replay`: puts dead letters back in the queue, with their delivery ids, straight in
 //! the database. A running gateway picks them up within `delivery.poll_interval_ms`.
 
+use crate::audit::{About, Actor, Auditor, action, outcome};
 use crate::config::Settings;
 use crate::startup::open_store;
 use crate::store::{DeadLetterFilter, Replay};
@@ -44,12 +45,33 @@ pub async fn run(settings: Settings, args: Args) -> anyhow::Result<()> {
     let store = open_store(&settings)?;
     let now = jiff::Timestamp::now();
     let result = async {
+        let vault = crate::startup::open_vault(&settings, store.as_ref()).await?;
+        let auditor = Auditor::new(store.clone(), vault.audit_key(), crate::clock::Clock::system());
+        let actor = Actor::command_line();
         let mut replayed = Vec::new();
         if args.ids.is_empty() {
             replayed = store.replay(Replay::Matching(filter), now).await?;
+            let target = match &args.destination {
+                Some(d) => format!(
+                    "dead letters to {} ({})",
+                    crate::validation::echo::cut(d),
+                    replayed.len()
+                ),
+                None => format!("dead letters ({})", replayed.len()),
+            };
+            auditor
+                .record(&actor, action::DELIVERY_REPLAY, About::target(target), outcome::OK)
+                .await?;
         } else {
             for id in &args.ids {
                 let found = store.replay(Replay::One(id.clone()), now).await?;
+                let done = if found.is_empty() {
+                    outcome::NOT_FOUND
+                } else {
+                    outcome::OK
+                };
+                let about = About::target(crate::validation::echo::cut(id));
+                auditor.record(&actor, action::DELIVERY_REPLAY, about, done).await?;
                 if found.is_empty() {
                     eprintln!("indgang: {id}: no dead letter has this delivery id");
                 }

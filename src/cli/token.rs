@@ -1,3 +1,4 @@
+use crate::audit::{About, Actor, Auditor, action, outcome};
 use crate::auth::{Grant, create_token};
 use crate::config::Settings;
 use crate::domain::{Kind, Kommunekode};
@@ -39,21 +40,34 @@ enum Role {
     Caseworker,
     /// Dead letters, replay and the delivery status.
     Operator,
+    /// Reads the audit log, nothing else.
+    Auditor,
 }
 
 pub async fn run(settings: Settings, command: Command) -> anyhow::Result<()> {
     let store = open_store(&settings)?;
-    let result = match command {
-        Command::Create(args) => create(store.as_ref(), &settings, args).await,
-        Command::List => list(store.as_ref()).await,
-        Command::Revoke { id } => {
-            if !store.revoke_token(&id, jiff::Timestamp::now()).await? {
-                bail!("no live token has the id {id:?}");
+    let result = async {
+        let vault = crate::startup::open_vault(&settings, store.as_ref()).await?;
+        let auditor = Auditor::new(store.clone(), vault.audit_key(), crate::clock::Clock::system());
+        match command {
+            Command::Create(args) => create(store.as_ref(), &auditor, &settings, args).await,
+            Command::List => list(store.as_ref()).await,
+            Command::Revoke { id } => {
+                let revoked = store.revoke_token(&id, jiff::Timestamp::now()).await?;
+                let outcome = if revoked { outcome::OK } else { outcome::NOT_FOUND };
+                let about = About::target(crate::validation::echo::cut(&id));
+                auditor
+                    .record(&Actor::command_line(), action::TOKEN_REVOKE, about, outcome)
+                    .await?;
+                if !revoked {
+                    bail!("no live token has the id {id:?}");
+                }
+                println!("revoked {id}");
+                Ok(())
             }
-            println!("revoked {id}");
-            Ok(())
         }
-    };
+    }
+    .await;
     store.close().await;
     result
 }
@@ -95,18 +109,40 @@ fn grant(settings: &Settings, args: CreateArgs) -> anyhow::Result<Grant> {
                 team: args.team,
             })
         }
-        Role::Operator => {
+        Role::Operator | Role::Auditor => {
+            let role = if matches!(args.role, Role::Operator) {
+                "an operator"
+            } else {
+                "an auditor"
+            };
             if args.sender.is_some() || !args.kinds.is_empty() || args.municipality.is_some() || args.team.is_some() {
-                bail!("an operator token takes no --sender, --kinds, --municipality or --team");
+                bail!("{role} token takes no --sender, --kinds, --municipality or --team");
             }
-            Ok(Grant::Operator)
+            Ok(if matches!(args.role, Role::Operator) {
+                Grant::Operator
+            } else {
+                Grant::Auditor
+            })
         }
     }
 }
 
-async fn create(store: &dyn crate::store::Store, settings: &Settings, args: CreateArgs) -> anyhow::Result<()> {
+async fn create(
+    store: &dyn crate::store::Store,
+    auditor: &Auditor,
+    settings: &Settings,
+    args: CreateArgs,
+) -> anyhow::Result<()> {
     let grant = grant(settings, args)?;
     let (record, token) = create_token(store, grant, jiff::Timestamp::now()).await?;
+    auditor
+        .record(
+            &Actor::command_line(),
+            action::TOKEN_CREATE,
+            About::target(format!("{} ({})", record.id, record.role)),
+            outcome::OK,
+        )
+        .await?;
     println!("created {} ({}: {})", record.id, record.role, describe(&record));
     println!("the token is shown this once; store it now:");
     println!("{token}");
@@ -124,6 +160,7 @@ fn describe(record: &crate::store::TokenRecord) -> String {
             )
         }
         "operator" => "dead letters, replay, delivery status".to_owned(),
+        "auditor" => "the audit log".to_owned(),
         _ => match &record.team {
             Some(team) => format!(
                 "municipality {} team {team}",

@@ -179,7 +179,7 @@ fn sender_of(principal: &Principal, kind: Kind) -> Result<&str, Rejection> {
             "kind_not_allowed",
             Problem::new(kinds::FORBIDDEN, format!("this token may not submit {kind} messages")),
         )),
-        Principal::Caseworker { .. } | Principal::Operator { .. } => Err((
+        Principal::Caseworker { .. } | Principal::Operator { .. } | Principal::Auditor { .. } => Err((
             "not_a_sender",
             Problem::new(kinds::FORBIDDEN, "only sender tokens submit messages".to_owned()),
         )),

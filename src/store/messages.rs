@@ -115,6 +115,8 @@ pub struct CaseFilter {
     pub kind: Option<Kind>,
     pub since: Option<Timestamp>,
     pub limit: u32,
+    /// Only the case of the citizen with this keyed hash of the CPR number (a search).
+    pub subject: Option<[u8; 16]>,
 }
 
 /// A release notice as the reports see it: no personal data.

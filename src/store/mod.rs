@@ -6,8 +6,9 @@
 //!
 //! The trait is here; the records it takes and gives are beside it, one file per area:
 //! `messages` (messages, receipts, cases), `deliveries` (the outbox), `deadlines` (deadlines,
-//! their changes and the digest) and `tokens`.
+//! their changes and the digest), `tokens` and `audit` (the chained audit log).
 
+pub mod audit;
 mod deadlines;
 mod deliveries;
 mod messages;
@@ -103,6 +104,17 @@ pub trait Store: Send + Sync {
     async fn tokens(&self) -> anyhow::Result<Vec<TokenRecord>>;
     /// Marks the token revoked; `false` when no live token has that id.
     async fn revoke_token(&self, id: &str, at: Timestamp) -> anyhow::Result<bool>;
+
+    /// Appends entries to the audit log, each sealed with `key` after the one before; durable
+    /// before it returns, like a submission.
+    async fn append_audit(&self, entries: Vec<audit::NewAuditEntry>, key: [u8; 32]) -> anyhow::Result<Vec<i64>>;
+    /// Audit entries in id order.
+    async fn audit_entries(&self, filter: audit::AuditFilter) -> anyhow::Result<Vec<audit::AuditRecord>>;
+    /// Where the audit chain starts (after pruning) and its stored head.
+    async fn audit_ends(&self) -> anyhow::Result<(audit::AuditAnchor, Option<audit::AuditHead>)>;
+    /// Removes the entries made before `before`, oldest first, moving the chain's anchor; in
+    /// bounded transactions. Returns how many went.
+    async fn prune_audit(&self, before: Timestamp) -> anyhow::Result<usize>;
 
     /// The key check value stored with the data, set on first use.
     async fn key_check(&self, value: &str) -> anyhow::Result<KeyCheck>;

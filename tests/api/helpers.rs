@@ -24,6 +24,7 @@ pub struct TestApp {
     pub data_dir: PathBuf,
     pub delivery: Arc<indgang::delivery::Delivery>,
     pub scheduler: Arc<indgang::deadlines::scheduler::Scheduler>,
+    pub auditor: Arc<indgang::audit::Auditor>,
     stopper: indgang::shutdown::Stopper,
     running: tokio::task::JoinHandle<anyhow::Result<()>>,
     _dir: Option<TempDir>,
@@ -106,6 +107,7 @@ async fn start_with(settings: Settings, data_dir: &Path, clock: Clock, handle: M
     let store = app.store();
     let delivery = app.delivery();
     let scheduler = app.scheduler();
+    let auditor = app.auditor();
     let stopper = app.stopper();
     let running = tokio::spawn(app.run_until_stopped());
     TestApp {
@@ -116,6 +118,7 @@ async fn start_with(settings: Settings, data_dir: &Path, clock: Clock, handle: M
         data_dir: data_dir.to_owned(),
         delivery,
         scheduler,
+        auditor,
         stopper,
         running,
         _dir: None,
@@ -140,6 +143,13 @@ impl TestApp {
             kinds: kinds.to_vec(),
         };
         create_token(self.store.as_ref(), grant, Timestamp::now())
+            .await
+            .unwrap()
+            .1
+    }
+
+    pub async fn auditor_token(&self) -> String {
+        create_token(self.store.as_ref(), Grant::Auditor, Timestamp::now())
             .await
             .unwrap()
             .1

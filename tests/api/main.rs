@@ -2,6 +2,7 @@
 
 mod adapters;
 mod alerts;
+mod audit;
 mod binary;
 mod cases;
 mod cli;

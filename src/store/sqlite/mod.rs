@@ -3,6 +3,7 @@
 //! acknowledged message survives a power cut; reads go through a small pool (`readers`); WAL
 //! checkpoints run in a thread of their own (`checkpointer`).
 
+mod audit;
 mod checkpointer;
 mod deadlines;
 mod deliveries;
@@ -29,6 +30,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0004_digests.sql"),
     include_str!("migrations/0005_performance.sql"),
     include_str!("migrations/0006_transfers.sql"),
+    include_str!("migrations/0007_audit.sql"),
 ];
 
 const STATEMENT_CACHE: usize = 128;
@@ -329,6 +331,38 @@ impl Store for SqliteStore {
         self.writer
             .write(move |conn| queries::revoke_token(conn, &id, at))
             .await
+    }
+
+    async fn append_audit(
+        &self,
+        entries: Vec<crate::store::audit::NewAuditEntry>,
+        key: [u8; 32],
+    ) -> anyhow::Result<Vec<i64>> {
+        self.writer.write(move |conn| audit::append(conn, &entries, &key)).await
+    }
+
+    async fn audit_entries(
+        &self,
+        filter: crate::store::audit::AuditFilter,
+    ) -> anyhow::Result<Vec<crate::store::audit::AuditRecord>> {
+        self.readers.read(move |conn| audit::entries(conn, &filter)).await
+    }
+
+    async fn audit_ends(
+        &self,
+    ) -> anyhow::Result<(crate::store::audit::AuditAnchor, Option<crate::store::audit::AuditHead>)> {
+        self.readers.read(audit::ends).await
+    }
+
+    async fn prune_audit(&self, before: Timestamp) -> anyhow::Result<usize> {
+        let mut removed = 0;
+        loop {
+            let n = self.writer.write(move |conn| audit::prune(conn, before)).await?;
+            removed += n;
+            if n < audit::PRUNE_CHUNK {
+                return Ok(removed);
+            }
+        }
     }
 
     async fn key_check(&self, value: &str) -> anyhow::Result<KeyCheck> {

@@ -231,6 +231,7 @@ pub fn cases(conn: &Connection, filter: &CaseFilter) -> anyhow::Result<Vec<CaseS
          WHERE c.municipality = ?1
            AND (?2 IS NULL OR c.updated_at >= ?2)
            AND (?3 IS NULL OR EXISTS (SELECT 1 FROM messages k WHERE k.case_id = c.id AND k.kind = ?3))
+           AND (?5 IS NULL OR c.subject_hash = ?5)
          GROUP BY c.id
          ORDER BY c.updated_at DESC, c.id DESC
          LIMIT ?4",
@@ -240,7 +241,8 @@ pub fn cases(conn: &Connection, filter: &CaseFilter) -> anyhow::Result<Vec<CaseS
             filter.municipality,
             filter.since.map(micros),
             filter.kind.map(Kind::as_str),
-            filter.limit
+            filter.limit,
+            filter.subject.as_ref().map(|h| h.as_slice())
         ],
         |row| {
             let case_ref: String = row.get(0)?;
