@@ -92,6 +92,7 @@ pub struct DeadLetterQuery {
     /// Dead before this instant or date.
     pub until: Option<String>,
     /// At most this many (default 100, at most 1000).
+    #[param(minimum = 1, maximum = 1000, default = 100)]
     pub limit: Option<u32>,
 }
 
@@ -202,9 +203,10 @@ pub async fn replay_dead_letter(
     request_body = ReplayRequest,
     responses(
         (status = 202, body = ReplayAnswer),
-        (status = 400, body = Problem, content_type = "application/problem+json"),
+        (status = 400, description = "A body that is no replay request, or one that names no dead letters", body = Problem, content_type = "application/problem+json"),
         (status = 401, body = Problem, content_type = "application/problem+json"),
-        (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Not an operator token", body = Problem, content_type = "application/problem+json"),
+        (status = 413, description = "The body is over limits.max_body_bytes", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = [])))]
 pub async fn replay_dead_letters(
