@@ -202,7 +202,16 @@ fn shared_answers(operation: &mut Value) {
         "description": "Seconds to wait before sending again",
         "schema": { "type": "integer", "minimum": 1 }
     });
-    for response in responses.values_mut() {
+    for (status, response) in responses.iter_mut() {
+        if response["description"].as_str().is_none_or(str::is_empty) {
+            // The standard's name for the status where the handler gives no description.
+            let reason = status
+                .parse()
+                .ok()
+                .and_then(|code| actix_web::http::StatusCode::from_u16(code).ok())
+                .and_then(|code| code.canonical_reason());
+            response["description"] = reason.unwrap_or(status.as_str()).into();
+        }
         response["headers"]["x-request-id"] = json!({
             "description": "The id the log lines of this request carry",
             "schema": { "type": "string" }
@@ -216,8 +225,6 @@ fn head_of(get: &Value) -> Value {
     if let Some(id) = get["operationId"].as_str() {
         head["operationId"] = format!("{id}_head").into();
     }
-    let summary = get["summary"].as_str().unwrap_or_default();
-    head["summary"] = format!("{summary} (the headers only)").trim_start().into();
     head["description"] = "As GET, with the same status and headers and no body (RFC 9110).".into();
     head
 }
