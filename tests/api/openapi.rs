@@ -230,11 +230,13 @@ impl World {
         notice
     }
 
-    /// Files a notice whose webhook delivery the receiver refuses for good: a dead letter.
+    /// Files a notice and has the receiver refuse the next webhook delivery for good (this
+    /// notice's, or one sent before it that was still due): a dead letter. The refusal is
+    /// scripted first, since the running worker may send the notice before `drain`.
     async fn dead_letter(&mut self) -> Value {
         let notice = self.notice();
-        let receipt = self.app.accept(Kind::ReleaseNotice, &self.prison, &notice).await;
         self.receiver.script([Reply::status(400)]);
+        let receipt = self.app.accept(Kind::ReleaseNotice, &self.prison, &notice).await;
         self.app.drain().await;
         receipt
     }
