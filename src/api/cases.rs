@@ -58,6 +58,7 @@ pub struct CaseQuery {
     #[param(value_type = Option<Kind>)]
     pub kind: Option<String>,
     /// Only cases with a message received at or after this instant (RFC 3339) or date (YYYY-MM-DD, Copenhagen).
+    #[param(schema_with = crate::api::openapi::instant_or_date)]
     pub since: Option<String>,
     /// At most this many (default 100, at most 1000).
     #[param(minimum = 1, maximum = 1000, default = 100)]

@@ -96,6 +96,7 @@ pub struct DeadlineQuery {
     /// Only this team's.
     pub team: Option<String>,
     /// Due before this instant (RFC 3339) or date (Copenhagen).
+    #[param(schema_with = crate::api::openapi::instant_or_date)]
     pub due_before: Option<String>,
     /// At most this many (default 100, at most 1000).
     #[param(minimum = 1, maximum = 1000, default = 100)]

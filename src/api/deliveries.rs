@@ -88,8 +88,10 @@ pub struct DeadLetterQuery {
     /// Only this destination.
     pub destination: Option<String>,
     /// Dead at or after this instant (RFC 3339) or date (Copenhagen).
+    #[param(schema_with = crate::api::openapi::instant_or_date)]
     pub since: Option<String>,
     /// Dead before this instant or date.
+    #[param(schema_with = crate::api::openapi::instant_or_date)]
     pub until: Option<String>,
     /// At most this many (default 100, at most 1000).
     #[param(minimum = 1, maximum = 1000, default = 100)]
@@ -102,7 +104,11 @@ pub struct DeadLetterQuery {
 #[serde(deny_unknown_fields)]
 pub struct ReplayRequest {
     pub destination: Option<String>,
+    /// Dead at or after this instant (RFC 3339) or date (Copenhagen).
+    #[schema(schema_with = crate::api::openapi::instant_or_date)]
     pub since: Option<String>,
+    /// Dead before this instant or date.
+    #[schema(schema_with = crate::api::openapi::instant_or_date)]
     pub until: Option<String>,
     #[serde(default)]
     pub all: bool,

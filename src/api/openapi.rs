@@ -229,6 +229,22 @@ fn head_of(get: &Value) -> Value {
     head
 }
 
+/// The schema of a parameter that takes an RFC 3339 instant or a date (`YYYY-MM-DD`, the start of
+/// that day in Copenhagen), as `super::parse_instant` reads them.
+pub fn instant_or_date() -> utoipa::openapi::schema::Schema {
+    use utoipa::openapi::schema::{AnyOfBuilder, KnownFormat, ObjectBuilder, Schema, SchemaFormat, Type};
+    let string = |format| {
+        ObjectBuilder::new()
+            .schema_type(Type::String)
+            .format(Some(SchemaFormat::KnownFormat(format)))
+    };
+    let either = AnyOfBuilder::new()
+        .item(string(KnownFormat::DateTime))
+        .item(string(KnownFormat::Date))
+        .build();
+    Schema::AnyOf(either)
+}
+
 static DOCUMENT: LazyLock<String> = LazyLock::new(|| build().to_string());
 
 /// This document.

@@ -15,8 +15,10 @@ use serde::Deserialize;
 #[into_params(parameter_in = Query)]
 pub struct ReportQuery {
     /// Start of the period (RFC 3339 instant or date, Copenhagen); default 1 January this year.
+    #[param(schema_with = crate::api::openapi::instant_or_date)]
     pub from: Option<String>,
     /// End of the period, exclusive; default 1 January next year.
+    #[param(schema_with = crate::api::openapi::instant_or_date)]
     pub to: Option<String>,
     /// Operators only: one municipality.
     pub municipality: Option<String>,

@@ -419,13 +419,14 @@ impl World {
                     operator,
                     400,
                 ),
+                Call::new("not a date", "/v1/reports/teams?from=yesterday", operator, 400),
                 Call::new("a sender's", "/v1/reports/teams", Some(&self.prison), 403),
             ],
             ("get", "/v1/dead-letters") => vec![
                 Call::new("an operator", "/v1/dead-letters", operator, 200),
                 Call::new(
                     "a filter",
-                    "/v1/dead-letters?destination=case_system&since=2026-01-01",
+                    "/v1/dead-letters?destination=case_system&since=2026-01-01&until=2026-12-01T10:00:00Z",
                     operator,
                     200,
                 ),
@@ -530,6 +531,11 @@ fn derived_calls(operation: &Value, template: &str, first: &Call) -> Vec<Call> {
 /// Validates `instance` against `schema`, a schema of the document whose references point into
 /// the document: the faults, none if it is valid.
 fn faults(doc: &Value, schema: &Value, instance: &Value) -> Vec<String> {
+    faults_with(doc, schema, instance, false)
+}
+
+/// As `faults`, and with `formats` the formats (`date`, `date-time` …) are checked too.
+fn faults_with(doc: &Value, schema: &Value, instance: &Value, formats: bool) -> Vec<String> {
     let root = json!({
         "$defs": { "answer": schema },
         "components": doc["components"],
@@ -537,6 +543,7 @@ fn faults(doc: &Value, schema: &Value, instance: &Value) -> Vec<String> {
     });
     let validator = jsonschema::options()
         .with_draft(jsonschema::Draft::Draft202012)
+        .should_validate_formats(formats)
         .build(&root)
         .unwrap_or_else(|e| panic!("the schema {schema} does not compile: {e}"));
     validator
@@ -551,7 +558,30 @@ async fn send_and_check(app: &TestApp, doc: &Value, template: &str, method: &str
     let name = format!("{} {} ({})", method.to_uppercase(), call.path, call.what);
     let operation = &doc["paths"][template][method];
 
-    // What is sent is what the document describes.
+    // What is sent is what the document describes: its query parameters (those of a call meant to
+    // be refused may be out of bounds) and its body.
+    if let Some((_, query)) = call.path.split_once('?') {
+        for pair in query.split('&') {
+            let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
+            let parameter = operation["parameters"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .find(|p| p["in"] == "query" && p["name"] == key)
+                .unwrap_or_else(|| panic!("{name}: the query parameter {key} is not documented"));
+            let value = match value.parse::<i64>() {
+                Ok(number) if parameter["schema"]["type"] == "integer" => json!(number),
+                _ => json!(value),
+            };
+            let faults = faults_with(doc, &parameter["schema"], &value, true);
+            if call.expect < 400 {
+                assert!(
+                    faults.is_empty(),
+                    "{name}: {key}={value} breaks its documented schema: {faults:?}"
+                );
+            }
+        }
+    }
     if let (Some(content_type), Some(body)) = (call.content_type, &call.body) {
         let documented = &operation["requestBody"]["content"][content_type];
         if call.expect != 415 {
