@@ -508,15 +508,23 @@ fn derived_calls(operation: &Value, template: &str, first: &Call) -> Vec<Call> {
         }
         let name = parameter["name"].as_str().unwrap();
         let join = if first.path.contains('?') { '&' } else { '?' };
-        let (Some(minimum), Some(maximum)) = (schema["minimum"].as_i64(), schema["maximum"].as_i64()) else {
-            panic!("{template}: the integer query parameter {name} has no bounds")
-        };
-        for (value, expect) in [
-            (minimum - 1, 400),
-            (minimum, first.expect),
-            (maximum, first.expect),
-            (maximum + 1, 400),
-        ] {
+        let (minimum, maximum) = (schema["minimum"].as_i64(), schema["maximum"].as_i64());
+        if name == "limit" {
+            assert!(
+                minimum.is_some() && maximum.is_some(),
+                "{template}: the query parameter limit has no bounds"
+            );
+        }
+        // Each documented bound is where the answers change; an integer that may be anything
+        // (a page's `after` id) has none to try.
+        let mut tries = Vec::new();
+        if let Some(minimum) = minimum {
+            tries.extend([(minimum - 1, 400), (minimum, first.expect)]);
+        }
+        if let Some(maximum) = maximum {
+            tries.extend([(maximum, first.expect), (maximum + 1, 400)]);
+        }
+        for (value, expect) in tries {
             calls.push(Call {
                 what: "a bound of an integer parameter",
                 path: format!("{}{join}{name}={value}", first.path),
