@@ -713,7 +713,7 @@ async fn every_operation_of_the_document_answers_as_the_document_says() {
     let mut seen = BTreeSet::new();
 
     for (template, method, operation) in operations(&doc) {
-        // HEAD is exercised with the calls of GET, each also sent as GET.
+        // HEAD is exercised with the calls of GET, sent as HEAD.
         let own = if method == "head" { "get" } else { method.as_str() };
         let Some(calls) = world.calls(own, &template).await else {
             missing.push(format!("{} {template}", method.to_uppercase()));
