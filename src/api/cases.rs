@@ -56,10 +56,13 @@ pub struct CaseMessage {
 #[into_params(parameter_in = Query)]
 pub struct CaseQuery {
     /// Only cases with a message of this kind.
+    #[param(value_type = Option<Kind>)]
     pub kind: Option<String>,
     /// Only cases with a message received at or after this instant (RFC 3339) or date (YYYY-MM-DD, Copenhagen).
+    #[param(schema_with = crate::api::openapi::instant_or_date)]
     pub since: Option<String>,
     /// At most this many (default 100, at most 1000).
+    #[param(minimum = 1, maximum = 1000, default = 100)]
     pub limit: Option<u32>,
 }
 
@@ -77,9 +80,9 @@ fn caseworker_municipality(principal: &Principal) -> Result<&str, Problem> {
 #[utoipa::path(get, path = "/v1/cases", tag = "cases", params(CaseQuery),
     responses(
         (status = 200, body = CaseList),
-        (status = 400, body = Problem, content_type = "application/problem+json"),
+        (status = 400, description = "A query parameter out of bounds or not understood", body = Problem, content_type = "application/problem+json"),
         (status = 401, body = Problem, content_type = "application/problem+json"),
-        (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Not a caseworker token", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = [])))]
 pub async fn list_cases(

@@ -92,12 +92,15 @@ pub struct DeadlineList {
 #[into_params(parameter_in = Query)]
 pub struct DeadlineQuery {
     /// open, met, missed or cancelled.
+    #[param(value_type = Option<DeadlineState>)]
     pub state: Option<String>,
     /// Only this team's.
     pub team: Option<String>,
     /// Due before this instant (RFC 3339) or date (Copenhagen).
+    #[param(schema_with = crate::api::openapi::instant_or_date)]
     pub due_before: Option<String>,
     /// At most this many (default 100, at most 1000).
+    #[param(minimum = 1, maximum = 1000, default = 100)]
     pub limit: Option<u32>,
 }
 
@@ -115,9 +118,9 @@ fn municipality(principal: &Principal) -> Result<&str, Problem> {
 #[utoipa::path(get, path = "/v1/deadlines", tag = "deadlines", params(DeadlineQuery),
     responses(
         (status = 200, body = DeadlineList),
-        (status = 400, body = Problem, content_type = "application/problem+json"),
+        (status = 400, description = "A query parameter out of bounds or not understood", body = Problem, content_type = "application/problem+json"),
         (status = 401, body = Problem, content_type = "application/problem+json"),
-        (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Not a caseworker token", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = [])))]
 pub async fn list_deadlines(
@@ -174,11 +177,12 @@ async fn own(id: i64, principal: &Principal, store: &dyn Store) -> Result<Deadli
     request_body = ResolveRequest,
     responses(
         (status = 200, body = DeadlineBody),
-        (status = 400, description = "Not one of the deadline's outcomes", body = Problem, content_type = "application/problem+json"),
+        (status = 400, description = "Not one of the deadline's outcomes, or a body that is not {\"outcome\": …}", body = Problem, content_type = "application/problem+json"),
         (status = 401, body = Problem, content_type = "application/problem+json"),
         (status = 403, body = Problem, content_type = "application/problem+json"),
         (status = 404, body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "Already met or cancelled", body = Problem, content_type = "application/problem+json"),
+        (status = 413, description = "The body is over limits.max_body_bytes", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = [])))]
 #[allow(clippy::too_many_arguments)] // one per extractor, as actix-web hands them over

@@ -89,10 +89,13 @@ pub struct DeadLetterQuery {
     /// Only this destination.
     pub destination: Option<String>,
     /// Dead at or after this instant (RFC 3339) or date (Copenhagen).
+    #[param(schema_with = crate::api::openapi::instant_or_date)]
     pub since: Option<String>,
     /// Dead before this instant or date.
+    #[param(schema_with = crate::api::openapi::instant_or_date)]
     pub until: Option<String>,
     /// At most this many (default 100, at most 1000).
+    #[param(minimum = 1, maximum = 1000, default = 100)]
     pub limit: Option<u32>,
 }
 
@@ -102,7 +105,11 @@ pub struct DeadLetterQuery {
 #[serde(deny_unknown_fields)]
 pub struct ReplayRequest {
     pub destination: Option<String>,
+    /// Dead at or after this instant (RFC 3339) or date (Copenhagen).
+    #[schema(schema_with = crate::api::openapi::instant_or_date)]
     pub since: Option<String>,
+    /// Dead before this instant or date.
+    #[schema(schema_with = crate::api::openapi::instant_or_date)]
     pub until: Option<String>,
     #[serde(default)]
     pub all: bool,
@@ -220,9 +227,10 @@ async fn replay_one(
     request_body = ReplayRequest,
     responses(
         (status = 202, body = ReplayAnswer),
-        (status = 400, body = Problem, content_type = "application/problem+json"),
+        (status = 400, description = "A body that is no replay request, or one that names no dead letters", body = Problem, content_type = "application/problem+json"),
         (status = 401, body = Problem, content_type = "application/problem+json"),
-        (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Not an operator token", body = Problem, content_type = "application/problem+json"),
+        (status = 413, description = "The body is over limits.max_body_bytes", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = [])))]
 pub async fn replay_dead_letters(

@@ -7,10 +7,11 @@ use actix_web::{HttpResponse, web};
 
 /// The JSON Schema (2020-12) of a message kind: the contract.
 #[utoipa::path(get, path = "/v1/schemas/{kind}", tag = "contract",
-    params(("kind" = String, Path, description = "release-notice | housing-offer | jobcenter-message")),
+    params(("kind" = String, Path, description = "release-notice, housing-offer or jobcenter-message; `.v1.json` may be appended",
+        pattern = r"^(release-notice|housing-offer|jobcenter-message)(\.v1)?(\.json)?$")),
     responses(
         (status = 200, description = "The schema", content_type = "application/schema+json", body = Object),
-        (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such kind", body = Problem, content_type = "application/problem+json"),
     ))]
 pub async fn get_schema(path: web::Path<String>) -> Result<HttpResponse, Problem> {
     let name = path.trim_end_matches(".json").trim_end_matches(".v1");
@@ -25,18 +26,29 @@ pub async fn get_schema(path: web::Path<String>) -> Result<HttpResponse, Problem
         .body(schema_text(kind)))
 }
 
+/// The answer of `/healthz` and `/readyz`.
+#[derive(serde::Serialize, utoipa::ToSchema)]
+pub struct HealthBody {
+    /// `ok` (`/healthz`) or `ready` (`/readyz`).
+    #[schema(example = "ok")]
+    pub status: &'static str,
+}
+
 /// The process is up.
-#[utoipa::path(get, path = "/healthz", tag = "operations", responses((status = 200, description = "Up")))]
+#[utoipa::path(get, path = "/healthz", tag = "operations", responses((status = 200, description = "Up", body = HealthBody)))]
 pub async fn healthz() -> HttpResponse {
-    HttpResponse::Ok().json(serde_json::json!({ "status": "ok" }))
+    HttpResponse::Ok().json(HealthBody { status: "ok" })
 }
 
 /// The database answers.
 #[utoipa::path(get, path = "/readyz", tag = "operations",
-    responses((status = 200, description = "Ready"), (status = 503, body = Problem, content_type = "application/problem+json")))]
+    responses(
+        (status = 200, description = "Ready", body = HealthBody),
+        (status = 503, description = "The database takes no writes or does not answer", body = Problem, content_type = "application/problem+json"),
+    ))]
 pub async fn readyz(store: web::Data<dyn Store>) -> HttpResponse {
     match store.ping().await {
-        Ok(()) => HttpResponse::Ok().json(serde_json::json!({ "status": "ready" })),
+        Ok(()) => HttpResponse::Ok().json(HealthBody { status: "ready" }),
         Err(e) if e.is::<crate::store::Unavailable>() => {
             tracing::warn!(error = format!("{e:#}"), "not ready: the store cannot write");
             Problem::new(kinds::UNAVAILABLE, "the database takes no writes now".to_owned()).response()

@@ -15,12 +15,15 @@ use serde::Deserialize;
 #[into_params(parameter_in = Query)]
 pub struct ReportQuery {
     /// Start of the period (RFC 3339 instant or date, Copenhagen); default 1 January this year.
+    #[param(schema_with = crate::api::openapi::instant_or_date)]
     pub from: Option<String>,
     /// End of the period, exclusive; default 1 January next year.
+    #[param(schema_with = crate::api::openapi::instant_or_date)]
     pub to: Option<String>,
     /// Operators only: one municipality.
     pub municipality: Option<String>,
     /// `json` (default) or `csv`.
+    #[param(pattern = "^(json|csv)$")]
     pub format: Option<String>,
 }
 
@@ -29,9 +32,10 @@ pub struct ReportQuery {
 /// days without housing, and released without) or `teams` (deadlines met on time, missed,
 /// overdue, open).
 #[utoipa::path(get, path = "/v1/reports/{report}", tag = "reports",
-    params(("report" = String, Path, description = "institutions, municipalities or teams"), ReportQuery),
+    params(("report" = String, Path, description = "institutions, municipalities or teams", pattern = "^(institutions|municipalities|teams)$"), ReportQuery),
     responses(
-        (status = 200, description = "The report as JSON, or CSV", body = Object),
+        (status = 200, description = "The report as JSON, or as CSV with format=csv or Accept: text/csv",
+            content((Object = "application/json"), (String = "text/csv"))),
         (status = 400, body = Problem, content_type = "application/problem+json"),
         (status = 401, body = Problem, content_type = "application/problem+json"),
         (status = 403, body = Problem, content_type = "application/problem+json"),

@@ -143,8 +143,9 @@ pub async fn file_batch(intake: &Intake, sender_id: &str, rows: Vec<indgang_boli
     request_body(content = String, content_type = "text/csv", description = "Semicolon-separated, a header row; adapters/boligtildeling/README.md"),
     responses(
         (status = 200, description = "Every row's outcome", body = BatchAnswer),
+        (status = 400, description = "The body could not be read", body = Problem, content_type = "application/problem+json"),
         (status = 401, body = Problem, content_type = "application/problem+json"),
-        (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Not a sender token that may send housing offers", body = Problem, content_type = "application/problem+json"),
         (status = 413, description = "Over limits.max_batch_bytes", body = Problem, content_type = "application/problem+json"),
         (status = 415, description = "Not text/csv", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "The file cannot be read as a batch (header, columns, encoding)", body = Problem, content_type = "application/problem+json"),

@@ -50,22 +50,25 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         );
 }
 
-/// One submit endpoint per kind: the same handler and the same documented answers.
+/// One submit endpoint per kind: the same handler and the same documented answers; the media
+/// types of the request body are each kind's (those `handle` allows).
 macro_rules! submit_endpoint {
-    ($name:ident, $kind:expr, $path:literal, $summary:literal, $body:literal) => {
+    ($name:ident, $kind:expr, $path:literal, $summary:literal, request_body($($request:tt)*)) => {
         #[doc = $summary]
         #[utoipa::path(post, path = $path, tag = "intake",
-            request_body(content = inline(Object), content_type = "application/json", description = $body),
+            request_body($($request)*),
             responses(
-                (status = 202, description = "Accepted and durably filed", body = ReceiptBody, headers(("Location" = String, description = "URL of the receipt"))),
-                (status = 200, description = "The same message was accepted before; its original receipt", body = ReceiptBody),
-                (status = 400, description = "Malformed JSON", body = Problem, content_type = "application/problem+json"),
-                (status = 401, description = "Missing or unknown token", body = Problem, content_type = "application/problem+json"),
+                (status = 202, description = "Accepted and durably filed: the receipt, as XML when `Accept` prefers `application/xml` or `text/xml`", headers(("Location" = String, description = "URL of the receipt")),
+                    content((ReceiptBody = "application/json"), (String = "application/xml"))),
+                (status = 200, description = "The same message was accepted before: its original receipt", headers(("Location" = String, description = "URL of the receipt")),
+                    content((ReceiptBody = "application/json"), (String = "application/xml"))),
+                (status = 400, description = "Malformed JSON, or a body that could not be read", body = Problem, content_type = "application/problem+json"),
+                (status = 401, description = "Missing, unknown or revoked token", body = Problem, content_type = "application/problem+json"),
                 (status = 403, description = "The token may not send this kind or this sender.id", body = Problem, content_type = "application/problem+json"),
                 (status = 409, description = "The message id was used before for different content", body = Problem, content_type = "application/problem+json"),
                 (status = 413, description = "The body is over limits.max_body_bytes", body = Problem, content_type = "application/problem+json"),
-                (status = 415, description = "Not application/json", body = Problem, content_type = "application/problem+json"),
-                (status = 422, description = "Schema or domain-rule violations, every one listed", body = Problem, content_type = "application/problem+json"),
+                (status = 415, description = "A Content-Type this endpoint does not take", body = Problem, content_type = "application/problem+json"),
+                (status = 422, description = "Schema or domain-rule violations, or faults in the partner's XML (with line and column), every one listed", body = Problem, content_type = "application/problem+json"),
                 (status = 503, description = "Nothing filed: the disk takes no writes now, or the gateway is stopping; send again after Retry-After", body = Problem, content_type = "application/problem+json", headers(("Retry-After" = u64, description = "Seconds"))),
             ),
             security(("bearer" = [])))]
@@ -85,21 +88,38 @@ submit_endpoint!(
     Kind::ReleaseNotice,
     "/v1/release-notices",
     "Submit a release notice from Kriminalforsorgen.",
-    "A release notice: schemas/release-notice.v1.json"
+    request_body(
+        description = "A release notice: the JSON of schemas/release-notice.v1.json, or Kriminalforsorgen's XML (schemas/xml/release-notice.v1.xsd; adapters/kriminalforsorgen/README.md)",
+        content(
+            (Object = "application/json"),
+            (String = "application/xml"),
+            (String = "text/xml"),
+        )
+    )
 );
 submit_endpoint!(
     submit_housing_offer,
     Kind::HousingOffer,
     "/v1/housing-offers",
     "Submit a housing offer from the housing allocation office.",
-    "A housing offer: schemas/housing-offer.v1.json"
+    request_body(
+        description = "A housing offer: the JSON of schemas/housing-offer.v1.json",
+        content((Object = "application/json"))
+    )
 );
 submit_endpoint!(
     submit_jobcenter_message,
     Kind::JobcenterMessage,
     "/v1/jobcenter-messages",
     "Submit a message from the jobcenter.",
-    "A jobcenter message: schemas/jobcenter-message.v1.json"
+    request_body(
+        description = "A jobcenter message: the JSON of schemas/jobcenter-message.v1.json, or an event in KOMBIT's Beskedfordeler envelope (adapters/jobcenter/README.md)",
+        content(
+            (Object = "application/json"),
+            (String = "application/xml"),
+            (String = "text/xml"),
+        )
+    )
 );
 
 async fn submit(

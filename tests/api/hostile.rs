@@ -295,7 +295,7 @@ async fn every_route_answers_every_method_with_a_problem_or_success() {
                     assert_eq!(status, 405, "{method} {path}");
                     let allow = response.headers()["allow"].to_str().unwrap().to_owned();
                     let mut expected = documented.clone();
-                    if expected.contains(&"GET".to_owned()) {
+                    if expected.contains(&"GET".to_owned()) && !expected.contains(&"HEAD".to_owned()) {
                         expected.push("HEAD".to_owned());
                     }
                     assert_eq!(allow, expected.join(", "), "{method} {path}");

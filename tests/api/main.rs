@@ -16,6 +16,7 @@ mod hostile;
 mod housing;
 mod idempotency;
 mod intake;
+mod openapi;
 mod operations;
 mod privacy;
 mod receiver;
