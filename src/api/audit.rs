@@ -19,12 +19,15 @@ pub struct AuditQuery {
     /// Only entries of this action, e.g. `case.read`.
     pub action: Option<String>,
     /// Entries at or after this instant (RFC 3339) or date (YYYY-MM-DD, Copenhagen).
+    #[param(schema_with = crate::api::openapi::instant_or_date)]
     pub from: Option<String>,
     /// Entries before this instant or date.
+    #[param(schema_with = crate::api::openapi::instant_or_date)]
     pub to: Option<String>,
     /// The page after this entry id (`next_after` of the page before).
     pub after: Option<i64>,
     /// At most this many (default 100, 1 to 1000).
+    #[param(minimum = 1, maximum = 1000, default = 100)]
     pub limit: Option<u32>,
 }
 

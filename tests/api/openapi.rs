@@ -189,6 +189,7 @@ struct World {
     jobcenter: String,
     caseworker: String,
     operator: String,
+    auditor: String,
     receipt_id: String,
     case_ref: String,
     numbered: usize,
@@ -210,6 +211,7 @@ impl World {
                 .await,
             caseworker: app.caseworker_token("751").await,
             operator: app.operator_token().await,
+            auditor: app.auditor_token().await,
             receipt_id: String::new(),
             case_ref: String::new(),
             numbered: 0,
@@ -457,6 +459,29 @@ impl World {
                 )]
             }
             ("get", "/v1/status") => vec![Call::new("an operator", template, operator, 200)],
+            ("post", "/v1/case-search") => vec![
+                Call::new("a citizen with a case", template, caseworker, 200)
+                    .json(&json!({ "cpr": parole_notice()["citizen"]["cpr"] })),
+                Call::new("a citizen without", template, caseworker, 200).json(&json!({ "cpr": "010190-2345" })),
+                Call::new("not a CPR number", template, caseworker, 400).json(&json!({ "cpr": "311399-1234" })),
+                Call::new("an operator", template, operator, 403).json(&json!({ "cpr": "010190-2345" })),
+            ],
+            ("get", "/v1/audit") => {
+                let auditor = Some(self.auditor.as_str());
+                vec![
+                    Call::new("an auditor", template, auditor, 200),
+                    Call::new(
+                        "a filter",
+                        format!(
+                            "/v1/audit?case={}&action=case.read&from=2026-01-01&to=2030-01-01T00:00:00Z&after=0",
+                            self.case_ref
+                        ),
+                        auditor,
+                        200,
+                    ),
+                    Call::new("a caseworker", template, caseworker, 403),
+                ]
+            }
             ("get", "/v1/schemas/{kind}") => vec![
                 Call::new("a kind", "/v1/schemas/release-notice", None, 200),
                 Call::new("a file name", "/v1/schemas/housing-offer.v1.json", None, 200),
