@@ -22,6 +22,7 @@ mod privacy;
 mod receiver;
 mod reports;
 mod restart;
+mod roles;
 mod shutdown;
 mod smtp;
 mod tls;
