@@ -255,7 +255,8 @@ pub fn check_file(
 
 fn print_text(v: &Verdict) {
     if let Some(error) = &v.error {
-        outln!("{}: {error}", v.file);
+        // Not a verdict on the file but why there is none: where errors go.
+        eprintln!("indgang: {}: {error}", v.file);
         return;
     }
     let kind = v.kind.map_or("message", Kind::as_str);
