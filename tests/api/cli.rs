@@ -525,6 +525,9 @@ fn a_closed_pipe_stops_a_command_quietly() {
     }
 }
 
+/// Settings in the environment of one run.
+type Env<'a> = &'a [(&'a str, &'a str)];
+
 #[test]
 fn every_command_exits_0_1_or_2_by_one_convention() {
     let dir = tempfile::tempdir().unwrap();
@@ -541,7 +544,7 @@ fn every_command_exits_0_1_or_2_by_one_convention() {
     let no_header = boligtildeling("file-faults/ingen-header.csv");
     let no_header = no_header.to_str().unwrap();
     let bad_config: &[(&str, &str)] = &[("INDGANG__LIMITS__MAX_BODY_BYTES", "lots")];
-    let cases: Vec<(Vec<&str>, &[(&str, &str)], i32)> = vec![
+    let cases: Vec<(Vec<&str>, Env, i32)> = vec![
         // Usage.
         (vec!["--help"], &[], 0),
         (vec!["frobnicate"], &[], 2),
