@@ -131,16 +131,19 @@ fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
-/// `cargo run [-q] --release -- ARGS`: the real binary.
-fn binary(data_dir: &Path, words: &[String]) -> Vec<String> {
-    let args = words
-        .iter()
-        .position(|w| w == "--")
-        .map(|at| &words[at + 1..])
-        .expect("cargo run … -- ARGS");
+/// `cargo run [-q] --release -- ARGS` or `indgang ARGS`: the real binary, in `folder`.
+fn binary(data_dir: &Path, folder: &Path, words: &[String]) -> Vec<String> {
+    let args = match words[0].as_str() {
+        "indgang" => &words[1..],
+        _ => words
+            .iter()
+            .position(|w| w == "--")
+            .map(|at| &words[at + 1..])
+            .expect("cargo run … -- ARGS"),
+    };
     let output = std::process::Command::new(env!("CARGO_BIN_EXE_indgang"))
         .args(args)
-        .current_dir(root())
+        .current_dir(folder)
         .env("INDGANG__DATA_DIR", data_dir)
         .env_remove("RUST_LOG")
         .output()
@@ -347,7 +350,7 @@ async fn every_console_example_of_the_readme_holds() {
                 let inner = inner
                     .strip_suffix(" | tail -n 1")
                     .unwrap_or_else(|| panic!("README line {}: only `| tail -n 1` is known", step.line));
-                binary(&app.data_dir, &words(inner, &vars))
+                binary(&app.data_dir, &root(), &words(inner, &vars))
                     .last()
                     .cloned()
                     .unwrap_or_default()
@@ -364,7 +367,7 @@ async fn every_console_example_of_the_readme_holds() {
         } else {
             let words = words(&command, &vars);
             match words[0].as_str() {
-                "cargo" => binary(&app.data_dir, &words),
+                "cargo" => binary(&app.data_dir, &root(), &words),
                 "curl" => curl(&app, &words).await,
                 other => panic!("README line {}: the test cannot run {other}", step.line),
             }
@@ -391,6 +394,33 @@ async fn every_console_example_of_the_readme_holds() {
         app.advance_and_drain(300).await;
     }
     assert!(failures.is_empty(), "{}", failures.join("\n\n"));
+}
+
+/// The `indgang` commands of the adapters' READMEs print what the READMEs show (in the adapter's
+/// folder, without a gateway).
+#[test]
+fn the_adapters_readmes_show_what_the_commands_print() {
+    let data = tempfile::tempdir().unwrap();
+    let mut ran = 0;
+    for adapter in ["boligtildeling", "kriminalforsorgen", "jobcenter"] {
+        let folder = root().join("adapters").join(adapter);
+        let readme = std::fs::read_to_string(folder.join("README.md")).unwrap();
+        for step in steps(&readme) {
+            let words = words(&step.command, &HashMap::new());
+            assert_eq!(words[0], "indgang", "adapters/{adapter}/README.md line {}", step.line);
+            let output = binary(data.path(), &folder, &words);
+            if let Err(why) = compare(&step, &output) {
+                panic!(
+                    "adapters/{adapter}/README.md line {} (`{}`): {why}\nthe output:\n{}",
+                    step.line,
+                    step.command,
+                    output.join("\n")
+                );
+            }
+            ran += 1;
+        }
+    }
+    assert!(ran > 0, "the adapters' READMEs show a command");
 }
 
 /// What docs/errors.md says of the Bearer scheme and of the `415` details.
