@@ -20,7 +20,8 @@ use std::process::ExitCode;
 
 /// The one convention of every command (see `output`).
 const EXIT_CODES: &str = "Exit codes: 0 success; 1 the input was checked and found wanting (an invalid file, \
-a rejected row, an id that names nothing); 2 a usage or configuration error or an unreadable file.";
+a rejected row, an id that names nothing); 2 a usage or configuration error or an unreadable file. serve: 2 for a \
+bad configuration, 1 when it cannot start or stops otherwise.";
 
 #[derive(Parser)]
 #[command(

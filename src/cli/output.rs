@@ -3,7 +3,9 @@
 //! Exit codes, as `indgang --help` and the README say: 0 success; 1 the input (a file, a row, a
 //! named id) was checked and found wanting; 2 anything else that stops a command: a usage or
 //! configuration error, an unreadable file, a database that cannot be opened. A command marks
-//! the first kind with [`Wanting`]; every other error is the second.
+//! the first kind with [`Wanting`]; every other error is the second. `serve` is the exception
+//! that a service manager needs: 2 only for a bad configuration (not worth a restart), 1 when it
+//! cannot start or stops for another reason ([`Stopped`]; the systemd unit restarts it).
 //!
 //! Standard output may be a pipe that closes early (`indgang validate … | head`): the command
 //! then stops quietly with code 0, as ripgrep does, instead of panicking in `println!`.
@@ -24,9 +26,22 @@ impl fmt::Display for Wanting {
 
 impl std::error::Error for Wanting {}
 
+/// `serve` failed for a reason other than its configuration: exit code 1. It holds the whole
+/// chain of causes, as `{:#}` shows it.
+#[derive(Debug)]
+pub struct Stopped(pub String);
+
+impl fmt::Display for Stopped {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for Stopped {}
+
 /// The exit code of a command that stopped with `error`.
 pub fn exit_code(error: &anyhow::Error) -> ExitCode {
-    if error.downcast_ref::<Wanting>().is_some() {
+    if error.downcast_ref::<Wanting>().is_some() || error.downcast_ref::<Stopped>().is_some() {
         ExitCode::from(1)
     } else {
         ExitCode::from(2)
