@@ -607,6 +607,10 @@ fn every_command_exits_0_1_or_2_by_one_convention() {
         (vec!["replay", "--all"], &[], 0),
         (vec!["replay", "dlv_00000000000000000000000000000000"], &[], 1),
         (vec!["webhook-secret"], &[], 0),
+        // audit.
+        (vec!["audit", "verify"], &[], 0),
+        (vec!["audit", "export", "--since", "jan"], &[], 2),
+        (vec!["audit", "export"], &[], 0),
     ];
     let mut wrong = Vec::new();
     for (args, env, expected) in cases {
