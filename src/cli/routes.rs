@@ -42,7 +42,7 @@ pub fn run(settings: &Settings, command: Command) -> ExitCode {
         let checked = match check_file(&validator, kind, None, file, now) {
             Ok(checked) => checked,
             Err(Failure::Unreadable(error)) => {
-                eprintln!("{}: {error}", file.display());
+                eprintln!("indgang: {}: {error}", file.display());
                 code = ExitCode::from(2);
                 continue;
             }

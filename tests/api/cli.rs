@@ -828,3 +828,33 @@ fn import_needs_no_kind() {
     let output = indgang(dir.path(), &["import", one_good.to_str().unwrap()], &[]);
     assert_eq!(output.status.code(), Some(0), "{}", text(&output.stderr));
 }
+
+#[test]
+fn serve_writes_no_colour_codes_when_its_output_is_no_terminal() {
+    use std::io::BufRead;
+    let dir = tempfile::tempdir().unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_indgang"))
+        .arg("serve")
+        .env("INDGANG__DATA_DIR", dir.path())
+        .env("INDGANG__SERVER__BIND", "127.0.0.1:0")
+        .env("INDGANG__LOG__FORMAT", "pretty")
+        .env_remove("RUST_LOG")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut lines = Vec::new();
+    for line in std::io::BufReader::new(child.stdout.take().unwrap()).lines() {
+        let line = line.unwrap();
+        let serving = line.contains("indgang is serving");
+        lines.push(line);
+        if serving {
+            break;
+        }
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let log = lines.join("\n");
+    assert!(log.contains("indgang is serving"), "{log}");
+    assert!(!log.contains('\u{1b}'), "readable text, without colour codes: {log}");
+}
