@@ -439,6 +439,15 @@ pub enum StorageUrl {
     Sqlite(PathBuf),
 }
 
+/// As a person writes it in `storage.url`: `sqlite:./data/indgang.db`.
+impl std::fmt::Display for StorageUrl {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            StorageUrl::Sqlite(path) => write!(f, "sqlite:{}", path.display()),
+        }
+    }
+}
+
 impl Settings {
     /// Loads the layers and validates the result.
     pub fn load(file: Option<&Path>) -> anyhow::Result<Settings> {

@@ -29,6 +29,25 @@ impl Period {
     /// Why a report cannot cover a period that is `too_long`.
     pub const TOO_LONG: &str = "a report covers at most 366 days; ask for each year on its own";
 
+    /// The period a report covers: `from` and `to` where given. When neither is, the report's
+    /// default: for the municipalities, whose first figure is about the month ahead of `now`, the
+    /// 30 days (720 hours) up to `now`, so both figures are about the present; for the others the
+    /// calendar year (Copenhagen) that `now` is in. When only one is given, the other is that of
+    /// the calendar year.
+    pub fn asked(report: Report, now: Timestamp, from: Option<Timestamp>, to: Option<Timestamp>) -> Period {
+        if from.is_none() && to.is_none() && report == Report::Municipalities {
+            return Period {
+                from: now - jiff::SignedDuration::from_hours(30 * 24),
+                to: now,
+            };
+        }
+        let year = Period::year_of(now);
+        Period {
+            from: from.unwrap_or(year.from),
+            to: to.unwrap_or(year.to),
+        }
+    }
+
     /// The calendar year (Copenhagen) that `now` is in.
     pub fn year_of(now: Timestamp) -> Period {
         let year = copenhagen_date(now).year();
@@ -349,10 +368,27 @@ pub enum Report {
     Teams,
 }
 
-/// A report computed: the JSON lines and the same as rows.
+/// A report computed: its lines as JSON, the answer of the API, and the same as rows.
 pub struct Computed {
+    pub lines: Vec<serde_json::Value>,
     pub json: serde_json::Value,
     pub rows: Rows,
+}
+
+/// The `municipality` a report is asked for, when it names one of the 98 kommunekoder.
+pub fn municipality_arg(key: &str, text: &str) -> Result<String, String> {
+    Kommunekode::parse(text)
+        .map(|code| code.to_string())
+        .map_err(|e| format!("{key}: {e}"))
+}
+
+fn as_json<T: Serialize>(name: &str, lines: &[T]) -> (Vec<serde_json::Value>, serde_json::Value) {
+    let values: Vec<serde_json::Value> = lines
+        .iter()
+        .map(|line| serde_json::to_value(line).expect("report lines serialise"))
+        .collect();
+    let json = serde_json::json!({ name: values });
+    (values, json)
 }
 
 /// Computes a report from the store, for one municipality or all.
@@ -367,10 +403,12 @@ pub async fn compute(
     Ok(match report {
         Report::Institutions => {
             let notices = store.release_notices(municipality, period.from, period.to).await?;
-            let lines = institutions(&notices, settings.intake.late_notice_days);
+            let found = institutions(&notices, settings.intake.late_notice_days);
+            let (lines, json) = as_json("institutions", &found);
             Computed {
-                json: serde_json::json!({ "institutions": lines }),
-                rows: Rows::institutions(&lines),
+                lines,
+                json,
+                rows: Rows::institutions(&found),
             }
         }
         Report::Municipalities => {
@@ -382,18 +420,22 @@ pub async fn compute(
                 )
                 .await?;
             let past = store.deadline_rows(municipality, period.from, period.to).await?;
-            let lines = municipalities(&soon, &past, &settings.reports.housing_policy);
+            let found = municipalities(&soon, &past, &settings.reports.housing_policy);
+            let (lines, json) = as_json("municipalities", &found);
             Computed {
-                json: serde_json::json!({ "municipalities": lines }),
-                rows: Rows::municipalities(&lines),
+                lines,
+                json,
+                rows: Rows::municipalities(&found),
             }
         }
         Report::Teams => {
             let rows = store.deadline_rows(municipality, period.from, period.to).await?;
-            let lines = teams(&rows, now);
+            let found = teams(&rows, now);
+            let (lines, json) = as_json("teams", &found);
             Computed {
-                json: serde_json::json!({ "teams": lines }),
-                rows: Rows::teams(&lines),
+                lines,
+                json,
+                rows: Rows::teams(&found),
             }
         }
     })

@@ -1,4 +1,6 @@
-//! Logging: `tracing` events as JSON lines, or pretty when standard output is a terminal.
+//! Logging. `serve`: `tracing` events as JSON lines on standard output, or pretty when it is a
+//! terminal. The other commands: warnings and errors, pretty, on standard error, so that their
+//! output stays theirs (`RUST_LOG` shows more). Colour codes only when the stream is a terminal.
 //! Every line of a request carries its request id (see `api::request_id`).
 //!
 //! Nothing personal is ever passed to a log call: handlers log kinds, sender ids, case references
@@ -20,18 +22,28 @@ pub fn init(settings: &LogSettings) {
         LogFormat::Pretty => false,
         LogFormat::Auto => !std::io::stdout().is_terminal(),
     };
-    init_with(settings, json, std::io::stdout);
+    let ansi = std::io::stdout().is_terminal();
+    init_with(&settings.level, json, ansi, std::io::stdout);
 }
 
-pub fn init_with<W>(settings: &LogSettings, json: bool, writer: W)
+/// Installs the global subscriber of a command other than `serve`: warnings and errors on
+/// standard error (a command's rows go to its own output and summary, not one log line each).
+pub fn init_command() {
+    init_with("warn", false, std::io::stderr().is_terminal(), std::io::stderr);
+}
+
+fn init_with<W>(level: &str, json: bool, ansi: bool, writer: W)
 where
     W: for<'w> MakeWriter<'w> + Send + Sync + 'static,
 {
     let filter = std::env::var("RUST_LOG")
         .ok()
         .and_then(|f| parse_filter(&f).ok())
-        .unwrap_or_else(|| parse_filter(&settings.level).unwrap_or_else(|_| EnvFilter::new("info")));
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(writer);
+        .unwrap_or_else(|| parse_filter(level).unwrap_or_else(|_| EnvFilter::new("info")));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_ansi(ansi)
+        .with_writer(writer);
     let result = if json {
         builder
             .json()

@@ -14,13 +14,14 @@ use serde::Deserialize;
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct ReportQuery {
-    /// Start of the period (RFC 3339 instant or date, Copenhagen); default 1 January this year.
+    /// Start of the period (RFC 3339 instant or date, Copenhagen); default 1 January this year,
+    /// for `municipalities` 30 days before now.
     #[param(schema_with = crate::api::openapi::instant_or_date)]
     pub from: Option<String>,
-    /// End of the period, exclusive; default 1 January next year.
+    /// End of the period, exclusive; default 1 January next year, for `municipalities` now.
     #[param(schema_with = crate::api::openapi::instant_or_date)]
     pub to: Option<String>,
-    /// Operators only: one municipality.
+    /// Operators only: one municipality (kommunekode).
     pub municipality: Option<String>,
     /// `json` (default) or `csv`.
     #[param(pattern = "^(json|csv)$")]
@@ -30,11 +31,14 @@ pub struct ReportQuery {
 /// A report: `institutions` (notices per sending institution: count, median days to release,
 /// share late, share with a cover letter), `municipalities` (citizens due for release within 30
 /// days without housing, and released without) or `teams` (deadlines met on time, missed,
-/// overdue, open).
+/// overdue, open). The JSON names the period it covers (`from`, `to`) and the instant it was
+/// computed at (`as_of`), from which `municipalities` counts the 30 days ahead.
 #[utoipa::path(get, path = "/v1/reports/{report}", tag = "reports",
     params(("report" = String, Path, description = "institutions, municipalities or teams", pattern = "^(institutions|municipalities|teams)$"), ReportQuery),
     responses(
-        (status = 200, description = "The report as JSON, or as CSV with format=csv or Accept: text/csv",
+        (status = 200, description = "The report. JSON: an object with `from`, `to`, `as_of` (UTC instants: the period \
+            and the instant it was computed at) and the report's lines under its name (`institutions`, `municipalities` \
+            or `teams`). CSV (format=csv or Accept: text/csv): the lines only",
             content((Object = "application/json"), (String = "text/csv"))),
         (status = 400, body = Problem, content_type = "application/problem+json"),
         (status = 401, body = Problem, content_type = "application/problem+json"),
@@ -72,7 +76,10 @@ pub async fn get_report(
                 "caseworkers report on their own municipality".to_owned(),
             ));
         }
-        (Principal::Operator { .. }, asked) => asked.clone(),
+        (Principal::Operator { .. }, Some(asked)) => {
+            Some(crate::reports::municipality_arg("municipality", asked).map_err(bad)?)
+        }
+        (Principal::Operator { .. }, None) => None,
         (Principal::Sender { .. } | Principal::Auditor { .. }, _) => {
             return Err(Problem::new(
                 kinds::FORBIDDEN,
@@ -81,15 +88,9 @@ pub async fn get_report(
         }
     };
     let now = clock.now();
-    let mut period = Period::year_of(now);
-    for (key, text, slot) in [
-        ("from", &query.from, &mut period.from),
-        ("to", &query.to, &mut period.to),
-    ] {
-        if let Some(at) = super::instant_param(key, text.as_deref())? {
-            *slot = at;
-        }
-    }
+    let from = super::instant_param("from", query.from.as_deref())?;
+    let to = super::instant_param("to", query.to.as_deref())?;
+    let period = Period::asked(report, now, from, to);
     if period.from >= period.to {
         return Err(bad("from: must come before to".to_owned()));
     }
@@ -125,5 +126,6 @@ pub async fn get_report(
     let mut json = computed.json;
     json["from"] = period.from.to_string().into();
     json["to"] = period.to.to_string().into();
+    json["as_of"] = now.to_string().into();
     Ok(HttpResponse::Ok().json(json))
 }

@@ -1,5 +1,6 @@
 //! `indgang audit verify` and `indgang audit export`: the audit log from the command line.
 
+use super::output::{Wanting, outln, written};
 use crate::audit::{About, Actor, Auditor, action, outcome};
 use crate::config::Settings;
 use crate::startup::{open_store, open_vault};
@@ -23,7 +24,7 @@ pub enum Command {
     },
 }
 
-/// A log that is not intact is an error (exit status 1), after the faults are printed.
+/// A log that is not intact is found wanting (exit status 1), after the faults are printed.
 pub async fn run(settings: Settings, command: Command) -> anyhow::Result<()> {
     let store = open_store(&settings)?;
     let result = async {
@@ -33,7 +34,7 @@ pub async fn run(settings: Settings, command: Command) -> anyhow::Result<()> {
             Command::Verify => {
                 let report = auditor.verify().await?;
                 for fault in &report.faults {
-                    println!("{fault}");
+                    outln!("{fault}");
                 }
                 let entries = match report.entries {
                     1 => "1 entry".to_owned(),
@@ -45,13 +46,15 @@ pub async fn run(settings: Settings, command: Command) -> anyhow::Result<()> {
                     String::new()
                 };
                 match report.faults.len() {
-                    0 => println!("the audit log is intact: {entries} checked{start}"),
-                    n => println!(
+                    0 => outln!("the audit log is intact: {entries} checked{start}"),
+                    n => outln!(
                         "the audit log is NOT intact: {n} fault{} in {entries}{start}",
                         if n == 1 { "" } else { "s" }
                     ),
                 }
-                anyhow::ensure!(report.intact(), "the audit log is not intact");
+                if !report.intact() {
+                    return Err(Wanting("the audit log is not intact".to_owned()).into());
+                }
                 Ok(())
             }
             Command::Export { since, until } => {
@@ -79,15 +82,15 @@ pub async fn run(settings: Settings, command: Command) -> anyhow::Result<()> {
                         .await?;
                     for record in &page {
                         let entry = crate::api::audit::AuditEntry::from(record.clone());
-                        serde_json::to_writer(&mut out, &entry)?;
-                        out.write_all(b"\n")?;
+                        written(serde_json::to_writer(&mut out, &entry).map_err(std::io::Error::from));
+                        written(out.write_all(b"\n"));
                     }
                     match page.last() {
                         Some(last) if page.len() == 1000 => after = last.id,
                         _ => break,
                     }
                 }
-                out.flush()?;
+                written(out.flush());
                 Ok(())
             }
         }

@@ -1,8 +1,10 @@
-//! `indgang import --kind housing-offer [--sender ID] FILE.csv`: files a CSV batch of housing
+//! `indgang import [--kind housing-offer] [--sender ID] FILE.csv`: files a CSV batch of housing
 //! offers straight into the database, row by row as `POST /v1/housing-offers/batch` does, with a
 //! progress bar on a terminal. A running gateway sends the deliveries within
-//! `delivery.poll_interval_ms`.
+//! `delivery.poll_interval_ms`. The rows' outcomes go to standard output (the rejected rows and a
+//! summary, or `--json`: one JSON object per row), not to the log.
 
+use super::output::{Wanting, counted, outln};
 use crate::clock::Clock;
 use crate::config::Settings;
 use crate::domain::Kind;
@@ -15,15 +17,16 @@ use std::sync::Arc;
 
 #[derive(clap::Args)]
 pub struct Args {
-    /// The kind of the rows; housing-offer is the only kind that comes as CSV.
-    #[arg(long, value_parser = super::validate::parse_kind)]
+    /// The kind of the rows; housing-offer, the only kind that comes as CSV.
+    #[arg(long, value_parser = super::validate::parse_kind, default_value = "housing-offer")]
     kind: Kind,
     /// The sender the rows are filed as: the allocation office's sender id.
     #[arg(long = "sender", value_name = "ID", default_value = "boligtildeling")]
     sender: String,
-    /// Print every row's outcome as JSON instead of a summary.
+    /// Print every row's outcome as JSON lines (one object per row) instead of a summary.
     #[arg(long)]
     json: bool,
+    /// The allocation office's CSV export.
     #[arg(value_name = "FILE")]
     file: PathBuf,
 }
@@ -49,11 +52,11 @@ pub async fn run(settings: Settings, args: Args) -> anyhow::Result<()> {
                 None => v.message,
             })
             .collect();
-        anyhow::anyhow!(
+        Wanting(format!(
             "{} cannot be read as a batch:\n  {}",
             args.file.display(),
             faults.join("\n  ")
-        )
+        ))
     })?;
     let store = open_store(&settings)?;
     let result = async {
@@ -99,35 +102,28 @@ pub async fn run(settings: Settings, args: Args) -> anyhow::Result<()> {
     let answers = result?;
     let count = |status: &str| answers.iter().filter(|a| a.status == status).count();
     if args.json {
-        println!("{}", serde_json::to_string_pretty(&answers)?);
+        for answer in &answers {
+            outln!("{}", serde_json::to_string(answer)?);
+        }
     } else {
         for answer in answers.iter().filter(|a| a.status == "rejected") {
-            let faults: Vec<String> = answer
-                .problem
-                .as_ref()
-                .and_then(|p| p.violations.clone())
-                .unwrap_or_default()
-                .into_iter()
-                .map(|v| {
-                    if v.pointer.is_empty() {
-                        v.message
-                    } else {
-                        format!("{}: {}", v.pointer, v.message)
-                    }
-                })
-                .collect();
-            println!("row {}: rejected: {}", answer.row, faults.join("; "));
+            let violations = answer.problem.as_ref().and_then(|p| p.violations.clone());
+            for mut violation in violations.unwrap_or_default() {
+                violation.line = violation.line.or(u32::try_from(answer.row).ok());
+                outln!("{}", super::validate::fault(&violation));
+            }
         }
-        println!(
-            "{} rows: {} accepted, {} already filed, {} rejected",
-            answers.len(),
+        outln!(
+            "{}: {} accepted, {} already filed, {} rejected",
+            counted(answers.len(), "row", "rows"),
             count("accepted"),
             count("duplicate"),
             count("rejected")
         );
     }
-    if count("rejected") > 0 {
-        bail!("{} rows were rejected", count("rejected"));
+    match count("rejected") {
+        0 => Ok(()),
+        1 => Err(Wanting("1 row was rejected".to_owned()).into()),
+        n => Err(Wanting(format!("{n} rows were rejected")).into()),
     }
-    Ok(())
 }

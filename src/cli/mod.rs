@@ -4,6 +4,7 @@
 
 mod audit;
 mod import;
+mod output;
 mod replay;
 mod report;
 mod routes;
@@ -12,15 +13,22 @@ mod token;
 mod validate;
 
 use crate::config::Settings;
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, Parser, Subcommand};
+use output::outln;
 use std::path::PathBuf;
 use std::process::ExitCode;
+
+/// The one convention of every command (see `output`).
+const EXIT_CODES: &str = "Exit codes: 0 success; 1 the input was checked and found wanting (an invalid file, \
+a rejected row, an id that names nothing); 2 a usage or configuration error or an unreadable file. serve: 2 for a \
+bad configuration, 1 when it cannot start or stops otherwise.";
 
 #[derive(Parser)]
 #[command(
     name = "indgang",
     version,
-    about = "The single municipal intake for release notices, housing offers and jobcenter messages"
+    about = "The single municipal intake for release notices, housing offers and jobcenter messages",
+    after_help = EXIT_CODES
 )]
 struct Cli {
     /// A TOML file layered over the embedded defaults (INDGANG__… environment variables win over both).
@@ -63,6 +71,11 @@ enum Command {
     Audit(audit::Command),
 }
 
+/// The command line as clap sees it: every command, argument and its help.
+pub fn command() -> clap::Command {
+    Cli::command()
+}
+
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
     let loaded = Settings::load(cli.config.as_deref()).and_then(|settings| {
@@ -83,27 +96,27 @@ pub fn main() -> ExitCode {
         Command::Calendar { year } => calendar(&settings, year),
         Command::Routes(command) => routes::run(&settings, command),
         Command::Replay(args) => {
-            crate::telemetry::init_with(&settings.log, false, std::io::stderr);
+            crate::telemetry::init_command();
             run_async(replay::run(settings, args))
         }
         Command::Import(args) => {
-            crate::telemetry::init_with(&settings.log, false, std::io::stderr);
+            crate::telemetry::init_command();
             run_async(import::run(settings, args))
         }
         Command::Report(args) => {
-            crate::telemetry::init_with(&settings.log, false, std::io::stderr);
+            crate::telemetry::init_command();
             run_async(report::run(settings, args))
         }
         Command::WebhookSecret => {
-            println!("{}", crate::delivery::webhook::generate_secret());
+            outln!("{}", crate::delivery::webhook::generate_secret());
             ExitCode::SUCCESS
         }
         Command::Audit(command) => {
-            crate::telemetry::init_with(&settings.log, false, std::io::stderr);
+            crate::telemetry::init_command();
             run_async(audit::run(settings, command))
         }
         Command::Token(command) => {
-            crate::telemetry::init_with(&settings.log, false, std::io::stderr);
+            crate::telemetry::init_command();
             run_async(token::run(settings, command))
         }
     }
@@ -114,14 +127,14 @@ fn run_async(future: impl std::future::Future<Output = anyhow::Result<()>>) -> E
         Ok(runtime) => runtime,
         Err(e) => {
             eprintln!("indgang: cannot start the async runtime: {e}");
-            return ExitCode::FAILURE;
+            return ExitCode::from(2);
         }
     };
     match runtime.block_on(future) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("indgang: {e:#}");
-            ExitCode::FAILURE
+            output::exit_code(&e)
         }
     }
 }
@@ -134,10 +147,10 @@ fn check_config(settings: &Settings) -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    println!("server.bind      {}", settings.server.bind);
-    println!("data_dir         {}", settings.data_dir.display());
-    println!("storage          {storage:?}");
-    println!(
+    outln!("server.bind      {}", settings.server.bind);
+    outln!("data_dir         {}", settings.data_dir.display());
+    outln!("storage          {storage}");
+    outln!(
         "key              {}",
         if settings.security.key.is_some() {
             "security.key".to_owned()
@@ -146,12 +159,12 @@ fn check_config(settings: &Settings) -> ExitCode {
         }
     );
     let served = crate::domain::Municipalities::from_settings(&settings.municipalities).map_or(0, |m| m.len());
-    println!("municipalities   {served}");
-    println!("max body         {} bytes", settings.limits.max_body_bytes);
+    outln!("municipalities   {served}");
+    outln!("max body         {} bytes", settings.limits.max_body_bytes);
     let teams: Vec<&str> = settings.teams.keys().map(String::as_str).collect();
-    println!("teams            {}", teams.join(", "));
+    outln!("teams            {}", teams.join(", "));
     let destinations: Vec<&str> = settings.destinations.keys().map(String::as_str).collect();
-    println!(
+    outln!(
         "destinations     {}",
         if destinations.is_empty() {
             "none".to_owned()
@@ -159,7 +172,7 @@ fn check_config(settings: &Settings) -> ExitCode {
             destinations.join(", ")
         }
     );
-    println!(
+    outln!(
         "email            {}",
         if settings.smtp.url.is_empty() {
             format!(".eml files in {}", settings.data_dir.join("outbox").display())
@@ -168,12 +181,12 @@ fn check_config(settings: &Settings) -> ExitCode {
         }
     );
     let a = &settings.alerts;
-    println!(
+    outln!(
         "alerts           collected within {}, at most {} per email",
         a.group_window.trim(),
         a.group_max
     );
-    println!(
+    outln!(
         "digest           {}",
         if a.digest_at.trim().is_empty() {
             "off".to_owned()
@@ -185,7 +198,7 @@ fn check_config(settings: &Settings) -> ExitCode {
             )
         }
     );
-    println!("configuration OK");
+    outln!("configuration OK");
     ExitCode::SUCCESS
 }
 
@@ -193,7 +206,7 @@ fn calendar(settings: &Settings, year: i16) -> ExitCode {
     match crate::domain::working_days::Calendar::from_settings(&settings.calendar) {
         Ok(calendar) => {
             for (day, name) in calendar.closing_days(year) {
-                println!("{day}\t{name}");
+                outln!("{day}\t{name}");
             }
             ExitCode::SUCCESS
         }

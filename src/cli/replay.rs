@@ -1,6 +1,7 @@
 //! `indgang replay`: puts dead letters back in the queue, with their delivery ids, straight in
 //! the database. A running gateway picks them up within `delivery.poll_interval_ms`.
 
+use super::output::{Wanting, counted, outln};
 use crate::audit::{About, Actor, Auditor, action, outcome};
 use crate::config::Settings;
 use crate::startup::open_store;
@@ -79,14 +80,20 @@ pub async fn run(settings: Settings, args: Args) -> anyhow::Result<()> {
             }
         }
         for id in &replayed {
-            println!("{id}");
+            outln!("{id}");
         }
-        eprintln!("{} dead letter(s) back in the queue", replayed.len());
+        eprintln!(
+            "{} back in the queue",
+            counted(replayed.len(), "dead letter is", "dead letters are")
+        );
         if !args.ids.is_empty() && replayed.len() < args.ids.len() {
-            bail!(
-                "{} of the named deliveries are not dead letters",
-                args.ids.len() - replayed.len()
-            );
+            let missing = args.ids.len() - replayed.len();
+            return Err(Wanting(format!(
+                "{} of the named deliveries {} no dead letter",
+                missing,
+                if missing == 1 { "is" } else { "are" }
+            ))
+            .into());
         }
         Ok(())
     }

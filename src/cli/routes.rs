@@ -1,6 +1,7 @@
 //! `indgang routes test FILE…`: which routes, teams and destinations a message would get, with
 //! the configuration given; nothing is sent and nothing is stored.
 
+use super::output::{counted, outln};
 use super::validate::{Failure, check_file, parse_kind};
 use crate::config::Settings;
 use crate::domain::{Kind, copenhagen_date};
@@ -16,9 +17,10 @@ pub enum Command {
         /// The kind of every file; without it, each file's kind is told from its content.
         #[arg(long, value_parser = parse_kind)]
         kind: Option<Kind>,
-        /// Print JSON instead of text.
+        /// Print JSON lines (one object per file) instead of text.
         #[arg(long)]
         json: bool,
+        /// The message files.
         #[arg(required = true, value_name = "FILE")]
         files: Vec<PathBuf>,
     },
@@ -40,15 +42,15 @@ pub fn run(settings: &Settings, command: Command) -> ExitCode {
         let checked = match check_file(&validator, kind, None, file, now) {
             Ok(checked) => checked,
             Err(Failure::Unreadable(error)) => {
-                eprintln!("{}: {error}", file.display());
+                eprintln!("indgang: {}: {error}", file.display());
                 code = ExitCode::from(2);
                 continue;
             }
             Err(Failure::Invalid { violations, .. }) => {
                 eprintln!(
-                    "{}: not a valid message ({} faults; see indgang validate)",
+                    "{}: not a valid message ({}; see indgang validate)",
                     file.display(),
-                    violations.len()
+                    counted(violations.len(), "fault", "faults")
                 );
                 code = ExitCode::from(1);
                 continue;
@@ -73,11 +75,11 @@ pub fn run(settings: &Settings, command: Command) -> ExitCode {
                 "destinations": decision.destinations,
                 "deliveries": deliveries,
             });
-            println!("{out}");
+            outln!("{out}");
             continue;
         }
-        println!("{}: {}", file.display(), checked.kind);
-        println!("  routes        {}", decision.routes.join(", "));
+        outln!("{}: {}", file.display(), checked.kind);
+        outln!("  routes        {}", decision.routes.join(", "));
         let teams: Vec<String> = decision
             .teams
             .iter()
@@ -86,7 +88,7 @@ pub fn run(settings: &Settings, command: Command) -> ExitCode {
                 None => id.clone(),
             })
             .collect();
-        println!("  teams         {}", none_if_empty(&teams));
+        outln!("  teams         {}", none_if_empty(&teams));
         let destinations: Vec<String> = decision
             .destinations
             .iter()
@@ -95,8 +97,8 @@ pub fn run(settings: &Settings, command: Command) -> ExitCode {
                 None => id.clone(),
             })
             .collect();
-        println!("  destinations  {}", none_if_empty(&destinations));
-        println!("  deliveries    {}", deliveries.join(", "));
+        outln!("  destinations  {}", none_if_empty(&destinations));
+        outln!("  deliveries    {}", deliveries.join(", "));
     }
     code
 }

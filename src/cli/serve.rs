@@ -1,7 +1,14 @@
 use crate::config::{Settings, StorageUrl};
 use crate::startup::Application;
 
+/// Exit code 1 for every failure here: the configuration was checked before (exit code 2).
 pub async fn run(settings: Settings) -> anyhow::Result<()> {
+    serve(settings)
+        .await
+        .map_err(|e| super::output::Stopped(format!("{e:#}")).into())
+}
+
+async fn serve(settings: Settings) -> anyhow::Result<()> {
     crate::telemetry::init(&settings.log);
     let StorageUrl::Sqlite(database) = settings.storage_url()?;
     let app = Application::build(settings.clone()).await?;

@@ -1,3 +1,4 @@
+use super::output::{Wanting, out, outln};
 use crate::audit::{About, Actor, Auditor, action, outcome};
 use crate::auth::{Grant, create_token};
 use crate::config::Settings;
@@ -13,11 +14,16 @@ pub enum Command {
     /// List tokens (never the tokens themselves).
     List,
     /// Revoke a token by its id (tok_…).
-    Revoke { id: String },
+    Revoke {
+        /// The token's id, as `token create` and `token list` show it (tok_…), not the token.
+        #[arg(value_name = "ID")]
+        id: String,
+    },
 }
 
 #[derive(clap::Args)]
 pub struct CreateArgs {
+    /// What the token may do.
     #[arg(long, value_enum)]
     role: Role,
     /// Sender tokens: the sender id the messages must carry in sender.id.
@@ -36,7 +42,9 @@ pub struct CreateArgs {
 
 #[derive(Clone, Copy, ValueEnum)]
 enum Role {
+    /// Submits messages of the given kinds as one sender id.
     Sender,
+    /// Reads the receipts, cases, deadlines and reports of one municipality.
     Caseworker,
     /// Dead letters, replay and the delivery status.
     Operator,
@@ -60,9 +68,9 @@ pub async fn run(settings: Settings, command: Command) -> anyhow::Result<()> {
                     .record(&Actor::command_line(), action::TOKEN_REVOKE, about, outcome)
                     .await?;
                 if !revoked {
-                    bail!("no live token has the id {id:?}");
+                    return Err(Wanting(format!("no live token has the id {id:?}")).into());
                 }
-                println!("revoked {id}");
+                outln!("revoked {id}");
                 Ok(())
             }
         }
@@ -143,9 +151,9 @@ async fn create(
             outcome::OK,
         )
         .await?;
-    println!("created {} ({}: {})", record.id, record.role, describe(&record));
-    println!("the token is shown this once; store it now:");
-    println!("{token}");
+    outln!("created {} ({}: {})", record.id, record.role, describe(&record));
+    outln!("the token is shown this once; store it now:");
+    outln!("{token}");
     Ok(())
 }
 
@@ -172,19 +180,29 @@ fn describe(record: &crate::store::TokenRecord) -> String {
 }
 
 async fn list(store: &dyn crate::store::Store) -> anyhow::Result<()> {
-    println!("{:<18} {:<11} {:<26} {:<50} state", "id", "role", "created", "grants");
-    for record in store.tokens().await? {
-        let state = match record.revoked_at {
-            Some(at) => format!("revoked {at}"),
-            None => "live".to_owned(),
-        };
-        println!(
-            "{:<18} {:<11} {:<26} {:<50} {state}",
-            record.id,
-            record.role,
-            record.created_at.to_string(),
-            describe(&record)
-        );
-    }
+    let seconds = |at: jiff::Timestamp| at.strftime("%Y-%m-%dT%H:%M:%SZ").to_string();
+    let rows = store
+        .tokens()
+        .await?
+        .into_iter()
+        .map(|record| {
+            let state = match record.revoked_at {
+                Some(at) => format!("revoked {}", seconds(at)),
+                None => "live".to_owned(),
+            };
+            vec![
+                record.id.clone(),
+                record.role.clone(),
+                seconds(record.created_at),
+                describe(&record),
+                state,
+            ]
+        })
+        .collect();
+    let table = crate::reports::Rows {
+        headers: vec!["id", "role", "created", "grants", "state"],
+        rows,
+    };
+    out!("{}", table.table());
     Ok(())
 }

@@ -1,6 +1,7 @@
 //! `indgang validate FILE…`: the server's rules, offline. Exit 0 when every file is valid, 1 when
-//! any is invalid, 2 when any cannot be read.
+//! any is invalid, 2 when any cannot be read. `--json`: one JSON object per file, one a line.
 
+use super::output::outln;
 use crate::config::Settings;
 use crate::domain::Kind;
 use crate::validation::{Checked, Validator, Violation, Warning};
@@ -18,16 +19,22 @@ pub struct Args {
     /// line with `;` and no `{` is CSV, anything else JSON).
     #[arg(long, value_enum)]
     format: Option<InputFormat>,
-    /// How to print the verdicts.
+    /// How to print the verdicts: text, or JSON lines (one object per file).
     #[arg(long, value_enum, default_value = "text")]
     output: Output,
+    /// The same as --output json.
+    #[arg(long, conflicts_with = "output")]
+    json: bool,
+    /// The message files: JSON, XML or a CSV batch.
     #[arg(required = true, value_name = "FILE")]
     files: Vec<PathBuf>,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
 enum Output {
+    /// A line per file, then one per fault and warning.
     Text,
+    /// One JSON object per file, one a line.
     Json,
 }
 
@@ -87,12 +94,13 @@ pub fn run(settings: &Settings, args: &Args) -> ExitCode {
         .iter()
         .map(|file| verdict(&validator, args.kind, args.format, file, now))
         .collect();
-    match args.output {
-        Output::Json => println!(
-            "{}",
-            serde_json::to_string_pretty(&verdicts).expect("verdicts serialise")
-        ),
-        Output::Text => verdicts.iter().for_each(print_text),
+    match (args.json, args.output) {
+        (true, _) | (false, Output::Json) => {
+            for verdict in &verdicts {
+                outln!("{}", serde_json::to_string(verdict).expect("verdicts serialise"));
+            }
+        }
+        (false, Output::Text) => verdicts.iter().for_each(print_text),
     }
     if verdicts.iter().any(|v| v.error.is_some()) {
         ExitCode::from(2)
@@ -247,30 +255,35 @@ pub fn check_file(
 
 fn print_text(v: &Verdict) {
     if let Some(error) = &v.error {
-        println!("{}: {error}", v.file);
+        // Not a verdict on the file but why there is none: where errors go.
+        eprintln!("indgang: {}: {error}", v.file);
         return;
     }
     let kind = v.kind.map_or("message", Kind::as_str);
     if v.valid {
-        println!("{}: valid {kind}", v.file);
+        outln!("{}: valid {kind}", v.file);
     } else {
-        let count = v.violations.len();
-        println!(
-            "{}: invalid {kind}, {count} fault{}",
-            v.file,
-            if count == 1 { "" } else { "s" }
-        );
+        let faults = super::output::counted(v.violations.len(), "fault", "faults");
+        outln!("{}: invalid {kind}, {faults}", v.file);
     }
     for violation in &v.violations {
-        let at = match (violation.line, violation.column) {
-            (Some(line), Some(column)) => format!("line {line}, column {column}"),
-            (Some(line), None) => format!("line {line}"),
-            _ if violation.pointer.is_empty() => "(message)".to_owned(),
-            _ => violation.pointer.clone(),
-        };
-        println!("  {at}: {} [{}]", violation.message, violation.rule);
+        outln!("  {}", fault(violation));
     }
     for warning in &v.warnings {
-        println!("  warning {}: {}", warning.code, warning.message);
+        outln!("  warning {}: {}", warning.code, warning.message);
     }
+}
+
+/// One fault as `validate` and `import` print it: where (`line 7`, `line 3, column 12`, a JSON
+/// pointer or `(message)`), what, and the rule in brackets.
+pub fn fault(violation: &Violation) -> String {
+    let pointer = &violation.pointer;
+    let at = match (violation.line, violation.column) {
+        (Some(line), Some(column)) => format!("line {line}, column {column}"),
+        (Some(line), None) if pointer.is_empty() => format!("line {line}"),
+        (Some(line), None) => format!("line {line}: {pointer}"),
+        _ if pointer.is_empty() => "(message)".to_owned(),
+        _ => pointer.clone(),
+    };
+    format!("{at}: {} [{}]", violation.message, violation.rule)
 }

@@ -169,7 +169,7 @@ fn indgang_import_files_a_csv_batch_from_the_command_line() {
     let file = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("adapters/boligtildeling/samples/tilbud-lf-uden-bom.csv");
     let run = || {
         std::process::Command::new(env!("CARGO_BIN_EXE_indgang"))
-            .args(["import", "--kind", "housing-offer"])
+            .args(["import"])
             .arg(&file)
             .env("INDGANG__DATA_DIR", dir.path())
             .output()
@@ -183,7 +183,10 @@ fn indgang_import_files_a_csv_batch_from_the_command_line() {
         stdout.contains("4 rows: 3 accepted, 0 already filed, 1 rejected"),
         "{stdout}"
     );
-    assert!(stdout.contains("row "), "the rejected row is named: {stdout}");
+    assert!(
+        stdout.contains("line 6: "),
+        "the rejected row is named by its line: {stdout}"
+    );
     let second = run();
     let stdout = String::from_utf8_lossy(&second.stdout).into_owned();
     assert!(

@@ -137,10 +137,10 @@ fn validate_applies_the_servers_rules_offline() {
         &["validate", "--output", "json", invalid.to_str().unwrap()],
         &[],
     );
-    let verdicts: serde_json::Value = serde_json::from_slice(&json.stdout).unwrap();
-    assert_eq!(verdicts[0]["valid"], false);
-    assert_eq!(verdicts[0]["kind"], "release-notice");
-    assert_eq!(verdicts[0]["violations"][0]["pointer"], "/citizen/cpr");
+    let verdict: serde_json::Value = serde_json::from_slice(&json.stdout).unwrap();
+    assert_eq!(verdict["valid"], false);
+    assert_eq!(verdict["kind"], "release-notice");
+    assert_eq!(verdict["violations"][0]["pointer"], "/citizen/cpr");
 
     let wrong_kind = indgang(
         dir.path(),
@@ -248,7 +248,11 @@ fn serve_refuses_a_port_in_use() {
     let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let address = taken.local_addr().unwrap().to_string();
     let output = indgang(dir.path(), &["serve"], &[("INDGANG__SERVER__BIND", &address)]);
-    assert!(!output.status.success());
+    assert_eq!(
+        output.status.code(),
+        Some(1),
+        "not a configuration error: the systemd unit restarts on 1"
+    );
     assert!(text(&output.stderr).contains("server.bind"), "{}", text(&output.stderr));
 }
 
@@ -470,4 +474,387 @@ fn validate_checks_every_row_of_a_csv_batch() {
         text(&forced.stdout).contains("not well-formed JSON"),
         "--format picks the reader"
     );
+}
+
+// ---- The command line that behaves (issue 13, item 3) ----
+
+fn boligtildeling(name: &str) -> std::path::PathBuf {
+    std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("adapters/boligtildeling/samples")
+        .join(name)
+}
+
+/// A CSV batch of the first `rows` data rows of `tilbud-lf-uden-bom.csv` (the fourth is rejected).
+fn batch_of(dir: &std::path::Path, rows: &[usize]) -> std::path::PathBuf {
+    let sample = std::fs::read_to_string(boligtildeling("tilbud-lf-uden-bom.csv")).unwrap();
+    let lines: Vec<&str> = sample.lines().collect();
+    let mut out = vec![lines[0], lines[1]];
+    out.extend(rows.iter().map(|r| lines[1 + r]));
+    let file = dir.join(format!("batch-{}.csv", rows.len()));
+    std::fs::write(&file, out.join("\n") + "\n").unwrap();
+    file
+}
+
+#[test]
+fn a_closed_pipe_stops_a_command_quietly() {
+    let dir = tempfile::tempdir().unwrap();
+    let example = examples_dir().join("release-notice/valid/initial-parole.json");
+    let example = example.to_str().unwrap();
+    let many: Vec<&str> = std::iter::repeat_n(example, 2000).collect();
+    let csv = boligtildeling("tilbud-crlf-bom.csv");
+    let commands: Vec<Vec<&str>> = vec![
+        [vec!["validate"], many.clone()].concat(),
+        [vec!["validate", "--json"], many.clone()].concat(),
+        [vec!["routes", "test"], many.clone()].concat(),
+        vec!["calendar", "2026"],
+        vec!["check-config"],
+        vec!["import", "--json", csv.to_str().unwrap()],
+    ];
+    for args in commands {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_indgang"))
+            .args(&args)
+            .env("INDGANG__DATA_DIR", dir.path())
+            .env_remove("RUST_LOG")
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        // `| head -0`: whoever reads stops before the first line.
+        drop(child.stdout.take());
+        let output = child.wait_with_output().unwrap();
+        let stderr = text(&output.stderr);
+        assert_ne!(output.status.code(), Some(101), "{}: {stderr}", args[0]);
+        assert!(!stderr.contains("panicked"), "{}: {stderr}", args[0]);
+        assert!(!stderr.contains("Broken pipe"), "{}: {stderr}", args[0]);
+    }
+}
+
+/// Settings in the environment of one run.
+type Env<'a> = &'a [(&'a str, &'a str)];
+
+#[test]
+fn every_command_exits_0_1_or_2_by_one_convention() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path();
+    let examples = examples_dir();
+    let valid = examples.join("release-notice/valid/initial-parole.json");
+    let valid = valid.to_str().unwrap();
+    let invalid = examples.join("release-notice/invalid/cpr-31-february.json");
+    let invalid = invalid.to_str().unwrap();
+    let good_batch = batch_of(data, &[1]);
+    let good_batch = good_batch.to_str().unwrap();
+    let mixed_batch = boligtildeling("tilbud-lf-uden-bom.csv");
+    let mixed_batch = mixed_batch.to_str().unwrap();
+    let no_header = boligtildeling("file-faults/ingen-header.csv");
+    let no_header = no_header.to_str().unwrap();
+    let bad_config: &[(&str, &str)] = &[("INDGANG__LIMITS__MAX_BODY_BYTES", "lots")];
+    let cases: Vec<(Vec<&str>, Env, i32)> = vec![
+        // Usage.
+        (vec!["--help"], &[], 0),
+        (vec!["frobnicate"], &[], 2),
+        (vec!["validate"], &[], 2),
+        (vec!["validate", "--kind", "letters", valid], &[], 2),
+        // Configuration.
+        (vec!["check-config"], &[], 0),
+        (vec!["check-config"], bad_config, 2),
+        (vec!["validate", valid], bad_config, 2),
+        (vec!["token", "list"], bad_config, 2),
+        (vec!["calendar", "2026"], &[], 0),
+        (vec!["calendar", "1899"], &[], 2),
+        // validate: valid, invalid, unreadable.
+        (vec!["validate", valid], &[], 0),
+        (vec!["validate", invalid], &[], 1),
+        (vec!["validate", "/nonexistent.json"], &[], 2),
+        // import: filed, rows rejected, a file that is no batch, unreadable, usage.
+        (vec!["import", good_batch], &[], 0),
+        (vec!["import", mixed_batch], &[], 1),
+        (vec!["import", no_header], &[], 1),
+        (vec!["import", "/nonexistent.csv"], &[], 2),
+        (vec!["import", "--kind", "release-notice", good_batch], &[], 2),
+        (vec!["import", "--sender", "Not An Id", good_batch], &[], 2),
+        // routes test.
+        (vec!["routes", "test", valid], &[], 0),
+        (vec!["routes", "test", invalid], &[], 1),
+        (vec!["routes", "test", "/nonexistent.json"], &[], 2),
+        // report.
+        (vec!["report", "teams"], &[], 0),
+        (vec!["report", "municipalities", "--municipality", "751"], &[], 0),
+        (vec!["report", "municipalities", "--municipality", "999"], &[], 2),
+        (vec!["report", "teams", "--from", "jan"], &[], 2),
+        (
+            vec!["report", "teams", "--from", "2026-02-01", "--to", "2026-01-01"],
+            &[],
+            2,
+        ),
+        (vec!["report", "sales"], &[], 2),
+        // token.
+        (vec!["token", "create", "--role", "operator"], &[], 0),
+        (
+            vec!["token", "create", "--role", "sender", "--kinds", "release-notice"],
+            &[],
+            2,
+        ),
+        (
+            vec!["token", "create", "--role", "caseworker", "--municipality", "999"],
+            &[],
+            2,
+        ),
+        (vec!["token", "revoke", "tok_000000000000"], &[], 1),
+        (vec!["token", "list"], &[], 0),
+        // replay.
+        (vec!["replay"], &[], 2),
+        (vec!["replay", "--since", "jan"], &[], 2),
+        (vec!["replay", "--all"], &[], 0),
+        (vec!["replay", "dlv_00000000000000000000000000000000"], &[], 1),
+        (vec!["webhook-secret"], &[], 0),
+        // audit.
+        (vec!["audit", "verify"], &[], 0),
+        (vec!["audit", "export", "--since", "jan"], &[], 2),
+        (vec!["audit", "export"], &[], 0),
+    ];
+    let mut wrong = Vec::new();
+    for (args, env, expected) in cases {
+        let output = indgang(data, &args, env);
+        if output.status.code() != Some(expected) {
+            wrong.push(format!(
+                "indgang {}: {:?}, not {expected}: {}",
+                args.join(" "),
+                output.status.code(),
+                text(&output.stderr).trim()
+            ));
+        }
+        let why = match expected {
+            2 => text(&output.stderr),
+            1 => text(&output.stderr) + &text(&output.stdout),
+            _ => "-".to_owned(),
+        };
+        assert!(!why.trim().is_empty(), "indgang {} says why", args.join(" "));
+    }
+    assert!(wrong.is_empty(), "{}", wrong.join("\n"));
+}
+
+#[test]
+fn help_states_the_exit_codes_and_describes_every_argument() {
+    let dir = tempfile::tempdir().unwrap();
+    let help = text(&indgang(dir.path(), &["--help"], &[]).stdout);
+    assert!(
+        help.contains("Exit codes: 0 success; 1 the input was checked and found wanting"),
+        "{help}"
+    );
+    fn walk(command: &clap::Command, path: String, missing: &mut Vec<String>) {
+        if command.get_about().is_none() && !path.is_empty() {
+            missing.push(format!("{path}: the command"));
+        }
+        for arg in command.get_arguments() {
+            let id = arg.get_id().as_str();
+            if id == "help" || id == "version" {
+                continue;
+            }
+            if arg.get_help().is_none() {
+                missing.push(format!("{path}: {id}"));
+            }
+        }
+        for sub in command.get_subcommands() {
+            if sub.get_name() == "help" {
+                continue;
+            }
+            walk(sub, format!("{path} {}", sub.get_name()), missing);
+        }
+    }
+    let mut missing = Vec::new();
+    walk(&indgang::cli::command(), String::new(), &mut missing);
+    assert!(missing.is_empty(), "without a description:\n{}", missing.join("\n"));
+}
+
+#[test]
+fn logs_go_to_standard_error_without_colour_codes_and_not_one_line_per_row() {
+    let dir = tempfile::tempdir().unwrap();
+    let csv = boligtildeling("tilbud-crlf-bom.csv");
+    let quiet = indgang(dir.path(), &["import", csv.to_str().unwrap()], &[]);
+    let stderr = text(&quiet.stderr);
+    assert_eq!(
+        stderr.lines().count(),
+        1,
+        "the rows go to the summary, not the log: {stderr}"
+    );
+    assert!(stderr.contains("rows were rejected"), "{stderr}");
+    let output = Command::new(env!("CARGO_BIN_EXE_indgang"))
+        .args(["import", csv.to_str().unwrap()])
+        .env("INDGANG__DATA_DIR", dir.path().join("again"))
+        .env("RUST_LOG", "info")
+        .output()
+        .unwrap();
+    let stderr = text(&output.stderr);
+    assert!(stderr.lines().count() > 3, "RUST_LOG shows more: {stderr}");
+    assert!(!stderr.contains('\u{1b}'), "no colour codes in a pipe: {stderr}");
+    assert!(!text(&output.stdout).contains("INFO"), "no log on standard output");
+}
+
+#[test]
+fn every_machine_format_is_json_lines() {
+    let dir = tempfile::tempdir().unwrap();
+    let examples = examples_dir();
+    let a = examples.join("release-notice/valid/initial-parole.json");
+    let b = examples.join("release-notice/invalid/cpr-31-february.json");
+    let (a, b) = (a.to_str().unwrap(), b.to_str().unwrap());
+    let csv = boligtildeling("tilbud-lf-uden-bom.csv");
+    let csv = csv.to_str().unwrap();
+    let cases: Vec<(Vec<&str>, usize, &str)> = vec![
+        (vec!["validate", "--json", a, b], 2, "file"),
+        (vec!["validate", "--output", "json", a, b, csv], 3, "file"),
+        (vec!["routes", "test", "--json", a, a], 2, "deliveries"),
+        (vec!["import", "--json", csv], 4, "status"),
+        (vec!["report", "institutions", "--format", "json"], 0, "sender_id"),
+    ];
+    for (args, lines, key) in cases {
+        let output = indgang(dir.path(), &args, &[]);
+        let stdout = text(&output.stdout);
+        assert_eq!(stdout.lines().count(), lines, "{args:?}: one object a line: {stdout}");
+        for line in stdout.lines() {
+            let object: serde_json::Value =
+                serde_json::from_str(line).unwrap_or_else(|e| panic!("{args:?}: {e}: {line}"));
+            assert!(object.get(key).is_some(), "{args:?}: {line}");
+        }
+    }
+    // A report's lines, one a line, once there is something to report.
+    indgang(dir.path(), &["import", csv], &[]);
+    let output = indgang(dir.path(), &["report", "teams", "--format", "json"], &[]);
+    let stdout = text(&output.stdout);
+    assert!(stdout.lines().count() >= 1, "{stdout}");
+    for line in stdout.lines() {
+        let object: serde_json::Value = serde_json::from_str(line).unwrap();
+        assert!(object.get("team").is_some(), "{line}");
+    }
+}
+
+#[test]
+fn validate_and_import_name_a_fault_the_same_way() {
+    let dir = tempfile::tempdir().unwrap();
+    let csv = boligtildeling("tilbud-crlf-bom.csv");
+    let csv = csv.to_str().unwrap();
+    let validated = text(&indgang(dir.path(), &["validate", csv], &[]).stdout);
+    let imported = text(&indgang(dir.path(), &["import", csv], &[]).stdout);
+    let fault = "line 7: ledig_fra: `31-11-2026` is not a date: write dd-mm-yyyy, e.g. 01-12-2026 [csv]";
+    assert!(validated.contains(&format!("  {fault}\n")), "{validated}");
+    assert!(imported.contains(&format!("{fault}\n")), "{imported}");
+    assert!(!imported.contains("row 7"), "{imported}");
+}
+
+#[test]
+fn counts_agree_in_number() {
+    let dir = tempfile::tempdir().unwrap();
+    let one_good = batch_of(dir.path(), &[1]);
+    let output = indgang(dir.path(), &["import", one_good.to_str().unwrap()], &[]);
+    assert!(
+        text(&output.stdout).contains("1 row: 1 accepted, 0 already filed, 0 rejected"),
+        "{}",
+        text(&output.stdout)
+    );
+    let one_bad = batch_of(dir.path(), &[1, 4]);
+    let output = indgang(dir.path(), &["import", one_bad.to_str().unwrap()], &[]);
+    assert!(
+        text(&output.stdout).contains("2 rows: 0 accepted, 1 already filed, 1 rejected"),
+        "{}",
+        text(&output.stdout)
+    );
+    assert_eq!(text(&output.stderr), "indgang: 1 row was rejected\n");
+    let all = boligtildeling("tilbud-crlf-bom.csv");
+    let output = indgang(dir.path(), &["import", all.to_str().unwrap()], &[]);
+    assert_eq!(text(&output.stderr), "indgang: 7 rows were rejected\n");
+
+    let invalid = examples_dir().join("release-notice/invalid/cpr-31-february.json");
+    let output = indgang(dir.path(), &["routes", "test", invalid.to_str().unwrap()], &[]);
+    assert!(text(&output.stderr).contains("(1 fault;"), "{}", text(&output.stderr));
+    let output = indgang(dir.path(), &["replay", "--all"], &[]);
+    assert_eq!(text(&output.stderr), "0 dead letters are back in the queue\n");
+}
+
+#[test]
+fn check_config_prints_the_storage_as_it_is_written() {
+    let dir = tempfile::tempdir().unwrap();
+    let output = indgang(dir.path(), &["check-config"], &[]);
+    let expected = format!("storage          sqlite:{}\n", dir.path().join("indgang.db").display());
+    assert!(text(&output.stdout).contains(&expected), "{}", text(&output.stdout));
+    let output = indgang(
+        dir.path(),
+        &["check-config"],
+        &[("INDGANG__STORAGE__URL", "sqlite:///var/lib/indgang/indgang.db")],
+    );
+    assert!(
+        text(&output.stdout).contains("storage          sqlite:/var/lib/indgang/indgang.db\n"),
+        "{}",
+        text(&output.stdout)
+    );
+}
+
+#[test]
+fn token_list_is_aligned() {
+    let dir = tempfile::tempdir().unwrap();
+    crate::binary::prison_token(dir.path());
+    crate::binary::token(
+        dir.path(),
+        &[
+            "--role",
+            "caseworker",
+            "--municipality",
+            "751",
+            "--team",
+            "Hjemløsegruppen",
+        ],
+    );
+    let operator = crate::binary::cli(dir.path(), &["token", "create", "--role", "operator"]);
+    let id = operator.split_whitespace().nth(1).unwrap();
+    crate::binary::cli(dir.path(), &["token", "revoke", id]);
+    let list = crate::binary::cli(dir.path(), &["token", "list"]);
+    let lines: Vec<Vec<char>> = list.lines().map(|l| l.chars().collect()).collect();
+    assert_eq!(lines.len(), 4, "{list}");
+    let header: String = lines[0].iter().collect();
+    for column in ["role", "created", "grants", "state"] {
+        let at = header.find(column).unwrap();
+        let at = header[..at].chars().count();
+        for line in &lines[1..] {
+            assert!(
+                line[at - 1] == ' ' && line[at] != ' ',
+                "{column} starts at column {at} on every line:\n{list}"
+            );
+        }
+    }
+}
+
+#[test]
+fn import_needs_no_kind() {
+    let dir = tempfile::tempdir().unwrap();
+    let one_good = batch_of(dir.path(), &[1]);
+    let output = indgang(dir.path(), &["import", one_good.to_str().unwrap()], &[]);
+    assert_eq!(output.status.code(), Some(0), "{}", text(&output.stderr));
+}
+
+#[test]
+fn serve_writes_no_colour_codes_when_its_output_is_no_terminal() {
+    use std::io::BufRead;
+    let dir = tempfile::tempdir().unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_indgang"))
+        .arg("serve")
+        .env("INDGANG__DATA_DIR", dir.path())
+        .env("INDGANG__SERVER__BIND", "127.0.0.1:0")
+        .env("INDGANG__LOG__FORMAT", "pretty")
+        .env_remove("RUST_LOG")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut lines = Vec::new();
+    for line in std::io::BufReader::new(child.stdout.take().unwrap()).lines() {
+        let line = line.unwrap();
+        let serving = line.contains("indgang is serving");
+        lines.push(line);
+        if serving {
+            break;
+        }
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let log = lines.join("\n");
+    assert!(log.contains("indgang is serving"), "{log}");
+    assert!(!log.contains('\u{1b}'), "readable text, without colour codes: {log}");
 }

@@ -19,6 +19,7 @@ mod intake;
 mod openapi;
 mod operations;
 mod privacy;
+mod readme;
 mod receiver;
 mod reports;
 mod restart;

@@ -230,3 +230,63 @@ async fn a_csv_download_opens_in_a_spreadsheet_without_running_formulas() {
         );
     }
 }
+
+#[tokio::test]
+async fn the_municipalities_report_is_about_now_and_says_so() {
+    let dir = tempfile::tempdir().unwrap();
+    let app = spawn_app_in(dir.path(), &[]).await;
+    let horsens = app.prison_token().await;
+    let operator = app.operator_token().await;
+    app.accept(
+        Kind::ReleaseNotice,
+        &horsens,
+        &notice("H1", "150385-1234", "751", "2026-12-10", false),
+    )
+    .await;
+    app.accept(
+        Kind::ReleaseNotice,
+        &horsens,
+        &notice("H2", "010190-2345", "751", "2027-01-22", false),
+    )
+    .await;
+
+    // Tuesday 5 January 2027: the 10 December release passed without housing last year, and the
+    // 22 January one is within the month ahead. A calendar year by default showed neither.
+    app.clock.set("2027-01-05T08:00:00Z".parse().unwrap());
+    app.drain().await;
+    let now = report(&app, &operator, "/v1/reports/municipalities").await;
+    assert_eq!(
+        now,
+        json!({
+            "as_of": "2027-01-05T08:00:00Z",
+            "from": "2026-12-06T08:00:00Z",
+            "to": "2027-01-05T08:00:00Z",
+            "municipalities": [{"municipality": "751", "name": "Aarhus",
+                "due_within_30_days_without_housing": 1, "released_without_housing": 1}],
+        })
+    );
+    // A period asked for is the period answered; the month ahead still counts from now.
+    let asked = report(
+        &app,
+        &operator,
+        "/v1/reports/municipalities?from=2027-01-01&to=2027-02-01",
+    )
+    .await;
+    assert_eq!(asked["from"], "2026-12-31T23:00:00Z");
+    assert_eq!(asked["as_of"], "2027-01-05T08:00:00Z");
+    assert_eq!(asked["municipalities"][0]["released_without_housing"], 0);
+    assert_eq!(asked["municipalities"][0]["due_within_30_days_without_housing"], 1);
+    // The other reports keep the calendar year, and say when they were computed.
+    let teams = report(&app, &operator, "/v1/reports/teams").await;
+    assert_eq!(teams["from"], "2026-12-31T23:00:00Z");
+    assert_eq!(teams["as_of"], "2027-01-05T08:00:00Z");
+
+    let unknown = app.get("/v1/reports/municipalities?municipality=999", &operator).await;
+    assert_eq!(unknown.status(), 400);
+    assert!(
+        crate::helpers::problem(unknown).await["detail"]
+            .as_str()
+            .unwrap()
+            .starts_with("municipality: "),
+    );
+}
