@@ -2,9 +2,7 @@
 //! answered quickly, faults always carry a position, and whatever is accepted round-trips.
 //! Plus the limits, one by one, on inputs built to hit them.
 
-mod common;
-
-use common::{files, read};
+use crate::common::{files, read};
 use indgang_kriminalforsorgen::{MAX_DEPTH, MAX_FAULTS, MAX_INPUT_BYTES, from_canonical, to_canonical};
 use proptest::prelude::*;
 use std::sync::OnceLock;
@@ -204,7 +202,7 @@ proptest! {
     /// Free text of any kind survives the trip JSON → XML → JSON unchanged.
     #[test]
     fn free_text_round_trips(notes in xml_text(300), name in xml_text(200), place in xml_text(200)) {
-        let mut message = common::read_json("../../schemas/examples/release-notice/valid/initial-parole.json");
+        let mut message = crate::common::read_json("../../schemas/examples/release-notice/valid/initial-parole.json");
         message["notes"] = notes.into();
         message["citizen"]["name"] = name.chars().take(200).collect::<String>().into();
         message["release_meeting"]["place"] = place.chars().take(200).collect::<String>().into();

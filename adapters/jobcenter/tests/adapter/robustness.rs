@@ -5,10 +5,10 @@ use proptest::prelude::*;
 use std::time::{Duration, Instant};
 
 const SAMPLES: [&[u8]; 4] = [
-    include_bytes!("../samples/valid/benefit-application-received.xml"),
-    include_bytes!("../samples/valid/appointment-default-namespace.xml"),
-    include_bytes!("../samples/valid/other-with-cdata-and-references.xml"),
-    include_bytes!("../samples/valid/case-closed-minimal-bom-crlf.xml"),
+    include_bytes!("../../samples/valid/benefit-application-received.xml"),
+    include_bytes!("../../samples/valid/appointment-default-namespace.xml"),
+    include_bytes!("../../samples/valid/other-with-cdata-and-references.xml"),
+    include_bytes!("../../samples/valid/case-closed-minimal-bom-crlf.xml"),
 ];
 
 fn check(bytes: &[u8]) {

@@ -2,9 +2,7 @@
 //! round-trip; invalid ones are refused with a position; the ones that break rules beyond the XSD
 //! are refused where the README says.
 
-mod common;
-
-use common::{JSON_EXAMPLES, files, name, read, read_json, schema_faults, validator};
+use crate::common::{JSON_EXAMPLES, files, name, read, read_json, schema_faults, validator};
 use indgang_kriminalforsorgen::{from_canonical, to_canonical};
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet};
@@ -275,7 +273,7 @@ fn invalid_rules_samples_are_refused_beyond_the_xsd() {
 /// enumeration, appears in the canonical JSON of at least one valid sample.
 #[test]
 fn valid_samples_cover_every_member_and_every_code() {
-    let schema = read_json(common::SCHEMA);
+    let schema = read_json(crate::common::SCHEMA);
     let mut expected = BTreeMap::new();
     members(&schema, &schema, "", &mut expected);
     assert!(expected.len() > 30, "the walk found the members: {expected:?}");

@@ -4,14 +4,12 @@
 //! - `samples/valid/`: xmllint validates and the adapter converts;
 //! - `samples/invalid/`: xmllint refuses and the adapter refuses;
 //! - `samples/invalid-rules/`: xmllint validates (the rules broken are beyond an XSD); the adapter
-//!   converts them, except the `adapter-` ones it refuses itself (see `tests/samples.rs`).
+//!   converts them, except the `adapter-` ones it refuses itself (see `tests/adapter/samples.rs`).
 //!
 //! xmllint comes from Debian's `libxml2-utils`; when it is missing the test installs it with
 //! apt-get (through `sudo -n` when not root) and fails with a clear message if it still cannot run it.
 
-mod common;
-
-use common::{XSD, files, name, read};
+use crate::common::{XSD, files, name, read};
 use indgang_kriminalforsorgen::to_canonical;
 use std::path::Path;
 use std::process::{Command, Output};

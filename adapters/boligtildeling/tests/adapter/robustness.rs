@@ -5,8 +5,8 @@ use proptest::prelude::*;
 use std::time::{Duration, Instant};
 
 const SAMPLES: [&[u8]; 2] = [
-    include_bytes!("../samples/tilbud-crlf-bom.csv"),
-    include_bytes!("../samples/tilbud-lf-uden-bom.csv"),
+    include_bytes!("../../samples/tilbud-crlf-bom.csv"),
+    include_bytes!("../../samples/tilbud-lf-uden-bom.csv"),
 ];
 
 fn sender() -> Sender {
