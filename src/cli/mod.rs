@@ -1,4 +1,4 @@
-//! The command line: `serve`, `check-config`, `validate`, `calendar`, `token`, `routes`,
+//! The command line: `serve`, `check-config`, `validate`, `calendar`, `token`, `sender`, `routes`,
 //! `replay`, `webhook-secret`, `report`, `import`. Each command loads the
 //! settings the same way, so what `check-config` accepts is what `serve` starts with.
 
@@ -8,6 +8,7 @@ mod output;
 mod replay;
 mod report;
 mod routes;
+mod sender;
 mod serve;
 mod token;
 mod validate;
@@ -55,6 +56,9 @@ enum Command {
     /// Create, list and revoke bearer tokens.
     #[command(subcommand)]
     Token(token::Command),
+    /// Register, list and remove senders' client certificates (mutual TLS).
+    #[command(subcommand)]
+    Sender(sender::Command),
     /// Show where messages would be routed, without sending anything.
     #[command(subcommand)]
     Routes(routes::Command),
@@ -118,6 +122,10 @@ pub fn main() -> ExitCode {
         Command::Token(command) => {
             crate::telemetry::init_command();
             run_async(token::run(settings, command))
+        }
+        Command::Sender(command) => {
+            crate::telemetry::init_with(&settings.log, false, std::io::stderr);
+            run_async(sender::run(settings, command))
         }
     }
 }
