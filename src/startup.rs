@@ -218,12 +218,14 @@ impl Application {
         if settings.server.workers > 0 {
             server = server.workers(settings.server.workers);
         }
+        // The 503s answered while stopping go over HTTPS as well.
+        let refuser_tls = tls.as_ref().map(|t| t.config.clone());
         let server = match tls {
             Some(tls) => server.listen_rustls_0_23(listener, tls.config)?,
             None => server.listen(listener)?,
         }
         .run();
-        let stopper = Stopper::new(server.handle(), tracker, spare, SHUTDOWN_TIMEOUT);
+        let stopper = Stopper::new(server.handle(), tracker, spare, refuser_tls, SHUTDOWN_TIMEOUT);
         Ok(Application {
             port,
             server,

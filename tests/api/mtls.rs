@@ -545,3 +545,52 @@ async fn a_server_certificate_expiring_within_30_days_is_warned_about_in_readyz(
     assert_eq!(body, serde_json::json!({ "status": "ready" }));
     app.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn while_an_https_gateway_stops_new_requests_get_their_503_over_https() {
+    use futures_util::StreamExt;
+    let setup = Setup::new((2099, 1, 1));
+    let prison = setup.ca.client("kif-horsens");
+    setup.register("kif-horsens", &prison);
+    let app = spawn_app_in(setup.dir.path(), &setup.env()).await;
+    let base = https(&app);
+    // A submission whose body is held back keeps the stop waiting for it.
+    let body = serde_json::to_vec(&notice("KIF-STOP-1")).unwrap();
+    let length = body.len();
+    let (first, rest) = (body[..10].to_vec(), body[10..].to_vec());
+    let (release, held) = tokio::sync::oneshot::channel::<()>();
+    let chunks =
+        futures_util::stream::iter([Ok::<_, std::io::Error>(first)]).chain(futures_util::stream::once(async move {
+            let _ = held.await;
+            Ok(rest)
+        }));
+    let client = https_client(&setup.ca, Some(&prison));
+    let url = format!("{base}/v1/release-notices");
+    let slow = tokio::spawn(async move {
+        client
+            .post(url)
+            .header("content-type", "application/json")
+            .header("content-length", length)
+            .body(reqwest::Body::wrap_stream(chunks))
+            .send()
+            .await
+            .unwrap()
+            .status()
+    });
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+
+    let stopping = tokio::spawn(app.stop());
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    let refused = https_client(&setup.ca, None)
+        .get(format!("{base}/healthz"))
+        .send()
+        .await
+        .expect("an answer over HTTPS while stopping");
+
+    assert_eq!(refused.status(), 503);
+    assert!(refused.headers().contains_key("retry-after"));
+    assert_eq!(problem(refused).await["type"], "urn:indgang:problem:unavailable");
+    release.send(()).unwrap();
+    assert_eq!(slow.await.unwrap(), 202);
+    stopping.await.unwrap();
+}
