@@ -1,6 +1,7 @@
 //! `indgang sender add|list|remove`: client certificates that identify senders (mutual TLS).
 //! A sender may have several at once (rollover) and tokens as well (`indgang token`).
 
+use crate::audit::{About, Actor, Auditor, outcome};
 use crate::auth::valid_sender_id;
 use crate::config::Settings;
 use crate::domain::Kind;
@@ -44,27 +45,42 @@ pub struct AddArgs {
     subject_serial: Option<String>,
 }
 
+/// The audit log's actions of these commands, beside `token.create` and `token.revoke`.
+const SENDER_ADD: &str = "sender.add";
+const SENDER_REMOVE: &str = "sender.remove";
+
 pub async fn run(settings: Settings, command: Command) -> anyhow::Result<()> {
     if settings.server.tls.client_ca.trim().is_empty() {
         eprintln!("note: server.tls.client_ca is not set, so the gateway asks for no client certificates");
     }
     let store = open_store(&settings)?;
-    let result = match command {
-        Command::Add(args) => add(store.as_ref(), &settings, args).await,
-        Command::List => list(store.as_ref()).await,
-        Command::Remove { id } => {
-            if !store.remove_certificate(&id, Timestamp::now()).await? {
-                bail!("no registered certificate has the id {id:?} (see indgang sender list)");
+    let result = async {
+        let vault = crate::startup::open_vault(&settings, store.as_ref()).await?;
+        let auditor = Auditor::new(store.clone(), vault.audit_key(), crate::clock::Clock::system());
+        match command {
+            Command::Add(args) => add(store.as_ref(), &auditor, &settings, args).await,
+            Command::List => list(store.as_ref()).await,
+            Command::Remove { id } => {
+                let removed = store.remove_certificate(&id, Timestamp::now()).await?;
+                let outcome = if removed { outcome::OK } else { outcome::NOT_FOUND };
+                let about = About::target(crate::validation::echo::cut(&id));
+                auditor
+                    .record(&Actor::command_line(), SENDER_REMOVE, about, outcome)
+                    .await?;
+                if !removed {
+                    bail!("no registered certificate has the id {id:?} (see indgang sender list)");
+                }
+                println!("removed {id}");
+                Ok(())
             }
-            println!("removed {id}");
-            Ok(())
         }
-    };
+    }
+    .await;
     store.close().await;
     result
 }
 
-async fn add(store: &dyn Store, settings: &Settings, args: AddArgs) -> anyhow::Result<()> {
+async fn add(store: &dyn Store, auditor: &Auditor, settings: &Settings, args: AddArgs) -> anyhow::Result<()> {
     if !valid_sender_id(&args.sender) {
         bail!(
             "{:?} is not a sender id (letters, digits, '.', '_', '-'; at most 64)",
@@ -133,6 +149,14 @@ async fn add(store: &dyn Store, settings: &Settings, args: AddArgs) -> anyhow::R
         );
     }
     store.register_certificate(record.clone()).await?;
+    auditor
+        .record(
+            &Actor::command_line(),
+            SENDER_ADD,
+            About::target(format!("{} ({})", record.id, record.sender_id)),
+            outcome::OK,
+        )
+        .await?;
     println!("registered {} ({})", record.id, describe(&record));
     Ok(())
 }

@@ -417,6 +417,29 @@ async fn sender_remove_revokes_a_certificate_and_rollover_keeps_two_at_once() {
     let listed = setup.sender(&["list"]);
     let line = listed.lines().find(|l| l.starts_with(&old.credential_id())).unwrap();
     assert!(line.contains("removed"), "{listed}");
+    // Both registrations and the removal are in the audit log.
+    let exported = setup.indgang(&["audit", "export"]);
+    assert!(
+        exported.status.success(),
+        "{}",
+        String::from_utf8_lossy(&exported.stderr)
+    );
+    let entries: Vec<Value> = String::from_utf8_lossy(&exported.stdout)
+        .lines()
+        .map(|line| serde_json::from_str(line).unwrap())
+        .collect();
+    let actions: Vec<(&str, &str)> = entries
+        .iter()
+        .map(|e| (e["action"].as_str().unwrap(), e["target"].as_str().unwrap_or_default()))
+        .collect();
+    assert!(
+        actions.contains(&("sender.add", &format!("{} (kif-horsens)", new.credential_id()))),
+        "{actions:?}"
+    );
+    assert!(
+        actions.contains(&("sender.remove", &old.credential_id())),
+        "{actions:?}"
+    );
     app.stop().await;
 }
 
