@@ -531,14 +531,36 @@ async fn a_certificate_or_key_that_cannot_be_used_stops_the_start_naming_the_key
     );
 }
 
-#[tokio::test]
-async fn a_server_certificate_expiring_within_30_days_is_warned_about_in_readyz() {
-    let soon = jiff::Timestamp::now()
-        .checked_add(jiff::SignedDuration::from_hours(24 * 10))
+/// The day `days` from now (UTC), as rcgen wants it.
+fn in_days(days: i64) -> (i32, u8, u8) {
+    let day = jiff::Timestamp::now()
+        .checked_add(jiff::SignedDuration::from_hours(24 * days))
         .unwrap()
         .to_zoned(jiff::tz::TimeZone::UTC)
         .date();
-    let setup = Setup::new((i32::from(soon.year()), soon.month() as u8, soon.day() as u8));
+    (i32::from(day.year()), day.month() as u8, day.day() as u8)
+}
+
+#[test]
+fn serve_says_it_serves_https_and_warns_at_start_of_a_certificate_expiring_within_30_days() {
+    let setup = Setup::new(in_days(10));
+
+    let served = crate::binary::serve_with(setup.dir.path(), "info", &setup.env);
+
+    assert!(served.address.starts_with("https://127.0.0.1:"), "{}", served.address);
+    let lines = served.lines.lock().unwrap().clone();
+    let warning = lines
+        .iter()
+        .find(|line| line.contains("server.tls.certificate expires in"))
+        .unwrap_or_else(|| panic!("no warning in {lines:?}"));
+    assert!(warning.contains("\"WARN\""), "{warning}");
+    let (status, stderr) = served.stop(libc::SIGTERM);
+    assert!(status.success(), "{stderr}");
+}
+
+#[tokio::test]
+async fn a_server_certificate_expiring_within_30_days_is_warned_about_in_readyz() {
+    let setup = Setup::new(in_days(10));
     let app = spawn_app_in(setup.dir.path(), &setup.env()).await;
 
     let response = https_client(&setup.ca, None)
