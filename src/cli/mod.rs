@@ -124,7 +124,7 @@ pub fn main() -> ExitCode {
             run_async(token::run(settings, command))
         }
         Command::Sender(command) => {
-            crate::telemetry::init_with(&settings.log, false, std::io::stderr);
+            crate::telemetry::init_command();
             run_async(sender::run(settings, command))
         }
     }

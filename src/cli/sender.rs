@@ -1,6 +1,7 @@
 //! `indgang sender add|list|remove`: client certificates that identify senders (mutual TLS).
 //! A sender may have several at once (rollover) and tokens as well (`indgang token`).
 
+use super::output::{Wanting, outln};
 use crate::audit::{About, Actor, Auditor, outcome};
 use crate::auth::valid_sender_id;
 use crate::config::Settings;
@@ -23,12 +24,17 @@ pub enum Command {
     List,
     /// Remove a registration by its id (crt_… or crs_…); requests with the certificate are
     /// refused from then on.
-    Remove { id: String },
+    Remove {
+        /// The registration's id, as `sender add` and `sender list` show it (crt_… or crs_…).
+        #[arg(value_name = "ID")]
+        id: String,
+    },
 }
 
 #[derive(clap::Args)]
 pub struct AddArgs {
     /// The sender id the messages must carry in sender.id.
+    #[arg(value_name = "ID")]
     sender: String,
     /// The kinds it may submit, comma-separated.
     #[arg(long, value_delimiter = ',', value_name = "KIND,…", required = true)]
@@ -68,9 +74,12 @@ pub async fn run(settings: Settings, command: Command) -> anyhow::Result<()> {
                     .record(&Actor::command_line(), SENDER_REMOVE, about, outcome)
                     .await?;
                 if !removed {
-                    bail!("no registered certificate has the id {id:?} (see indgang sender list)");
+                    return Err(Wanting(format!(
+                        "no registered certificate has the id {id:?} (see indgang sender list)"
+                    ))
+                    .into());
                 }
-                println!("removed {id}");
+                outln!("removed {id}");
                 Ok(())
             }
         }
@@ -141,12 +150,11 @@ async fn add(store: &dyn Store, auditor: &Auditor, settings: &Settings, args: Ad
                 || (r.fingerprint.is_some() && r.fingerprint == record.fingerprint)
                 || (r.subject_serial.is_some() && r.subject_serial == record.subject_serial))
     }) {
-        bail!(
+        return Err(Wanting(format!(
             "this certificate is registered already, as {} to sender {}; remove that first (indgang sender remove {})",
-            other.id,
-            other.sender_id,
-            other.id
-        );
+            other.id, other.sender_id, other.id
+        ))
+        .into());
     }
     store.register_certificate(record.clone()).await?;
     auditor
@@ -157,7 +165,7 @@ async fn add(store: &dyn Store, auditor: &Auditor, settings: &Settings, args: Ad
             outcome::OK,
         )
         .await?;
-    println!("registered {} ({})", record.id, describe(&record));
+    outln!("registered {} ({})", record.id, describe(&record));
     Ok(())
 }
 
@@ -171,12 +179,16 @@ fn check_trusted(settings: &Settings, chain: &[rustls::pki_types::CertificateDer
     let trust = ClientTrust::load(std::path::Path::new(path), &provider)?;
     match trust.judge(chain) {
         Verdict::Trusted => Ok(()),
-        Verdict::Expired { not_after } => bail!(
+        Verdict::Expired { not_after } => Err(Wanting(format!(
             "--certificate: the certificate has expired{}",
             not_after.map_or_else(String::new, |at| format!(" (at {at})"))
-        ),
+        ))
+        .into()),
         Verdict::NotYetValid => Ok(()),
-        Verdict::Untrusted(reason) => bail!("--certificate: server.tls.client_ca does not trust it: {reason}"),
+        Verdict::Untrusted(reason) => Err(Wanting(format!(
+            "--certificate: server.tls.client_ca does not trust it: {reason}"
+        ))
+        .into()),
     }
 }
 
@@ -192,9 +204,13 @@ fn describe(record: &SenderCertificateRecord) -> String {
 
 async fn list(store: &dyn Store) -> anyhow::Result<()> {
     let now = Timestamp::now();
-    println!(
+    outln!(
         "{:<18} {:<20} {:<26} {:<26} {:<28} match",
-        "id", "sender", "kinds", "expires", "state"
+        "id",
+        "sender",
+        "kinds",
+        "expires",
+        "state"
     );
     for record in store.sender_certificates().await? {
         let kinds: Vec<&str> = record.kinds.iter().map(|k| k.as_str()).collect();
@@ -211,7 +227,7 @@ async fn list(store: &dyn Store) -> anyhow::Result<()> {
             (None, Some(serial)) => format!("subject serial {serial}"),
             (None, None) => String::new(),
         };
-        println!(
+        outln!(
             "{:<18} {:<20} {:<26} {:<26} {:<28} {by}",
             record.id,
             record.sender_id,
