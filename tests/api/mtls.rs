@@ -541,8 +541,8 @@ fn in_days(days: i64) -> (i32, u8, u8) {
     (i32::from(day.year()), day.month() as u8, day.day() as u8)
 }
 
-#[test]
-fn serve_says_it_serves_https_and_warns_at_start_of_a_certificate_expiring_within_30_days() {
+#[tokio::test]
+async fn serve_says_it_serves_https_and_warns_at_start_of_a_certificate_expiring_within_30_days() {
     let setup = Setup::new(in_days(10));
 
     let served = crate::binary::serve_with(setup.dir.path(), "info", &setup.env);
@@ -554,6 +554,13 @@ fn serve_says_it_serves_https_and_warns_at_start_of_a_certificate_expiring_withi
         .find(|line| line.contains("server.tls.certificate expires in"))
         .unwrap_or_else(|| panic!("no warning in {lines:?}"));
     assert!(warning.contains("\"WARN\""), "{warning}");
+    // It answers over HTTPS (and has its signal handler in place by then).
+    let ready = https_client(&setup.ca, None)
+        .get(format!("{}/readyz", served.address))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(ready.status(), 200);
     let (status, stderr) = served.stop(libc::SIGTERM);
     assert!(status.success(), "{stderr}");
 }
