@@ -156,6 +156,15 @@ fn check_config(settings: &Settings) -> ExitCode {
         }
     };
     outln!("server.bind      {}", settings.server.bind);
+    let tls = &settings.server.tls;
+    outln!(
+        "tls              {}",
+        match (tls.enabled(), tls.client_ca.trim().is_empty()) {
+            (false, _) => "off: plain HTTP",
+            (true, true) => "HTTPS (server.tls.certificate)",
+            (true, false) => "HTTPS (server.tls.certificate), client certificates for senders (server.tls.client_ca)",
+        }
+    );
     outln!("data_dir         {}", settings.data_dir.display());
     outln!("storage          {storage}");
     outln!(

@@ -516,6 +516,17 @@ async fn a_certificate_or_key_that_cannot_be_used_stops_the_start_naming_the_key
         "{error}"
     );
 
+    // check-config says what it will serve.
+    let ok = setup.indgang(&["check-config"]);
+    assert!(ok.status.success(), "{}", String::from_utf8_lossy(&ok.stderr));
+    assert!(
+        String::from_utf8_lossy(&ok.stdout).contains(
+            "tls              HTTPS (server.tls.certificate), client certificates for senders (server.tls.client_ca)"
+        ),
+        "{}",
+        String::from_utf8_lossy(&ok.stdout)
+    );
+
     // The real binary refuses the same before it starts, exit code 2, naming the key.
     let output = Command::new(env!("CARGO_BIN_EXE_indgang"))
         .arg("check-config")
