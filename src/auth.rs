@@ -1,13 +1,18 @@
-//! Bearer tokens. A token is shown once when created; the store keeps only its SHA-256 hash.
-//! Sender tokens submit messages of their kinds with their own `sender.id`; caseworker tokens
-//! read the cases of their own municipality.
+//! Credentials: bearer tokens, and senders' client certificates (mutual TLS). A token is shown
+//! once when created; the store keeps only its SHA-256 hash. Sender tokens submit messages of
+//! their kinds with their own `sender.id`; caseworker tokens read the cases of their own
+//! municipality. A sender may instead (or as well) be registered by client certificate
+//! (`indgang sender add`); a request without an `Authorization` header that shows a trusted,
+//! registered certificate acts as that sender, under the credential id `crt_…`.
 //!
-//! Verified tokens are cached for `security.token_cache_seconds` (default 10 s), so a
-//! revocation takes effect within that time; unknown tokens are never cached.
+//! Verified tokens and certificate registrations are cached for `security.token_cache_seconds`
+//! (default 10 s), so a revocation or `sender remove` takes effect within that time; unknown
+//! credentials are never cached. A certificate's chain and validity are checked on every request.
 
 use crate::domain::{Kind, Kommunekode};
 use crate::problem::{Problem, kinds};
 use crate::store::{Store, TokenRecord};
+use crate::tls::{ClientTrust, PeerCertificates, Verdict};
 use actix_web::{FromRequest, HttpRequest, web};
 use anyhow::bail;
 use base64::Engine;
@@ -22,11 +27,14 @@ use std::time::{Duration, Instant};
 
 const TOKEN_PREFIX: &str = "igt_";
 
-/// Who is calling.
+/// Who is calling. Each kind of caller carries the id of the credential it proved itself with,
+/// for the log and the audit trail.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Principal {
     Sender {
-        token_id: String,
+        /// `tok_…` for a token, `crt_…` (the first 12 hex digits of the SHA-256 fingerprint) for
+        /// a client certificate.
+        credential_id: String,
         sender_id: String,
         kinds: Vec<Kind>,
     },
@@ -42,10 +50,11 @@ pub enum Principal {
 }
 
 impl Principal {
-    pub fn token_id(&self) -> &str {
+    /// The id of the credential: `tok_…` or `crt_…`.
+    pub fn credential_id(&self) -> &str {
         match self {
-            Principal::Sender { token_id, .. }
-            | Principal::Caseworker { token_id, .. }
+            Principal::Sender { credential_id, .. } => credential_id,
+            Principal::Caseworker { token_id, .. }
             | Principal::Operator { token_id }
             | Principal::Auditor { token_id } => token_id,
         }
@@ -57,6 +66,11 @@ impl Principal {
             Principal::Auditor { .. } => Ok(()),
             _ => Err(Problem::new(kinds::FORBIDDEN, "this is for auditor tokens".to_owned())),
         }
+    }
+
+    /// The same as `credential_id` (for a sender it may be a certificate's `crt_…`).
+    pub fn token_id(&self) -> &str {
+        self.credential_id()
     }
 
     /// `Ok` for an operator token, 403 otherwise.
@@ -87,7 +101,10 @@ pub struct Authenticator {
     store: Arc<dyn Store>,
     metrics: Arc<crate::metrics::Metrics>,
     ttl: Duration,
+    /// By token hash, or `crt:` and a certificate's fingerprint.
     cache: Mutex<HashMap<String, (Principal, Instant)>>,
+    /// The authorities of `server.tls.client_ca`; `None`: no client certificates.
+    clients: Option<Arc<ClientTrust>>,
 }
 
 impl Authenticator {
@@ -97,21 +114,118 @@ impl Authenticator {
             metrics,
             ttl,
             cache: Mutex::new(HashMap::new()),
+            clients: None,
         }
     }
 
-    /// The principal behind an `Authorization` header; every refusal is counted.
-    pub async fn authenticate(&self, header: Option<&str>) -> Result<Principal, Problem> {
-        let result = self.verify(header).await;
+    /// Client certificates from these authorities identify the senders registered to them.
+    pub fn with_client_certificates(mut self, clients: Option<Arc<ClientTrust>>) -> Authenticator {
+        self.clients = clients;
+        self
+    }
+
+    /// The principal behind an `Authorization` header or, without one, behind the client
+    /// certificate of the connection; every refusal is counted.
+    pub async fn authenticate(
+        &self,
+        header: Option<&str>,
+        certificates: Option<&PeerCertificates>,
+    ) -> Result<Principal, Problem> {
+        let result = match (header, certificates, &self.clients) {
+            (None, Some(certificates), Some(trust)) if !certificates.0.is_empty() => {
+                self.by_certificate(trust, certificates).await
+            }
+            _ => self.verify(header).await,
+        };
         if matches!(&result, Err(problem) if problem.status == 401) {
             self.metrics.refused_credentials();
         }
         result
     }
 
+    fn cached(&self, key: &str) -> Option<Principal> {
+        match self.cache.lock().expect("token cache lock").get(key) {
+            Some((principal, at)) if at.elapsed() < self.ttl => Some(principal.clone()),
+            _ => None,
+        }
+    }
+
+    fn remember(&self, key: String, principal: &Principal) {
+        let mut cache = self.cache.lock().expect("token cache lock");
+        if cache.len() > 10_000 {
+            cache.clear();
+        }
+        cache.insert(key, (principal.clone(), Instant::now()));
+    }
+
+    /// A client certificate: trusted (checked on every request, so expiry counts at once), then
+    /// registered to a sender.
+    async fn by_certificate(&self, trust: &ClientTrust, certificates: &PeerCertificates) -> Result<Principal, Problem> {
+        let end_entity = &certificates.0[0];
+        let fingerprint = crate::tls::fingerprint(end_entity);
+        let credential_id = crate::tls::credential_id(&fingerprint);
+        let refused = |kind, detail: String| {
+            tracing::warn!(certificate = %credential_id, problem = kind_name(kind), "a request with a client certificate was refused");
+            Problem::new(kind, detail)
+        };
+        match trust.judge(&certificates.0) {
+            Verdict::Trusted => {}
+            Verdict::Expired { not_after } => {
+                let when = not_after.map_or_else(String::new, |at| format!(" at {at}"));
+                return Err(refused(
+                    kinds::CERTIFICATE_EXPIRED,
+                    format!("the client certificate {credential_id} expired{when}; use its successor"),
+                ));
+            }
+            Verdict::NotYetValid => {
+                return Err(refused(
+                    kinds::CERTIFICATE_UNTRUSTED,
+                    format!("the client certificate {credential_id} is not valid yet"),
+                ));
+            }
+            Verdict::Untrusted(reason) => {
+                return Err(refused(
+                    kinds::CERTIFICATE_UNTRUSTED,
+                    format!("the client certificate {credential_id} is not trusted: {reason}"),
+                ));
+            }
+        }
+        let key = format!("crt:{fingerprint}");
+        if let Some(principal) = self.cached(&key) {
+            return Ok(principal);
+        }
+        let serial = crate::tls::subject_serial(end_entity);
+        let record = self
+            .store
+            .certificate_registration(&fingerprint, serial.as_deref())
+            .await
+            .map_err(crate::problem::internal)?
+            .ok_or_else(|| {
+                refused(
+                    kinds::CERTIFICATE_UNREGISTERED,
+                    format!(
+                        "the client certificate {credential_id} is trusted but registered to no sender; \
+                         its SHA-256 fingerprint is {fingerprint}"
+                    ),
+                )
+            })?;
+        let principal = Principal::Sender {
+            credential_id,
+            sender_id: record.sender_id,
+            kinds: record.kinds,
+        };
+        self.remember(key, &principal);
+        Ok(principal)
+    }
+
     async fn verify(&self, header: Option<&str>) -> Result<Principal, Problem> {
         let unauthorized = |detail: &str| Problem::new(kinds::UNAUTHORIZED, detail.to_owned());
-        let header = header.ok_or_else(|| unauthorized("send the token as Authorization: Bearer <token>"))?;
+        let header = header.ok_or_else(|| match self.clients {
+            Some(_) => {
+                unauthorized("send the token as Authorization: Bearer <token>, or a registered client certificate")
+            }
+            None => unauthorized("send the token as Authorization: Bearer <token>"),
+        })?;
         // The scheme name is case-insensitive (RFC 7235).
         let token = header
             .split_once(' ')
@@ -120,10 +234,8 @@ impl Authenticator {
             .filter(|t| !t.is_empty())
             .ok_or_else(|| unauthorized("the Authorization header must be Bearer <token>"))?;
         let hash = hash_token(token);
-        if let Some((principal, at)) = self.cache.lock().expect("token cache lock").get(&hash)
-            && at.elapsed() < self.ttl
-        {
-            return Ok(principal.clone());
+        if let Some(principal) = self.cached(&hash) {
+            return Ok(principal);
         }
         let record = self
             .store
@@ -138,19 +250,19 @@ impl Authenticator {
                 tracing::warn!("a request with an unknown or revoked token was refused");
                 unauthorized("the token is unknown or revoked")
             })?;
-        let mut cache = self.cache.lock().expect("token cache lock");
-        if cache.len() > 10_000 {
-            cache.clear();
-        }
-        cache.insert(hash, (principal.clone(), Instant::now()));
+        self.remember(hash, &principal);
         Ok(principal)
     }
+}
+
+fn kind_name(kind: kinds::Kind) -> &'static str {
+    kind.0
 }
 
 fn principal_of(record: &TokenRecord) -> Option<Principal> {
     match record.role.as_str() {
         "sender" => Some(Principal::Sender {
-            token_id: record.id.clone(),
+            credential_id: record.id.clone(),
             sender_id: record.sender_id.clone()?,
             kinds: record.kinds.clone(),
         }),
@@ -180,9 +292,10 @@ impl FromRequest for Principal {
             .get(actix_web::http::header::AUTHORIZATION)
             .and_then(|v| v.to_str().ok())
             .map(str::to_owned);
+        let certificates = req.conn_data::<PeerCertificates>().cloned();
         Box::pin(async move {
             let auth = auth.ok_or_else(|| crate::problem::internal(anyhow::anyhow!("no authenticator configured")))?;
-            auth.authenticate(header.as_deref()).await
+            auth.authenticate(header.as_deref(), certificates.as_ref()).await
         })
     }
 }

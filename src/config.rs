@@ -325,6 +325,28 @@ pub struct ServerSettings {
     pub bind: String,
     /// HTTP worker threads; 0 means one per core.
     pub workers: usize,
+    /// HTTPS in the gateway itself; all empty: plain HTTP.
+    pub tls: TlsSettings,
+}
+
+/// `[server.tls]`: PEM files. `crate::tls` reads and checks them (`startup::check`).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TlsSettings {
+    /// The server's certificate, followed by its intermediates; empty: plain HTTP.
+    pub certificate: String,
+    /// The certificate's private key (PKCS#8, PKCS#1 or SEC1).
+    pub private_key: String,
+    /// The authorities whose client certificates identify senders (mutual TLS); empty: none
+    /// are asked for.
+    pub client_ca: String,
+}
+
+impl TlsSettings {
+    /// Whether the gateway serves HTTPS.
+    pub fn enabled(&self) -> bool {
+        !self.certificate.trim().is_empty()
+    }
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -501,6 +523,17 @@ impl Settings {
         }
         if self.server.workers > 256 {
             bail!("server.workers: at most 256 (0 means one per core)");
+        }
+        let tls = &self.server.tls;
+        match (tls.certificate.trim().is_empty(), tls.private_key.trim().is_empty()) {
+            (false, true) => bail!("server.tls.private_key: required with server.tls.certificate"),
+            (true, false) => bail!("server.tls.certificate: required with server.tls.private_key"),
+            _ => {}
+        }
+        if !tls.client_ca.trim().is_empty() && !tls.enabled() {
+            bail!(
+                "server.tls.client_ca: client certificates need HTTPS: set server.tls.certificate and server.tls.private_key"
+            );
         }
         if !(1..=365).contains(&self.intake.late_notice_days) {
             bail!("intake.late_notice_days: must lie between 1 and 365");

@@ -21,5 +21,6 @@ pub mod shutdown;
 pub mod startup;
 pub mod store;
 pub mod telemetry;
+pub mod tls;
 pub mod validation;
 pub mod vault;

@@ -34,6 +34,13 @@ pub mod kinds {
     pub const MALFORMED_JSON: Kind = ("malformed-json", 400, "The body is not well-formed JSON");
     pub const BAD_REQUEST: Kind = ("bad-request", 400, "The request's parameters are not valid");
     pub const UNAUTHORIZED: Kind = ("unauthorized", 401, "Missing or unknown credentials");
+    pub const CERTIFICATE_UNTRUSTED: Kind = ("certificate-untrusted", 401, "The client certificate is not trusted");
+    pub const CERTIFICATE_EXPIRED: Kind = ("certificate-expired", 401, "The client certificate has expired");
+    pub const CERTIFICATE_UNREGISTERED: Kind = (
+        "certificate-unregistered",
+        401,
+        "The client certificate is trusted but registered to no sender",
+    );
     pub const FORBIDDEN: Kind = ("forbidden", 403, "These credentials do not allow this");
     pub const NOT_FOUND: Kind = ("not-found", 404, "Not found");
     pub const METHOD_NOT_ALLOWED: Kind = ("method-not-allowed", 405, "Method not allowed");

@@ -128,6 +128,8 @@ pub struct Stopper {
     tracker: Arc<Tracker>,
     /// A second handle of the listening socket, for the refuser.
     listener: Arc<Mutex<Option<TcpListener>>>,
+    /// The refuser speaks HTTPS too when the gateway does.
+    tls: Option<Arc<rustls::ServerConfig>>,
     shutdown_timeout: Duration,
     /// True once a stop has begun; `stopped` once it has ended.
     begun: Arc<watch::Sender<bool>>,
@@ -139,12 +141,14 @@ impl Stopper {
         server: ServerHandle,
         tracker: Arc<Tracker>,
         listener: TcpListener,
+        tls: Option<rustls::ServerConfig>,
         shutdown_timeout: Duration,
     ) -> Stopper {
         Stopper {
             server,
             tracker,
             listener: Arc::new(Mutex::new(Some(listener))),
+            tls: tls.map(Arc::new),
             shutdown_timeout,
             begun: Arc::new(watch::Sender::new(false)),
             stopped: Arc::new(watch::Sender::new(false)),
@@ -161,7 +165,7 @@ impl Stopper {
         self.tracker.stopping.store(true, Ordering::SeqCst);
         self.server.pause().await;
         let spare = self.listener.lock().expect("listener lock").take();
-        let refuser = match spare.map(refuser) {
+        let refuser = match spare.map(|listener| refuser(listener, self.tls.as_deref().cloned())) {
             Some(Ok(refuser)) => Some(refuser),
             Some(Err(e)) => {
                 tracing::error!(error = %e, "cannot answer the requests that come while stopping; they are reset");
@@ -196,14 +200,17 @@ impl Stopper {
 
 /// A server on the listening socket that answers every request `503` with `Retry-After` and
 /// `Connection: close`.
-fn refuser(listener: TcpListener) -> std::io::Result<Server> {
-    Ok(HttpServer::new(|| App::new().default_service(web::to(stopping)))
+fn refuser(listener: TcpListener, tls: Option<rustls::ServerConfig>) -> std::io::Result<Server> {
+    let server = HttpServer::new(|| App::new().default_service(web::to(stopping)))
         .workers(1)
         .keep_alive(actix_web::http::KeepAlive::Disabled)
         .shutdown_timeout(5)
-        .disable_signals()
-        .listen(listener)?
-        .run())
+        .disable_signals();
+    let server = match tls {
+        Some(config) => server.listen_rustls_0_23(listener, config)?,
+        None => server.listen(listener)?,
+    };
+    Ok(server.run())
 }
 
 async fn stopping() -> HttpResponse {

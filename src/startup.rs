@@ -18,6 +18,7 @@ use crate::routing::Router;
 use crate::shutdown::{Stopper, Tracker};
 use crate::store::sqlite::SqliteStore;
 use crate::store::{KeyCheck, Store};
+use crate::tls::ServerTls;
 use crate::validation::Validator;
 use crate::vault::Vault;
 use actix_web::dev::{Server, ServerHandle};
@@ -51,6 +52,7 @@ pub fn check(settings: &Settings) -> anyhow::Result<()> {
 struct Compiled {
     router: Router,
     policies: Policies,
+    tls: Option<ServerTls>,
 }
 
 fn compile(settings: &Settings) -> anyhow::Result<Compiled> {
@@ -65,7 +67,8 @@ fn compile(settings: &Settings) -> anyhow::Result<Compiled> {
     let router = Router::from_settings(settings)?;
     let policies = Policies::from_settings(settings)?;
     crate::telemetry::parse_filter(&settings.log.level).map_err(|e| anyhow::anyhow!("log.level: {e}"))?;
-    Ok(Compiled { router, policies })
+    let tls = ServerTls::from_settings(&settings.server.tls)?;
+    Ok(Compiled { router, policies, tls })
 }
 
 /// How long a stop waits at most for the requests taken in.
@@ -103,7 +106,13 @@ impl Application {
     }
 
     pub async fn build_with_clock(settings: Settings, clock: Clock) -> anyhow::Result<Application> {
-        let Compiled { router, policies } = compile(&settings)?;
+        let Compiled { router, policies, tls } = compile(&settings)?;
+        if let Some(warning) = tls
+            .as_ref()
+            .and_then(|t| t.certificate.expiry_warning(jiff::Timestamp::now()))
+        {
+            tracing::warn!("{warning}");
+        }
         let store = open_store(&settings)?;
         let vault = match open_vault(&settings, store.as_ref()).await {
             Ok(vault) => Arc::new(vault),
@@ -151,11 +160,16 @@ impl Application {
         let settings_data = web::Data::new(settings.clone());
         let delivery_data = web::Data::from(delivery.clone());
         let clock_data = web::Data::new(clock.clone());
-        let auth = web::Data::new(Authenticator::new(
-            store.clone(),
-            metrics.clone(),
-            Duration::from_secs(settings.security.token_cache_seconds),
-        ));
+        let auth = web::Data::new(
+            Authenticator::new(
+                store.clone(),
+                metrics.clone(),
+                Duration::from_secs(settings.security.token_cache_seconds),
+            )
+            .with_client_certificates(tls.as_ref().and_then(|t| t.clients.clone())),
+        );
+        // `/readyz` warns of the server certificate's expiry.
+        let certificate_data = tls.as_ref().map(|t| web::Data::new(t.certificate.clone()));
         let auditor = Arc::new(crate::audit::Auditor::new(
             store.clone(),
             vault.audit_key(),
@@ -170,8 +184,12 @@ impl Application {
         let tracker = Arc::new(Tracker::default());
         let connections = tracker.clone();
         let mut server = HttpServer::new(move || {
-            App::new()
-                .wrap(from_fn(api::errors::middleware))
+            let app = App::new();
+            let app = match &certificate_data {
+                Some(certificate) => app.app_data(certificate.clone()),
+                None => app,
+            };
+            app.wrap(from_fn(api::errors::middleware))
                 .wrap(from_fn(api::request_id::middleware))
                 .wrap(from_fn(crate::shutdown::track))
                 .app_data(intake.clone())
@@ -190,15 +208,24 @@ impl Application {
                 .default_service(web::to(api::fallback))
         })
         .shutdown_timeout(SHUTDOWN_TIMEOUT.as_secs())
-        .on_connect(move |io, extensions| connections.on_connect(io, extensions))
+        .on_connect(move |io, extensions| {
+            connections.on_connect(io, extensions);
+            crate::tls::on_connect(io, extensions);
+        })
         // Signals are handled by `serve` (SIGINT and SIGTERM both stop gracefully); a test's
         // server must not react to the test runner's signals.
         .disable_signals();
         if settings.server.workers > 0 {
             server = server.workers(settings.server.workers);
         }
-        let server = server.listen(listener)?.run();
-        let stopper = Stopper::new(server.handle(), tracker, spare, SHUTDOWN_TIMEOUT);
+        // The 503s answered while stopping go over HTTPS as well.
+        let refuser_tls = tls.as_ref().map(|t| t.config.clone());
+        let server = match tls {
+            Some(tls) => server.listen_rustls_0_23(listener, tls.config)?,
+            None => server.listen(listener)?,
+        }
+        .run();
+        let stopper = Stopper::new(server.handle(), tracker, spare, refuser_tls, SHUTDOWN_TIMEOUT);
         Ok(Application {
             port,
             server,

@@ -32,23 +32,40 @@ pub struct HealthBody {
     /// `ok` (`/healthz`) or `ready` (`/readyz`).
     #[schema(example = "ok")]
     pub status: &'static str,
+    /// `/readyz` only, and only when there is any: e.g. the server certificate
+    /// (`server.tls.certificate`) expires within 30 days.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<String>,
 }
 
 /// The process is up.
 #[utoipa::path(get, path = "/healthz", tag = "operations", responses((status = 200, description = "Up", body = HealthBody)))]
 pub async fn healthz() -> HttpResponse {
-    HttpResponse::Ok().json(HealthBody { status: "ok" })
+    HttpResponse::Ok().json(HealthBody {
+        status: "ok",
+        warnings: Vec::new(),
+    })
 }
 
-/// The database answers.
+/// The database answers. `warnings` lists what an operator should attend to: a server
+/// certificate (`server.tls.certificate`) that expires within 30 days.
 #[utoipa::path(get, path = "/readyz", tag = "operations",
     responses(
         (status = 200, description = "Ready", body = HealthBody),
         (status = 503, description = "The database takes no writes or does not answer", body = Problem, content_type = "application/problem+json"),
     ))]
-pub async fn readyz(store: web::Data<dyn Store>) -> HttpResponse {
+pub async fn readyz(
+    store: web::Data<dyn Store>,
+    certificate: Option<web::Data<crate::tls::ServerCertificate>>,
+) -> HttpResponse {
     match store.ping().await {
-        Ok(()) => HttpResponse::Ok().json(HealthBody { status: "ready" }),
+        Ok(()) => HttpResponse::Ok().json(HealthBody {
+            status: "ready",
+            warnings: certificate
+                .and_then(|c| c.expiry_warning(jiff::Timestamp::now()))
+                .into_iter()
+                .collect(),
+        }),
         Err(e) if e.is::<crate::store::Unavailable>() => {
             tracing::warn!(error = format!("{e:#}"), "not ready: the store cannot write");
             Problem::new(kinds::UNAVAILABLE, "the database takes no writes now".to_owned()).response()

@@ -1,4 +1,4 @@
-//! The command line: `serve`, `check-config`, `validate`, `calendar`, `token`, `routes`,
+//! The command line: `serve`, `check-config`, `validate`, `calendar`, `token`, `sender`, `routes`,
 //! `replay`, `webhook-secret`, `report`, `import`. Each command loads the
 //! settings the same way, so what `check-config` accepts is what `serve` starts with.
 
@@ -8,6 +8,7 @@ mod output;
 mod replay;
 mod report;
 mod routes;
+mod sender;
 mod serve;
 mod token;
 mod validate;
@@ -55,6 +56,9 @@ enum Command {
     /// Create, list and revoke bearer tokens.
     #[command(subcommand)]
     Token(token::Command),
+    /// Register, list and remove senders' client certificates (mutual TLS).
+    #[command(subcommand)]
+    Sender(sender::Command),
     /// Show where messages would be routed, without sending anything.
     #[command(subcommand)]
     Routes(routes::Command),
@@ -119,6 +123,10 @@ pub fn main() -> ExitCode {
             crate::telemetry::init_command();
             run_async(token::run(settings, command))
         }
+        Command::Sender(command) => {
+            crate::telemetry::init_command();
+            run_async(sender::run(settings, command))
+        }
     }
 }
 
@@ -148,6 +156,15 @@ fn check_config(settings: &Settings) -> ExitCode {
         }
     };
     outln!("server.bind      {}", settings.server.bind);
+    let tls = &settings.server.tls;
+    outln!(
+        "tls              {}",
+        match (tls.enabled(), tls.client_ca.trim().is_empty()) {
+            (false, _) => "off: plain HTTP",
+            (true, true) => "HTTPS (server.tls.certificate)",
+            (true, false) => "HTTPS (server.tls.certificate), client certificates for senders (server.tls.client_ca)",
+        }
+    );
     outln!("data_dir         {}", settings.data_dir.display());
     outln!("storage          {storage}");
     outln!(

@@ -13,8 +13,9 @@ async fn serve(settings: Settings) -> anyhow::Result<()> {
     let StorageUrl::Sqlite(database) = settings.storage_url()?;
     let app = Application::build(settings.clone()).await?;
     let bind = settings.bind_addr()?;
+    let scheme = if settings.server.tls.enabled() { "https" } else { "http" };
     tracing::info!(
-        listening = %format!("http://{}:{}", bind.ip(), app.port()),
+        listening = %format!("{scheme}://{}:{}", bind.ip(), app.port()),
         data_dir = %settings.data_dir.display(),
         database = %database.display(),
         "indgang is serving"

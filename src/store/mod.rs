@@ -6,7 +6,8 @@
 //!
 //! The trait is here; the records it takes and gives are beside it, one file per area:
 //! `messages` (messages, receipts, cases), `deliveries` (the outbox), `deadlines` (deadlines,
-//! their changes and the digest), `tokens` and `audit` (the chained audit log).
+//! their changes and the digest), `tokens` (tokens and senders' client certificates) and `audit`
+//! (the chained audit log).
 
 pub mod audit;
 mod deadlines;
@@ -115,6 +116,21 @@ pub trait Store: Send + Sync {
     /// Removes the entries made before `before`, oldest first, moving the chain's anchor; in
     /// bounded transactions. Returns how many went.
     async fn prune_audit(&self, before: Timestamp) -> anyhow::Result<usize>;
+
+    /// Registers a client certificate to a sender; fails when a live registration has the same
+    /// id, fingerprint or subject serial number.
+    async fn register_certificate(&self, record: SenderCertificateRecord) -> anyhow::Result<()>;
+    /// The live registration of a certificate: by its fingerprint, else by its subject serial
+    /// number.
+    async fn certificate_registration(
+        &self,
+        fingerprint: &str,
+        subject_serial: Option<&str>,
+    ) -> anyhow::Result<Option<SenderCertificateRecord>>;
+    /// Every registration, removed ones too, oldest first.
+    async fn sender_certificates(&self) -> anyhow::Result<Vec<SenderCertificateRecord>>;
+    /// Marks the registration removed; `false` when no live registration has that id.
+    async fn remove_certificate(&self, id: &str, at: Timestamp) -> anyhow::Result<bool>;
 
     /// The key check value stored with the data, set on first use.
     async fn key_check(&self, value: &str) -> anyhow::Result<KeyCheck>;

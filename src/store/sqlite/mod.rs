@@ -4,6 +4,7 @@
 //! checkpoints run in a thread of their own (`checkpointer`).
 
 mod audit;
+mod certificates;
 mod checkpointer;
 mod deadlines;
 mod deliveries;
@@ -14,7 +15,8 @@ mod writer;
 use super::{
     AttemptRecord, CaseFilter, CaseRecord, CaseSummary, ClaimRequest, ClaimedDelivery, DeadLetterFilter,
     DeadlineAction, DeadlineFilter, DeadlineRecord, DeadlineRow, DeliveryRecord, DestinationQueue, DigestItem,
-    KeyCheck, NewDigest, NewMessage, NoticeRow, Receipt, Replay, Store, SubmitOutcome, TokenRecord,
+    KeyCheck, NewDigest, NewMessage, NoticeRow, Receipt, Replay, SenderCertificateRecord, Store, SubmitOutcome,
+    TokenRecord,
 };
 use crate::domain::CaseRef;
 use anyhow::Context;
@@ -31,6 +33,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0005_performance.sql"),
     include_str!("migrations/0006_transfers.sql"),
     include_str!("migrations/0007_audit.sql"),
+    include_str!("migrations/0008_sender_certificates.sql"),
 ];
 
 const STATEMENT_CACHE: usize = 128;
@@ -363,6 +366,31 @@ impl Store for SqliteStore {
                 return Ok(removed);
             }
         }
+    }
+
+    async fn register_certificate(&self, record: SenderCertificateRecord) -> anyhow::Result<()> {
+        self.writer.write(move |conn| certificates::insert(conn, &record)).await
+    }
+
+    async fn certificate_registration(
+        &self,
+        fingerprint: &str,
+        subject_serial: Option<&str>,
+    ) -> anyhow::Result<Option<SenderCertificateRecord>> {
+        let fingerprint = fingerprint.to_owned();
+        let subject_serial = subject_serial.map(str::to_owned);
+        self.readers
+            .read(move |conn| certificates::live(conn, &fingerprint, subject_serial.as_deref()))
+            .await
+    }
+
+    async fn sender_certificates(&self) -> anyhow::Result<Vec<SenderCertificateRecord>> {
+        self.readers.read(certificates::all).await
+    }
+
+    async fn remove_certificate(&self, id: &str, at: Timestamp) -> anyhow::Result<bool> {
+        let id = id.to_owned();
+        self.writer.write(move |conn| certificates::remove(conn, &id, at)).await
     }
 
     async fn key_check(&self, value: &str) -> anyhow::Result<KeyCheck> {
