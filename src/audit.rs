@@ -49,9 +49,10 @@ pub struct Actor {
 impl Actor {
     /// The caller of a request.
     pub fn of(principal: &Principal, req: &actix_web::HttpRequest) -> Actor {
+        let id = principal.credential_id();
         Actor {
-            kind: "token",
-            id: principal.token_id().to_owned(),
+            kind: if id.starts_with("crt_") { "certificate" } else { "token" },
+            id: id.to_owned(),
             name: None,
             address: req.peer_addr().map(|a| a.ip().to_string()),
         }

@@ -36,7 +36,7 @@ pub struct AuditEntry {
     /// 1, 2, 3 … in the order written.
     pub id: i64,
     pub at: String,
-    /// `token`, `person` or `cli`.
+    /// `token`, `certificate`, `person` or `cli`.
     pub actor_kind: String,
     pub actor: String,
     #[serde(skip_serializing_if = "Option::is_none")]

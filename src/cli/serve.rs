@@ -12,6 +12,9 @@ async fn serve(settings: Settings) -> anyhow::Result<()> {
     crate::telemetry::init(&settings.log);
     let StorageUrl::Sqlite(database) = settings.storage_url()?;
     let app = Application::build(settings.clone()).await?;
+    // The handlers are in place before "serving" is logged: a SIGTERM sent on that line stops
+    // gracefully instead of killing the process.
+    let signal = shutdown_signal()?;
     let bind = settings.bind_addr()?;
     let scheme = if settings.server.tls.enabled() { "https" } else { "http" };
     tracing::info!(
@@ -22,7 +25,7 @@ async fn serve(settings: Settings) -> anyhow::Result<()> {
     );
     let stopper = app.stopper();
     tokio::spawn(async move {
-        shutdown_signal().await;
+        signal.await;
         tracing::info!("stopping: finishing the requests in flight");
         stopper.stop().await;
     });
@@ -31,18 +34,25 @@ async fn serve(settings: Settings) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// SIGINT or SIGTERM.
-async fn shutdown_signal() {
-    let interrupt = tokio::signal::ctrl_c();
-    #[cfg(unix)]
-    {
-        let mut terminate = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
-            .expect("installing the SIGTERM handler");
+/// SIGINT or SIGTERM: the handlers are installed now, the future ends at the first signal.
+#[cfg(unix)]
+fn shutdown_signal() -> anyhow::Result<impl std::future::Future<Output = ()>> {
+    use anyhow::Context;
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut interrupt = signal(SignalKind::interrupt()).context("installing the SIGINT handler")?;
+    let mut terminate = signal(SignalKind::terminate()).context("installing the SIGTERM handler")?;
+    Ok(async move {
         tokio::select! {
-            _ = interrupt => {}
+            _ = interrupt.recv() => {}
             _ = terminate.recv() => {}
         }
-    }
-    #[cfg(not(unix))]
-    let _ = interrupt.await;
+    })
+}
+
+/// SIGINT (Ctrl-C).
+#[cfg(not(unix))]
+fn shutdown_signal() -> anyhow::Result<impl std::future::Future<Output = ()>> {
+    Ok(async {
+        let _ = tokio::signal::ctrl_c().await;
+    })
 }
