@@ -24,3 +24,4 @@ pub mod telemetry;
 pub mod tls;
 pub mod validation;
 pub mod vault;
+pub mod web;

@@ -189,7 +189,8 @@ impl Application {
                 Some(certificate) => app.app_data(certificate.clone()),
                 None => app,
             };
-            app.wrap(from_fn(api::errors::middleware))
+            app.wrap(from_fn(crate::web::protect))
+                .wrap(from_fn(api::errors::middleware))
                 .wrap(from_fn(api::request_id::middleware))
                 .wrap(from_fn(crate::shutdown::track))
                 .app_data(intake.clone())
@@ -205,6 +206,7 @@ impl Application {
                 .configure(|cfg| api::errors::extractors(cfg, max_body_bytes))
                 .configure(intake::routes)
                 .configure(api::routes)
+                .configure(crate::web::routes)
                 .default_service(web::to(api::fallback))
         })
         .shutdown_timeout(SHUTDOWN_TIMEOUT.as_secs())

@@ -124,7 +124,12 @@ pub fn allowed_methods(pattern: &str) -> Option<HeaderValue> {
         }
         map
     });
-    ALLOWED.get(pattern).and_then(|m| HeaderValue::from_str(m).ok())
+    match ALLOWED.get(pattern) {
+        Some(methods) => HeaderValue::from_str(methods).ok(),
+        // The pages (crate::web) are read-only until a form posts somewhere.
+        None if !pattern.starts_with("/v1/") => Some(HeaderValue::from_static("GET, HEAD")),
+        None => None,
+    }
 }
 
 /// A `405` problem with the `Allow` header.

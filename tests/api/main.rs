@@ -28,3 +28,4 @@ mod roles;
 mod shutdown;
 mod smtp;
 mod tls;
+mod web;
