@@ -35,6 +35,13 @@ pub mod kinds {
     pub const BAD_REQUEST: Kind = ("bad-request", 400, "The request's parameters are not valid");
     pub const UNAUTHORIZED: Kind = ("unauthorized", 401, "Missing or unknown credentials");
     pub const FORBIDDEN: Kind = ("forbidden", 403, "These credentials do not allow this");
+    pub const CSRF: Kind = (
+        "csrf",
+        403,
+        "A request made with the session cookie must carry its CSRF token",
+    );
+    pub const NO_ROLE: Kind = ("no-role", 403, "Signed in, but no role in this gateway");
+    pub const SIGN_IN_FAILED: Kind = ("sign-in-failed", 400, "The sign-in could not be completed");
     pub const NOT_FOUND: Kind = ("not-found", 404, "Not found");
     pub const METHOD_NOT_ALLOWED: Kind = ("method-not-allowed", 405, "Method not allowed");
     pub const CONFLICT: Kind = (

@@ -51,6 +51,7 @@ pub fn check(settings: &Settings) -> anyhow::Result<()> {
 struct Compiled {
     router: Router,
     policies: Policies,
+    roles: crate::oidc::RoleMap,
 }
 
 fn compile(settings: &Settings) -> anyhow::Result<Compiled> {
@@ -65,7 +66,12 @@ fn compile(settings: &Settings) -> anyhow::Result<Compiled> {
     let router = Router::from_settings(settings)?;
     let policies = Policies::from_settings(settings)?;
     crate::telemetry::parse_filter(&settings.log.level).map_err(|e| anyhow::anyhow!("log.level: {e}"))?;
-    Ok(Compiled { router, policies })
+    let roles = crate::oidc::check_settings(&settings.auth.oidc)?;
+    Ok(Compiled {
+        router,
+        policies,
+        roles,
+    })
 }
 
 /// How long a stop waits at most for the requests taken in.
@@ -103,7 +109,19 @@ impl Application {
     }
 
     pub async fn build_with_clock(settings: Settings, clock: Clock) -> anyhow::Result<Application> {
-        let Compiled { router, policies } = compile(&settings)?;
+        let Compiled {
+            router,
+            policies,
+            roles,
+        } = compile(&settings)?;
+        // The provider is asked before anything is opened: one that cannot be reached stops the
+        // start with a message naming auth.oidc.issuer.
+        let provider = match settings.auth.oidc.enabled() {
+            true => Some(web::Data::new(
+                crate::oidc::Provider::discover(&settings.auth.oidc, roles).await?,
+            )),
+            false => None,
+        };
         let store = open_store(&settings)?;
         let vault = match open_vault(&settings, store.as_ref()).await {
             Ok(vault) => Arc::new(vault),
@@ -162,6 +180,12 @@ impl Application {
             clock.clone(),
         ));
         let auditor_data = web::Data::from(auditor.clone());
+        let sessions = web::Data::new(crate::session::Sessions::new(
+            &settings,
+            store.clone(),
+            clock.clone(),
+            metrics.clone(),
+        ));
         let store_data: web::Data<dyn Store> = web::Data::from(store.clone());
         let vault_data = web::Data::from(vault);
         let metrics_data = web::Data::from(metrics);
@@ -170,8 +194,11 @@ impl Application {
         let tracker = Arc::new(Tracker::default());
         let connections = tracker.clone();
         let mut server = HttpServer::new(move || {
-            App::new()
-                .wrap(from_fn(api::errors::middleware))
+            let mut app = App::new();
+            if let Some(provider) = &provider {
+                app = app.app_data(provider.clone());
+            }
+            app.wrap(from_fn(api::errors::middleware))
                 .wrap(from_fn(api::request_id::middleware))
                 .wrap(from_fn(crate::shutdown::track))
                 .app_data(intake.clone())
@@ -184,9 +211,11 @@ impl Application {
                 .app_data(policies_data.clone())
                 .app_data(settings_data.clone())
                 .app_data(auditor_data.clone())
+                .app_data(sessions.clone())
                 .configure(|cfg| api::errors::extractors(cfg, max_body_bytes))
                 .configure(intake::routes)
                 .configure(api::routes)
+                .configure(api::signin::routes)
                 .default_service(web::to(api::fallback))
         })
         .shutdown_timeout(SHUTDOWN_TIMEOUT.as_secs())

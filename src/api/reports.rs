@@ -1,7 +1,7 @@
 //! The reports over HTTP: JSON by default, CSV with `?format=csv` or `Accept: text/csv`.
 //! Caseworkers get their own municipality; operators every municipality (or `?municipality=`).
 
-use crate::auth::Principal;
+use crate::access::ReportReader;
 use crate::clock::Clock;
 use crate::config::Settings;
 use crate::problem::{Problem, internal, kinds};
@@ -46,7 +46,7 @@ pub async fn get_report(
     req: HttpRequest,
     path: web::Path<String>,
     query: web::Query<ReportQuery>,
-    principal: Principal,
+    reader: ReportReader,
     store: web::Data<dyn Store>,
     settings: web::Data<Settings>,
     clock: web::Data<Clock>,
@@ -63,23 +63,7 @@ pub async fn get_report(
         }
     };
     let bad = |detail: String| Problem::new(kinds::BAD_REQUEST, detail);
-    let municipality = match (&principal, &query.municipality) {
-        (Principal::Caseworker { municipality, .. }, None) => Some(municipality.clone()),
-        (Principal::Caseworker { municipality, .. }, Some(asked)) if asked == municipality => Some(asked.clone()),
-        (Principal::Caseworker { .. }, Some(_)) => {
-            return Err(Problem::new(
-                kinds::FORBIDDEN,
-                "caseworkers report on their own municipality".to_owned(),
-            ));
-        }
-        (Principal::Operator { .. }, asked) => asked.clone(),
-        (Principal::Sender { .. } | Principal::Auditor { .. }, _) => {
-            return Err(Problem::new(
-                kinds::FORBIDDEN,
-                "reports are for caseworker and operator tokens".to_owned(),
-            ));
-        }
-    };
+    let municipality = reader.municipality(query.municipality.as_deref())?;
     let now = clock.now();
     let mut period = Period::year_of(now);
     for (key, text, slot) in [
