@@ -1,5 +1,6 @@
 //! Black-box tests: a real gateway on port 0, real HTTP, a fresh SQLite file per test.
 
+mod access;
 mod adapters;
 mod alerts;
 mod audit;

@@ -54,6 +54,7 @@ pub const PEOPLE: &[(&str, &str, &[&str])] = &[
     ("lead", "Lene Leder", &["aarhus-ledere"]),
     ("olga", "Olga Operatør", &["it-drift"]),
     ("audrey", "Audrey Revisor", &["revision"]),
+    ("carl", "Carl København", &["kbh-modtagelse"]),
     ("bob", "Bob Uden Rolle", &["kantine"]),
 ];
 
@@ -69,6 +70,11 @@ team = "modtagelse"
 value = "aarhus-ledere"
 role = "team_lead"
 municipality = "751"
+
+[[auth.oidc.roles]]
+value = "kbh-modtagelse"
+role = "caseworker"
+municipality = "101"
 
 [[auth.oidc.roles]]
 value = "it-drift"
