@@ -102,22 +102,6 @@ impl Principal {
             Principal::Person { subject, .. } => subject,
         }
     }
-
-    /// `Ok` for an auditor token, 403 otherwise.
-    pub fn require_auditor(&self) -> Result<(), Problem> {
-        match self {
-            Principal::Auditor { .. } => Ok(()),
-            _ => Err(Problem::new(kinds::FORBIDDEN, "this is for auditor tokens".to_owned())),
-        }
-    }
-
-    /// `Ok` for an operator token, 403 otherwise.
-    pub fn require_operator(&self) -> Result<(), Problem> {
-        match self {
-            Principal::Operator { .. } => Ok(()),
-            _ => Err(Problem::new(kinds::FORBIDDEN, "this is for operator tokens".to_owned())),
-        }
-    }
 }
 
 /// What a new token may do.

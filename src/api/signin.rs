@@ -192,6 +192,10 @@ async fn finish(
             ),
         ));
     }
+    // A session this browser had before ends: a sign-in always gets a new id.
+    if let Some(old) = req.cookie(sessions.cookie_name()) {
+        sessions.end(&hash_token(old.value())).await.map_err(internal)?;
+    }
     let id = sessions
         .start(&identity.subject, identity.name.as_deref(), &roles)
         .await

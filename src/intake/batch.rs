@@ -159,7 +159,7 @@ pub async fn submit_housing_offer_batch(
 ) -> HttpResponse {
     let sender = match super::admitted(sender, Kind::HousingOffer, &intake) {
         Ok(sender) => sender,
-        Err(response) => return response,
+        Err(problem) => return problem.response(),
     };
     let principal = &sender.principal;
     let result: Result<(BatchAnswer, Vec<u8>), Rejection> = async {

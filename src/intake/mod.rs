@@ -131,7 +131,7 @@ async fn submit(
 ) -> HttpResponse {
     let sender = match admitted(sender, kind, &intake) {
         Ok(sender) => sender,
-        Err(response) => return response,
+        Err(problem) => return problem.response(),
     };
     let principal = &sender.principal;
     match handle(kind, &req, payload, &sender, &intake).await {
@@ -196,12 +196,11 @@ fn wants_xml(req: &HttpRequest) -> bool {
         })
 }
 
-/// The sender (`access::Sender`), or the answer for a request without one: `401` as it is,
-/// a `403` (credentials of another role) counted as rejected `not_a_sender`.
-pub(crate) fn admitted(sender: Result<Sender, Problem>, kind: Kind, intake: &Intake) -> Result<Sender, HttpResponse> {
-    match sender {
-        Ok(sender) => Ok(sender),
-        Err(problem) if problem.status == 403 => {
+/// The sender (`access::Sender`), or the problem for a request without one: `401` as it is, a
+/// `403` (credentials of another role) counted as rejected `not_a_sender`.
+pub(crate) fn admitted(sender: Result<Sender, Problem>, kind: Kind, intake: &Intake) -> Result<Sender, Problem> {
+    sender.inspect_err(|problem| {
+        if problem.status == 403 {
             intake.metrics.intake(kind.as_str(), "rejected", "not_a_sender");
             tracing::warn!(
                 kind = kind.as_str(),
@@ -209,10 +208,8 @@ pub(crate) fn admitted(sender: Result<Sender, Problem>, kind: Kind, intake: &Int
                 reason = "not_a_sender",
                 "message rejected"
             );
-            Err(problem.response())
         }
-        Err(problem) => Err(problem.response()),
-    }
+    })
 }
 
 async fn read(req: &HttpRequest, payload: web::Payload, limit: usize) -> Result<web::BytesMut, Rejection> {
