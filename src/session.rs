@@ -57,13 +57,7 @@ impl Sessions {
             metrics,
             idle: SignedDuration::from_mins(i64::from(settings.auth.session.idle_minutes)),
             max: SignedDuration::from_hours(i64::from(settings.auth.session.max_hours)),
-            secure: settings
-                .auth
-                .oidc
-                .redirect_url
-                .trim()
-                .to_ascii_lowercase()
-                .starts_with("https://"),
+            secure: served_over_https(&settings.auth.oidc.redirect_url),
         }
     }
 
@@ -87,13 +81,7 @@ impl Sessions {
     }
 
     pub fn cookie<'c>(&self, name: &'static str, value: String, max_age: SignedDuration) -> Cookie<'c> {
-        Cookie::build(name, value)
-            .path("/")
-            .http_only(true)
-            .secure(self.secure)
-            .same_site(SameSite::Lax)
-            .max_age(actix_web::cookie::time::Duration::seconds(max_age.as_secs()))
-            .finish()
+        cookie(self.secure, name, value, max_age)
     }
 
     /// A cookie that removes the one named.
@@ -184,6 +172,22 @@ impl Sessions {
     }
 }
 
+/// Whether browsers reach the gateway over HTTPS: the address the provider sends them back to.
+fn served_over_https(redirect_url: &str) -> bool {
+    redirect_url.trim().to_ascii_lowercase().starts_with("https://")
+}
+
+/// `HttpOnly`, `SameSite=Lax`, the whole site, `Secure` over HTTPS.
+fn cookie<'c>(secure: bool, name: &'static str, value: String, max_age: SignedDuration) -> Cookie<'c> {
+    Cookie::build(name, value)
+        .path("/")
+        .http_only(true)
+        .secure(secure)
+        .same_site(SameSite::Lax)
+        .max_age(actix_web::cookie::time::Duration::seconds(max_age.as_secs()))
+        .finish()
+}
+
 fn ended(detail: &str) -> Problem {
     Problem::new(kinds::UNAUTHORIZED, detail.to_owned())
 }
@@ -249,4 +253,52 @@ fn random_bytes<const N: usize>() -> [u8; N] {
     let mut bytes = [0u8; N];
     getrandom::fill(&mut bytes).expect("the operating system's random source");
     bytes
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn over_https_the_cookie_is_secure_and_the_rest_always_holds() {
+        assert!(served_over_https("HTTPS://indgang.kommune.dk/auth/callback"));
+        assert!(!served_over_https("http://127.0.0.1:8080/auth/callback"));
+        let text = cookie(
+            true,
+            "__Host-indgang_session",
+            "id".into(),
+            SignedDuration::from_hours(10),
+        )
+        .to_string();
+        for part in [
+            "__Host-indgang_session=id",
+            "HttpOnly",
+            "SameSite=Lax",
+            "Secure",
+            "Path=/",
+            "Max-Age=36000",
+        ] {
+            assert!(text.contains(part), "{text} lacks {part}");
+        }
+        assert!(!text.contains("Domain"), "a __Host- cookie has no Domain: {text}");
+        let plain = cookie(false, "indgang_session", "id".into(), SignedDuration::from_hours(10)).to_string();
+        assert!(!plain.contains("Secure"), "{plain}");
+    }
+
+    #[test]
+    fn the_csrf_token_must_match_exactly() {
+        let record = SessionRecord {
+            id_hash: "0123456789abcdef".into(),
+            subject: "s".into(),
+            name: None,
+            roles: "[]".into(),
+            csrf_token: "token-123".into(),
+            created_at: Timestamp::UNIX_EPOCH,
+            last_seen: Timestamp::UNIX_EPOCH,
+        };
+        assert!(check_csrf(&record, Some("token-123")).is_ok());
+        for wrong in [None, Some(""), Some("token-12"), Some("token-1234"), Some("token-124")] {
+            assert_eq!(check_csrf(&record, wrong).unwrap_err().status, 403, "{wrong:?}");
+        }
+    }
 }
