@@ -203,6 +203,8 @@ async fn every_role_gets_the_documented_status_at_every_endpoint_as_token_and_as
     );
 }
 
+/// The table names every operation of the API document, and the document says that each
+/// operation that needs credentials takes a token or the session cookie.
 #[tokio::test]
 async fn the_table_names_every_operation_of_the_api_document() {
     let app = spawn_app().await;
@@ -230,4 +232,20 @@ async fn the_table_names_every_operation_of_the_api_document() {
         .collect();
     let tabled: BTreeSet<(String, String)> = table().into_iter().map(|r| (r.method, r.path)).collect();
     assert_eq!(tabled, documented, "docs/operations.md's table against /openapi.json");
+    for (path, item) in document["paths"].as_object().unwrap() {
+        for (method, operation) in item.as_object().unwrap() {
+            if let Some(security) = operation["security"].as_array().filter(|s| !s.is_empty()) {
+                assert_eq!(
+                    security,
+                    &vec![json!({"bearer": []}), json!({"session": []})],
+                    "{method} {path}: a token or the session cookie"
+                );
+            }
+        }
+    }
+    assert_eq!(
+        document["components"]["securitySchemes"]["session"],
+        json!({"type": "apiKey", "in": "cookie", "name": "indgang_session",
+               "description": document["components"]["securitySchemes"]["session"]["description"]})
+    );
 }
