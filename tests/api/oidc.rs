@@ -376,3 +376,60 @@ async fn without_an_issuer_sign_in_is_off() {
             .contains("auth.oidc.issuer")
     );
 }
+
+#[tokio::test]
+async fn a_token_exchange_the_provider_refuses_signs_nobody_in() {
+    let it = spawn_with_provider(&[("INDGANG__AUTH__OIDC__CLIENT_SECRET", "not-the-secret")]).await;
+    let app = &it.app;
+    let browser = Browser::default();
+
+    let callback = browser.sign_in(app, "alice").await;
+
+    assert_eq!(callback.status(), 400);
+    assert_eq!(problem(callback).await["type"], "urn:indgang:problem:sign-in-failed");
+    assert_eq!(browser.session(app).await.status(), 401);
+    assert!(entries(app, "session.sign-in").await.is_empty());
+}
+
+#[test]
+fn a_bad_sign_in_configuration_names_its_key() {
+    let dir = tempfile::tempdir().unwrap();
+    let check = |extra: &[(&str, &str)]| {
+        let settings = settings_for(dir.path(), extra);
+        indgang::startup::check(&settings).unwrap_err().to_string()
+    };
+    let issuer = ("INDGANG__AUTH__OIDC__ISSUER", "https://login.example.dk/tenant/v2.0");
+    let client = ("INDGANG__AUTH__OIDC__CLIENT_ID", "indgang");
+    let redirect = (
+        "INDGANG__AUTH__OIDC__REDIRECT_URL",
+        "https://indgang.kommune.dk/auth/callback",
+    );
+    assert!(check(&[issuer, redirect]).starts_with("auth.oidc.client_id: "));
+    assert!(check(&[issuer, client]).starts_with("auth.oidc.redirect_url: "));
+    assert!(
+        check(&[
+            ("INDGANG__AUTH__OIDC__ISSUER", "http://login.example.dk"),
+            client,
+            redirect
+        ])
+        .starts_with("auth.oidc.issuer: ")
+    );
+    assert!(
+        check(&[
+            issuer,
+            client,
+            ("INDGANG__AUTH__OIDC__REDIRECT_URL", "https://indgang.kommune.dk/")
+        ])
+        .contains("/auth/callback")
+    );
+    assert!(
+        settings_for_result(dir.path(), &[("INDGANG__AUTH__SESSION__IDLE_MINUTES", "0")])
+            .starts_with("auth.session.idle_minutes: ")
+    );
+}
+
+fn settings_for_result(dir: &std::path::Path, extra: &[(&str, &str)]) -> String {
+    let mut env = vec![("INDGANG__DATA_DIR".to_owned(), dir.display().to_string())];
+    env.extend(extra.iter().map(|(k, v)| (k.to_string(), v.to_string())));
+    indgang::config::Settings::load_from(None, env).unwrap_err().to_string()
+}
