@@ -433,3 +433,31 @@ fn settings_for_result(dir: &std::path::Path, extra: &[(&str, &str)]) -> String 
     env.extend(extra.iter().map(|(k, v)| (k.to_string(), v.to_string())));
     indgang::config::Settings::load_from(None, env).unwrap_err().to_string()
 }
+
+#[tokio::test]
+async fn signing_in_again_ends_the_browsers_previous_session() {
+    let it = spawn_with_provider(&[]).await;
+    let app = &it.app;
+    let browser = Browser::default();
+    let first = browser.sign_in(app, "alice").await;
+    let old = set_cookie(&first, "indgang_session");
+    let old = old.split(';').next().unwrap().to_owned();
+
+    let second = browser.sign_in(app, "alice").await;
+
+    assert_eq!(second.status(), 303);
+    assert_ne!(
+        set_cookie(&second, "indgang_session").split(';').next().unwrap(),
+        old,
+        "a new id"
+    );
+    assert_eq!(browser.get(app, "/v1/cases").await.status(), 200);
+    let with_old = app
+        .client
+        .get(format!("{}/v1/cases", app.address))
+        .header("cookie", old)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(with_old.status(), 401, "the first session's id works no more");
+}
