@@ -27,6 +27,8 @@ pub mod action {
     pub const TOKEN_REVOKE: &str = "token.revoke";
     pub const AUDIT_READ: &str = "audit.read";
     pub const AUDIT_EXPORT: &str = "audit.export";
+    pub const SESSION_SIGN_IN: &str = "session.sign-in";
+    pub const SESSION_SIGN_OUT: &str = "session.sign-out";
 }
 
 /// How an action went.
@@ -47,13 +49,27 @@ pub struct Actor {
 }
 
 impl Actor {
-    /// The caller of a request.
+    /// The caller of a request: a token by its id, a signed-in person by their subject and
+    /// display name.
     pub fn of(principal: &Principal, req: &actix_web::HttpRequest) -> Actor {
+        if let Principal::Person { subject, name, .. } = principal {
+            return Actor::person(subject, name.as_deref(), req);
+        }
         let id = principal.credential_id();
         Actor {
             kind: if id.starts_with("crt_") { "certificate" } else { "token" },
             id: id.to_owned(),
             name: None,
+            address: req.peer_addr().map(|a| a.ip().to_string()),
+        }
+    }
+
+    /// A person signed in (or signing in) with OpenID Connect.
+    pub fn person(subject: &str, name: Option<&str>, req: &actix_web::HttpRequest) -> Actor {
+        Actor {
+            kind: "person",
+            id: subject.to_owned(),
+            name: name.map(str::to_owned),
             address: req.peer_addr().map(|a| a.ip().to_string()),
         }
     }

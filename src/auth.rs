@@ -47,6 +47,57 @@ pub enum Principal {
     Operator { token_id: String },
     /// Reads the audit log, nothing else.
     Auditor { token_id: String },
+    /// A person signed in with OpenID Connect (`session`): what they may do is their roles,
+    /// mapped from the provider's claims at sign-in.
+    Person {
+        /// The provider's `sub`.
+        subject: String,
+        /// The display name, for the audit log.
+        name: Option<String>,
+        /// A short, non-secret name of the session, for the logs.
+        session: String,
+        roles: Vec<Role>,
+    },
+}
+
+/// What a signed-in person may be, from the provider's claims (`auth.oidc.roles`).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(tag = "role", rename_all = "snake_case")]
+pub enum Role {
+    /// Works the cases, messages, deadlines and reports of one municipality.
+    Caseworker {
+        municipality: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        team: Option<String>,
+    },
+    /// A caseworker who leads a team: the same rights in the API.
+    TeamLead {
+        municipality: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        team: Option<String>,
+    },
+    Operator,
+    /// Reads the audit log, nothing else.
+    Auditor,
+}
+
+impl std::fmt::Display for Role {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let (name, municipality, team) = match self {
+            Role::Caseworker { municipality, team } => ("caseworker", Some(municipality), team),
+            Role::TeamLead { municipality, team } => ("team_lead", Some(municipality), team),
+            Role::Operator => ("operator", None, &None),
+            Role::Auditor => ("auditor", None, &None),
+        };
+        f.write_str(name)?;
+        if let Some(municipality) = municipality {
+            write!(f, " {municipality}")?;
+        }
+        if let Some(team) = team {
+            write!(f, "/{team}")?;
+        }
+        Ok(())
+    }
 }
 
 impl Principal {
@@ -57,28 +108,14 @@ impl Principal {
             Principal::Caseworker { token_id, .. }
             | Principal::Operator { token_id }
             | Principal::Auditor { token_id } => token_id,
+            Principal::Person { subject, .. } => subject,
         }
     }
 
-    /// `Ok` for an auditor token, 403 otherwise.
-    pub fn require_auditor(&self) -> Result<(), Problem> {
-        match self {
-            Principal::Auditor { .. } => Ok(()),
-            _ => Err(Problem::new(kinds::FORBIDDEN, "this is for auditor tokens".to_owned())),
-        }
-    }
-
-    /// The same as `credential_id` (for a sender it may be a certificate's `crt_…`).
+    /// The same as `credential_id` (for a sender it may be a certificate's `crt_…`, for a
+    /// signed-in person the subject).
     pub fn token_id(&self) -> &str {
         self.credential_id()
-    }
-
-    /// `Ok` for an operator token, 403 otherwise.
-    pub fn require_operator(&self) -> Result<(), Problem> {
-        match self {
-            Principal::Operator { .. } => Ok(()),
-            _ => Err(Problem::new(kinds::FORBIDDEN, "this is for operator tokens".to_owned())),
-        }
     }
 }
 
@@ -286,6 +323,10 @@ impl FromRequest for Principal {
     type Future = Pin<Box<dyn Future<Output = Result<Principal, Problem>>>>;
 
     fn from_request(req: &HttpRequest, _: &mut actix_web::dev::Payload) -> Self::Future {
+        // Without a bearer token, a session cookie (a person signed in; `session`).
+        if let Some(session) = crate::session::from_request(req) {
+            return session;
+        }
         let auth = req.app_data::<web::Data<Authenticator>>().cloned();
         let header = req
             .headers()

@@ -46,6 +46,64 @@ pub struct Settings {
     pub reports: ReportSettings,
     pub alerts: AlertSettings,
     pub audit: AuditSettings,
+    pub auth: AuthSettings,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AuthSettings {
+    pub oidc: OidcSettings,
+    pub session: SessionSettings,
+}
+
+/// Sign-in for people with OpenID Connect (authorization code flow with PKCE); off while
+/// `issuer` is empty. `oidc::RoleMap::from_settings` checks the section.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OidcSettings {
+    /// The provider's issuer URL; its `/.well-known/openid-configuration` is read at start.
+    pub issuer: String,
+    pub client_id: String,
+    #[serde(default)]
+    pub client_secret: Option<SecretString>,
+    /// `<the gateway's address>/auth/callback`, as registered with the provider.
+    pub redirect_url: String,
+    /// Sent to the provider's end-session endpoint after sign-out; empty: none.
+    pub post_logout_redirect_url: String,
+    #[serde(deserialize_with = "list_or_text")]
+    pub scopes: Vec<String>,
+    /// The claim whose values are looked up in `roles` (`groups`, `roles`, …).
+    pub roles_claim: String,
+    /// Which claim values give which role.
+    pub roles: Vec<RoleMappingSettings>,
+}
+
+impl OidcSettings {
+    pub fn enabled(&self) -> bool {
+        !self.issuer.trim().is_empty()
+    }
+}
+
+/// One value of the roles claim and the role it gives: `caseworker` and `team_lead` with a
+/// `municipality` and optionally a `team`, `operator`, `auditor`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RoleMappingSettings {
+    pub value: String,
+    pub role: String,
+    #[serde(default)]
+    pub municipality: Option<String>,
+    #[serde(default)]
+    pub team: Option<String>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SessionSettings {
+    /// A session not used for this long ends.
+    pub idle_minutes: u32,
+    /// A session ends this long after sign-in, used or not.
+    pub max_hours: u32,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -572,6 +630,15 @@ impl Settings {
                 "reports.housing_policy: {:?} is not an enabled deadline policy ([deadlines.<id>])",
                 self.reports.housing_policy
             );
+        }
+        if !(1..=1440).contains(&self.auth.session.idle_minutes) {
+            bail!("auth.session.idle_minutes: must lie between 1 and 1440");
+        }
+        if !(1..=168).contains(&self.auth.session.max_hours) {
+            bail!("auth.session.max_hours: must lie between 1 and 168");
+        }
+        if u64::from(self.auth.session.idle_minutes) > 60 * u64::from(self.auth.session.max_hours) {
+            bail!("auth.session.idle_minutes: must not be longer than auth.session.max_hours");
         }
         if !(10..=60_000).contains(&self.scheduler.tick_ms) {
             bail!("scheduler.tick_ms: must lie between 10 and 60000");

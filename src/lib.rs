@@ -1,6 +1,7 @@
 //! indgang: the single municipal intake for release notices, housing offers and jobcenter
 //! messages. See README.md and docs/ for the map.
 
+pub mod access;
 pub mod alerts;
 pub mod apart;
 pub mod api;
@@ -14,9 +15,11 @@ pub mod delivery;
 pub mod domain;
 pub mod intake;
 pub mod metrics;
+pub mod oidc;
 pub mod problem;
 pub mod reports;
 pub mod routing;
+pub mod session;
 pub mod shutdown;
 pub mod startup;
 pub mod store;

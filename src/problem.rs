@@ -42,6 +42,13 @@ pub mod kinds {
         "The client certificate is trusted but registered to no sender",
     );
     pub const FORBIDDEN: Kind = ("forbidden", 403, "These credentials do not allow this");
+    pub const CSRF: Kind = (
+        "csrf",
+        403,
+        "A request made with the session cookie must carry its CSRF token",
+    );
+    pub const NO_ROLE: Kind = ("no-role", 403, "Signed in, but no role in this gateway");
+    pub const SIGN_IN_FAILED: Kind = ("sign-in-failed", 400, "The sign-in could not be completed");
     pub const NOT_FOUND: Kind = ("not-found", 404, "Not found");
     pub const METHOD_NOT_ALLOWED: Kind = ("method-not-allowed", 405, "Method not allowed");
     pub const CONFLICT: Kind = (

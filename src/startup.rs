@@ -53,6 +53,7 @@ struct Compiled {
     router: Router,
     policies: Policies,
     tls: Option<ServerTls>,
+    roles: crate::oidc::RoleMap,
 }
 
 fn compile(settings: &Settings) -> anyhow::Result<Compiled> {
@@ -68,7 +69,13 @@ fn compile(settings: &Settings) -> anyhow::Result<Compiled> {
     let policies = Policies::from_settings(settings)?;
     crate::telemetry::parse_filter(&settings.log.level).map_err(|e| anyhow::anyhow!("log.level: {e}"))?;
     let tls = ServerTls::from_settings(&settings.server.tls)?;
-    Ok(Compiled { router, policies, tls })
+    let roles = crate::oidc::check_settings(&settings.auth.oidc)?;
+    Ok(Compiled {
+        router,
+        policies,
+        tls,
+        roles,
+    })
 }
 
 /// How long a stop waits at most for the requests taken in.
@@ -106,13 +113,26 @@ impl Application {
     }
 
     pub async fn build_with_clock(settings: Settings, clock: Clock) -> anyhow::Result<Application> {
-        let Compiled { router, policies, tls } = compile(&settings)?;
+        let Compiled {
+            router,
+            policies,
+            tls,
+            roles,
+        } = compile(&settings)?;
         if let Some(warning) = tls
             .as_ref()
             .and_then(|t| t.certificate.expiry_warning(jiff::Timestamp::now()))
         {
             tracing::warn!("{warning}");
         }
+        // The provider is asked before anything is opened: one that cannot be reached stops the
+        // start with a message naming auth.oidc.issuer.
+        let provider = match settings.auth.oidc.enabled() {
+            true => Some(web::Data::new(
+                crate::oidc::Provider::discover(&settings.auth.oidc, roles).await?,
+            )),
+            false => None,
+        };
         let store = open_store(&settings)?;
         let vault = match open_vault(&settings, store.as_ref()).await {
             Ok(vault) => Arc::new(vault),
@@ -176,6 +196,12 @@ impl Application {
             clock.clone(),
         ));
         let auditor_data = web::Data::from(auditor.clone());
+        let sessions = web::Data::new(crate::session::Sessions::new(
+            &settings,
+            store.clone(),
+            clock.clone(),
+            metrics.clone(),
+        ));
         let store_data: web::Data<dyn Store> = web::Data::from(store.clone());
         let vault_data = web::Data::from(vault);
         let metrics_data = web::Data::from(metrics);
@@ -184,11 +210,13 @@ impl Application {
         let tracker = Arc::new(Tracker::default());
         let connections = tracker.clone();
         let mut server = HttpServer::new(move || {
-            let app = App::new();
-            let app = match &certificate_data {
-                Some(certificate) => app.app_data(certificate.clone()),
-                None => app,
-            };
+            let mut app = App::new();
+            if let Some(certificate) = &certificate_data {
+                app = app.app_data(certificate.clone());
+            }
+            if let Some(provider) = &provider {
+                app = app.app_data(provider.clone());
+            }
             app.wrap(from_fn(crate::web::protect))
                 .wrap(from_fn(api::errors::middleware))
                 .wrap(from_fn(api::request_id::middleware))
@@ -203,9 +231,11 @@ impl Application {
                 .app_data(policies_data.clone())
                 .app_data(settings_data.clone())
                 .app_data(auditor_data.clone())
+                .app_data(sessions.clone())
                 .configure(|cfg| api::errors::extractors(cfg, max_body_bytes))
                 .configure(intake::routes)
                 .configure(api::routes)
+                .configure(api::signin::routes)
                 .configure(crate::web::routes)
                 .default_service(web::to(api::fallback))
         })

@@ -5,6 +5,9 @@
 # What it installs, once, into ${INDGANG_TEST_TOOLS:-$HOME/.cache/indgang-test} (kept between runs):
 #   venv/   a Python virtual environment with openapi-spec-validator from PyPI, pinned below; the
 #           API tests run it on the served /openapi.json (INDGANG_OPENAPI_VALIDATOR).
+#   node/   the npm package oidc-provider (a certified OpenID Connect provider), pinned below; the
+#           sign-in tests (tests/api/oidc.rs) start it with Node.js on loopback
+#           (INDGANG_OIDC_PROVIDER_DIR).
 #
 # Each tool has one ensure_* function that installs it when missing and exports the variable the
 # tests read; a new tool is one more such function, called below.
@@ -13,6 +16,7 @@ cd "$(dirname "$0")/.."
 
 TOOLS="${INDGANG_TEST_TOOLS:-$HOME/.cache/indgang-test}"
 OPENAPI_SPEC_VALIDATOR_VERSION="0.9.0"
+OIDC_PROVIDER_VERSION="9.13.3"
 
 fail() {
     echo "tools/test.sh: $*" >&2
@@ -38,6 +42,26 @@ ensure_openapi_validator() {
     export INDGANG_OPENAPI_VALIDATOR="$validator"
 }
 
+# oidc-provider from npm in a folder of its own, reused when the pinned version is there.
+ensure_oidc_provider() {
+    local dir="$TOOLS/node"
+    local installed="$dir/node_modules/oidc-provider/package.json"
+    command -v node >/dev/null || fail "Node.js 20 or newer is needed for the OpenID provider of the sign-in tests; install it (Debian: apt-get install nodejs npm)"
+    if [[ ! -f "$installed" ]] ||
+        [[ "$(node -p "require(process.argv[1]).version" "$installed" 2>/dev/null)" != "$OIDC_PROVIDER_VERSION" ]]; then
+        command -v npm >/dev/null || fail "npm is needed to install oidc-provider; install it (Debian: apt-get install npm)"
+        echo "tools/test.sh: installing oidc-provider $OIDC_PROVIDER_VERSION into $dir" >&2
+        mkdir -p "$dir"
+        [[ -f "$dir/package.json" ]] || echo '{"private": true}' >"$dir/package.json"
+        npm install --prefix "$dir" --no-audit --no-fund --save-exact --loglevel=error \
+            "oidc-provider@$OIDC_PROVIDER_VERSION" ||
+            fail "could not install oidc-provider $OIDC_PROVIDER_VERSION from npm into $dir"
+        [[ -f "$installed" ]] || fail "oidc-provider was installed but $installed is missing"
+    fi
+    export INDGANG_OIDC_PROVIDER_DIR="$dir"
+}
+
 ensure_openapi_validator
+ensure_oidc_provider
 
 exec cargo test --workspace "$@"

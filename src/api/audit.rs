@@ -1,7 +1,7 @@
 //! The audit log for auditors: who read or changed what, filtered and paged.
 
+use crate::access::AuditReader;
 use crate::audit::{About, Actor, Auditor, action, outcome};
-use crate::auth::Principal;
 use crate::problem::{Problem, internal};
 use crate::store::Store;
 use crate::store::audit::{AuditFilter, AuditRecord};
@@ -95,11 +95,10 @@ pub struct AuditPage {
 pub async fn list_audit(
     req: HttpRequest,
     query: web::Query<AuditQuery>,
-    principal: Principal,
+    reader: AuditReader,
     store: web::Data<dyn Store>,
     auditor: web::Data<Auditor>,
 ) -> Result<HttpResponse, Problem> {
-    principal.require_auditor()?;
     let query = query.into_inner();
     let limit = super::limit_param(query.limit)?;
     let filter = AuditFilter {
@@ -121,7 +120,12 @@ pub async fn list_audit(
         .then(|| records.last().map(|r| r.id))
         .flatten();
     auditor
-        .request(&Actor::of(&principal, &req), action::AUDIT_READ, about, outcome::OK)
+        .request(
+            &Actor::of(&reader.principal, &req),
+            action::AUDIT_READ,
+            about,
+            outcome::OK,
+        )
         .await?;
     Ok(HttpResponse::Ok().json(AuditPage {
         entries: records.into_iter().map(AuditEntry::from).collect(),

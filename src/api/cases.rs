@@ -1,9 +1,9 @@
 //! The caseworker's view of cases: the list carries no CPR numbers; one case, read by a
 //! caseworker of its municipality, is the only place personal data leaves the gateway.
 
+use crate::access::Caseworker;
 use crate::api::receipts::ReceiptBody;
 use crate::audit::{About, Actor, Auditor, action, outcome};
-use crate::auth::Principal;
 use crate::domain::{CaseRef, Kind};
 use crate::problem::{Problem, internal, kinds};
 use crate::store::{CaseFilter, Store};
@@ -66,16 +66,6 @@ pub struct CaseQuery {
     pub limit: Option<u32>,
 }
 
-fn caseworker_municipality(principal: &Principal) -> Result<&str, Problem> {
-    match principal {
-        Principal::Caseworker { municipality, .. } => Ok(municipality),
-        Principal::Sender { .. } | Principal::Operator { .. } | Principal::Auditor { .. } => Err(Problem::new(
-            kinds::FORBIDDEN,
-            "cases are for caseworker tokens".to_owned(),
-        )),
-    }
-}
-
 /// The cases of the caseworker's municipality, most recently active first.
 #[utoipa::path(get, path = "/v1/cases", tag = "cases", params(CaseQuery),
     responses(
@@ -87,10 +77,10 @@ fn caseworker_municipality(principal: &Principal) -> Result<&str, Problem> {
     security(("bearer" = [])))]
 pub async fn list_cases(
     query: web::Query<CaseQuery>,
-    principal: Principal,
+    caseworker: Caseworker,
     store: web::Data<dyn Store>,
 ) -> Result<HttpResponse, Problem> {
-    let municipality = caseworker_municipality(&principal)?;
+    let municipality = caseworker.municipality.as_str();
     let bad = |detail: String| Problem::new(kinds::BAD_REQUEST, detail);
     let kind = match &query.kind {
         Some(text) => Some(Kind::parse(text).ok_or_else(|| {
@@ -154,14 +144,14 @@ pub struct CaseSearch {
 pub async fn search_cases(
     req: HttpRequest,
     body: web::Bytes,
-    principal: Principal,
+    caseworker: Caseworker,
     store: web::Data<dyn Store>,
     vault: web::Data<Vault>,
     clock: web::Data<crate::clock::Clock>,
     auditor: web::Data<Auditor>,
 ) -> Result<HttpResponse, Problem> {
-    let municipality = caseworker_municipality(&principal)?;
-    let actor = Actor::of(&principal, &req);
+    let municipality = caseworker.municipality.as_str();
+    let actor = Actor::of(&caseworker.principal, &req);
     // Neither the parse error nor the problem may repeat the body: it holds a CPR number.
     let search: CaseSearch = serde_json::from_slice(&body).map_err(|_| {
         Problem::new(
@@ -208,13 +198,14 @@ pub async fn search_cases(
 pub async fn get_case(
     req: HttpRequest,
     path: web::Path<String>,
-    principal: Principal,
+    caseworker: Caseworker,
     store: web::Data<dyn Store>,
     vault: web::Data<Vault>,
     policies: web::Data<crate::deadlines::Policies>,
     auditor: web::Data<Auditor>,
 ) -> Result<HttpResponse, Problem> {
-    let municipality = caseworker_municipality(&principal)?;
+    let municipality = caseworker.municipality.as_str();
+    let principal = &caseworker.principal;
     let not_found = || Problem::new(kinds::NOT_FOUND, "no such case".to_owned());
     let case_ref = CaseRef::parse(&path).ok_or_else(not_found)?;
     // Another municipality's case answers as one that does not exist: case references are
@@ -224,7 +215,7 @@ pub async fn get_case(
         .await
         .map_err(internal)?
         .filter(|case| case.municipality == municipality);
-    let actor = Actor::of(&principal, &req);
+    let actor = Actor::of(principal, &req);
     let Some(case) = case else {
         // Asking for cases that are not one's own is worth a record too.
         auditor

@@ -2,6 +2,7 @@
 //! deadline, and acknowledging a routed message. Every action records who (the token id) and
 //! when. Deadlines carry no personal data.
 
+use crate::access::Caseworker;
 use crate::audit::{About, Actor, Auditor, action};
 use crate::auth::Principal;
 use crate::clock::Clock;
@@ -104,16 +105,6 @@ pub struct DeadlineQuery {
     pub limit: Option<u32>,
 }
 
-fn municipality(principal: &Principal) -> Result<&str, Problem> {
-    match principal {
-        Principal::Caseworker { municipality, .. } => Ok(municipality),
-        _ => Err(Problem::new(
-            kinds::FORBIDDEN,
-            "deadlines are for caseworker tokens".to_owned(),
-        )),
-    }
-}
-
 /// The deadlines of the caseworker's municipality, soonest due first.
 #[utoipa::path(get, path = "/v1/deadlines", tag = "deadlines", params(DeadlineQuery),
     responses(
@@ -125,11 +116,11 @@ fn municipality(principal: &Principal) -> Result<&str, Problem> {
     security(("bearer" = [])))]
 pub async fn list_deadlines(
     query: web::Query<DeadlineQuery>,
-    principal: Principal,
+    caseworker: Caseworker,
     store: web::Data<dyn Store>,
     policies: web::Data<Policies>,
 ) -> Result<HttpResponse, Problem> {
-    let municipality = municipality(&principal)?;
+    let municipality = caseworker.municipality.as_str();
     let bad = |detail: String| Problem::new(kinds::BAD_REQUEST, detail);
     let state = match &query.state {
         Some(text) => Some(DeadlineState::parse(text).ok_or_else(|| {
@@ -163,10 +154,9 @@ pub struct ResolveRequest {
 }
 
 /// The deadline, if it exists and belongs to the caseworker's municipality.
-async fn own(id: i64, principal: &Principal, store: &dyn Store) -> Result<DeadlineRecord, Problem> {
-    let municipality = municipality(principal)?;
+async fn own(id: i64, caseworker: &Caseworker, store: &dyn Store) -> Result<DeadlineRecord, Problem> {
     match store.deadline(id).await.map_err(internal)? {
-        Some(d) if d.municipality == municipality => Ok(d),
+        Some(d) if d.municipality == caseworker.municipality => Ok(d),
         _ => Err(Problem::new(kinds::NOT_FOUND, "no such deadline".to_owned())),
     }
 }
@@ -190,18 +180,18 @@ pub async fn resolve_deadline(
     req: HttpRequest,
     path: web::Path<i64>,
     body: web::Bytes,
-    principal: Principal,
+    caseworker: Caseworker,
     store: web::Data<dyn Store>,
     policies: web::Data<Policies>,
     clock: web::Data<Clock>,
     auditor: web::Data<Auditor>,
 ) -> Result<HttpResponse, Problem> {
     let id = path.into_inner();
-    let actor = Actor::of(&principal, &req);
-    let (about, answer) = match own(id, &principal, store.as_ref()).await {
+    let actor = Actor::of(&caseworker.principal, &req);
+    let (about, answer) = match own(id, &caseworker, store.as_ref()).await {
         Ok(current) => (
             about(id, &current),
-            resolve(current, &body, &principal, store.as_ref(), &policies, &clock).await,
+            resolve(current, &body, &caseworker.principal, store.as_ref(), &policies, &clock).await,
         ),
         Err(problem) => (About::target(id.to_string()), Err(problem)),
     };
@@ -262,21 +252,21 @@ async fn resolve(
 pub async fn reopen_deadline(
     req: HttpRequest,
     path: web::Path<i64>,
-    principal: Principal,
+    caseworker: Caseworker,
     store: web::Data<dyn Store>,
     policies: web::Data<Policies>,
     clock: web::Data<Clock>,
     auditor: web::Data<Auditor>,
 ) -> Result<HttpResponse, Problem> {
     let id = path.into_inner();
-    let actor = Actor::of(&principal, &req);
-    let (about, answer) = match own(id, &principal, store.as_ref()).await {
+    let actor = Actor::of(&caseworker.principal, &req);
+    let (about, answer) = match own(id, &caseworker, store.as_ref()).await {
         Ok(current) => (
             about(id, &current),
             act(
                 id,
                 DeadlineAction::Reopen,
-                &principal,
+                &caseworker.principal,
                 store.as_ref(),
                 &policies,
                 &clock,
@@ -323,15 +313,16 @@ async fn act(
 pub async fn acknowledge(
     req: HttpRequest,
     path: web::Path<String>,
-    principal: Principal,
+    caseworker: Caseworker,
     store: web::Data<dyn Store>,
     policies: web::Data<Policies>,
     clock: web::Data<Clock>,
     auditor: web::Data<Auditor>,
 ) -> Result<HttpResponse, Problem> {
-    let municipality = municipality(&principal)?;
+    let municipality = caseworker.municipality.as_str();
+    let principal = &caseworker.principal;
     let receipt_id = path.into_inner();
-    let actor = Actor::of(&principal, &req);
+    let actor = Actor::of(principal, &req);
     let about = |case_ref: Option<String>| About {
         case_ref,
         receipt_id: Some(crate::validation::echo::cut(&receipt_id)),

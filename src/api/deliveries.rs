@@ -2,6 +2,7 @@
 //! All of it is for operator tokens; none of it carries personal data (receivers' error texts
 //! are kept with anything shaped like a CPR number masked).
 
+use crate::access::Operator;
 use crate::audit::{About, Actor, Auditor, action};
 use crate::auth::Principal;
 use crate::clock::Clock;
@@ -146,10 +147,9 @@ fn filter(
     security(("bearer" = [])))]
 pub async fn list_dead_letters(
     query: web::Query<DeadLetterQuery>,
-    principal: Principal,
+    _operator: Operator,
     store: web::Data<dyn Store>,
 ) -> Result<HttpResponse, Problem> {
-    principal.require_operator()?;
     let limit = super::limit_param(query.limit)?;
     let query = query.into_inner();
     let filter = filter(query.destination, query.since.as_deref(), query.until.as_deref(), limit)?;
@@ -181,7 +181,7 @@ pub async fn list_dead_letters(
 pub async fn replay_dead_letter(
     req: HttpRequest,
     path: web::Path<String>,
-    principal: Principal,
+    Operator { principal }: Operator,
     store: web::Data<dyn Store>,
     delivery: web::Data<Delivery>,
     clock: web::Data<Clock>,
@@ -202,7 +202,6 @@ async fn replay_one(
     delivery: &Delivery,
     clock: &Clock,
 ) -> Result<HttpResponse, Problem> {
-    principal.require_operator()?;
     let replayed = store
         .replay(Replay::One(delivery_id), clock.now())
         .await
@@ -236,7 +235,7 @@ async fn replay_one(
 pub async fn replay_dead_letters(
     req: HttpRequest,
     body: web::Bytes,
-    principal: Principal,
+    Operator { principal }: Operator,
     store: web::Data<dyn Store>,
     delivery: web::Data<Delivery>,
     clock: web::Data<Clock>,
@@ -263,7 +262,6 @@ async fn replay_matching(
 ) -> (String, Result<HttpResponse, Problem>) {
     let mut target = "dead letters".to_owned();
     let answer = async {
-        principal.require_operator()?;
         let request: ReplayRequest = serde_json::from_slice(body)
             .map_err(|e| Problem::new(kinds::BAD_REQUEST, format!("the body must be a replay request: {e}")))?;
         let selective = request.destination.is_some() || request.since.is_some() || request.until.is_some();
@@ -338,12 +336,11 @@ pub struct StatusBody {
     ),
     security(("bearer" = [])))]
 pub async fn status(
-    principal: Principal,
+    _operator: Operator,
     store: web::Data<dyn Store>,
     delivery: web::Data<Delivery>,
     clock: web::Data<Clock>,
 ) -> Result<HttpResponse, Problem> {
-    principal.require_operator()?;
     let now = clock.now();
     let queues = store.delivery_queues().await.map_err(internal)?;
     let health = delivery.health();

@@ -126,7 +126,9 @@ pub fn allowed_methods(pattern: &str) -> Option<HeaderValue> {
     });
     match ALLOWED.get(pattern) {
         Some(methods) => HeaderValue::from_str(methods).ok(),
-        // The pages (crate::web) are read-only until a form posts somewhere.
+        // Outside the API document: sign-out takes a form, the rest of sign-in (api::signin) and
+        // the pages (crate::web) are read.
+        None if pattern == "/auth/logout" => Some(HeaderValue::from_static("POST")),
         None if !pattern.starts_with("/v1/") => Some(HeaderValue::from_static("GET, HEAD")),
         None => None,
     }

@@ -11,6 +11,7 @@ pub mod operations;
 pub mod receipts;
 pub mod reports;
 pub mod request_id;
+pub mod signin;
 
 use crate::problem::{Problem, kinds};
 use actix_web::{HttpRequest, HttpResponse, web};

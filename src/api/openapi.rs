@@ -16,7 +16,9 @@ use crate::validation::schema_text;
 use actix_web::HttpResponse;
 use serde_json::{Map, Value, json};
 use std::sync::LazyLock;
-use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::openapi::security::{
+    ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityRequirement, SecurityScheme,
+};
 use utoipa::{Modify, OpenApi};
 
 #[derive(OpenApi)]
@@ -61,6 +63,32 @@ impl Modify for BearerAuth {
             "bearer",
             SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
         );
+        // A person signed in with OpenID Connect (`/auth/login`, outside this document) is
+        // admitted by the session cookie wherever a token is: the same endpoints, by role.
+        components.add_security_scheme(
+            "session",
+            SecurityScheme::ApiKey(ApiKey::Cookie(ApiKeyValue::with_description(
+                "indgang_session",
+                "The session of a person signed in at /auth/login (`__Host-indgang_session` over HTTPS); \
+                 a request that changes something also carries the session's CSRF token in X-CSRF-Token",
+            ))),
+        );
+        for item in openapi.paths.paths.values_mut() {
+            for operation in [
+                &mut item.get,
+                &mut item.post,
+                &mut item.put,
+                &mut item.delete,
+                &mut item.patch,
+            ]
+            .into_iter()
+            .flatten()
+            {
+                if let Some(security) = operation.security.as_mut().filter(|s| !s.is_empty()) {
+                    security.push(SecurityRequirement::new("session", Vec::<String>::new()));
+                }
+            }
+        }
     }
 }
 

@@ -1,4 +1,4 @@
-use crate::auth::Principal;
+use crate::access::ReceiptReader;
 use crate::domain::Kind;
 use crate::problem::{Problem, internal, kinds};
 use crate::store::{Receipt, Store};
@@ -51,22 +51,11 @@ impl From<Receipt> for ReceiptBody {
     security(("bearer" = [])))]
 pub async fn get_receipt(
     path: web::Path<String>,
-    principal: Principal,
+    reader: ReceiptReader,
     store: web::Data<dyn Store>,
 ) -> Result<HttpResponse, Problem> {
-    if let Principal::Auditor { .. } = principal {
-        return Err(Problem::new(
-            kinds::FORBIDDEN,
-            "auditor tokens read the audit log only".to_owned(),
-        ));
-    }
     let receipt = store.receipt(&path).await.map_err(internal)?;
-    let visible = receipt.filter(|r| match &principal {
-        Principal::Sender { sender_id, .. } => *sender_id == r.sender_id,
-        Principal::Caseworker { municipality, .. } => *municipality == r.municipality,
-        Principal::Operator { .. } => true,
-        Principal::Auditor { .. } => false,
-    });
+    let visible = receipt.filter(|r| reader.may_read(r));
     match visible {
         Some(receipt) => Ok(HttpResponse::Ok().json(ReceiptBody::from(receipt))),
         None => Err(Problem::new(

@@ -1,7 +1,7 @@
 //! The reports over HTTP: JSON by default, CSV with `?format=csv` or `Accept: text/csv`.
 //! Caseworkers get their own municipality; operators every municipality (or `?municipality=`).
 
-use crate::auth::Principal;
+use crate::access::ReportReader;
 use crate::clock::Clock;
 use crate::config::Settings;
 use crate::problem::{Problem, internal, kinds};
@@ -50,7 +50,7 @@ pub async fn get_report(
     req: HttpRequest,
     path: web::Path<String>,
     query: web::Query<ReportQuery>,
-    principal: Principal,
+    reader: ReportReader,
     store: web::Data<dyn Store>,
     settings: web::Data<Settings>,
     clock: web::Data<Clock>,
@@ -67,26 +67,7 @@ pub async fn get_report(
         }
     };
     let bad = |detail: String| Problem::new(kinds::BAD_REQUEST, detail);
-    let municipality = match (&principal, &query.municipality) {
-        (Principal::Caseworker { municipality, .. }, None) => Some(municipality.clone()),
-        (Principal::Caseworker { municipality, .. }, Some(asked)) if asked == municipality => Some(asked.clone()),
-        (Principal::Caseworker { .. }, Some(_)) => {
-            return Err(Problem::new(
-                kinds::FORBIDDEN,
-                "caseworkers report on their own municipality".to_owned(),
-            ));
-        }
-        (Principal::Operator { .. }, Some(asked)) => {
-            Some(crate::reports::municipality_arg("municipality", asked).map_err(bad)?)
-        }
-        (Principal::Operator { .. }, None) => None,
-        (Principal::Sender { .. } | Principal::Auditor { .. }, _) => {
-            return Err(Problem::new(
-                kinds::FORBIDDEN,
-                "reports are for caseworker and operator tokens".to_owned(),
-            ));
-        }
-    };
+    let municipality = reader.municipality(query.municipality.as_deref())?;
     let now = clock.now();
     let from = super::instant_param("from", query.from.as_deref())?;
     let to = super::instant_param("to", query.to.as_deref())?;

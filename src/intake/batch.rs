@@ -4,9 +4,9 @@
 //! every row's outcome. Rows carry stable message ids, so the same file sent twice files
 //! nothing twice (the second time every row is a `duplicate`).
 
-use super::{Filed, Intake, Rejection, body, file, read, sender_of};
+use super::{Filed, Intake, Rejection, body, file, read};
+use crate::access::Sender;
 use crate::api::receipts::ReceiptBody;
-use crate::auth::Principal;
 use crate::domain::Kind;
 use crate::problem::Problem;
 use crate::validation::Violation;
@@ -154,11 +154,19 @@ pub async fn file_batch(intake: &Intake, sender_id: &str, rows: Vec<indgang_boli
 pub async fn submit_housing_offer_batch(
     req: HttpRequest,
     payload: web::Payload,
-    principal: Principal,
+    sender: Result<Sender, Problem>,
     intake: web::Data<Intake>,
 ) -> HttpResponse {
+    let sender = match super::admitted(sender, Kind::HousingOffer, &intake) {
+        Ok(sender) => sender,
+        Err(problem) => return problem.response(),
+    };
+    let principal = &sender.principal;
     let result: Result<(BatchAnswer, Vec<u8>), Rejection> = async {
-        let sender_id = sender_of(&principal, Kind::HousingOffer)?.to_owned();
+        let sender_id = sender
+            .may_submit(Kind::HousingOffer)
+            .map_err(|p| ("kind_not_allowed", p))?
+            .to_owned();
         body::format(&req, &[Format::Csv]).map_err(|p| ("content_type", p))?;
         let bytes = read(&req, payload, intake.limits.max_batch_bytes).await?;
         // Parsing, checking and answering for 10,000 rows is long work: apart from the HTTP

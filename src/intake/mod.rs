@@ -10,8 +10,8 @@ mod body;
 pub use batch::{BatchAnswer, RowAnswer, file_batch};
 use body::Format;
 
+use crate::access::Sender;
 use crate::api::receipts::ReceiptBody;
-use crate::auth::Principal;
 use crate::clock::Clock;
 use crate::config::LimitSettings;
 use crate::domain::Kind;
@@ -75,10 +75,10 @@ macro_rules! submit_endpoint {
         pub async fn $name(
             req: HttpRequest,
             payload: web::Payload,
-            principal: Principal,
+            sender: Result<Sender, Problem>,
             intake: web::Data<Intake>,
         ) -> HttpResponse {
-            submit($kind, req, payload, principal, intake).await
+            submit($kind, req, payload, sender, intake).await
         }
     };
 }
@@ -126,10 +126,15 @@ async fn submit(
     kind: Kind,
     req: HttpRequest,
     payload: web::Payload,
-    principal: Principal,
+    sender: Result<Sender, Problem>,
     intake: web::Data<Intake>,
 ) -> HttpResponse {
-    match handle(kind, &req, payload, &principal, &intake).await {
+    let sender = match admitted(sender, kind, &intake) {
+        Ok(sender) => sender,
+        Err(problem) => return problem.response(),
+    };
+    let principal = &sender.principal;
+    match handle(kind, &req, payload, &sender, &intake).await {
         Ok(response) => response,
         Err((reason, problem)) => {
             intake.metrics.intake(kind.as_str(), "rejected", reason);
@@ -153,10 +158,10 @@ async fn handle(
     kind: Kind,
     req: &HttpRequest,
     payload: web::Payload,
-    principal: &Principal,
+    sender: &Sender,
     intake: &Intake,
 ) -> Result<HttpResponse, Rejection> {
-    let sender_id = sender_of(principal, kind)?;
+    let sender_id = sender.may_submit(kind).map_err(|p| ("kind_not_allowed", p))?;
     let allowed: &[Format] = match kind {
         Kind::JobcenterMessage | Kind::ReleaseNotice => &[Format::Json, Format::Xml],
         Kind::HousingOffer => &[Format::Json],
@@ -191,19 +196,20 @@ fn wants_xml(req: &HttpRequest) -> bool {
         })
 }
 
-/// The sender a token submits `kind` as: 403 for other tokens or kinds.
-fn sender_of(principal: &Principal, kind: Kind) -> Result<&str, Rejection> {
-    match principal {
-        Principal::Sender { sender_id, kinds, .. } if kinds.contains(&kind) => Ok(sender_id),
-        Principal::Sender { .. } => Err((
-            "kind_not_allowed",
-            Problem::new(kinds::FORBIDDEN, format!("this token may not submit {kind} messages")),
-        )),
-        Principal::Caseworker { .. } | Principal::Operator { .. } | Principal::Auditor { .. } => Err((
-            "not_a_sender",
-            Problem::new(kinds::FORBIDDEN, "only sender tokens submit messages".to_owned()),
-        )),
-    }
+/// The sender (`access::Sender`), or the problem for a request without one: `401` as it is, a
+/// `403` (credentials of another role) counted as rejected `not_a_sender`.
+pub(crate) fn admitted(sender: Result<Sender, Problem>, kind: Kind, intake: &Intake) -> Result<Sender, Problem> {
+    sender.inspect_err(|problem| {
+        if problem.status == 403 {
+            intake.metrics.intake(kind.as_str(), "rejected", "not_a_sender");
+            tracing::warn!(
+                kind = kind.as_str(),
+                status = 403,
+                reason = "not_a_sender",
+                "message rejected"
+            );
+        }
+    })
 }
 
 async fn read(req: &HttpRequest, payload: web::Payload, limit: usize) -> Result<web::BytesMut, Rejection> {

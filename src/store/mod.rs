@@ -13,12 +13,14 @@ pub mod audit;
 mod deadlines;
 mod deliveries;
 mod messages;
+mod sessions;
 pub mod sqlite;
 mod tokens;
 
 pub use deadlines::*;
 pub use deliveries::*;
 pub use messages::*;
+pub use sessions::*;
 pub use tokens::*;
 
 use crate::domain::CaseRef;
@@ -105,6 +107,23 @@ pub trait Store: Send + Sync {
     async fn tokens(&self) -> anyhow::Result<Vec<TokenRecord>>;
     /// Marks the token revoked; `false` when no live token has that id.
     async fn revoke_token(&self, id: &str, at: Timestamp) -> anyhow::Result<bool>;
+
+    /// Stores a sign-in under way; forgets those begun before `stale`.
+    async fn begin_login(&self, login: LoginRecord, stale: Timestamp) -> anyhow::Result<()>;
+    /// Takes (removes) the sign-in with this state hash, if begun since `stale`: a state works once.
+    async fn take_login(&self, state_hash: &str, stale: Timestamp) -> anyhow::Result<Option<LoginRecord>>;
+    /// Stores a session; removes the sessions idle since `idle_before` or begun before `begun_before`.
+    async fn create_session(
+        &self,
+        session: SessionRecord,
+        idle_before: Timestamp,
+        begun_before: Timestamp,
+    ) -> anyhow::Result<()>;
+    async fn session_by_hash(&self, id_hash: &str) -> anyhow::Result<Option<SessionRecord>>;
+    /// Records that the session was used at `at`.
+    async fn touch_session(&self, id_hash: &str, at: Timestamp) -> anyhow::Result<()>;
+    /// Ends a session; `false` when there was none.
+    async fn end_session(&self, id_hash: &str) -> anyhow::Result<bool>;
 
     /// Appends entries to the audit log, each sealed with `key` after the one before; durable
     /// before it returns, like a submission.

@@ -105,12 +105,12 @@ struct Index {
 }
 
 /// The front page: what the gateway is, and the way to sign in.
-async fn index(clock: web::Data<crate::clock::Clock>) -> HttpResponse {
+async fn index(settings: web::Data<crate::config::Settings>, clock: web::Data<crate::clock::Clock>) -> HttpResponse {
     render(
         "index.html",
         Index {
             today: crate::domain::copenhagen_date(clock.now()).to_string(),
-            sign_in: false,
+            sign_in: settings.auth.oidc.enabled(),
         },
     )
 }

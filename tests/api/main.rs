@@ -1,5 +1,6 @@
 //! Black-box tests: a real gateway on port 0, real HTTP, a fresh SQLite file per test.
 
+mod access;
 mod adapters;
 mod alerts;
 mod audit;
@@ -17,14 +18,15 @@ mod housing;
 mod idempotency;
 mod intake;
 mod mtls;
+mod oidc;
 mod openapi;
 mod operations;
 mod privacy;
+mod provider;
 mod readme;
 mod receiver;
 mod reports;
 mod restart;
-mod roles;
 mod shutdown;
 mod smtp;
 mod tls;

@@ -37,6 +37,19 @@ async fn the_front_page_is_danish_html_with_protective_headers_and_its_own_style
     assert_eq!(post.status(), 405);
     assert_eq!(post.headers()["allow"], "GET, HEAD");
 
+    assert!(
+        page.contains("Log ind er ikke sat op"),
+        "without auth.oidc.issuer there is no sign-in to offer"
+    );
+    let logout = app
+        .client
+        .get(format!("{}/auth/logout", app.address))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(logout.status(), 405);
+    assert_eq!(logout.headers()["allow"], "POST");
+
     let api = app.client.get(format!("{}/healthz", app.address)).send().await.unwrap();
     assert!(
         api.headers().get("content-security-policy").is_none(),

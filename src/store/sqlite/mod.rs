@@ -10,13 +10,14 @@ mod deadlines;
 mod deliveries;
 mod queries;
 mod readers;
+mod sessions;
 mod writer;
 
 use super::{
     AttemptRecord, CaseFilter, CaseRecord, CaseSummary, ClaimRequest, ClaimedDelivery, DeadLetterFilter,
     DeadlineAction, DeadlineFilter, DeadlineRecord, DeadlineRow, DeliveryRecord, DestinationQueue, DigestItem,
-    KeyCheck, NewDigest, NewMessage, NoticeRow, Receipt, Replay, SenderCertificateRecord, Store, SubmitOutcome,
-    TokenRecord,
+    KeyCheck, LoginRecord, NewDigest, NewMessage, NoticeRow, Receipt, Replay, SenderCertificateRecord, SessionRecord,
+    Store, SubmitOutcome, TokenRecord,
 };
 use crate::domain::CaseRef;
 use anyhow::Context;
@@ -34,6 +35,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0006_transfers.sql"),
     include_str!("migrations/0007_audit.sql"),
     include_str!("migrations/0008_sender_certificates.sql"),
+    include_str!("migrations/0009_sessions.sql"),
 ];
 
 const STATEMENT_CACHE: usize = 128;
@@ -334,6 +336,45 @@ impl Store for SqliteStore {
         self.writer
             .write(move |conn| queries::revoke_token(conn, &id, at))
             .await
+    }
+
+    async fn begin_login(&self, login: LoginRecord, stale: Timestamp) -> anyhow::Result<()> {
+        self.writer
+            .write(move |conn| sessions::begin_login(conn, &login, stale))
+            .await
+    }
+
+    async fn take_login(&self, state_hash: &str, stale: Timestamp) -> anyhow::Result<Option<LoginRecord>> {
+        let hash = state_hash.to_owned();
+        self.writer
+            .write(move |conn| sessions::take_login(conn, &hash, stale))
+            .await
+    }
+
+    async fn create_session(
+        &self,
+        session: SessionRecord,
+        idle_before: Timestamp,
+        begun_before: Timestamp,
+    ) -> anyhow::Result<()> {
+        self.writer
+            .write(move |conn| sessions::create(conn, &session, idle_before, begun_before))
+            .await
+    }
+
+    async fn session_by_hash(&self, id_hash: &str) -> anyhow::Result<Option<SessionRecord>> {
+        let hash = id_hash.to_owned();
+        self.readers.read(move |conn| sessions::by_hash(conn, &hash)).await
+    }
+
+    async fn touch_session(&self, id_hash: &str, at: Timestamp) -> anyhow::Result<()> {
+        let hash = id_hash.to_owned();
+        self.writer.write(move |conn| sessions::touch(conn, &hash, at)).await
+    }
+
+    async fn end_session(&self, id_hash: &str) -> anyhow::Result<bool> {
+        let hash = id_hash.to_owned();
+        self.writer.write(move |conn| sessions::end(conn, &hash)).await
     }
 
     async fn append_audit(
