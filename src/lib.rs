@@ -13,6 +13,7 @@ pub mod deadlines;
 pub mod delivery;
 pub mod domain;
 pub mod intake;
+pub mod matching;
 pub mod metrics;
 pub mod problem;
 pub mod reports;

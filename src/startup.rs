@@ -64,6 +64,7 @@ fn compile(settings: &Settings) -> anyhow::Result<Compiled> {
     crate::alerts::Templates::load(settings.alerts.templates_dir())?;
     let router = Router::from_settings(settings)?;
     let policies = Policies::from_settings(settings)?;
+    crate::matching::MatchRules::from_settings(&settings.matching)?;
     crate::telemetry::parse_filter(&settings.log.level).map_err(|e| anyhow::anyhow!("log.level: {e}"))?;
     Ok(Compiled { router, policies })
 }
