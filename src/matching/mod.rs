@@ -58,16 +58,7 @@ impl Home {
 
 /// What a home must offer a citizen. Recorded by a caseworker, or nothing but the defaults when
 /// the release notice alone said the citizen seeks housing.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Needs {
-    pub dog: bool,
-    pub cat: bool,
-    pub step_free: bool,
-    pub min_rooms: Option<u32>,
-    pub max_rent_dkk: Option<u32>,
-    pub preferred_postcodes: Vec<String>,
-    pub avoided_postcodes: Vec<String>,
-}
+pub use crate::store::HousingNeeds as Needs;
 
 /// A citizen seeking housing, known by the case reference only.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -150,4 +141,40 @@ pub fn rank(home: &Home, seekers: &[Seeker], today: Date, rules: &MatchRules) ->
         })
         .collect();
     Ranking { candidates, excluded }
+}
+
+/// The seeker a citizen case makes, or `None` when the citizen does not seek housing: a case
+/// seeks housing when a caseworker recorded needs on it, or when its latest release notice lists
+/// `housing` among the `needs` with `housing_at_release` `none` or `unknown`; and stops when its
+/// housing deadline is met (a home was found) or cancelled (the notice was cancelled, or the
+/// citizen moved to another municipality). A missed housing deadline, a citizen released without
+/// housing, still seeks.
+pub fn seeker(row: &crate::store::SeekerRow) -> Option<Seeker> {
+    if matches!(row.housing_deadline.as_deref(), Some("met" | "cancelled")) {
+        return None;
+    }
+    let says_seeking = |summary: &serde_json::Value| {
+        summary.get("needs_housing") == Some(&serde_json::Value::Bool(true))
+            && matches!(
+                summary.get("housing_at_release").and_then(|v| v.as_str()),
+                Some("none" | "unknown")
+            )
+    };
+    let latest_says = row.notices.last().is_some_and(|(_, s)| says_seeking(s));
+    if row.needs.is_none() && !latest_says {
+        return None;
+    }
+    let release_date = row.notices.iter().rev().find_map(|(_, s)| {
+        s.get("release.expected_date")
+            .and_then(|v| v.as_str())
+            .and_then(|t| t.parse::<Date>().ok())
+    });
+    let first_said = row.notices.iter().find(|(_, s)| says_seeking(s)).map(|(at, _)| *at);
+    let since = [first_said, row.needs_recorded_at].into_iter().flatten().min()?;
+    Some(Seeker {
+        case_ref: row.case_ref.as_str().to_owned(),
+        release_date,
+        seeking_since: crate::domain::copenhagen_date(since),
+        needs: row.needs.clone().unwrap_or_default(),
+    })
 }

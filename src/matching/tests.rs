@@ -17,7 +17,7 @@ fn home() -> Home {
 
 const TODAY: Date = date(2027, 2, 10);
 
-fn seeker(case_ref: &str, release: Option<Date>, needs: Needs) -> Seeker {
+fn seeker_at(case_ref: &str, release: Option<Date>, needs: Needs) -> Seeker {
     Seeker {
         case_ref: case_ref.to_owned(),
         release_date: release,
@@ -42,56 +42,56 @@ fn soon() -> Option<Date> {
 #[test]
 fn a_dog_needs_a_home_that_allows_dogs() {
     let needs = Needs { dog: true, ..Needs::default() };
-    let kept = one(&home(), seeker("K-2027-000001", soon(), needs.clone())).unwrap();
+    let kept = one(&home(), seeker_at("K-2027-000001", soon(), needs.clone())).unwrap();
     assert_eq!(kept.reasons[0], "hund tilladt");
     let no_dogs = Home { dogs_allowed: false, ..home() };
-    let out = one(&no_dogs, seeker("K-2027-000001", soon(), needs)).unwrap_err();
+    let out = one(&no_dogs, seeker_at("K-2027-000001", soon(), needs)).unwrap_err();
     assert_eq!((out.rule, out.reason.as_str()), (HardRule::Dog, "hund ikke tilladt"));
     // No dog, no rule: a home without dogs suits a citizen without one.
-    assert!(one(&no_dogs, seeker("K-2027-000002", soon(), Needs::default())).is_ok());
+    assert!(one(&no_dogs, seeker_at("K-2027-000002", soon(), Needs::default())).is_ok());
 }
 
 #[test]
 fn a_cat_needs_a_home_that_allows_cats() {
     let needs = Needs { cat: true, ..Needs::default() };
-    let out = one(&home(), seeker("K-2027-000001", soon(), needs.clone())).unwrap_err();
+    let out = one(&home(), seeker_at("K-2027-000001", soon(), needs.clone())).unwrap_err();
     assert_eq!((out.rule, out.reason.as_str()), (HardRule::Cat, "kat ikke tilladt"));
     let cats = Home { cats_allowed: true, ..home() };
-    assert_eq!(one(&cats, seeker("K-2027-000001", soon(), needs)).unwrap().reasons[0], "kat tilladt");
+    assert_eq!(one(&cats, seeker_at("K-2027-000001", soon(), needs)).unwrap().reasons[0], "kat tilladt");
 }
 
 #[test]
 fn step_free_access_must_be_stated_when_needed() {
     let needs = Needs { step_free: true, ..Needs::default() };
-    let out = one(&home(), seeker("K-2027-000001", soon(), needs.clone())).unwrap_err();
+    let out = one(&home(), seeker_at("K-2027-000001", soon(), needs.clone())).unwrap_err();
     assert_eq!((out.rule, out.reason.as_str()), (HardRule::StepFree, "ikke niveaufri adgang"));
     let unsaid = Home { step_free: None, ..home() };
-    let out = one(&unsaid, seeker("K-2027-000001", soon(), needs.clone())).unwrap_err();
+    let out = one(&unsaid, seeker_at("K-2027-000001", soon(), needs.clone())).unwrap_err();
     assert_eq!(out.reason, "niveaufri adgang ikke oplyst");
     let level = Home { step_free: Some(true), ..home() };
-    assert_eq!(one(&level, seeker("K-2027-000001", soon(), needs)).unwrap().reasons[0], "niveaufri adgang");
+    assert_eq!(one(&level, seeker_at("K-2027-000001", soon(), needs)).unwrap().reasons[0], "niveaufri adgang");
 }
 
 #[test]
 fn the_rent_must_be_within_the_limit_and_the_reason_says_it_in_kroner() {
     let within = Needs { max_rent_dkk: Some(5200), ..Needs::default() };
-    let kept = one(&home(), seeker("K-2027-000001", soon(), within)).unwrap();
+    let kept = one(&home(), seeker_at("K-2027-000001", soon(), within)).unwrap();
     assert_eq!(kept.reasons[0], "husleje 4.850 kr. ≤ 5.200 kr.");
     let tight = Needs { max_rent_dkk: Some(4800), ..Needs::default() };
-    let out = one(&home(), seeker("K-2027-000001", soon(), tight)).unwrap_err();
+    let out = one(&home(), seeker_at("K-2027-000001", soon(), tight)).unwrap_err();
     assert_eq!((out.rule, out.reason.as_str()), (HardRule::Rent, "husleje 4.850 kr. > 4.800 kr."));
     let exact = Needs { max_rent_dkk: Some(4850), ..Needs::default() };
-    assert!(one(&home(), seeker("K-2027-000001", soon(), exact)).is_ok(), "at the limit is within it");
+    assert!(one(&home(), seeker_at("K-2027-000001", soon(), exact)).is_ok(), "at the limit is within it");
 }
 
 #[test]
 fn a_home_free_long_before_the_release_is_excluded_but_not_for_the_released() {
     // Available 1 March; released 15 April is 45 days later, over the default 30.
-    let out = one(&home(), seeker("K-2027-000001", Some(date(2027, 4, 15)), Needs::default())).unwrap_err();
+    let out = one(&home(), seeker_at("K-2027-000001", Some(date(2027, 4, 15)), Needs::default())).unwrap_err();
     assert_eq!(out.rule, HardRule::Timing);
     assert_eq!(out.reason, "løsladelse 45 dage efter overtagelsesdatoen (højst 30 dage)");
-    assert!(one(&home(), seeker("K-2027-000002", Some(date(2027, 3, 31)), Needs::default())).is_ok());
-    let released = one(&home(), seeker("K-2027-000003", Some(date(2027, 1, 20)), Needs::default())).unwrap();
+    assert!(one(&home(), seeker_at("K-2027-000002", Some(date(2027, 3, 31)), Needs::default())).is_ok());
+    let released = one(&home(), seeker_at("K-2027-000003", Some(date(2027, 1, 20)), Needs::default())).unwrap();
     assert_eq!(released.reasons[0], "løsladt for 21 dage siden uden bolig");
 }
 
@@ -101,7 +101,7 @@ fn a_hard_rule_switched_off_excludes_nobody() {
     rules.hard.retain(|r| *r != HardRule::Dog);
     let no_dogs = Home { dogs_allowed: false, ..home() };
     let needs = Needs { dog: true, ..Needs::default() };
-    let ranking = rank(&no_dogs, &[seeker("K-2027-000001", soon(), needs)], TODAY, &rules);
+    let ranking = rank(&no_dogs, &[seeker_at("K-2027-000001", soon(), needs)], TODAY, &rules);
     assert_eq!(ranking.candidates.len(), 1);
     assert!(!ranking.candidates[0].reasons.iter().any(|r| r.contains("hund")));
 }
@@ -109,12 +109,12 @@ fn a_hard_rule_switched_off_excludes_nobody() {
 #[test]
 fn the_released_come_first_then_the_soonest_release_then_the_longest_wait() {
     let seekers = [
-        seeker("K-2027-000001", Some(date(2027, 3, 20)), Needs::default()),
-        seeker("K-2027-000002", Some(date(2027, 2, 12)), Needs::default()),
-        seeker("K-2027-000003", Some(date(2027, 2, 1)), Needs::default()),
+        seeker_at("K-2027-000001", Some(date(2027, 3, 20)), Needs::default()),
+        seeker_at("K-2027-000002", Some(date(2027, 2, 12)), Needs::default()),
+        seeker_at("K-2027-000003", Some(date(2027, 2, 1)), Needs::default()),
         Seeker {
             seeking_since: date(2026, 10, 1),
-            ..seeker("K-2027-000004", Some(date(2027, 3, 20)), Needs::default())
+            ..seeker_at("K-2027-000004", Some(date(2027, 3, 20)), Needs::default())
         },
     ];
     let ranking = rank(&home(), &seekers, TODAY, &MatchRules::defaults());
@@ -138,8 +138,8 @@ fn rooms_and_postcodes_order_without_excluding() {
         ..Needs::default()
     };
     let seekers = [
-        seeker("K-2027-000001", soon(), avoids),
-        seeker("K-2027-000002", soon(), fits),
+        seeker_at("K-2027-000001", soon(), avoids),
+        seeker_at("K-2027-000002", soon(), fits),
     ];
     let ranking = rank(&home(), &seekers, TODAY, &MatchRules::defaults());
     assert!(ranking.excluded.is_empty());
@@ -156,7 +156,7 @@ fn rooms_and_postcodes_order_without_excluding() {
 #[test]
 fn the_order_does_not_depend_on_the_input_order() {
     let mut seekers: Vec<Seeker> = (1..=20)
-        .map(|i| seeker(&format!("K-2027-{i:06}"), Some(date(2027, 2, 20)), Needs::default()))
+        .map(|i| seeker_at(&format!("K-2027-{i:06}"), Some(date(2027, 2, 20)), Needs::default()))
         .collect();
     let first = rank(&home(), &seekers, TODAY, &MatchRules::defaults());
     seekers.reverse();
@@ -196,4 +196,40 @@ fn a_home_comes_from_the_offer_summary() {
     let home = Home::from_summary(&summary).unwrap();
     assert_eq!((home.rooms, home.step_free, home.postcode.as_deref()), (1, None, Some("2700")));
     assert!(Home::from_summary(&serde_json::json!({ "offer_type": "withdrawal" })).is_none());
+}
+
+fn row(needs: Option<Needs>, notices: Vec<serde_json::Value>, housing: Option<&str>) -> crate::store::SeekerRow {
+    crate::store::SeekerRow {
+        case_ref: crate::domain::CaseRef::parse("K-2026-000007").unwrap(),
+        needs_recorded_at: needs.as_ref().map(|_| "2027-01-05T10:00:00Z".parse().unwrap()),
+        needs,
+        notices: notices
+            .into_iter()
+            .map(|s| ("2026-12-01T10:00:00Z".parse().unwrap(), s))
+            .collect(),
+        housing_deadline: housing.map(str::to_owned),
+    }
+}
+
+#[test]
+fn a_release_notice_needing_housing_without_a_home_marks_a_seeker() {
+    let seeking = serde_json::json!({ "notice_type": "initial", "needs_housing": true,
+        "housing_at_release": "none", "release.expected_date": "2027-02-22" });
+    let found = super::seeker(&row(None, vec![seeking.clone()], Some("open"))).unwrap();
+    assert_eq!((found.release_date, found.seeking_since), (soon(), date(2026, 12, 1)));
+    assert_eq!(found.needs, Needs::default());
+    // A missed housing deadline is a citizen released without housing: still seeking.
+    assert!(super::seeker(&row(None, vec![seeking.clone()], Some("missed"))).is_some());
+    // A home found, or the notice cancelled: no longer.
+    assert!(super::seeker(&row(None, vec![seeking.clone()], Some("met"))).is_none());
+    assert!(super::seeker(&row(None, vec![seeking.clone()], Some("cancelled"))).is_none());
+    // A home at release, or housing not among the needs: not seeking, unless needs are recorded.
+    let housed = serde_json::json!({ "needs_housing": true, "housing_at_release": "public_housing" });
+    assert!(super::seeker(&row(None, vec![seeking.clone(), housed.clone()], Some("open"))).is_none());
+    let other = serde_json::json!({ "needs_housing": false, "housing_at_release": "unknown" });
+    assert!(super::seeker(&row(None, vec![other], None)).is_none());
+    let recorded = Needs { dog: true, ..Needs::default() };
+    let found = super::seeker(&row(Some(recorded), vec![housed], Some("open"))).unwrap();
+    assert!(found.needs.dog);
+    assert_eq!(found.seeking_since, date(2027, 1, 5));
 }

@@ -6,17 +6,20 @@
 //!
 //! The trait is here; the records it takes and gives are beside it, one file per area:
 //! `messages` (messages, receipts, cases), `deliveries` (the outbox), `deadlines` (deadlines,
-//! their changes and the digest), `tokens` and `audit` (the chained audit log).
+//! their changes and the digest), `tokens`, `audit` (the chained audit log) and `matching`
+//! (housing needs and the citizens seeking housing).
 
 pub mod audit;
 mod deadlines;
 mod deliveries;
+mod matching;
 mod messages;
 pub mod sqlite;
 mod tokens;
 
 pub use deadlines::*;
 pub use deliveries::*;
+pub use matching::*;
 pub use messages::*;
 pub use tokens::*;
 
@@ -115,6 +118,13 @@ pub trait Store: Send + Sync {
     /// Removes the entries made before `before`, oldest first, moving the chain's anchor; in
     /// bounded transactions. Returns how many went.
     async fn prune_audit(&self, before: Timestamp) -> anyhow::Result<usize>;
+
+    /// Records what a home must offer the citizen of a case; `None` when there is no such case.
+    async fn put_housing_needs(&self, needs: NewHousingNeeds) -> anyhow::Result<Option<HousingNeedsRecord>>;
+    async fn housing_needs(&self, case_ref: &CaseRef) -> anyhow::Result<Option<HousingNeedsRecord>>;
+    /// The citizen cases of a municipality with needs recorded or a release notice, with what
+    /// tells whether each seeks housing (`matching::seeker`).
+    async fn housing_seekers(&self, municipality: String, housing_policy: String) -> anyhow::Result<Vec<SeekerRow>>;
 
     /// The key check value stored with the data, set on first use.
     async fn key_check(&self, value: &str) -> anyhow::Result<KeyCheck>;

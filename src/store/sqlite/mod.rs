@@ -7,6 +7,7 @@ mod audit;
 mod checkpointer;
 mod deadlines;
 mod deliveries;
+mod matching;
 mod queries;
 mod readers;
 mod writer;
@@ -31,6 +32,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0005_performance.sql"),
     include_str!("migrations/0006_transfers.sql"),
     include_str!("migrations/0007_audit.sql"),
+    include_str!("migrations/0008_matching.sql"),
 ];
 
 const STATEMENT_CACHE: usize = 128;
@@ -363,6 +365,28 @@ impl Store for SqliteStore {
                 return Ok(removed);
             }
         }
+    }
+
+    async fn put_housing_needs(
+        &self,
+        needs: crate::store::NewHousingNeeds,
+    ) -> anyhow::Result<Option<crate::store::HousingNeedsRecord>> {
+        self.writer.write(move |conn| matching::put(conn, &needs)).await
+    }
+
+    async fn housing_needs(&self, case_ref: &CaseRef) -> anyhow::Result<Option<crate::store::HousingNeedsRecord>> {
+        let case_ref = case_ref.clone();
+        self.readers.read(move |conn| matching::one(conn, &case_ref)).await
+    }
+
+    async fn housing_seekers(
+        &self,
+        municipality: String,
+        housing_policy: String,
+    ) -> anyhow::Result<Vec<crate::store::SeekerRow>> {
+        self.readers
+            .read(move |conn| matching::seekers(conn, &municipality, &housing_policy))
+            .await
     }
 
     async fn key_check(&self, value: &str) -> anyhow::Result<KeyCheck> {
