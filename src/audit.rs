@@ -27,6 +27,9 @@ pub mod action {
     pub const TOKEN_REVOKE: &str = "token.revoke";
     pub const AUDIT_READ: &str = "audit.read";
     pub const AUDIT_EXPORT: &str = "audit.export";
+    pub const HOUSING_NEEDS_READ: &str = "housing-needs.read";
+    pub const HOUSING_NEEDS_WRITE: &str = "housing-needs.write";
+    pub const CANDIDATES_READ: &str = "candidates.read";
 }
 
 /// How an action went.

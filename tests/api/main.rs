@@ -16,6 +16,7 @@ mod hostile;
 mod housing;
 mod idempotency;
 mod intake;
+mod matching;
 mod openapi;
 mod operations;
 mod privacy;
