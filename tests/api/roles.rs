@@ -58,6 +58,8 @@ fn table() -> Vec<Row> {
 struct Fixture {
     receipt_id: String,
     case_ref: String,
+    /// The case of a vacant home in Aarhus, for its candidates.
+    home_case: String,
     cpr: String,
     open_deadline: i64,
     met_deadline: i64,
@@ -96,6 +98,13 @@ impl World {
         let receipt = self.app.accept(Kind::ReleaseNotice, &prison, &notice).await;
         self.app.drain().await;
         let case_ref = receipt["case_ref"].as_str().unwrap().to_owned();
+        let mut home = example(Kind::HousingOffer, "valid/vacant-skaev-bolig");
+        home["message_id"] = format!("ROLES-H{}", self.made).into();
+        home["offer_id"] = format!("ROLES-TILBUD-{}", self.made).into();
+        home["municipality"] = "751".into();
+        let housing = self.senders[1].1.clone();
+        let home_receipt = self.app.accept(Kind::HousingOffer, &housing, &home).await;
+        let home_case = home_receipt["case_ref"].as_str().unwrap().to_owned();
         let case: Value = self
             .app
             .get(&format!("/v1/cases/{case_ref}"), &self.caseworker)
@@ -138,6 +147,7 @@ impl World {
         Fixture {
             receipt_id: receipt["receipt_id"].as_str().unwrap().to_owned(),
             case_ref,
+            home_case,
             cpr,
             open_deadline: open[0]["id"].as_i64().unwrap(),
             met_deadline: met,
@@ -160,10 +170,15 @@ impl World {
             ("sender", None) if row.path == "/v1/housing-offers/batch" => Some(self.senders[1].1.clone()),
             _ => self.token(role).map(str::to_owned),
         };
+        let case_ref = if row.path.ends_with("/candidates") {
+            &f.home_case
+        } else {
+            &f.case_ref
+        };
         let path = row
             .path
             .replace("{receipt_id}", &f.receipt_id)
-            .replace("{case_ref}", &f.case_ref)
+            .replace("{case_ref}", case_ref)
             .replace("{delivery_id}", &f.dead_letter)
             .replace("{report}", "teams")
             .replace("{kind}", "release-notice")
@@ -212,6 +227,12 @@ impl World {
                 .app
                 .client
                 .post(url)
+                .header("content-type", content_type)
+                .body(body),
+            "PUT" => self
+                .app
+                .client
+                .put(url)
                 .header("content-type", content_type)
                 .body(body),
             other => panic!("a method the table should not have: {other}"),
