@@ -332,3 +332,54 @@ async fn housing_needs_are_recorded_by_the_municipalitys_caseworkers_with_the_no
         .collect();
     assert!(actions.contains(&"housing-needs.write") && actions.contains(&"housing-needs.read"), "{actions:?}");
 }
+
+#[tokio::test]
+async fn match_test_ranks_the_current_cases_against_an_offer_file_printing_case_references_only() {
+    let town = Town::new().await;
+    let dog_owner = town.citizen("N-1", "150385-1234", "2026-12-20", "none").await;
+    town.needs(&dog_owner, json!({ "dog": true, "max_rent_dkk": 5200 })).await;
+    let cat_owner = town.citizen("N-2", "020290-1234", "2026-12-10", "none").await;
+    town.needs(&cat_owner, json!({ "cat": true })).await;
+    let data_dir = town.app.data_dir.clone();
+    let _dir = town.app.stop().await.unwrap();
+    let offer = data_dir.join("offer.json");
+    std::fs::write(&offer, serde_json::to_vec(&vacant_home("TILBUD-FIL-1")).unwrap()).unwrap();
+
+    let run = |args: &[&str]| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_indgang"))
+            .args(args)
+            .env("INDGANG__DATA_DIR", &data_dir)
+            .env_remove("RUST_LOG")
+            .output()
+            .unwrap()
+    };
+    let output = run(&["match", "test", offer.to_str().unwrap()]);
+    let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    assert!(stdout.contains("2 citizens seeking housing in 751"), "{stdout}");
+    let candidate = stdout
+        .lines()
+        .find(|l| l.contains(&dog_owner))
+        .expect("the dog owner is a candidate");
+    assert!(candidate.trim_start().starts_with("1  "), "{candidate}");
+    assert!(candidate.contains("hund tilladt; husleje 4.850 kr. ≤ 5.200 kr."), "{candidate}");
+    let excluded = stdout.lines().find(|l| l.contains(&cat_owner)).unwrap();
+    assert!(excluded.contains("cat") && excluded.contains("kat ikke tilladt"), "{excluded}");
+    for personal in ["150385", "020290", "Jonas", "Vestergade"] {
+        assert!(!stdout.contains(personal), "{personal} printed: {stdout}");
+    }
+
+    let json_lines = run(&["match", "test", "--json", offer.to_str().unwrap()]);
+    let lines: Vec<Value> = String::from_utf8_lossy(&json_lines.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 2);
+    assert_eq!(lines[1]["rule"], "cat");
+
+    // A withdrawal describes no home: the input is found wanting (exit code 1).
+    let mut withdrawal = example(Kind::HousingOffer, "valid/withdrawal");
+    withdrawal["municipality"] = "751".into();
+    std::fs::write(&offer, serde_json::to_vec(&withdrawal).unwrap()).unwrap();
+    assert_eq!(run(&["match", "test", offer.to_str().unwrap()]).status.code(), Some(1));
+}
