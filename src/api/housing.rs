@@ -182,11 +182,7 @@ fn check(input: &HousingNeedsInput) -> Vec<String> {
             crate::validation::echo::quoted(p)
         ));
     }
-    if input
-        .note
-        .as_ref()
-        .is_some_and(|n| n.chars().count() > MAX_NOTE_CHARS)
-    {
+    if input.note.as_ref().is_some_and(|n| n.chars().count() > MAX_NOTE_CHARS) {
         faults.push(format!("note: at most {MAX_NOTE_CHARS} characters"));
     }
     faults
@@ -219,7 +215,9 @@ fn needs_body(
     seeking_housing: bool,
 ) -> Result<HousingNeedsBody, Problem> {
     let note = match record.as_ref().and_then(|r| r.note_sealed.as_ref()) {
-        Some(sealed) => Some(String::from_utf8(vault.decrypt(sealed).map_err(internal)?).map_err(|e| internal(e.into()))?),
+        Some(sealed) => {
+            Some(String::from_utf8(vault.decrypt(sealed).map_err(internal)?).map_err(|e| internal(e.into()))?)
+        }
         None => None,
     };
     let updated_at = record.as_ref().map(|r| r.updated_at.to_string());
@@ -269,7 +267,15 @@ pub async fn put_housing_needs(
 ) -> Result<HttpResponse, Problem> {
     let municipality = caseworker_of(&principal)?;
     let actor = Actor::of(&principal, &req);
-    let case = own_case(&path, municipality, store.as_ref(), &auditor, &actor, action::HOUSING_NEEDS_WRITE).await?;
+    let case = own_case(
+        &path,
+        municipality,
+        store.as_ref(),
+        &auditor,
+        &actor,
+        action::HOUSING_NEEDS_WRITE,
+    )
+    .await?;
     let answer = async {
         citizen_case(&case)?;
         // The note may hold anything: the answer repeats none of the body.
@@ -318,7 +324,12 @@ pub async fn put_housing_needs(
     }
     .await;
     auditor
-        .answer(&actor, action::HOUSING_NEEDS_WRITE, About::case(case.case_ref.as_str()), answer)
+        .answer(
+            &actor,
+            action::HOUSING_NEEDS_WRITE,
+            About::case(case.case_ref.as_str()),
+            answer,
+        )
         .await
 }
 
@@ -345,7 +356,15 @@ pub async fn get_housing_needs(
 ) -> Result<HttpResponse, Problem> {
     let municipality = caseworker_of(&principal)?;
     let actor = Actor::of(&principal, &req);
-    let case = own_case(&path, municipality, store.as_ref(), &auditor, &actor, action::HOUSING_NEEDS_READ).await?;
+    let case = own_case(
+        &path,
+        municipality,
+        store.as_ref(),
+        &auditor,
+        &actor,
+        action::HOUSING_NEEDS_READ,
+    )
+    .await?;
     let answer = async {
         citizen_case(&case)?;
         let record = store.housing_needs(&case.case_ref).await.map_err(internal)?;
@@ -354,7 +373,12 @@ pub async fn get_housing_needs(
     }
     .await;
     auditor
-        .answer(&actor, action::HOUSING_NEEDS_READ, About::case(case.case_ref.as_str()), answer)
+        .answer(
+            &actor,
+            action::HOUSING_NEEDS_READ,
+            About::case(case.case_ref.as_str()),
+            answer,
+        )
         .await
 }
 
@@ -383,11 +407,21 @@ pub async fn get_candidates(
 ) -> Result<HttpResponse, Problem> {
     let municipality = caseworker_of(&principal)?;
     let actor = Actor::of(&principal, &req);
-    let case = own_case(&path, municipality, store.as_ref(), &auditor, &actor, action::CANDIDATES_READ).await?;
+    let case = own_case(
+        &path,
+        municipality,
+        store.as_ref(),
+        &auditor,
+        &actor,
+        action::CANDIDATES_READ,
+    )
+    .await?;
     let answer = async {
         let conflict = |detail: &str| Problem::new(kinds::STATE_CONFLICT, detail.to_owned());
         if case.subject_kind != SubjectKind::VacantDwelling.as_str() {
-            return Err(conflict("candidates are ranked for the case of a vacant home; this is a citizen's case"));
+            return Err(conflict(
+                "candidates are ranked for the case of a vacant home; this is a citizen's case",
+            ));
         }
         let offer = case
             .messages
@@ -398,8 +432,8 @@ pub async fn get_candidates(
         if offer.summary.get("offer_type").and_then(|v| v.as_str()) == Some("withdrawal") {
             return Err(conflict("the offer was withdrawn"));
         }
-        let home = Home::from_summary(&offer.summary)
-            .ok_or_else(|| conflict("the offer does not describe the home"))?;
+        let home =
+            Home::from_summary(&offer.summary).ok_or_else(|| conflict("the offer does not describe the home"))?;
         let rules = MatchRules::from_settings(&settings.matching).map_err(internal)?;
         let rows = store
             .housing_seekers(case.municipality.clone(), settings.reports.housing_policy.clone())
@@ -440,6 +474,11 @@ pub async fn get_candidates(
     }
     .await;
     auditor
-        .answer(&actor, action::CANDIDATES_READ, About::case(case.case_ref.as_str()), answer)
+        .answer(
+            &actor,
+            action::CANDIDATES_READ,
+            About::case(case.case_ref.as_str()),
+            answer,
+        )
         .await
 }

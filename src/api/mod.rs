@@ -26,7 +26,10 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             "/v1/cases/{case_ref}/housing-needs",
             web::put().to(housing::put_housing_needs),
         )
-        .route("/v1/cases/{case_ref}/housing-needs", get().to(housing::get_housing_needs))
+        .route(
+            "/v1/cases/{case_ref}/housing-needs",
+            get().to(housing::get_housing_needs),
+        )
         .route("/v1/cases/{case_ref}/candidates", get().to(housing::get_candidates))
         .route(
             "/v1/receipts/{receipt_id}/acknowledge",

@@ -82,7 +82,13 @@ pub async fn run(settings: Settings, command: Command) -> anyhow::Result<()> {
         ranking.excluded.len()
     );
     for c in &ranking.candidates {
-        outln!("{:>4}  {}  {:>7.3}  {}", c.rank, c.case_ref, c.score, c.reasons.join("; "));
+        outln!(
+            "{:>4}  {}  {:>7.3}  {}",
+            c.rank,
+            c.case_ref,
+            c.score,
+            c.reasons.join("; ")
+        );
     }
     for e in &ranking.excluded {
         outln!("   -  {}  {:<9}  {}", e.case_ref, e.rule.as_str(), e.reason);

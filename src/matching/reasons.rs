@@ -22,5 +22,9 @@ pub fn kroner(amount: f64) -> String {
 
 /// `1 dag`, `12 dage`.
 pub fn days(n: i32) -> String {
-    if n == 1 { "1 dag".to_owned() } else { format!("{n} dage") }
+    if n == 1 {
+        "1 dag".to_owned()
+    } else {
+        format!("{n} dage")
+    }
 }

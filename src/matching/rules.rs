@@ -67,9 +67,7 @@ impl MatchRules {
         let mut hard = Vec::new();
         for name in &settings.hard_rules {
             let rule = HardRule::parse(name).ok_or_else(|| {
-                anyhow::anyhow!(
-                    "matching.hard_rules: {name:?} is not a hard rule (dog, cat, step_free, rent, timing)"
-                )
+                anyhow::anyhow!("matching.hard_rules: {name:?} is not a hard rule (dog, cat, step_free, rent, timing)")
             })?;
             if !hard.contains(&rule) {
                 hard.push(rule);
@@ -77,10 +75,7 @@ impl MatchRules {
         }
         hard.sort();
         let days = |key: &str, value: u32| -> anyhow::Result<i32> {
-            anyhow::ensure!(
-                (1..=3650).contains(&value),
-                "matching.{key}: between 1 and 3650 days"
-            );
+            anyhow::ensure!((1..=3650).contains(&value), "matching.{key}: between 1 and 3650 days");
             Ok(value as i32)
         };
         let w = &settings.weights;

@@ -41,10 +41,16 @@ fn soon() -> Option<Date> {
 
 #[test]
 fn a_dog_needs_a_home_that_allows_dogs() {
-    let needs = Needs { dog: true, ..Needs::default() };
+    let needs = Needs {
+        dog: true,
+        ..Needs::default()
+    };
     let kept = one(&home(), seeker_at("K-2027-000001", soon(), needs.clone())).unwrap();
     assert_eq!(kept.reasons[0], "hund tilladt");
-    let no_dogs = Home { dogs_allowed: false, ..home() };
+    let no_dogs = Home {
+        dogs_allowed: false,
+        ..home()
+    };
     let out = one(&no_dogs, seeker_at("K-2027-000001", soon(), needs)).unwrap_err();
     assert_eq!((out.rule, out.reason.as_str()), (HardRule::Dog, "hund ikke tilladt"));
     // No dog, no rule: a home without dogs suits a citizen without one.
@@ -53,45 +59,101 @@ fn a_dog_needs_a_home_that_allows_dogs() {
 
 #[test]
 fn a_cat_needs_a_home_that_allows_cats() {
-    let needs = Needs { cat: true, ..Needs::default() };
+    let needs = Needs {
+        cat: true,
+        ..Needs::default()
+    };
     let out = one(&home(), seeker_at("K-2027-000001", soon(), needs.clone())).unwrap_err();
     assert_eq!((out.rule, out.reason.as_str()), (HardRule::Cat, "kat ikke tilladt"));
-    let cats = Home { cats_allowed: true, ..home() };
-    assert_eq!(one(&cats, seeker_at("K-2027-000001", soon(), needs)).unwrap().reasons[0], "kat tilladt");
+    let cats = Home {
+        cats_allowed: true,
+        ..home()
+    };
+    assert_eq!(
+        one(&cats, seeker_at("K-2027-000001", soon(), needs)).unwrap().reasons[0],
+        "kat tilladt"
+    );
 }
 
 #[test]
 fn step_free_access_must_be_stated_when_needed() {
-    let needs = Needs { step_free: true, ..Needs::default() };
+    let needs = Needs {
+        step_free: true,
+        ..Needs::default()
+    };
     let out = one(&home(), seeker_at("K-2027-000001", soon(), needs.clone())).unwrap_err();
-    assert_eq!((out.rule, out.reason.as_str()), (HardRule::StepFree, "ikke niveaufri adgang"));
-    let unsaid = Home { step_free: None, ..home() };
+    assert_eq!(
+        (out.rule, out.reason.as_str()),
+        (HardRule::StepFree, "ikke niveaufri adgang")
+    );
+    let unsaid = Home {
+        step_free: None,
+        ..home()
+    };
     let out = one(&unsaid, seeker_at("K-2027-000001", soon(), needs.clone())).unwrap_err();
     assert_eq!(out.reason, "niveaufri adgang ikke oplyst");
-    let level = Home { step_free: Some(true), ..home() };
-    assert_eq!(one(&level, seeker_at("K-2027-000001", soon(), needs)).unwrap().reasons[0], "niveaufri adgang");
+    let level = Home {
+        step_free: Some(true),
+        ..home()
+    };
+    assert_eq!(
+        one(&level, seeker_at("K-2027-000001", soon(), needs)).unwrap().reasons[0],
+        "niveaufri adgang"
+    );
 }
 
 #[test]
 fn the_rent_must_be_within_the_limit_and_the_reason_says_it_in_kroner() {
-    let within = Needs { max_rent_dkk: Some(5200), ..Needs::default() };
+    let within = Needs {
+        max_rent_dkk: Some(5200),
+        ..Needs::default()
+    };
     let kept = one(&home(), seeker_at("K-2027-000001", soon(), within)).unwrap();
     assert_eq!(kept.reasons[0], "husleje 4.850 kr. ≤ 5.200 kr.");
-    let tight = Needs { max_rent_dkk: Some(4800), ..Needs::default() };
+    let tight = Needs {
+        max_rent_dkk: Some(4800),
+        ..Needs::default()
+    };
     let out = one(&home(), seeker_at("K-2027-000001", soon(), tight)).unwrap_err();
-    assert_eq!((out.rule, out.reason.as_str()), (HardRule::Rent, "husleje 4.850 kr. > 4.800 kr."));
-    let exact = Needs { max_rent_dkk: Some(4850), ..Needs::default() };
-    assert!(one(&home(), seeker_at("K-2027-000001", soon(), exact)).is_ok(), "at the limit is within it");
+    assert_eq!(
+        (out.rule, out.reason.as_str()),
+        (HardRule::Rent, "husleje 4.850 kr. > 4.800 kr.")
+    );
+    let exact = Needs {
+        max_rent_dkk: Some(4850),
+        ..Needs::default()
+    };
+    assert!(
+        one(&home(), seeker_at("K-2027-000001", soon(), exact)).is_ok(),
+        "at the limit is within it"
+    );
 }
 
 #[test]
 fn a_home_free_long_before_the_release_is_excluded_but_not_for_the_released() {
     // Available 1 March; released 15 April is 45 days later, over the default 30.
-    let out = one(&home(), seeker_at("K-2027-000001", Some(date(2027, 4, 15)), Needs::default())).unwrap_err();
+    let out = one(
+        &home(),
+        seeker_at("K-2027-000001", Some(date(2027, 4, 15)), Needs::default()),
+    )
+    .unwrap_err();
     assert_eq!(out.rule, HardRule::Timing);
-    assert_eq!(out.reason, "løsladelse 45 dage efter overtagelsesdatoen (højst 30 dage)");
-    assert!(one(&home(), seeker_at("K-2027-000002", Some(date(2027, 3, 31)), Needs::default())).is_ok());
-    let released = one(&home(), seeker_at("K-2027-000003", Some(date(2027, 1, 20)), Needs::default())).unwrap();
+    assert_eq!(
+        out.reason,
+        "løsladelse 45 dage efter overtagelsesdatoen (højst 30 dage)"
+    );
+    assert!(
+        one(
+            &home(),
+            seeker_at("K-2027-000002", Some(date(2027, 3, 31)), Needs::default())
+        )
+        .is_ok()
+    );
+    let released = one(
+        &home(),
+        seeker_at("K-2027-000003", Some(date(2027, 1, 20)), Needs::default()),
+    )
+    .unwrap();
     assert_eq!(released.reasons[0], "løsladt for 21 dage siden uden bolig");
 }
 
@@ -99,8 +161,14 @@ fn a_home_free_long_before_the_release_is_excluded_but_not_for_the_released() {
 fn a_hard_rule_switched_off_excludes_nobody() {
     let mut rules = MatchRules::defaults();
     rules.hard.retain(|r| *r != HardRule::Dog);
-    let no_dogs = Home { dogs_allowed: false, ..home() };
-    let needs = Needs { dog: true, ..Needs::default() };
+    let no_dogs = Home {
+        dogs_allowed: false,
+        ..home()
+    };
+    let needs = Needs {
+        dog: true,
+        ..Needs::default()
+    };
     let ranking = rank(&no_dogs, &[seeker_at("K-2027-000001", soon(), needs)], TODAY, &rules);
     assert_eq!(ranking.candidates.len(), 1);
     assert!(!ranking.candidates[0].reasons.iter().any(|r| r.contains("hund")));
@@ -119,10 +187,24 @@ fn the_released_come_first_then_the_soonest_release_then_the_longest_wait() {
     ];
     let ranking = rank(&home(), &seekers, TODAY, &MatchRules::defaults());
     let order: Vec<&str> = ranking.candidates.iter().map(|c| c.case_ref.as_str()).collect();
-    assert_eq!(order, ["K-2027-000003", "K-2027-000002", "K-2027-000004", "K-2027-000001"]);
-    assert_eq!(ranking.candidates.iter().map(|c| c.rank).collect::<Vec<_>>(), [1, 2, 3, 4]);
-    assert!(ranking.candidates[1].reasons.contains(&"løsladelse om 2 dage".to_owned()));
-    assert!(ranking.candidates[2].reasons.contains(&"søgt bolig i 132 dage".to_owned()));
+    assert_eq!(
+        order,
+        ["K-2027-000003", "K-2027-000002", "K-2027-000004", "K-2027-000001"]
+    );
+    assert_eq!(
+        ranking.candidates.iter().map(|c| c.rank).collect::<Vec<_>>(),
+        [1, 2, 3, 4]
+    );
+    assert!(
+        ranking.candidates[1]
+            .reasons
+            .contains(&"løsladelse om 2 dage".to_owned())
+    );
+    assert!(
+        ranking.candidates[2]
+            .reasons
+            .contains(&"søgt bolig i 132 dage".to_owned())
+    );
 }
 
 #[test]
@@ -194,7 +276,10 @@ fn a_home_comes_from_the_offer_summary() {
         "dwelling.address.postcode": "2700", "available_from": "2027-03-01", "answer_deadline": "2027-02-15"
     });
     let home = Home::from_summary(&summary).unwrap();
-    assert_eq!((home.rooms, home.step_free, home.postcode.as_deref()), (1, None, Some("2700")));
+    assert_eq!(
+        (home.rooms, home.step_free, home.postcode.as_deref()),
+        (1, None, Some("2700"))
+    );
     assert!(Home::from_summary(&serde_json::json!({ "offer_type": "withdrawal" })).is_none());
 }
 
@@ -228,7 +313,10 @@ fn a_release_notice_needing_housing_without_a_home_marks_a_seeker() {
     assert!(super::seeker(&row(None, vec![seeking.clone(), housed.clone()], Some("open"))).is_none());
     let other = serde_json::json!({ "needs_housing": false, "housing_at_release": "unknown" });
     assert!(super::seeker(&row(None, vec![other], None)).is_none());
-    let recorded = Needs { dog: true, ..Needs::default() };
+    let recorded = Needs {
+        dog: true,
+        ..Needs::default()
+    };
     let found = super::seeker(&row(Some(recorded), vec![housed], Some("open"))).unwrap();
     assert!(found.needs.dog);
     assert_eq!(found.seeking_since, date(2027, 1, 5));

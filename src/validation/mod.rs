@@ -276,6 +276,10 @@ pub fn summary(kind: Kind, document: &Value) -> Value {
             .is_some_and(|needs| needs.iter().any(|n| n == "housing"));
         out.insert("needs_housing".to_owned(), Value::Bool(housing));
     }
+    // A housing offer without a citizen is a vacant home for the municipality to fill.
+    if kind == Kind::HousingOffer {
+        out.insert("vacant".to_owned(), Value::Bool(member(document, "/citizen").is_none()));
+    }
     Value::Object(out)
 }
 

@@ -170,7 +170,10 @@ async fn a_vacant_home_ranks_the_citizens_seeking_housing_and_says_why_each_othe
     );
     assert_eq!(body["excluded_by"], json!({ "cat": 1, "rent": 1, "timing": 1 }));
     assert_eq!(body["seeking"], 5);
-    assert!(!body.to_string().contains(&housed), "a citizen with a home is no candidate");
+    assert!(
+        !body.to_string().contains(&housed),
+        "a citizen with a home is no candidate"
+    );
     assert_eq!(body["home"]["postcode"], "8000");
     assert_eq!(body["as_of"], "2026-11-23");
 
@@ -247,7 +250,10 @@ async fn housing_needs_are_recorded_by_the_municipalitys_caseworkers_with_the_no
         .unwrap();
     assert_eq!(before["recorded"], false);
     assert_eq!(before["seeking_housing"], true, "the notice alone marks the search");
-    assert_eq!(before["income_basis"], "social_assistance", "the hint for the rent limit");
+    assert_eq!(
+        before["income_basis"], "social_assistance",
+        "the hint for the rent limit"
+    );
 
     town.needs(
         &citizen,
@@ -262,7 +268,12 @@ async fn housing_needs_are_recorded_by_the_municipalitys_caseworkers_with_the_no
         .await
         .unwrap();
     assert_eq!(
-        (&after["recorded"], &after["dog"], &after["step_free"], &after["max_rent_dkk"]),
+        (
+            &after["recorded"],
+            &after["dog"],
+            &after["step_free"],
+            &after["max_rent_dkk"]
+        ),
         (&json!(true), &json!(true), &json!(true), &json!(5200))
     );
     assert_eq!(after["avoided_postcodes"], json!(["8220"]));
@@ -272,7 +283,10 @@ async fn housing_needs_are_recorded_by_the_municipalitys_caseworkers_with_the_no
     for name in ["indgang.db", "indgang.db-wal"] {
         let bytes = std::fs::read(town.app.data_dir.join(name)).unwrap_or_default();
         let text = String::from_utf8_lossy(&bytes);
-        assert!(!text.contains("schæfer") && !text.contains("Bella"), "the note in {name}");
+        assert!(
+            !text.contains("schæfer") && !text.contains("Bella"),
+            "the note in {name}"
+        );
     }
 
     // Every fault named; nothing of the body repeated.
@@ -287,7 +301,10 @@ async fn housing_needs_are_recorded_by_the_municipalitys_caseworkers_with_the_no
     assert_eq!(bad.headers()["content-type"], "application/problem+json");
     let problem: Value = bad.json().await.unwrap();
     let detail = problem["detail"].as_str().unwrap();
-    assert!(detail.contains("min_rooms") && detail.contains("preferred_postcodes/0"), "{detail}");
+    assert!(
+        detail.contains("min_rooms") && detail.contains("preferred_postcodes/0"),
+        "{detail}"
+    );
     let unknown = town
         .put_needs(&citizen, &town.caseworker, &json!({ "cpr": "150385-1234" }))
         .await;
@@ -330,14 +347,18 @@ async fn housing_needs_are_recorded_by_the_municipalitys_caseworkers_with_the_no
         .iter()
         .map(|e| e["action"].as_str().unwrap())
         .collect();
-    assert!(actions.contains(&"housing-needs.write") && actions.contains(&"housing-needs.read"), "{actions:?}");
+    assert!(
+        actions.contains(&"housing-needs.write") && actions.contains(&"housing-needs.read"),
+        "{actions:?}"
+    );
 }
 
 #[tokio::test]
 async fn match_test_ranks_the_current_cases_against_an_offer_file_printing_case_references_only() {
     let town = Town::new().await;
     let dog_owner = town.citizen("N-1", "150385-1234", "2026-12-20", "none").await;
-    town.needs(&dog_owner, json!({ "dog": true, "max_rent_dkk": 5200 })).await;
+    town.needs(&dog_owner, json!({ "dog": true, "max_rent_dkk": 5200 }))
+        .await;
     let cat_owner = town.citizen("N-2", "020290-1234", "2026-12-10", "none").await;
     town.needs(&cat_owner, json!({ "cat": true })).await;
     let data_dir = town.app.data_dir.clone();
@@ -362,9 +383,15 @@ async fn match_test_ranks_the_current_cases_against_an_offer_file_printing_case_
         .find(|l| l.contains(&dog_owner))
         .expect("the dog owner is a candidate");
     assert!(candidate.trim_start().starts_with("1  "), "{candidate}");
-    assert!(candidate.contains("hund tilladt; husleje 4.850 kr. ≤ 5.200 kr."), "{candidate}");
+    assert!(
+        candidate.contains("hund tilladt; husleje 4.850 kr. ≤ 5.200 kr."),
+        "{candidate}"
+    );
     let excluded = stdout.lines().find(|l| l.contains(&cat_owner)).unwrap();
-    assert!(excluded.contains("cat") && excluded.contains("kat ikke tilladt"), "{excluded}");
+    assert!(
+        excluded.contains("cat") && excluded.contains("kat ikke tilladt"),
+        "{excluded}"
+    );
     for personal in ["150385", "020290", "Jonas", "Vestergade"] {
         assert!(!stdout.contains(personal), "{personal} printed: {stdout}");
     }
@@ -382,4 +409,57 @@ async fn match_test_ranks_the_current_cases_against_an_offer_file_printing_case_
     withdrawal["municipality"] = "751".into();
     std::fs::write(&offer, serde_json::to_vec(&withdrawal).unwrap()).unwrap();
     assert_eq!(run(&["match", "test", offer.to_str().unwrap()]).status.code(), Some(1));
+}
+
+/// The plain text of every email in the outbox.
+fn email_texts(app: &TestApp) -> Vec<String> {
+    let Ok(folder) = std::fs::read_dir(app.data_dir.join("outbox")) else {
+        return Vec::new();
+    };
+    folder
+        .map(|entry| {
+            let raw = std::fs::read(entry.unwrap().path()).unwrap();
+            let mail = mail_parser::MessageParser::default().parse(&raw).unwrap();
+            mail.body_text(0).unwrap_or_default().replace("\r\n", "\n")
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn the_team_hears_of_a_vacant_home_with_its_facts_and_how_many_it_suits_without_personal_data() {
+    let town = Town::new().await;
+    let dog_owner = town.citizen("N-1", "150385-1234", "2026-12-20", "none").await;
+    town.needs(&dog_owner, json!({ "dog": true })).await;
+    town.app.advance_and_drain(180).await;
+    let home = town.offer(&vacant_home("TILBUD-8000-4")).await;
+    town.app.advance_and_drain(180).await;
+    let texts = email_texts(&town.app);
+    let email = texts
+        .iter()
+        .find(|t| t.contains(&format!("sag {home}")))
+        .unwrap_or_else(|| panic!("an email about the home: {texts:?}"));
+    for fact in [
+        "almen bolig, 2 vær.",
+        "4.850 kr. om måneden",
+        "Hund",
+        "tilladt",
+        "Postnummer",
+        "8000",
+        "1 borger (se listen)",
+        &format!("/v1/cases/{home}/candidates"),
+    ] {
+        assert!(email.contains(fact), "{fact} in {email}");
+    }
+    for personal in ["Vestergade", "150385", "Jonas", "Lise Overgaard"] {
+        assert!(!email.contains(personal), "{personal} in {email}");
+    }
+
+    // A home nobody seeking housing can take is said too, so it can be passed on in time.
+    let mut no_dogs = vacant_home("TILBUD-8000-5");
+    no_dogs["dwelling"]["dogs_allowed"] = false.into();
+    let other = town.offer(&no_dogs).await;
+    town.app.advance_and_drain(180).await;
+    let texts = email_texts(&town.app);
+    let email = texts.iter().find(|t| t.contains(&format!("sag {other}"))).unwrap();
+    assert!(email.contains("ingen borgere søger en bolig, der passer"), "{email}");
 }

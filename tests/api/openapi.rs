@@ -401,7 +401,12 @@ impl World {
                 let receipt: Value = response.json().await.unwrap();
                 let home_case = receipt["case_ref"].as_str().unwrap().to_owned();
                 vec![
-                    Call::new("a vacant home", format!("/v1/cases/{home_case}/candidates"), caseworker, 200),
+                    Call::new(
+                        "a vacant home",
+                        format!("/v1/cases/{home_case}/candidates"),
+                        caseworker,
+                        200,
+                    ),
                     Call::new(
                         "a citizen's case",
                         format!("/v1/cases/{}/candidates", self.case_ref),

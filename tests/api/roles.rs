@@ -229,12 +229,7 @@ impl World {
                 .post(url)
                 .header("content-type", content_type)
                 .body(body),
-            "PUT" => self
-                .app
-                .client
-                .put(url)
-                .header("content-type", content_type)
-                .body(body),
+            "PUT" => self.app.client.put(url).header("content-type", content_type).body(body),
             other => panic!("a method the table should not have: {other}"),
         };
         if let Some(token) = token {

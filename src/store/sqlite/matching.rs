@@ -124,9 +124,10 @@ pub fn seekers(conn: &Connection, municipality: &str, housing_policy: &str) -> a
         let id: i64 = row.get(0)?;
         if let Some(&i) = index.get(&id) {
             let summary: String = row.get(2)?;
-            rows[i]
-                .notices
-                .push((instant(row.get(1)?)?, serde_json::from_str(&summary).unwrap_or_default()));
+            rows[i].notices.push((
+                instant(row.get(1)?)?,
+                serde_json::from_str(&summary).unwrap_or_default(),
+            ));
         }
     }
     let mut statement = conn.prepare_cached(
