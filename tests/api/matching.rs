@@ -198,6 +198,18 @@ async fn a_vacant_home_ranks_the_citizens_seeking_housing_and_says_why_each_othe
     assert_eq!(entries[0]["outcome"], "ok");
 }
 
+/// The municipality report's count of citizens due for release within 30 days without housing
+/// (the first municipality's; `null` when none has a line).
+async fn due_without_housing(app: &TestApp, operator: &str) -> Value {
+    let body: Value = app
+        .get("/v1/reports/municipalities", operator)
+        .await
+        .json()
+        .await
+        .unwrap();
+    body["municipalities"][0]["due_within_30_days_without_housing"].clone()
+}
+
 #[tokio::test]
 async fn a_home_found_ends_the_search() {
     let town = Town::new().await;
@@ -205,6 +217,9 @@ async fn a_home_found_ends_the_search() {
     let home = town.offer(&vacant_home("TILBUD-8000-2")).await;
     let body: Value = town.candidates(&home).await.json().await.unwrap();
     assert_eq!(refs(&body["candidates"]), [citizen.as_str()]);
+    // Released in 27 days without housing: counted in the municipality report (Målsætning 4).
+    let operator = town.app.operator_token().await;
+    assert_eq!(due_without_housing(&town.app, &operator).await, 1);
 
     // The housing deadline resolved with a home: the citizen leaves the list.
     let case: Value = town
@@ -233,6 +248,8 @@ async fn a_home_found_ends_the_search() {
     let body: Value = town.candidates(&home).await.json().await.unwrap();
     assert_eq!(body["candidates"], json!([]));
     assert_eq!(body["seeking"], 0);
+    // … and out of the report's figure by the same act.
+    assert_eq!(due_without_housing(&town.app, &operator).await, Value::Null);
 }
 
 #[tokio::test]
