@@ -29,6 +29,9 @@ pub mod action {
     pub const AUDIT_EXPORT: &str = "audit.export";
     pub const SESSION_SIGN_IN: &str = "session.sign-in";
     pub const SESSION_SIGN_OUT: &str = "session.sign-out";
+    pub const HOUSING_NEEDS_READ: &str = "housing-needs.read";
+    pub const HOUSING_NEEDS_WRITE: &str = "housing-needs.write";
+    pub const CANDIDATES_READ: &str = "candidates.read";
 }
 
 /// How an action went.

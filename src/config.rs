@@ -47,6 +47,7 @@ pub struct Settings {
     pub alerts: AlertSettings,
     pub audit: AuditSettings,
     pub auth: AuthSettings,
+    pub matching: MatchingSettings,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -104,6 +105,39 @@ pub struct SessionSettings {
     pub idle_minutes: u32,
     /// A session ends this long after sign-in, used or not.
     pub max_hours: u32,
+}
+
+/// How a vacant home is matched with the citizens seeking housing (docs/matching.md); checked by
+/// `matching::MatchRules::from_settings`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MatchingSettings {
+    /// The hard rules in force: `dog`, `cat`, `step_free`, `rent`, `timing`.
+    pub hard_rules: Vec<String>,
+    /// `timing`: a citizen still in custody is a candidate only if released at most this many
+    /// days after the home is available (longer, and the home stands empty).
+    pub max_days_before_release: u32,
+    /// A release this many days away or more adds nothing to the score; sooner adds more.
+    pub release_window_days: u32,
+    /// Seeking housing this many days or longer gives the whole `waited` weight.
+    pub waited_full_days: u32,
+    pub weights: MatchingWeights,
+}
+
+/// The soft rules' weights: what each adds to (or takes from) a candidate's score.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MatchingWeights {
+    /// At least the rooms wanted (added), or fewer (taken).
+    pub rooms: f64,
+    /// The home's postcode is one the citizen prefers.
+    pub preferred_postcode: f64,
+    /// The home's postcode is one the citizen wants to avoid (taken).
+    pub avoided_postcode: f64,
+    /// Released already (the whole weight), or soon (in proportion within the window).
+    pub release_soon: f64,
+    /// How long the citizen has sought housing, in proportion up to `waited_full_days`.
+    pub waited: f64,
 }
 
 #[derive(Debug, Clone, Deserialize)]

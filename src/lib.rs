@@ -14,6 +14,7 @@ pub mod deadlines;
 pub mod delivery;
 pub mod domain;
 pub mod intake;
+pub mod matching;
 pub mod metrics;
 pub mod oidc;
 pub mod problem;

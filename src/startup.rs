@@ -67,6 +67,7 @@ fn compile(settings: &Settings) -> anyhow::Result<Compiled> {
     crate::alerts::Templates::load(settings.alerts.templates_dir())?;
     let router = Router::from_settings(settings)?;
     let policies = Policies::from_settings(settings)?;
+    crate::matching::MatchRules::from_settings(&settings.matching)?;
     crate::telemetry::parse_filter(&settings.log.level).map_err(|e| anyhow::anyhow!("log.level: {e}"))?;
     let tls = ServerTls::from_settings(&settings.server.tls)?;
     let roles = crate::oidc::check_settings(&settings.auth.oidc)?;

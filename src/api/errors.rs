@@ -115,9 +115,10 @@ pub fn allowed_methods(pattern: &str) -> Option<HeaderValue> {
                 .into_iter()
                 .flatten()
                 .map(|(method, _)| method.to_ascii_uppercase())
-                .filter(|m| ["GET", "POST", "PUT", "PATCH", "DELETE"].contains(&m.as_str()))
+                .filter(|m| ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"].contains(&m.as_str()))
                 .collect();
-            if methods.iter().any(|m| m == "GET") {
+            // The document has HEAD beside every GET, in its place among the methods.
+            if methods.iter().any(|m| m == "GET") && !methods.iter().any(|m| m == "HEAD") {
                 methods.push("HEAD".to_owned());
             }
             map.insert(path.clone(), methods.join(", "));

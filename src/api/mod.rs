@@ -6,6 +6,7 @@ pub mod cases;
 pub mod deadlines;
 pub mod deliveries;
 pub mod errors;
+pub mod housing;
 pub mod openapi;
 pub mod operations;
 pub mod receipts;
@@ -22,6 +23,15 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/v1/cases", get().to(cases::list_cases))
         .route("/v1/case-search", web::post().to(cases::search_cases))
         .route("/v1/cases/{case_ref}", get().to(cases::get_case))
+        .route(
+            "/v1/cases/{case_ref}/housing-needs",
+            web::put().to(housing::put_housing_needs),
+        )
+        .route(
+            "/v1/cases/{case_ref}/housing-needs",
+            get().to(housing::get_housing_needs),
+        )
+        .route("/v1/cases/{case_ref}/candidates", get().to(housing::get_candidates))
         .route(
             "/v1/receipts/{receipt_id}/acknowledge",
             web::post().to(deadlines::acknowledge),

@@ -4,6 +4,7 @@
 
 mod audit;
 mod import;
+mod matching;
 mod output;
 mod replay;
 mod report;
@@ -73,6 +74,9 @@ enum Command {
     /// Check or export the audit log.
     #[command(subcommand)]
     Audit(audit::Command),
+    /// Rank the citizens seeking housing against a vacant home, without storing anything.
+    #[command(subcommand)]
+    Match(matching::Command),
 }
 
 /// The command line as clap sees it: every command, argument and its help.
@@ -126,6 +130,10 @@ pub fn main() -> ExitCode {
         Command::Sender(command) => {
             crate::telemetry::init_command();
             run_async(sender::run(settings, command))
+        }
+        Command::Match(command) => {
+            crate::telemetry::init_command();
+            run_async(matching::run(settings, command))
         }
     }
 }

@@ -202,6 +202,53 @@ fn headline(m: &ClaimedMessage) -> String {
     }
 }
 
+/// A vacant home in a few Danish lines, without its address, and how many citizens it suits
+/// (`candidates`, counted when the email is made): the housing team can see at once whether to
+/// find a tenant or pass the home on in time.
+fn vacant_home_facts(summary: &serde_json::Value) -> Vec<(&'static str, String)> {
+    let mut facts = Vec::new();
+    let get = |key: &str| summary.get(key);
+    let kind = match get("dwelling.kind").and_then(|v| v.as_str()).unwrap_or_default() {
+        "public_housing" => "almen bolig",
+        "private_rental" => "privat udlejning",
+        "skaev_bolig" => "skæv bolig",
+        "sl_107" => "servicelovens § 107",
+        "sl_108" => "servicelovens § 108",
+        "shared_supported" => "bofællesskab / særbolig",
+        "youth_housing" => "ungdomsbolig",
+        "senior_housing" => "ældrebolig",
+        _ => "anden bolig",
+    };
+    let rooms = get("dwelling.rooms").and_then(|v| v.as_u64()).unwrap_or(0);
+    facts.push(("Bolig", format!("{kind}, {rooms} vær.")));
+    if let Some(rent) = get("dwelling.monthly_rent_dkk").and_then(|v| v.as_f64()) {
+        facts.push(("Husleje", format!("{} om måneden", crate::matching::kroner(rent))));
+    }
+    let yes_no = |key: &str, yes: &str, no: &str| match get(key).and_then(|v| v.as_bool()) {
+        Some(true) => yes.to_owned(),
+        Some(false) => no.to_owned(),
+        None => "ikke oplyst".to_owned(),
+    };
+    facts.push(("Hund", yes_no("dwelling.dogs_allowed", "tilladt", "ikke tilladt")));
+    facts.push(("Niveaufri", yes_no("dwelling.step_free", "ja", "nej")));
+    if let Some(postcode) = get("dwelling.address.postcode").and_then(|v| v.as_str()) {
+        facts.push(("Postnummer", postcode.to_owned()));
+    }
+    if let Some(date) = get("available_from").and_then(|v| v.as_str()).and_then(danish_date) {
+        facts.push(("Ledig fra", date));
+    }
+    match get("candidates").and_then(|v| v.as_u64()) {
+        Some(0) => facts.push((
+            "Kandidater",
+            "ingen borgere søger en bolig, der passer; giv boligen videre i tide".to_owned(),
+        )),
+        Some(1) => facts.push(("Kandidater", "1 borger (se listen)".to_owned())),
+        Some(n) => facts.push(("Kandidater", format!("{n} borgere (se listen)"))),
+        None => {}
+    }
+    facts
+}
+
 fn case_link(public_url: &str, case_ref: &str) -> String {
     format!("{}/v1/cases/{case_ref}", public_url.trim_end_matches('/'))
 }
@@ -231,6 +278,12 @@ fn alert_view(
             facts.push((label, date));
         }
     }
+    let vacant = m.kind == Kind::HousingOffer
+        && m.summary.get("vacant") == Some(&true.into())
+        && text("offer_type") != Some("withdrawal");
+    if vacant && d.purpose == "message" {
+        facts.extend(vacant_home_facts(&m.summary));
+    }
     // Only the notification asks for the acknowledgement; reminders are about their deadline.
     let acknowledge_by = m
         .acknowledge_by
@@ -257,7 +310,11 @@ fn alert_view(
         case_ref: m.case_ref.to_string(),
         kind: kind_name(m.kind).to_owned(),
         kind_indefinite: kind_indefinite(m.kind).to_owned(),
-        link: case_link(public_url, m.case_ref.as_str()),
+        link: if vacant {
+            format!("{}/candidates", case_link(public_url, m.case_ref.as_str()))
+        } else {
+            case_link(public_url, m.case_ref.as_str())
+        },
         facts: crate::alerts::Fact::aligned(facts),
         acknowledge_by,
         deadlines: if d.purpose == "message" {

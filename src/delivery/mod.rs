@@ -151,6 +151,9 @@ pub struct Delivery {
     stopping: AtomicBool,
     /// Attempts on their way to the store, recorded many to a transaction.
     recorder: mpsc::UnboundedSender<(AttemptRecord, oneshot::Sender<anyhow::Result<()>>)>,
+    /// The matching rules and the housing deadline's policy: a vacant home's email counts its
+    /// candidates (docs/matching.md).
+    matching: (crate::matching::MatchRules, String),
 }
 
 /// Writes attempt records as they come, all that have queued up in one store call: attempts
@@ -272,6 +275,10 @@ impl Delivery {
             passing: tokio::sync::Mutex::new(()),
             wake: Notify::new(),
             stopping: AtomicBool::new(false),
+            matching: (
+                crate::matching::MatchRules::from_settings(&settings.matching)?,
+                settings.reports.housing_policy.clone(),
+            ),
         })
     }
 
@@ -624,6 +631,37 @@ impl Delivery {
         }
     }
 
+    /// The group, with the number of candidates in the summary of each notification about a
+    /// vacant home (`candidates`), counted now against the citizens seeking housing. A count
+    /// that cannot be made is left out: the email goes without it rather than not at all.
+    async fn count_candidates(&self, group: &[ClaimedDelivery]) -> Vec<ClaimedDelivery> {
+        let mut group = group.to_vec();
+        for d in group.iter_mut().filter(|d| d.purpose == "message") {
+            let Some(m) = d.message.as_mut() else { continue };
+            if m.kind != crate::domain::Kind::HousingOffer || m.summary.get("vacant") != Some(&true.into()) {
+                continue;
+            }
+            let Some(home) = crate::matching::Home::from_summary(&m.summary) else {
+                continue;
+            };
+            let (rules, policy) = &self.matching;
+            match self.store.housing_seekers(m.municipality.clone(), policy.clone()).await {
+                Ok(rows) => {
+                    let seekers: Vec<_> = rows.iter().filter_map(crate::matching::seeker).collect();
+                    let today = crate::domain::copenhagen_date(self.clock.now());
+                    let ranking = crate::matching::rank(&home, &seekers, today, rules);
+                    if let Some(summary) = m.summary.as_object_mut() {
+                        summary.insert("candidates".to_owned(), ranking.candidates.len().into());
+                    }
+                }
+                Err(e) => {
+                    tracing::warn!(case = %m.case_ref, error = %e, "cannot count the candidates for a vacant home")
+                }
+            }
+        }
+        group
+    }
+
     async fn send(&self, group: &[ClaimedDelivery]) -> Verdict {
         let gone = |what: String| Verdict::Permanent {
             status: None,
@@ -669,8 +707,9 @@ impl Delivery {
                 } else {
                     &team.mailbox
                 };
+                let group = self.count_candidates(group).await;
                 let rendered = email::render(
-                    group,
+                    &group,
                     (&team_id, team),
                     to,
                     &self.from,
@@ -678,7 +717,7 @@ impl Delivery {
                     &self.templates,
                 );
                 match rendered {
-                    Ok(message) => self.mailer.send(&email::message_id(group), message).await,
+                    Ok(message) => self.mailer.send(&email::message_id(&group), message).await,
                     Err(e) => Verdict::Permanent {
                         status: None,
                         error: format!("{e:#}"),

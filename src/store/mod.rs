@@ -6,12 +6,13 @@
 //!
 //! The trait is here; the records it takes and gives are beside it, one file per area:
 //! `messages` (messages, receipts, cases), `deliveries` (the outbox), `deadlines` (deadlines,
-//! their changes and the digest), `tokens` (tokens and senders' client certificates) and `audit`
-//! (the chained audit log).
+//! their changes and the digest), `tokens` (tokens and senders' client certificates), `audit`
+//! (the chained audit log) and `matching` (housing needs and the citizens seeking housing).
 
 pub mod audit;
 mod deadlines;
 mod deliveries;
+mod matching;
 mod messages;
 mod sessions;
 pub mod sqlite;
@@ -19,6 +20,7 @@ mod tokens;
 
 pub use deadlines::*;
 pub use deliveries::*;
+pub use matching::*;
 pub use messages::*;
 pub use sessions::*;
 pub use tokens::*;
@@ -150,6 +152,12 @@ pub trait Store: Send + Sync {
     async fn sender_certificates(&self) -> anyhow::Result<Vec<SenderCertificateRecord>>;
     /// Marks the registration removed; `false` when no live registration has that id.
     async fn remove_certificate(&self, id: &str, at: Timestamp) -> anyhow::Result<bool>;
+    /// Records what a home must offer the citizen of a case; `None` when there is no such case.
+    async fn put_housing_needs(&self, needs: NewHousingNeeds) -> anyhow::Result<Option<HousingNeedsRecord>>;
+    async fn housing_needs(&self, case_ref: &CaseRef) -> anyhow::Result<Option<HousingNeedsRecord>>;
+    /// The citizen cases of a municipality with needs recorded or a release notice, with what
+    /// tells whether each seeks housing (`matching::seeker`).
+    async fn housing_seekers(&self, municipality: String, housing_policy: String) -> anyhow::Result<Vec<SeekerRow>>;
 
     /// The key check value stored with the data, set on first use.
     async fn key_check(&self, value: &str) -> anyhow::Result<KeyCheck>;

@@ -233,6 +233,7 @@ pub fn summary(kind: Kind, document: &Value) -> Value {
             "/transfer/to_institution/id",
             "/transfer/date",
             "/housing_at_release",
+            "/income_basis",
             "/consent",
             "/cover_letter",
         ],
@@ -244,6 +245,9 @@ pub fn summary(kind: Kind, document: &Value) -> Value {
             "/dwelling/rooms",
             "/dwelling/monthly_rent_dkk",
             "/dwelling/dogs_allowed",
+            "/dwelling/cats_allowed",
+            "/dwelling/step_free",
+            "/dwelling/address/postcode",
             "/available_from",
             "/answer_deadline",
             "/viewing/at",
@@ -263,6 +267,18 @@ pub fn summary(kind: Kind, document: &Value) -> Value {
         if let Some(value) = member(document, pointer) {
             out.insert(pointer[1..].replace('/', "."), value.clone());
         }
+    }
+    // Whether the citizen needs help with housing, without the other needs (some are health
+    // data): with `housing_at_release` it marks a citizen seeking housing (docs/matching.md).
+    if kind == Kind::ReleaseNotice {
+        let housing = member(document, "/needs")
+            .and_then(Value::as_array)
+            .is_some_and(|needs| needs.iter().any(|n| n == "housing"));
+        out.insert("needs_housing".to_owned(), Value::Bool(housing));
+    }
+    // A housing offer without a citizen is a vacant home for the municipality to fill.
+    if kind == Kind::HousingOffer {
+        out.insert("vacant".to_owned(), Value::Bool(member(document, "/citizen").is_none()));
     }
     Value::Object(out)
 }

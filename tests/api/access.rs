@@ -76,12 +76,19 @@ async fn person(app: &TestApp, login: &'static str) -> Who {
 struct Fixture {
     receipt_id: String,
     case_ref: String,
+    /// The case of a vacant home in Aarhus, for its candidates.
+    home_case: String,
     deadline: i64,
 }
 
 fn concrete(path: &str, fixture: &Fixture) -> String {
+    let case_ref = if path.ends_with("/candidates") {
+        &fixture.home_case
+    } else {
+        &fixture.case_ref
+    };
     path.replace("{receipt_id}", &fixture.receipt_id)
-        .replace("{case_ref}", &fixture.case_ref)
+        .replace("{case_ref}", case_ref)
         .replace("{id}", &fixture.deadline.to_string())
         .replace("{delivery_id}", "dlv_00000000000000000000000000000000")
         .replace("{report}", "municipalities")
@@ -99,6 +106,7 @@ fn body(method: &str, path: &str) -> Option<(&'static str, String)> {
         ("POST", "/v1/case-search") => json(json!({"cpr": "150385-1234"})),
         ("POST", "/v1/deadlines/{id}/resolve") => json(json!({"outcome": "case_started"})),
         ("POST", "/v1/dead-letters/replay") => json(json!({"all": true})),
+        ("PUT", "/v1/cases/{case_ref}/housing-needs") => json(json!({"dog": true, "max_rent_dkk": 5200})),
         ("POST", _) => None,
         ("GET", _) => None,
         other => panic!("the walk does not know {other:?}"),
@@ -114,6 +122,7 @@ async fn send(app: &TestApp, who: &Who, row: &Row, fixture: &Fixture) -> reqwest
     let mut request = match row.method.as_str() {
         "GET" => client.get(url),
         "POST" => client.post(url),
+        "PUT" => client.put(url),
         other => panic!("the walk does not know the method {other}"),
     };
     if let Some((content_type, body)) = body(&row.method, &row.path) {
@@ -139,6 +148,15 @@ async fn every_role_gets_the_documented_status_at_every_endpoint_as_token_and_as
             &release_notice("KIF-ACCESS-1", "150385-1234", "751"),
         )
         .await;
+    let mut home = example(Kind::HousingOffer, "valid/vacant-skaev-bolig");
+    home["municipality"] = "751".into();
+    let housing = app
+        .sender_token(example_sender(Kind::HousingOffer), &[Kind::HousingOffer])
+        .await;
+    let home_case = app.accept(Kind::HousingOffer, &housing, &home).await["case_ref"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     let aarhus = app.caseworker_token("751").await;
     let open: Value = app.get("/v1/deadlines?state=open", &aarhus).await.json().await.unwrap();
     let deadline = open["deadlines"]
@@ -152,6 +170,7 @@ async fn every_role_gets_the_documented_status_at_every_endpoint_as_token_and_as
     let fixture = Fixture {
         receipt_id: filed["receipt_id"].as_str().unwrap().to_owned(),
         case_ref: filed["case_ref"].as_str().unwrap().to_owned(),
+        home_case,
         deadline,
     };
     let columns: Vec<Vec<Who>> = vec![

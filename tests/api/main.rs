@@ -17,6 +17,7 @@ mod hostile;
 mod housing;
 mod idempotency;
 mod intake;
+mod matching;
 mod mtls;
 mod oidc;
 mod openapi;

@@ -371,6 +371,50 @@ impl World {
                     200,
                 )]
             }
+            ("put", "/v1/cases/{case_ref}/housing-needs") => {
+                let path = format!("/v1/cases/{}/housing-needs", self.case_ref);
+                vec![
+                    Call::new("a caseworker", &path, caseworker, 200).json(&json!({
+                        "dog": true, "min_rooms": 2, "max_rent_dkk": 5200,
+                        "preferred_postcodes": ["8000"], "note": "Ønsker at bo tæt på behandlingsstedet"
+                    })),
+                    Call::new("nothing but the defaults", &path, caseworker, 200).json(&json!({})),
+                    Call::new("a postcode of five digits", &path, caseworker, 400)
+                        .json(&json!({ "preferred_postcodes": ["80000"] })),
+                    Call::new("an operator", &path, operator, 403).json(&json!({})),
+                ]
+            }
+            ("get", "/v1/cases/{case_ref}/housing-needs") => vec![Call::new(
+                "a caseworker",
+                format!("/v1/cases/{}/housing-needs", self.case_ref),
+                caseworker,
+                200,
+            )],
+            ("get", "/v1/cases/{case_ref}/candidates") => {
+                let mut home = example(Kind::HousingOffer, "valid/vacant-skaev-bolig");
+                home["municipality"] = "751".into();
+                home["message_id"] = "OPENAPI-VACANT-751".into();
+                home["offer_id"] = "OPENAPI-TILBUD-751".into();
+                // Called for GET and again for HEAD: the second time the offer is a repeat (200).
+                let response = self.app.submit(Kind::HousingOffer, &self.housing, &home).await;
+                assert!(response.status().is_success());
+                let receipt: Value = response.json().await.unwrap();
+                let home_case = receipt["case_ref"].as_str().unwrap().to_owned();
+                vec![
+                    Call::new(
+                        "a vacant home",
+                        format!("/v1/cases/{home_case}/candidates"),
+                        caseworker,
+                        200,
+                    ),
+                    Call::new(
+                        "a citizen's case",
+                        format!("/v1/cases/{}/candidates", self.case_ref),
+                        caseworker,
+                        409,
+                    ),
+                ]
+            }
             ("get", "/v1/deadlines") => vec![
                 Call::new("a caseworker", "/v1/deadlines", caseworker, 200),
                 Call::new(

@@ -8,6 +8,7 @@ mod certificates;
 mod checkpointer;
 mod deadlines;
 mod deliveries;
+mod matching;
 mod queries;
 mod readers;
 mod sessions;
@@ -36,6 +37,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0007_audit.sql"),
     include_str!("migrations/0008_sender_certificates.sql"),
     include_str!("migrations/0009_sessions.sql"),
+    include_str!("migrations/0010_matching.sql"),
 ];
 
 const STATEMENT_CACHE: usize = 128;
@@ -432,6 +434,28 @@ impl Store for SqliteStore {
     async fn remove_certificate(&self, id: &str, at: Timestamp) -> anyhow::Result<bool> {
         let id = id.to_owned();
         self.writer.write(move |conn| certificates::remove(conn, &id, at)).await
+    }
+
+    async fn put_housing_needs(
+        &self,
+        needs: crate::store::NewHousingNeeds,
+    ) -> anyhow::Result<Option<crate::store::HousingNeedsRecord>> {
+        self.writer.write(move |conn| matching::put(conn, &needs)).await
+    }
+
+    async fn housing_needs(&self, case_ref: &CaseRef) -> anyhow::Result<Option<crate::store::HousingNeedsRecord>> {
+        let case_ref = case_ref.clone();
+        self.readers.read(move |conn| matching::one(conn, &case_ref)).await
+    }
+
+    async fn housing_seekers(
+        &self,
+        municipality: String,
+        housing_policy: String,
+    ) -> anyhow::Result<Vec<crate::store::SeekerRow>> {
+        self.readers
+            .read(move |conn| matching::seekers(conn, &municipality, &housing_policy))
+            .await
     }
 
     async fn key_check(&self, value: &str) -> anyhow::Result<KeyCheck> {

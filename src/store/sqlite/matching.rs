@@ -1,0 +1,146 @@
+//! The SQL of housing needs and of the citizens seeking housing.
+
+use super::queries::{instant, micros};
+use crate::domain::CaseRef;
+use crate::store::{HousingNeeds, HousingNeedsRecord, NewHousingNeeds, SeekerRow};
+use rusqlite::{Connection, OptionalExtension, Row, params};
+use std::collections::HashMap;
+
+const NEEDS_COLUMNS: &str = "dog, cat, step_free, min_rooms, max_rent_dkk, preferred_postcodes, avoided_postcodes";
+
+fn needs_row(row: &Row, at: usize) -> rusqlite::Result<HousingNeeds> {
+    let list = |i: usize| -> rusqlite::Result<Vec<String>> {
+        let text: String = row.get(at + i)?;
+        Ok(serde_json::from_str(&text).unwrap_or_default())
+    };
+    Ok(HousingNeeds {
+        dog: row.get(at)?,
+        cat: row.get(at + 1)?,
+        step_free: row.get(at + 2)?,
+        min_rooms: row.get(at + 3)?,
+        max_rent_dkk: row.get(at + 4)?,
+        preferred_postcodes: list(5)?,
+        avoided_postcodes: list(6)?,
+    })
+}
+
+/// Records the needs, replacing those before; `None` when the case does not exist.
+pub fn put(conn: &Connection, new: &NewHousingNeeds) -> anyhow::Result<Option<HousingNeedsRecord>> {
+    let case_id: Option<i64> = conn
+        .prepare_cached("SELECT id FROM cases WHERE id = ?1 AND case_ref = ?2")?
+        .query_row(params![new.case_ref.number(), new.case_ref.as_str()], |row| row.get(0))
+        .optional()?;
+    let Some(case_id) = case_id else {
+        return Ok(None);
+    };
+    let n = &new.needs;
+    conn.prepare_cached(
+        "INSERT INTO housing_needs (case_id, dog, cat, step_free, min_rooms, max_rent_dkk, preferred_postcodes,
+             avoided_postcodes, note_sealed, recorded_at, updated_at, updated_by)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?10, ?11)
+         ON CONFLICT (case_id) DO UPDATE SET dog = excluded.dog, cat = excluded.cat,
+             step_free = excluded.step_free, min_rooms = excluded.min_rooms, max_rent_dkk = excluded.max_rent_dkk,
+             preferred_postcodes = excluded.preferred_postcodes, avoided_postcodes = excluded.avoided_postcodes,
+             note_sealed = excluded.note_sealed, updated_at = excluded.updated_at, updated_by = excluded.updated_by",
+    )?
+    .execute(params![
+        case_id,
+        n.dog,
+        n.cat,
+        n.step_free,
+        n.min_rooms,
+        n.max_rent_dkk,
+        serde_json::to_string(&n.preferred_postcodes)?,
+        serde_json::to_string(&n.avoided_postcodes)?,
+        new.note_sealed,
+        micros(new.at),
+        new.actor,
+    ])?;
+    one(conn, &new.case_ref)
+}
+
+pub fn one(conn: &Connection, case_ref: &CaseRef) -> anyhow::Result<Option<HousingNeedsRecord>> {
+    let sql = format!(
+        "SELECT {NEEDS_COLUMNS}, n.note_sealed, n.recorded_at, n.updated_at, n.updated_by
+         FROM housing_needs n JOIN cases c ON c.id = n.case_id WHERE c.id = ?1 AND c.case_ref = ?2"
+    );
+    Ok(conn
+        .prepare_cached(&sql)?
+        .query_row(params![case_ref.number(), case_ref.as_str()], |row| {
+            Ok(HousingNeedsRecord {
+                needs: needs_row(row, 0)?,
+                note_sealed: row.get(7)?,
+                recorded_at: instant(row.get(8)?)?,
+                updated_at: instant(row.get(9)?)?,
+                updated_by: row.get(10)?,
+            })
+        })
+        .optional()?)
+}
+
+/// Every citizen case of the municipality that has needs recorded or a release notice, with its
+/// notices' summaries and the state of its latest `housing_policy` deadline. Which of them seek
+/// housing is the matching module's decision.
+pub fn seekers(conn: &Connection, municipality: &str, housing_policy: &str) -> anyhow::Result<Vec<SeekerRow>> {
+    let mut rows: Vec<SeekerRow> = Vec::new();
+    let mut index: HashMap<i64, usize> = HashMap::new();
+    let sql = format!(
+        "SELECT c.id, c.case_ref, {NEEDS_COLUMNS}, n.recorded_at
+         FROM cases c LEFT JOIN housing_needs n ON n.case_id = c.id
+         WHERE c.municipality = ?1 AND c.subject_kind = 'citizen'
+           AND (n.case_id IS NOT NULL
+                OR EXISTS (SELECT 1 FROM messages m WHERE m.case_id = c.id AND m.kind = 'release-notice'))
+         ORDER BY c.id"
+    );
+    let mut statement = conn.prepare_cached(&sql)?;
+    let mut query = statement.query([municipality])?;
+    while let Some(row) = query.next()? {
+        let id: i64 = row.get(0)?;
+        let case_ref: String = row.get(1)?;
+        let Some(case_ref) = CaseRef::parse(&case_ref) else {
+            continue;
+        };
+        let recorded: Option<i64> = row.get(9)?;
+        let needs = match recorded {
+            Some(_) => Some(needs_row(row, 2)?),
+            None => None,
+        };
+        index.insert(id, rows.len());
+        rows.push(SeekerRow {
+            case_ref,
+            needs,
+            needs_recorded_at: recorded.map(instant).transpose()?,
+            notices: Vec::new(),
+            housing_deadline: None,
+        });
+    }
+    let mut statement = conn.prepare_cached(
+        "SELECT m.case_id, m.received_at, m.summary FROM messages m JOIN cases c ON c.id = m.case_id
+         WHERE c.municipality = ?1 AND c.subject_kind = 'citizen' AND m.kind = 'release-notice'
+         ORDER BY m.id",
+    )?;
+    let mut query = statement.query([municipality])?;
+    while let Some(row) = query.next()? {
+        let id: i64 = row.get(0)?;
+        if let Some(&i) = index.get(&id) {
+            let summary: String = row.get(2)?;
+            rows[i].notices.push((
+                instant(row.get(1)?)?,
+                serde_json::from_str(&summary).unwrap_or_default(),
+            ));
+        }
+    }
+    let mut statement = conn.prepare_cached(
+        "SELECT d.case_id, d.state FROM deadlines d JOIN cases c ON c.id = d.case_id
+         WHERE c.municipality = ?1 AND c.subject_kind = 'citizen' AND d.policy = ?2
+         ORDER BY d.id",
+    )?;
+    let mut query = statement.query(params![municipality, housing_policy])?;
+    while let Some(row) = query.next()? {
+        let id: i64 = row.get(0)?;
+        if let Some(&i) = index.get(&id) {
+            rows[i].housing_deadline = Some(row.get(1)?);
+        }
+    }
+    Ok(rows)
+}

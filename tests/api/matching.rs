@@ -1,0 +1,482 @@
+//! A vacant home finds the citizens who need it: housing needs recorded on the case, the
+//! candidates ranked with their reasons in Danish, the hard rule that excluded each of the
+//! others, and what a caseworker may and may not do. The tests' clock shows 23 November 2026.
+
+use crate::helpers::{TestApp, example, example_sender, release_notice, spawn_app};
+use indgang::domain::Kind;
+use serde_json::{Value, json};
+
+/// A release notice to Aarhus for a citizen released on `release`, housing at release `housing`.
+fn notice(id: &str, cpr: &str, release: &str, housing: &str) -> Value {
+    let mut n = release_notice(id, cpr, "751");
+    n["release"]["expected_date"] = release.into();
+    n["housing_at_release"] = housing.into();
+    n.as_object_mut().unwrap().remove("release_meeting");
+    n
+}
+
+/// A vacant two-room home in 8000 Aarhus C: dogs yes, cats no, 4,850 kr. a month, free from
+/// 15 December 2026, answer by 1 December.
+fn vacant_home(offer_id: &str) -> Value {
+    let mut offer = example(Kind::HousingOffer, "valid/vacant-skaev-bolig");
+    offer["message_id"] = format!("M-{offer_id}").into();
+    offer["offer_id"] = offer_id.into();
+    offer["sent_at"] = "2026-11-20T10:00:00+01:00".into();
+    offer["municipality"] = "751".into();
+    offer["dwelling"]["address"] = json!({ "street": "Vestergade 1, 2. tv.", "postcode": "8000", "city": "Aarhus C" });
+    offer["dwelling"]["kind"] = "public_housing".into();
+    offer["dwelling"]["rooms"] = 2.into();
+    offer["dwelling"]["monthly_rent_dkk"] = 4850.into();
+    offer["dwelling"]["dogs_allowed"] = true.into();
+    offer["dwelling"]["cats_allowed"] = false.into();
+    offer["dwelling"]["step_free"] = false.into();
+    offer["available_from"] = "2026-12-15".into();
+    offer["answer_deadline"] = "2026-12-01".into();
+    offer
+}
+
+struct Town {
+    app: TestApp,
+    caseworker: String,
+    prison: String,
+    housing: String,
+}
+
+impl Town {
+    async fn new() -> Town {
+        let app = spawn_app().await;
+        Town {
+            caseworker: app.caseworker_token("751").await,
+            prison: app.prison_token().await,
+            housing: app
+                .sender_token(example_sender(Kind::HousingOffer), &[Kind::HousingOffer])
+                .await,
+            app,
+        }
+    }
+
+    /// Files a release notice; returns the case reference.
+    async fn citizen(&self, id: &str, cpr: &str, release: &str, housing: &str) -> String {
+        let receipt = self
+            .app
+            .accept(Kind::ReleaseNotice, &self.prison, &notice(id, cpr, release, housing))
+            .await;
+        receipt["case_ref"].as_str().unwrap().to_owned()
+    }
+
+    async fn offer(&self, offer: &Value) -> String {
+        let receipt = self.app.accept(Kind::HousingOffer, &self.housing, offer).await;
+        receipt["case_ref"].as_str().unwrap().to_owned()
+    }
+
+    async fn put_needs(&self, case_ref: &str, token: &str, needs: &Value) -> reqwest::Response {
+        self.app
+            .client
+            .put(format!("{}/v1/cases/{case_ref}/housing-needs", self.app.address))
+            .bearer_auth(token)
+            .json(needs)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    async fn needs(&self, case_ref: &str, needs: Value) {
+        let response = self.put_needs(case_ref, &self.caseworker, &needs).await;
+        assert_eq!(response.status(), 200, "{}", response.text().await.unwrap());
+    }
+
+    async fn candidates(&self, case_ref: &str) -> reqwest::Response {
+        self.app
+            .get(&format!("/v1/cases/{case_ref}/candidates"), &self.caseworker)
+            .await
+    }
+}
+
+fn refs(list: &Value) -> Vec<&str> {
+    list.as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["case_ref"].as_str().unwrap())
+        .collect()
+}
+
+fn has(reasons: &Value, reason: &str) -> bool {
+    reasons.as_array().unwrap().iter().any(|r| r == reason)
+}
+
+#[tokio::test]
+async fn a_vacant_home_ranks_the_citizens_seeking_housing_and_says_why_each_other_was_excluded() {
+    let town = Town::new().await;
+    // Released 20 December with a dog, rent at most 5,200 kr., wishing for 8000.
+    let dog_owner = town.citizen("N-1", "150385-1234", "2026-12-20", "none").await;
+    town.needs(
+        &dog_owner,
+        json!({ "dog": true, "max_rent_dkk": 5200, "preferred_postcodes": ["8000"], "min_rooms": 2 }),
+    )
+    .await;
+    // Released 5 December; only the notice says housing is needed.
+    let from_notice = town.citizen("N-2", "010190-2345", "2026-12-05", "unknown").await;
+    let cat_owner = town.citizen("N-3", "020290-1234", "2026-12-10", "none").await;
+    town.needs(&cat_owner, json!({ "cat": true })).await;
+    let tight_budget = town.citizen("N-4", "030391-2345", "2026-12-10", "none").await;
+    town.needs(&tight_budget, json!({ "max_rent_dkk": 4000 })).await;
+    // Released half a year after the home is free: it would stand empty.
+    let far_off = town.citizen("N-5", "040492-3456", "2027-06-01", "none").await;
+    // Has a home at release: not seeking.
+    let housed = town.citizen("N-6", "050593-4567", "2026-12-10", "public_housing").await;
+
+    let home = town.offer(&vacant_home("TILBUD-8000-1")).await;
+    let response = town.candidates(&home).await;
+    assert_eq!(response.status(), 200);
+    let body: Value = response.json().await.unwrap();
+
+    assert_eq!(refs(&body["candidates"]), [dog_owner.as_str(), from_notice.as_str()]);
+    let best = &body["candidates"][0];
+    assert_eq!(best["rank"], 1);
+    for reason in [
+        "hund tilladt",
+        "husleje 4.850 kr. ≤ 5.200 kr.",
+        "løsladelse om 27 dage",
+        "2 værelser, mindst 2 ønsket",
+        "postnummer 8000 ønsket",
+    ] {
+        assert!(has(&best["reasons"], reason), "{reason} in {}", best["reasons"]);
+    }
+    assert!(has(&body["candidates"][1]["reasons"], "løsladelse om 12 dage"));
+
+    let excluded: Vec<(&str, &str, &str)> = body["excluded"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| {
+            (
+                e["case_ref"].as_str().unwrap(),
+                e["rule"].as_str().unwrap(),
+                e["reason"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        excluded,
+        [
+            (cat_owner.as_str(), "cat", "kat ikke tilladt"),
+            (tight_budget.as_str(), "rent", "husleje 4.850 kr. > 4.000 kr."),
+            (
+                far_off.as_str(),
+                "timing",
+                "løsladelse 168 dage efter overtagelsesdatoen (højst 30 dage)"
+            ),
+        ]
+    );
+    assert_eq!(body["excluded_by"], json!({ "cat": 1, "rent": 1, "timing": 1 }));
+    assert_eq!(body["seeking"], 5);
+    assert!(
+        !body.to_string().contains(&housed),
+        "a citizen with a home is no candidate"
+    );
+    assert_eq!(body["home"]["postcode"], "8000");
+    assert_eq!(body["as_of"], "2026-11-23");
+
+    // Case references only: no CPR number, no name, no street.
+    let text = body.to_string();
+    for personal in ["150385", "1503851234", "Jonas", "Mikkelsen", "Vestergade"] {
+        assert!(!text.contains(personal), "{personal} in {text}");
+    }
+
+    // Reading the list is an audit entry on the home's case.
+    let auditor = town.app.auditor_token().await;
+    let audit: Value = town
+        .app
+        .get("/v1/audit?action=candidates.read", &auditor)
+        .await
+        .json()
+        .await
+        .unwrap();
+    let entries = audit["entries"].as_array().unwrap();
+    assert_eq!(entries.len(), 1, "{audit}");
+    assert_eq!(entries[0]["case_ref"], home.as_str());
+    assert_eq!(entries[0]["outcome"], "ok");
+}
+
+/// The municipality report's count of citizens due for release within 30 days without housing
+/// (the first municipality's; `null` when none has a line).
+async fn due_without_housing(app: &TestApp, operator: &str) -> Value {
+    let body: Value = app
+        .get("/v1/reports/municipalities", operator)
+        .await
+        .json()
+        .await
+        .unwrap();
+    body["municipalities"][0]["due_within_30_days_without_housing"].clone()
+}
+
+#[tokio::test]
+async fn a_home_found_ends_the_search() {
+    let town = Town::new().await;
+    let citizen = town.citizen("N-1", "150385-1234", "2026-12-20", "none").await;
+    let home = town.offer(&vacant_home("TILBUD-8000-2")).await;
+    let body: Value = town.candidates(&home).await.json().await.unwrap();
+    assert_eq!(refs(&body["candidates"]), [citizen.as_str()]);
+    // Released in 27 days without housing: counted in the municipality report (Målsætning 4).
+    let operator = town.app.operator_token().await;
+    assert_eq!(due_without_housing(&town.app, &operator).await, 1);
+
+    // The housing deadline resolved with a home: the citizen leaves the list.
+    let case: Value = town
+        .app
+        .get(&format!("/v1/cases/{citizen}"), &town.caseworker)
+        .await
+        .json()
+        .await
+        .unwrap();
+    let housing = case["deadlines"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|d| d["policy"] == "housing")
+        .expect("a housing deadline");
+    let resolved = town
+        .app
+        .client
+        .post(format!("{}/v1/deadlines/{}/resolve", town.app.address, housing["id"]))
+        .bearer_auth(&town.caseworker)
+        .json(&json!({ "outcome": "public_housing" }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resolved.status(), 200);
+    let body: Value = town.candidates(&home).await.json().await.unwrap();
+    assert_eq!(body["candidates"], json!([]));
+    assert_eq!(body["seeking"], 0);
+    // … and out of the report's figure by the same act.
+    assert_eq!(due_without_housing(&town.app, &operator).await, Value::Null);
+}
+
+#[tokio::test]
+async fn housing_needs_are_recorded_by_the_municipalitys_caseworkers_with_the_note_sealed() {
+    let town = Town::new().await;
+    let citizen = town.citizen("N-1", "150385-1234", "2026-12-20", "none").await;
+    let note = "Hunden hedder Bella og er en stor schæfer";
+
+    let before: Value = town
+        .app
+        .get(&format!("/v1/cases/{citizen}/housing-needs"), &town.caseworker)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(before["recorded"], false);
+    assert_eq!(before["seeking_housing"], true, "the notice alone marks the search");
+    assert_eq!(
+        before["income_basis"], "social_assistance",
+        "the hint for the rent limit"
+    );
+
+    town.needs(
+        &citizen,
+        json!({ "dog": true, "step_free": true, "max_rent_dkk": 5200, "avoided_postcodes": ["8220"], "note": note }),
+    )
+    .await;
+    let after: Value = town
+        .app
+        .get(&format!("/v1/cases/{citizen}/housing-needs"), &town.caseworker)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        (
+            &after["recorded"],
+            &after["dog"],
+            &after["step_free"],
+            &after["max_rent_dkk"]
+        ),
+        (&json!(true), &json!(true), &json!(true), &json!(5200))
+    );
+    assert_eq!(after["avoided_postcodes"], json!(["8220"]));
+    assert_eq!(after["note"], note);
+
+    // The note is stored sealed: its words are nowhere in the database's files.
+    for name in ["indgang.db", "indgang.db-wal"] {
+        let bytes = std::fs::read(town.app.data_dir.join(name)).unwrap_or_default();
+        let text = String::from_utf8_lossy(&bytes);
+        assert!(
+            !text.contains("schæfer") && !text.contains("Bella"),
+            "the note in {name}"
+        );
+    }
+
+    // Every fault named; nothing of the body repeated.
+    let bad = town
+        .put_needs(
+            &citizen,
+            &town.caseworker,
+            &json!({ "min_rooms": 0, "preferred_postcodes": ["80000"], "note": "x" }),
+        )
+        .await;
+    assert_eq!(bad.status(), 400);
+    assert_eq!(bad.headers()["content-type"], "application/problem+json");
+    let problem: Value = bad.json().await.unwrap();
+    let detail = problem["detail"].as_str().unwrap();
+    assert!(
+        detail.contains("min_rooms") && detail.contains("preferred_postcodes/0"),
+        "{detail}"
+    );
+    let unknown = town
+        .put_needs(&citizen, &town.caseworker, &json!({ "cpr": "150385-1234" }))
+        .await;
+    assert_eq!(unknown.status(), 400);
+    assert!(!unknown.text().await.unwrap().contains("150385"));
+
+    // Another municipality's caseworker finds no such case; an operator may not.
+    let copenhagen = town.app.caseworker_token("101").await;
+    assert_eq!(town.put_needs(&citizen, &copenhagen, &json!({})).await.status(), 404);
+    let operator = town.app.operator_token().await;
+    assert_eq!(town.put_needs(&citizen, &operator, &json!({})).await.status(), 403);
+
+    // Needs belong on a citizen's case, candidates on a vacant home's.
+    let home = town.offer(&vacant_home("TILBUD-8000-3")).await;
+    assert_eq!(town.put_needs(&home, &town.caseworker, &json!({})).await.status(), 409);
+    assert_eq!(town.candidates(&citizen).await.status(), 409);
+
+    // A withdrawn offer has no candidates.
+    let mut withdrawal = example(Kind::HousingOffer, "valid/withdrawal");
+    withdrawal["message_id"] = "M-W".into();
+    withdrawal["offer_id"] = "TILBUD-8000-3".into();
+    withdrawal["municipality"] = "751".into();
+    withdrawal["sent_at"] = "2026-11-21T10:00:00+01:00".into();
+    assert_eq!(town.offer(&withdrawal).await, home);
+    let withdrawn = town.candidates(&home).await;
+    assert_eq!(withdrawn.status(), 409);
+
+    // Written and read needs are audit entries.
+    let auditor = town.app.auditor_token().await;
+    let audit: Value = town
+        .app
+        .get(&format!("/v1/audit?case={citizen}"), &auditor)
+        .await
+        .json()
+        .await
+        .unwrap();
+    let actions: Vec<&str> = audit["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["action"].as_str().unwrap())
+        .collect();
+    assert!(
+        actions.contains(&"housing-needs.write") && actions.contains(&"housing-needs.read"),
+        "{actions:?}"
+    );
+}
+
+#[tokio::test]
+async fn match_test_ranks_the_current_cases_against_an_offer_file_printing_case_references_only() {
+    let town = Town::new().await;
+    let dog_owner = town.citizen("N-1", "150385-1234", "2026-12-20", "none").await;
+    town.needs(&dog_owner, json!({ "dog": true, "max_rent_dkk": 5200 }))
+        .await;
+    let cat_owner = town.citizen("N-2", "020290-1234", "2026-12-10", "none").await;
+    town.needs(&cat_owner, json!({ "cat": true })).await;
+    let data_dir = town.app.data_dir.clone();
+    let _dir = town.app.stop().await.unwrap();
+    let offer = data_dir.join("offer.json");
+    std::fs::write(&offer, serde_json::to_vec(&vacant_home("TILBUD-FIL-1")).unwrap()).unwrap();
+
+    let run = |args: &[&str]| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_indgang"))
+            .args(args)
+            .env("INDGANG__DATA_DIR", &data_dir)
+            .env_remove("RUST_LOG")
+            .output()
+            .unwrap()
+    };
+    let output = run(&["match", "test", offer.to_str().unwrap()]);
+    let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    assert!(stdout.contains("2 citizens seeking housing in 751"), "{stdout}");
+    let candidate = stdout
+        .lines()
+        .find(|l| l.contains(&dog_owner))
+        .expect("the dog owner is a candidate");
+    assert!(candidate.trim_start().starts_with("1  "), "{candidate}");
+    assert!(
+        candidate.contains("hund tilladt; husleje 4.850 kr. ≤ 5.200 kr."),
+        "{candidate}"
+    );
+    let excluded = stdout.lines().find(|l| l.contains(&cat_owner)).unwrap();
+    assert!(
+        excluded.contains("cat") && excluded.contains("kat ikke tilladt"),
+        "{excluded}"
+    );
+    for personal in ["150385", "020290", "Jonas", "Vestergade"] {
+        assert!(!stdout.contains(personal), "{personal} printed: {stdout}");
+    }
+
+    let json_lines = run(&["match", "test", "--json", offer.to_str().unwrap()]);
+    let lines: Vec<Value> = String::from_utf8_lossy(&json_lines.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 2);
+    assert_eq!(lines[1]["rule"], "cat");
+
+    // A withdrawal describes no home: the input is found wanting (exit code 1).
+    let mut withdrawal = example(Kind::HousingOffer, "valid/withdrawal");
+    withdrawal["municipality"] = "751".into();
+    std::fs::write(&offer, serde_json::to_vec(&withdrawal).unwrap()).unwrap();
+    assert_eq!(run(&["match", "test", offer.to_str().unwrap()]).status.code(), Some(1));
+}
+
+/// The plain text of every email in the outbox.
+fn email_texts(app: &TestApp) -> Vec<String> {
+    let Ok(folder) = std::fs::read_dir(app.data_dir.join("outbox")) else {
+        return Vec::new();
+    };
+    folder
+        .map(|entry| {
+            let raw = std::fs::read(entry.unwrap().path()).unwrap();
+            let mail = mail_parser::MessageParser::default().parse(&raw).unwrap();
+            mail.body_text(0).unwrap_or_default().replace("\r\n", "\n")
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn the_team_hears_of_a_vacant_home_with_its_facts_and_how_many_it_suits_without_personal_data() {
+    let town = Town::new().await;
+    let dog_owner = town.citizen("N-1", "150385-1234", "2026-12-20", "none").await;
+    town.needs(&dog_owner, json!({ "dog": true })).await;
+    town.app.advance_and_drain(180).await;
+    let home = town.offer(&vacant_home("TILBUD-8000-4")).await;
+    town.app.advance_and_drain(180).await;
+    let texts = email_texts(&town.app);
+    let email = texts
+        .iter()
+        .find(|t| t.contains(&format!("sag {home}")))
+        .unwrap_or_else(|| panic!("an email about the home: {texts:?}"));
+    for fact in [
+        "almen bolig, 2 vær.",
+        "4.850 kr. om måneden",
+        "Hund",
+        "tilladt",
+        "Postnummer",
+        "8000",
+        "1 borger (se listen)",
+        &format!("/v1/cases/{home}/candidates"),
+    ] {
+        assert!(email.contains(fact), "{fact} in {email}");
+    }
+    for personal in ["Vestergade", "150385", "Jonas", "Lise Overgaard"] {
+        assert!(!email.contains(personal), "{personal} in {email}");
+    }
+
+    // A home nobody seeking housing can take is said too, so it can be passed on in time.
+    let mut no_dogs = vacant_home("TILBUD-8000-5");
+    no_dogs["dwelling"]["dogs_allowed"] = false.into();
+    let other = town.offer(&no_dogs).await;
+    town.app.advance_and_drain(180).await;
+    let texts = email_texts(&town.app);
+    let email = texts.iter().find(|t| t.contains(&format!("sag {other}"))).unwrap();
+    assert!(email.contains("ingen borgere søger en bolig, der passer"), "{email}");
+}
