@@ -56,3 +56,23 @@ async fn the_front_page_is_danish_html_with_protective_headers_and_its_own_style
         "the API's answers are left as they are"
     );
 }
+
+#[tokio::test]
+async fn with_sign_in_set_up_the_front_page_offers_it() {
+    let it = crate::provider::spawn_with_provider(&[]).await;
+    let page = it
+        .app
+        .client
+        .get(format!("{}/", it.app.address))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        page.contains("<a class=\"button\" href=\"/auth/login\">Log ind</a>"),
+        "{page}"
+    );
+    assert!(!page.contains("ikke sat op"));
+}
