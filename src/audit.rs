@@ -154,23 +154,21 @@ impl Auditor {
     /// `conflict`, or `refused` for another client error), and passes the answer on; a server
     /// error is not the caller's action and leaves no entry. When the entry cannot be written
     /// the answer is that failure instead.
-    pub async fn answer(
+    pub async fn answer<T>(
         &self,
         actor: &Actor,
         action: &str,
         about: About,
-        answer: Result<actix_web::HttpResponse, Problem>,
-    ) -> Result<actix_web::HttpResponse, Problem> {
-        let status = match &answer {
-            Ok(response) => response.status().as_u16(),
-            Err(problem) => problem.status,
-        };
-        let outcome = match status {
-            200..=399 => outcome::OK,
-            404 => outcome::NOT_FOUND,
-            409 => outcome::CONFLICT,
-            400..=499 => outcome::REFUSED,
-            _ => return answer,
+        answer: Result<T, Problem>,
+    ) -> Result<T, Problem> {
+        let outcome = match &answer {
+            Ok(_) => outcome::OK,
+            Err(problem) => match problem.status {
+                404 => outcome::NOT_FOUND,
+                409 => outcome::CONFLICT,
+                400..=499 => outcome::REFUSED,
+                _ => return answer,
+            },
         };
         self.request(actor, action, about, outcome).await?;
         answer

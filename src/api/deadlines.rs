@@ -8,7 +8,7 @@ use crate::auth::Principal;
 use crate::clock::Clock;
 use crate::deadlines::Policies;
 use crate::problem::{Problem, internal, kinds};
-use crate::store::{DeadlineAction, DeadlineFilter, DeadlineRecord, DeadlineState, Store};
+use crate::store::{DeadlineAction, DeadlineFilter, DeadlineRecord, DeadlineState, REOPEN_REASONS, Store};
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde::{Deserialize, Serialize};
 
@@ -139,6 +139,7 @@ pub async fn list_deadlines(
         team: query.team.clone(),
         due_before,
         limit,
+        ..DeadlineFilter::default()
     };
     let deadlines = store.deadlines(filter).await.map_err(internal)?;
     Ok(HttpResponse::Ok().json(DeadlineList {
@@ -153,11 +154,180 @@ pub struct ResolveRequest {
     pub outcome: String,
 }
 
-/// The deadline, if it exists and belongs to the caseworker's municipality.
-async fn own(id: i64, caseworker: &Caseworker, store: &dyn Store) -> Result<DeadlineRecord, Problem> {
-    match store.deadline(id).await.map_err(internal)? {
-        Some(d) if d.municipality == caseworker.municipality => Ok(d),
-        _ => Err(Problem::new(kinds::NOT_FOUND, "no such deadline".to_owned())),
+#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ReopenRequest {
+    /// Why: `resolved_by_mistake`, `not_done`, `new_information` or `other` (kept in the
+    /// deadline's history; no free text, so no personal data).
+    pub reason: Option<String>,
+}
+
+/// What a caseworker does to deadlines, the same from the API and from the pages: each action
+/// is checked against the caseworker's municipality (another's deadline or message is `404`,
+/// as one that does not exist) and written to the audit log.
+pub struct Desk<'a> {
+    pub store: &'a dyn Store,
+    pub policies: &'a Policies,
+    pub clock: &'a Clock,
+    pub auditor: &'a Auditor,
+}
+
+impl Desk<'_> {
+    /// The deadline, if it exists and belongs to the caseworker's municipality.
+    pub async fn own(&self, id: i64, caseworker: &Caseworker) -> Result<DeadlineRecord, Problem> {
+        match self.store.deadline(id).await.map_err(internal)? {
+            Some(d) if d.municipality == caseworker.municipality => Ok(d),
+            _ => Err(Problem::new(kinds::NOT_FOUND, "no such deadline".to_owned())),
+        }
+    }
+
+    /// Resolves a deadline with one of its outcomes: it is met (on time or not, its history says
+    /// which).
+    pub async fn resolve(
+        &self,
+        caseworker: &Caseworker,
+        actor: &Actor,
+        id: i64,
+        outcome: &str,
+    ) -> Result<DeadlineRecord, Problem> {
+        let (about, answer) = match self.own(id, caseworker).await {
+            Ok(current) => (
+                about(id, &current),
+                self.resolve_own(current, outcome, caseworker).await,
+            ),
+            Err(problem) => (About::target(id.to_string()), Err(problem)),
+        };
+        self.auditor
+            .answer(actor, action::DEADLINE_RESOLVE, about, answer)
+            .await
+    }
+
+    async fn resolve_own(
+        &self,
+        current: DeadlineRecord,
+        outcome: &str,
+        caseworker: &Caseworker,
+    ) -> Result<DeadlineRecord, Problem> {
+        let allowed = self.policies.outcomes(&current.policy).unwrap_or_default();
+        if !allowed.iter().any(|o| o == outcome) {
+            return Err(Problem::new(
+                kinds::BAD_REQUEST,
+                format!(
+                    "outcome: {} is not one of {}",
+                    crate::validation::echo::quoted(outcome),
+                    allowed.join(", ")
+                ),
+            ));
+        }
+        // Whether its state allows it is checked in the transaction that changes it (`act`).
+        let action = DeadlineAction::Resolve {
+            outcome: outcome.to_owned(),
+            meets: self.policies.met_by_resolving().to_vec(),
+        };
+        self.act(current.id, action, &caseworker.principal).await
+    }
+
+    /// Reopens a met, missed or cancelled deadline: open again with its remaining reminders, or
+    /// missed at once (without a second escalation) when its due time has passed.
+    pub async fn reopen(
+        &self,
+        caseworker: &Caseworker,
+        actor: &Actor,
+        id: i64,
+        reason: Option<&str>,
+    ) -> Result<DeadlineRecord, Problem> {
+        let (about, answer) = match self.own(id, caseworker).await {
+            Ok(current) => (about(id, &current), self.reopen_own(id, reason, caseworker).await),
+            Err(problem) => (About::target(id.to_string()), Err(problem)),
+        };
+        self.auditor.answer(actor, action::DEADLINE_REOPEN, about, answer).await
+    }
+
+    async fn reopen_own(
+        &self,
+        id: i64,
+        reason: Option<&str>,
+        caseworker: &Caseworker,
+    ) -> Result<DeadlineRecord, Problem> {
+        if let Some(reason) = reason
+            && !REOPEN_REASONS.iter().any(|(known, _)| *known == reason)
+        {
+            let known: Vec<&str> = REOPEN_REASONS.iter().map(|(known, _)| *known).collect();
+            return Err(Problem::new(
+                kinds::BAD_REQUEST,
+                format!(
+                    "reason: {} is not one of {}",
+                    crate::validation::echo::quoted(reason),
+                    known.join(", ")
+                ),
+            ));
+        }
+        let action = DeadlineAction::Reopen {
+            reason: reason.map(str::to_owned),
+        };
+        self.act(id, action, &caseworker.principal).await
+    }
+
+    async fn act(&self, id: i64, action: DeadlineAction, principal: &Principal) -> Result<DeadlineRecord, Problem> {
+        let done = self
+            .store
+            .act_on_deadline(id, action, principal.token_id().to_owned(), self.clock.now())
+            .await
+            .map_err(|e| match e.downcast_ref::<crate::store::StateConflict>() {
+                // Met or cancelled (resolve), open (reopen), also when another request changed it
+                // since it was read.
+                Some(conflict) => Problem::new(kinds::STATE_CONFLICT, conflict.to_string()),
+                None => internal(e),
+            })?
+            .ok_or_else(|| Problem::new(kinds::NOT_FOUND, "no such deadline".to_owned()))?;
+        tracing::info!(deadline = id, case = %done.case_ref, state = done.state.as_str(), token = principal.token_id(), "deadline changed");
+        Ok(done)
+    }
+
+    /// Acknowledges a routed message of the caseworker's municipality: meets its deadlines to
+    /// acknowledge it; gives the deadlines it met.
+    pub async fn acknowledge(
+        &self,
+        caseworker: &Caseworker,
+        actor: &Actor,
+        receipt_id: &str,
+    ) -> Result<Vec<DeadlineRecord>, Problem> {
+        let principal = &caseworker.principal;
+        let about = |case_ref: Option<String>| About {
+            case_ref,
+            receipt_id: Some(crate::validation::echo::cut(receipt_id)),
+            target: None,
+        };
+        let case_ref = match self.store.receipt(receipt_id).await.map_err(internal)? {
+            Some(r) if r.municipality == caseworker.municipality => r.case_ref.to_string(),
+            _ => {
+                let missing = Err(Problem::new(kinds::NOT_FOUND, "no such message".to_owned()));
+                return self
+                    .auditor
+                    .answer(actor, action::DEADLINE_ACKNOWLEDGE, about(None), missing)
+                    .await;
+            }
+        };
+        let met = self
+            .store
+            .acknowledge(receipt_id, principal.token_id().to_owned(), self.clock.now())
+            .await
+            .map_err(internal);
+        if let Ok(met) = &met {
+            tracing::info!(receipt = %receipt_id, deadlines = met.len(), token = principal.token_id(), "message acknowledged");
+        }
+        self.auditor
+            .answer(actor, action::DEADLINE_ACKNOWLEDGE, about(Some(case_ref)), met)
+            .await
+    }
+}
+
+/// What an entry of the audit log says a change of a deadline was about.
+fn about(id: i64, deadline: &DeadlineRecord) -> About {
+    About {
+        case_ref: Some(deadline.case_ref.to_string()),
+        receipt_id: None,
+        target: Some(id.to_string()),
     }
 }
 
@@ -188,70 +358,58 @@ pub async fn resolve_deadline(
 ) -> Result<HttpResponse, Problem> {
     let id = path.into_inner();
     let actor = Actor::of(&caseworker.principal, &req);
-    let (about, answer) = match own(id, &caseworker, store.as_ref()).await {
-        Ok(current) => (
-            about(id, &current),
-            resolve(current, &body, &caseworker.principal, store.as_ref(), &policies, &clock).await,
-        ),
-        Err(problem) => (About::target(id.to_string()), Err(problem)),
+    let desk = Desk {
+        store: store.as_ref(),
+        policies: &policies,
+        clock: &clock,
+        auditor: &auditor,
     };
-    auditor.answer(&actor, action::DEADLINE_RESOLVE, about, answer).await
-}
-
-/// What an entry of the audit log says a change of a deadline was about.
-fn about(id: i64, deadline: &DeadlineRecord) -> About {
-    About {
-        case_ref: Some(deadline.case_ref.to_string()),
-        receipt_id: None,
-        target: Some(id.to_string()),
-    }
-}
-
-async fn resolve(
-    current: DeadlineRecord,
-    body: &[u8],
-    principal: &Principal,
-    store: &dyn Store,
-    policies: &Policies,
-    clock: &Clock,
-) -> Result<HttpResponse, Problem> {
-    let id = current.id;
-    let request: ResolveRequest = serde_json::from_slice(body)
-        .map_err(|e| Problem::new(kinds::BAD_REQUEST, format!("the body must be {{\"outcome\": …}}: {e}")))?;
-    let allowed = policies.outcomes(&current.policy).unwrap_or_default();
-    if !allowed.contains(&request.outcome) {
-        return Err(Problem::new(
-            kinds::BAD_REQUEST,
-            format!(
-                "outcome: {} is not one of {}",
-                crate::validation::echo::quoted(&request.outcome),
-                allowed.join(", ")
-            ),
-        ));
-    }
-    // Whether its state allows it is checked in the transaction that changes it (`act`).
-    let action = DeadlineAction::Resolve {
-        outcome: request.outcome,
-        meets: policies.met_by_resolving().to_vec(),
+    let outcome = match serde_json::from_slice::<ResolveRequest>(&body) {
+        Ok(request) => request.outcome,
+        Err(e) => {
+            let refused = Problem::new(kinds::BAD_REQUEST, format!("the body must be {{\"outcome\": …}}: {e}"));
+            // Refused as the deadline is, when it is one of the caseworker's; as missing otherwise.
+            let about = match desk.own(id, &caseworker).await {
+                Ok(current) => about(id, &current),
+                Err(missing) => {
+                    return auditor
+                        .answer(
+                            &actor,
+                            action::DEADLINE_RESOLVE,
+                            About::target(id.to_string()),
+                            Err(missing),
+                        )
+                        .await;
+                }
+            };
+            return auditor
+                .answer(&actor, action::DEADLINE_RESOLVE, about, Err(refused))
+                .await;
+        }
     };
-    act(id, action, principal, store, policies, clock).await
+    let done = desk.resolve(&caseworker, &actor, id, &outcome).await?;
+    Ok(HttpResponse::Ok().json(DeadlineBody::new(done, &policies)))
 }
 
 /// Reopens a met, missed or cancelled deadline: open again with its remaining reminders, or
 /// missed at once (without a second escalation) when its due time has passed.
 #[utoipa::path(post, path = "/v1/deadlines/{id}/reopen", tag = "deadlines",
     params(("id" = i64, Path, description = "The deadline's id")),
+    request_body(content = Option<ReopenRequest>, description = "Optional: why it is reopened"),
     responses(
         (status = 200, body = DeadlineBody),
+        (status = 400, description = "A reason that is not one of the list, or a body that is not {\"reason\": …}", body = Problem, content_type = "application/problem+json"),
         (status = 401, body = Problem, content_type = "application/problem+json"),
         (status = 403, body = Problem, content_type = "application/problem+json"),
         (status = 404, body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "Already open", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = [])))]
+#[allow(clippy::too_many_arguments)] // one per extractor, as actix-web hands them over
 pub async fn reopen_deadline(
     req: HttpRequest,
     path: web::Path<i64>,
+    body: web::Bytes,
     caseworker: Caseworker,
     store: web::Data<dyn Store>,
     policies: web::Data<Policies>,
@@ -260,44 +418,24 @@ pub async fn reopen_deadline(
 ) -> Result<HttpResponse, Problem> {
     let id = path.into_inner();
     let actor = Actor::of(&caseworker.principal, &req);
-    let (about, answer) = match own(id, &caseworker, store.as_ref()).await {
-        Ok(current) => (
-            about(id, &current),
-            act(
-                id,
-                DeadlineAction::Reopen,
-                &caseworker.principal,
-                store.as_ref(),
-                &policies,
-                &clock,
+    let request = if body.iter().all(u8::is_ascii_whitespace) {
+        ReopenRequest::default()
+    } else {
+        serde_json::from_slice::<ReopenRequest>(&body).map_err(|e| {
+            Problem::new(
+                kinds::BAD_REQUEST,
+                format!("the body must be empty or {{\"reason\": …}}: {e}"),
             )
-            .await,
-        ),
-        Err(problem) => (About::target(id.to_string()), Err(problem)),
-    };
-    auditor.answer(&actor, action::DEADLINE_REOPEN, about, answer).await
-}
-
-async fn act(
-    id: i64,
-    action: DeadlineAction,
-    principal: &Principal,
-    store: &dyn Store,
-    policies: &Policies,
-    clock: &Clock,
-) -> Result<HttpResponse, Problem> {
-    let done = store
-        .act_on_deadline(id, action, principal.token_id().to_owned(), clock.now())
-        .await
-        .map_err(|e| match e.downcast_ref::<crate::store::StateConflict>() {
-            // Met or cancelled (resolve), open (reopen), also when another request changed it
-            // since it was read.
-            Some(conflict) => Problem::new(kinds::STATE_CONFLICT, conflict.to_string()),
-            None => internal(e),
         })?
-        .ok_or_else(|| Problem::new(kinds::NOT_FOUND, "no such deadline".to_owned()))?;
-    tracing::info!(deadline = id, case = %done.case_ref, state = done.state.as_str(), token = principal.token_id(), "deadline changed");
-    Ok(HttpResponse::Ok().json(DeadlineBody::new(done, policies)))
+    };
+    let desk = Desk {
+        store: store.as_ref(),
+        policies: &policies,
+        clock: &clock,
+        auditor: &auditor,
+    };
+    let done = desk.reopen(&caseworker, &actor, id, request.reason.as_deref()).await?;
+    Ok(HttpResponse::Ok().json(DeadlineBody::new(done, &policies)))
 }
 
 /// Acknowledges a routed message: meets the deadline to acknowledge it.
@@ -319,33 +457,15 @@ pub async fn acknowledge(
     clock: web::Data<Clock>,
     auditor: web::Data<Auditor>,
 ) -> Result<HttpResponse, Problem> {
-    let municipality = caseworker.municipality.as_str();
-    let principal = &caseworker.principal;
-    let receipt_id = path.into_inner();
-    let actor = Actor::of(principal, &req);
-    let about = |case_ref: Option<String>| About {
-        case_ref,
-        receipt_id: Some(crate::validation::echo::cut(&receipt_id)),
-        target: None,
+    let actor = Actor::of(&caseworker.principal, &req);
+    let desk = Desk {
+        store: store.as_ref(),
+        policies: &policies,
+        clock: &clock,
+        auditor: &auditor,
     };
-    let case_ref = match store.receipt(&receipt_id).await.map_err(internal)? {
-        Some(r) if r.municipality == municipality => r.case_ref.to_string(),
-        _ => {
-            let missing = Err(Problem::new(kinds::NOT_FOUND, "no such message".to_owned()));
-            return auditor
-                .answer(&actor, action::DEADLINE_ACKNOWLEDGE, about(None), missing)
-                .await;
-        }
-    };
-    let met = store
-        .acknowledge(&receipt_id, principal.token_id().to_owned(), clock.now())
-        .await
-        .map_err(internal)?;
-    tracing::info!(receipt = %receipt_id, deadlines = met.len(), token = principal.token_id(), "message acknowledged");
-    let answer = Ok(HttpResponse::Ok().json(DeadlineList {
+    let met = desk.acknowledge(&caseworker, &actor, &path.into_inner()).await?;
+    Ok(HttpResponse::Ok().json(DeadlineList {
         deadlines: met.into_iter().map(|d| DeadlineBody::new(d, &policies)).collect(),
-    }));
-    auditor
-        .answer(&actor, action::DEADLINE_ACKNOWLEDGE, about(Some(case_ref)), answer)
-        .await
+    }))
 }

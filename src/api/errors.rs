@@ -76,7 +76,12 @@ pub async fn middleware(
         .headers()
         .get(header::CONTENT_TYPE)
         .is_some_and(|v| v.as_bytes().starts_with(crate::problem::CONTENT_TYPE.as_bytes()));
-    if !(status.is_client_error() || status.is_server_error()) || is_problem {
+    // A page's problem is already shown as a page (`crate::web::protect`).
+    let is_page = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .is_some_and(|v| v.as_bytes().starts_with(b"text/html"));
+    if !(status.is_client_error() || status.is_server_error()) || is_problem || is_page {
         return Ok(response.map_into_left_body());
     }
     let problem = match response.response().error() {
@@ -130,8 +135,11 @@ pub fn allowed_methods(pattern: &str) -> Option<HeaderValue> {
         // Outside the API document: sign-out takes a form, the rest of sign-in (api::signin) and
         // the pages (crate::web) are read.
         None if pattern == "/auth/logout" => Some(HeaderValue::from_static("POST")),
-        None if !pattern.starts_with("/v1/") => Some(HeaderValue::from_static("GET, HEAD")),
-        None => None,
+        None => match crate::web::allowed_methods(pattern) {
+            Some(methods) => Some(HeaderValue::from_static(methods)),
+            None if !pattern.starts_with("/v1/") => Some(HeaderValue::from_static("GET, HEAD")),
+            None => None,
+        },
     }
 }
 

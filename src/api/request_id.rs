@@ -3,6 +3,7 @@
 //! always made here (a client-sent id could carry anything, even a CPR number); the route is
 //! logged as its pattern, never the concrete path.
 
+use actix_web::HttpMessage;
 use actix_web::body::MessageBody;
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::header::{HeaderName, HeaderValue};
@@ -12,11 +13,16 @@ use tracing::Instrument;
 
 pub const HEADER: &str = "x-request-id";
 
+/// The request's id, for what answers it (an error page shows it).
+#[derive(Debug, Clone)]
+pub struct RequestId(pub String);
+
 pub async fn middleware(
     req: ServiceRequest,
     next: Next<impl MessageBody>,
 ) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
     let request_id = uuid::Uuid::now_v7().to_string();
+    req.extensions_mut().insert(RequestId(request_id.clone()));
     let route = req.match_pattern().unwrap_or_else(|| "unmatched".to_owned());
     let span = tracing::info_span!("request", request_id = %request_id, method = %req.method(), route = %route);
     let started = Instant::now();

@@ -291,9 +291,20 @@ pub async fn logout(
     let end_session = req
         .app_data::<web::Data<Provider>>()
         .and_then(|provider| provider.end_session_url());
+    // A page's sign-out button posts a form: its browser is sent on to a page, not left on a
+    // `204` that shows nothing.
+    let from_page = req
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/x-www-form-urlencoded"));
     Ok(match end_session {
         Some(url) => HttpResponse::SeeOther()
             .insert_header((header::LOCATION, url))
+            .cookie(forget)
+            .finish(),
+        None if from_page => HttpResponse::SeeOther()
+            .insert_header((header::LOCATION, "/logget-ud"))
             .cookie(forget)
             .finish(),
         None => HttpResponse::NoContent().cookie(forget).finish(),

@@ -69,9 +69,15 @@ pub struct DeadlineEvent {
 pub struct DeadlineFilter {
     pub municipality: String,
     pub state: Option<DeadlineState>,
+    /// Only those still to be done: open or missed.
+    pub pending: bool,
     pub team: Option<String>,
+    /// Only those of this policy (`acknowledge`, `housing` …).
+    pub policy: Option<String>,
     pub due_before: Option<Timestamp>,
     pub limit: u32,
+    /// Skip this many (a page of a list).
+    pub offset: u32,
 }
 
 /// A deadline as the reports see it.
@@ -101,8 +107,18 @@ pub enum DeadlineAction {
         outcome: String,
         meets: Vec<MetByResolving>,
     },
-    Reopen,
+    /// `reason`: one of `REOPEN_REASONS`, kept in the deadline's history.
+    Reopen { reason: Option<String> },
 }
+
+/// Why a caseworker reopens a deadline: a fixed list, so that no free text (and no personal
+/// data) enters a deadline's history. With its Danish label for the pages.
+pub const REOPEN_REASONS: &[(&str, &str)] = &[
+    ("resolved_by_mistake", "Løst ved en fejl"),
+    ("not_done", "Det er ikke på plads alligevel"),
+    ("new_information", "Nye oplysninger i sagen"),
+    ("other", "Anden grund"),
+];
 
 /// The daily digest of one team.
 #[derive(Debug, Clone)]

@@ -55,7 +55,7 @@ async fn a_caseworker_signs_in_and_works_the_cases_of_their_municipality_only() 
     assert_eq!(session["name"], "Alice Andersen");
     assert_eq!(
         session["roles"],
-        json!([{"role": "caseworker", "municipality": "751", "team": "modtagelse"}]),
+        json!([{"role": "caseworker", "municipality": "751", "team": "intake"}]),
         "the role comes from the group claim"
     );
     let cases = browser.get(app, "/v1/cases").await;

@@ -436,12 +436,20 @@ impl World {
                 ]
             }
             ("post", "/v1/deadlines/{id}/reopen") => {
-                let deadline = self.open_deadlines().await.remove(0);
+                let mut open = self.open_deadlines().await;
+                let (deadline, other) = (open.remove(0), open.remove(0));
                 assert_eq!(self.resolve(&deadline).await, 200);
+                assert_eq!(self.resolve(&other).await, 200);
                 let path = format!("/v1/deadlines/{}/reopen", deadline["id"]);
+                let with_reason = format!("/v1/deadlines/{}/reopen", other["id"]);
                 vec![
                     Call::new("a met deadline", &path, caseworker, 200),
+                    Call::new("a met deadline, with a reason", &with_reason, caseworker, 200)
+                        .json(&json!({ "reason": "not_done" })),
                     Call::new("an open one", &path, caseworker, 409),
+                    Call::new("an unknown reason", &path, caseworker, 400).json(&json!({ "reason": "because" })),
+                    Call::new("an open one, with a reason", &path, caseworker, 409)
+                        .json(&json!({ "reason": "resolved_by_mistake" })),
                 ]
             }
             ("get", "/v1/reports/{report}") => vec![

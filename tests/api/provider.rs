@@ -64,7 +64,7 @@ const ROLES: &str = r#"
 value = "aarhus-modtagelse"
 role = "caseworker"
 municipality = "751"
-team = "modtagelse"
+team = "intake"
 
 [[auth.oidc.roles]]
 value = "aarhus-ledere"
@@ -124,7 +124,7 @@ impl OidcProvider {
                 "client_id": CLIENT_ID,
                 "client_secret": CLIENT_SECRET,
                 "redirect_uris": [format!("{gateway}/auth/callback")],
-                "post_logout_redirect_uris": [format!("{gateway}/auth/signed-out")],
+                "post_logout_redirect_uris": [format!("{gateway}/logget-ud")],
                 "grant_types": ["authorization_code"],
                 "response_types": ["code"],
             },
@@ -183,7 +183,7 @@ pub async fn spawn_with_provider(extra: &[(&str, &str)]) -> SignInApp {
         &config,
         format!(
             "[auth.oidc]\nissuer = \"{issuer}\"\nclient_id = \"{CLIENT_ID}\"\nclient_secret = \"{CLIENT_SECRET}\"\n\
-             redirect_url = \"{gateway}/auth/callback\"\npost_logout_redirect_url = \"{gateway}/auth/signed-out\"\n\
+             redirect_url = \"{gateway}/auth/callback\"\npost_logout_redirect_url = \"{gateway}/logget-ud\"\n\
              scopes = [\"openid\", \"profile\", \"groups\"]\nroles_claim = \"groups\"\n{ROLES}",
             issuer = provider.issuer
         ),

@@ -2,6 +2,7 @@
 //! that keep pages with personal data out of frames and caches.
 
 use crate::helpers::*;
+use indgang::domain::Kind;
 
 #[tokio::test]
 async fn the_front_page_is_danish_html_with_protective_headers_and_its_own_style_sheet() {
@@ -71,8 +72,170 @@ async fn with_sign_in_set_up_the_front_page_offers_it() {
         .await
         .unwrap();
     assert!(
-        page.contains("<a class=\"button\" href=\"/auth/login\">Log ind</a>"),
+        page.contains("<a class=\"button\" href=\"/auth/login?return_to=%2Findbakke\">Log ind</a>"),
         "{page}"
     );
     assert!(!page.contains("ikke sat op"));
+}
+
+/// Signs `login` in with a scripted browser and follows the callback to the page it returns to.
+async fn signed_in(app: &TestApp, login: &str) -> crate::provider::Browser {
+    let browser = crate::provider::Browser::default();
+    let callback = browser.sign_in(app, login).await;
+    assert_eq!(callback.status(), 303, "{login} signs in");
+    browser
+}
+
+async fn text(response: reqwest::Response) -> String {
+    response.text().await.unwrap()
+}
+
+/// Posts a page form as a browser does.
+async fn post_form(browser: &crate::provider::Browser, app: &TestApp, path: &str, form: &str) -> reqwest::Response {
+    browser
+        .client
+        .post(format!("{}{path}", app.address))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(form.to_owned())
+        .send()
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn the_inbox_shows_the_teams_new_messages_and_acknowledges_them_with_a_plain_form() {
+    let it = crate::provider::spawn_with_provider(&[]).await;
+    let app = &it.app;
+
+    let asked = app
+        .client
+        .get(format!("{}/indbakke?side=2", app.address))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        asked.status(),
+        303,
+        "not signed in: to the sign-in, and back here after"
+    );
+    assert_eq!(
+        asked.headers()["location"],
+        "/auth/login?return_to=%2Findbakke%3Fside%3D2"
+    );
+
+    let prison = app.prison_token().await;
+    let first = app
+        .accept(
+            Kind::ReleaseNotice,
+            &prison,
+            &release_notice("KIF-IN-1", "150385-1234", "751"),
+        )
+        .await;
+    let second = app
+        .accept(
+            Kind::ReleaseNotice,
+            &prison,
+            &release_notice("KIF-IN-2", "010190-2345", "751"),
+        )
+        .await;
+    let elsewhere = app
+        .accept(
+            Kind::ReleaseNotice,
+            &prison,
+            &release_notice("KIF-IN-3", "020290-3456", "101"),
+        )
+        .await;
+    let case_of = |receipt: &serde_json::Value| receipt["case_ref"].as_str().unwrap().to_owned();
+
+    let alice = signed_in(app, "alice").await;
+    let inbox = alice.get(app, "/indbakke").await;
+    assert_eq!(inbox.status(), 200);
+    assert_eq!(inbox.headers()["cache-control"], "no-store");
+    let page = text(inbox).await;
+    assert!(
+        page.contains("Alice Andersen"),
+        "the page header names who is signed in"
+    );
+    assert!(page.contains("aria-current=\"page\">Indbakke"));
+    for receipt in [&first, &second] {
+        assert!(
+            page.contains(&format!("href=\"/sager/{}\"", case_of(receipt))),
+            "{page}"
+        );
+    }
+    assert!(
+        !page.contains(&case_of(&elsewhere)),
+        "another municipality's message is not shown"
+    );
+    assert!(page.contains("Løsladelse"));
+    assert!(!page.contains("150385"), "no CPR number in the inbox");
+
+    let csrf = alice.csrf_token(app).await;
+    let first_id = first["receipt_id"].as_str().unwrap();
+    let forged = post_form(&alice, app, "/indbakke/kvitter", &format!("one={first_id}")).await;
+    assert_eq!(
+        forged.status(),
+        403,
+        "a form without the session's CSRF token is refused"
+    );
+    assert!(
+        forged.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/html"),
+        "{:?}",
+        forged.headers()
+    );
+
+    let done = post_form(
+        &alice,
+        app,
+        "/indbakke/kvitter",
+        &format!("csrf_token={csrf}&one={first_id}"),
+    )
+    .await;
+    assert_eq!(done.status(), 303);
+    assert_eq!(done.headers()["location"], "/indbakke?kvitteret=1");
+    let page = text(alice.get(app, "/indbakke?kvitteret=1").await).await;
+    assert!(page.contains("1 besked er kvitteret."));
+    assert!(
+        !page.contains(&format!("value=\"{first_id}\"")),
+        "the acknowledged message left the inbox"
+    );
+    assert!(page.contains(&case_of(&second)));
+
+    let deadlines = alice.get(app, &format!("/v1/receipts/{first_id}")).await;
+    assert_eq!(deadlines.status(), 200);
+    let audit = app
+        .get("/v1/audit?action=deadline.acknowledge", &app.auditor_token().await)
+        .await
+        .json::<serde_json::Value>()
+        .await
+        .unwrap();
+    let entry = &audit["entries"][0];
+    assert_eq!(entry["actor_kind"], "person", "{audit}");
+    assert_eq!(entry["actor"], "alice", "{audit}");
+    assert_eq!(entry["case_ref"], case_of(&first).as_str());
+
+    let other = format!("csrf_token={csrf}&one={}", elsewhere["receipt_id"].as_str().unwrap());
+    let refused = post_form(&alice, app, "/indbakke/kvitter", &other).await;
+    assert_eq!(
+        refused.status(),
+        404,
+        "another municipality's message is as one that does not exist"
+    );
+    assert!(text(refused).await.contains("Siden findes ikke"));
+
+    let olga = signed_in(app, "olga").await;
+    let operator = olga.get(app, "/indbakke").await;
+    assert_eq!(operator.status(), 403);
+    let page = text(operator).await;
+    assert!(
+        page.contains("Du har ikke adgang") && page.contains("Olga Operatør"),
+        "{page}"
+    );
+    assert!(
+        page.contains("href=\"/drift\""),
+        "an operator's menu leads to the operations page"
+    );
 }

@@ -467,7 +467,9 @@ pub fn list(conn: &Connection, f: &DeadlineFilter) -> anyhow::Result<Vec<Deadlin
            AND (?2 IS NULL OR d.state = ?2)
            AND (?3 IS NULL OR d.team = ?3)
            AND (?4 IS NULL OR d.due_at < ?4)
-         ORDER BY d.due_at, d.id LIMIT ?5"
+           AND (?6 IS NULL OR d.policy = ?6)
+           AND (?7 = 0 OR d.state IN ('open', 'missed'))
+         ORDER BY d.due_at, d.id LIMIT ?5 OFFSET ?8"
     );
     Ok(conn
         .prepare_cached(&sql)?
@@ -477,7 +479,10 @@ pub fn list(conn: &Connection, f: &DeadlineFilter) -> anyhow::Result<Vec<Deadlin
                 f.state.map(DeadlineState::as_str),
                 f.team,
                 f.due_before.map(micros),
-                f.limit
+                f.limit,
+                f.policy,
+                f.pending,
+                f.offset
             ],
             record_row,
         )?
@@ -499,7 +504,7 @@ pub fn act(
         (DeadlineAction::Resolve { .. }, DeadlineState::Met | DeadlineState::Cancelled) => {
             return Err(StateConflict(format!("the deadline is {}; reopen it first", current.state.as_str())).into());
         }
-        (DeadlineAction::Reopen, DeadlineState::Open) => {
+        (DeadlineAction::Reopen { .. }, DeadlineState::Open) => {
             return Err(StateConflict("the deadline is open".to_owned()).into());
         }
         _ => {}
@@ -530,7 +535,7 @@ pub fn act(
                 }
             }
         }
-        DeadlineAction::Reopen => {
+        DeadlineAction::Reopen { reason } => {
             let (reminders, due): (String, i64) = conn
                 .prepare_cached("SELECT reminders, due_at FROM deadlines WHERE id = ?1")?
                 .query_row([id], |row| Ok((row.get(0)?, row.get(1)?)))?;
@@ -548,7 +553,11 @@ pub fn act(
                  WHERE id = ?1",
             )?
             .execute(params![id, behind as i64, next, state])?;
-            event(conn, id, now, "reopened", actor, &json!({}))?;
+            let details = match reason {
+                Some(reason) => json!({ "reason": reason }),
+                None => json!({}),
+            };
+            event(conn, id, now, "reopened", actor, &details)?;
         }
     }
     one(conn, id)
