@@ -9,7 +9,6 @@ use crate::api::deadlines::Desk;
 use crate::audit::{Actor, Auditor};
 use crate::clock::Clock;
 use crate::deadlines::Policies;
-use crate::domain::Kind;
 use crate::problem::{Problem, internal};
 use crate::store::{DeadlineFilter, DeadlineState, Store};
 use actix_web::{HttpRequest, HttpResponse, web};
@@ -26,15 +25,6 @@ pub const TEMPLATES: &[(&str, &str)] = &[("inbox.html", include_str!("templates/
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/indbakke", crate::api::errors::get().to(inbox))
         .route("/indbakke/kvitter", web::post().to(acknowledge));
-}
-
-/// Danish words for a kind of message.
-pub fn kind_label(kind: Kind) -> &'static str {
-    match kind {
-        Kind::ReleaseNotice => "Løsladelse",
-        Kind::HousingOffer => "Boligtilbud",
-        Kind::JobcenterMessage => "Jobcenter",
-    }
 }
 
 #[derive(Deserialize)]
@@ -104,7 +94,7 @@ async fn inbox(
         rows.push(Row {
             receipt_id: receipt.receipt_id,
             case_ref: receipt.case_ref.to_string(),
-            kind: kind_label(receipt.kind),
+            kind: super::words::kind(receipt.kind),
             sender: receipt.sender_id,
             received: danish_time(receipt.received_at),
             due: danish_time(deadline.due_at),

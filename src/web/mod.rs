@@ -10,8 +10,10 @@
 //! The pages call the same code as the API (`crate::api`), so both answer alike and both write
 //! the audit log.
 
+pub mod deadlines;
 pub mod inbox;
 pub mod viewer;
+pub mod words;
 
 use actix_web::body::{BoxBody, MessageBody};
 use actix_web::dev::{ServiceRequest, ServiceResponse};
@@ -44,7 +46,7 @@ const TEMPLATES: &[(&str, &str)] = &[
 
 static PAGES: LazyLock<Environment<'static>> = LazyLock::new(|| {
     let mut env = Environment::new();
-    for (name, source) in TEMPLATES.iter().chain(inbox::TEMPLATES) {
+    for (name, source) in TEMPLATES.iter().chain(inbox::TEMPLATES).chain(deadlines::TEMPLATES) {
         env.add_template(name, source)
             .expect("the embedded page templates parse");
     }
@@ -165,6 +167,9 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("/logget-ud", "GET, HEAD"),
     ("/indbakke", "GET, HEAD"),
     ("/indbakke/kvitter", "POST"),
+    ("/frister", "GET, HEAD"),
+    ("/frister/{id}/loes", "POST"),
+    ("/frister/{id}/genaabn", "POST"),
 ];
 
 /// The methods a page's route pattern answers; `None` for a pattern that is not a page.
@@ -176,7 +181,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/", crate::api::errors::get().to(index))
         .route("/logget-ud", crate::api::errors::get().to(signed_out))
         .route(STYLE_PATH.as_str(), crate::api::errors::get().to(style))
-        .configure(inbox::routes);
+        .configure(inbox::routes)
+        .configure(deadlines::routes);
 }
 
 #[derive(Serialize)]

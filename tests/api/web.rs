@@ -239,3 +239,119 @@ async fn the_inbox_shows_the_teams_new_messages_and_acknowledges_them_with_a_pla
         "an operator's menu leads to the operations page"
     );
 }
+
+#[tokio::test]
+async fn the_deadlines_page_lists_by_view_and_resolves_and_reopens_with_plain_forms() {
+    let it = crate::provider::spawn_with_provider(&[]).await;
+    let app = &it.app;
+    let prison = app.prison_token().await;
+    let receipt = app
+        .accept(
+            Kind::ReleaseNotice,
+            &prison,
+            &release_notice("KIF-FR-1", "150385-1234", "751"),
+        )
+        .await;
+    let case_ref = receipt["case_ref"].as_str().unwrap();
+
+    let alice = signed_in(app, "alice").await;
+    let page = text(alice.get(app, "/frister").await).await;
+    assert!(
+        page.contains("<td>Boligløsning på plads</td>") && page.contains("<td>Kvittering for modtagelse</td>"),
+        "{page}"
+    );
+    assert!(page.contains(&format!("href=\"/sager/{case_ref}\"")));
+    assert!(!page.contains("150385"), "no CPR number on the deadlines page");
+
+    let deadlines: serde_json::Value = alice.get(app, "/v1/deadlines?state=open").await.json().await.unwrap();
+    let housing = deadlines["deadlines"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|d| d["policy"] == "housing")
+        .unwrap()["id"]
+        .as_i64()
+        .unwrap();
+    let csrf = alice.csrf_token(app).await;
+
+    let unknown = post_form(
+        &alice,
+        app,
+        &format!("/frister/{housing}/loes"),
+        &format!("csrf_token={csrf}&outcome=nope"),
+    )
+    .await;
+    assert_eq!(unknown.status(), 400);
+    assert!(text(unknown).await.contains("Det kunne ikke lade sig gøre"));
+
+    let form = format!("csrf_token={csrf}&outcome=public_housing&tilbage=%2Ffrister%3Fvis%3Daabne");
+    let resolved = post_form(&alice, app, &format!("/frister/{housing}/loes"), &form).await;
+    assert_eq!(resolved.status(), 303);
+    assert_eq!(resolved.headers()["location"], "/frister?vis=aabne&besked=loest");
+    let page = text(alice.get(app, "/frister?vis=aabne&besked=loest").await).await;
+    assert!(page.contains("Fristen er løst."));
+    assert!(
+        !page.contains("<td>Boligløsning på plads</td>"),
+        "met: no longer among the open ones"
+    );
+
+    let met = text(alice.get(app, "/frister?vis=overholdte").await).await;
+    assert!(
+        met.contains("<td>Boligløsning på plads</td>") && met.contains("Almen bolig af alice"),
+        "{met}"
+    );
+
+    let form = format!("csrf_token={csrf}&reason=not_done&tilbage=%2Ffrister%3Fvis%3Doverholdte");
+    let reopened = post_form(&alice, app, &format!("/frister/{housing}/genaabn"), &form).await;
+    assert_eq!(reopened.status(), 303);
+    assert_eq!(
+        reopened.headers()["location"],
+        "/frister?vis=overholdte&besked=genaabnet"
+    );
+    let page = text(alice.get(app, "/frister?vis=aabne&frist=housing").await).await;
+    assert!(page.contains("<td>Boligløsning på plads</td>"), "open again: {page}");
+    assert!(
+        !page.contains("<td>Kvittering for modtagelse</td>"),
+        "only the kind chosen"
+    );
+    let case: serde_json::Value = alice
+        .get(app, &format!("/v1/cases/{case_ref}"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let history = case["deadlines"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|d| d["id"] == housing)
+        .unwrap()["history"]
+        .clone();
+    assert!(
+        history
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e["event"] == "reopened" && e["details"]["reason"] == "not_done"),
+        "the reason is kept in the deadline's history: {history}"
+    );
+
+    let wrong = alice.get(app, "/frister?vis=senere").await;
+    assert_eq!(wrong.status(), 400);
+    assert!(text(wrong).await.contains("Den visning findes ikke."));
+
+    let carl = signed_in(app, "carl").await;
+    let csrf = carl.csrf_token(app).await;
+    let other = post_form(
+        &carl,
+        app,
+        &format!("/frister/{housing}/genaabn"),
+        &format!("csrf_token={csrf}&reason=other"),
+    )
+    .await;
+    assert_eq!(
+        other.status(),
+        404,
+        "another municipality's deadline is as one that does not exist"
+    );
+}
