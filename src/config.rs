@@ -48,6 +48,7 @@ pub struct Settings {
     pub audit: AuditSettings,
     pub auth: AuthSettings,
     pub matching: MatchingSettings,
+    pub web: WebSettings,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -280,7 +281,14 @@ pub struct DeliverySettings {
     pub pause_max_seconds: u64,
     /// A claimed delivery not finished within this time is sent again (crash safety).
     pub claim_seconds: u64,
-    /// The base of links to a case in emails, e.g. `https://indgang.kommune.dk`.
+}
+
+/// The caseworkers' pages (`crate::web`).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WebSettings {
+    /// The gateway's address as caseworkers' browsers reach it, e.g.
+    /// `https://indgang.kommune.dk`: the base of the links in team emails.
     pub public_url: String,
 }
 

@@ -287,7 +287,7 @@ mod tests {
             case_ref: "K-2026-000001".into(),
             kind: "løsladelsesmeddelelse".into(),
             kind_indefinite: "en <løsladelsesmeddelelse>".into(),
-            link: "https://indgang.example/v1/cases/K-2026-000001".into(),
+            link: "https://indgang.example/sager/K-2026-000001".into(),
             facts: Fact::aligned(vec![
                 ("Afsender", "Anstalten ved Horsens".into()),
                 ("Kvittér senest", "24.11.2026".into()),

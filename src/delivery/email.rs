@@ -249,8 +249,9 @@ fn vacant_home_facts(summary: &serde_json::Value) -> Vec<(&'static str, String)>
     facts
 }
 
+/// The case page (`crate::web`); a browser not signed in is taken through sign-in and back.
 fn case_link(public_url: &str, case_ref: &str) -> String {
-    format!("{}/v1/cases/{case_ref}", public_url.trim_end_matches('/'))
+    format!("{}/sager/{case_ref}", public_url.trim_end_matches('/'))
 }
 
 /// The template and view of one alert: the notification that a message was routed to a team,
@@ -310,11 +311,8 @@ fn alert_view(
         case_ref: m.case_ref.to_string(),
         kind: kind_name(m.kind).to_owned(),
         kind_indefinite: kind_indefinite(m.kind).to_owned(),
-        link: if vacant {
-            format!("{}/candidates", case_link(public_url, m.case_ref.as_str()))
-        } else {
-            case_link(public_url, m.case_ref.as_str())
-        },
+        // A vacant home's case page shows its candidates.
+        link: case_link(public_url, m.case_ref.as_str()),
         facts: crate::alerts::Fact::aligned(facts),
         acknowledge_by,
         deadlines: if d.purpose == "message" {
@@ -383,7 +381,7 @@ fn digest_view(
         due_total: total("due_total"),
         overdue: entries("overdue"),
         overdue_total: total("overdue_total"),
-        link: format!("{base}/v1/deadlines?team={team_id}"),
+        link: format!("{base}/frister?vis=aabne&team={team_id}"),
     }
 }
 

@@ -77,8 +77,9 @@ pub fn check_settings(settings: &Settings) -> anyhow::Result<()> {
             "delivery.claim_seconds: at least 10 s more than the longest timeout ({longest} s), or an attempt still running could be started again"
         );
     }
-    if !(d.public_url.starts_with("https://") || d.public_url.starts_with("http://")) {
-        bail!("delivery.public_url: {:?} is not an http(s) URL", d.public_url);
+    let public_url = &settings.web.public_url;
+    if !(public_url.starts_with("https://") || public_url.starts_with("http://")) {
+        bail!("web.public_url: {public_url:?} is not an http(s) URL");
     }
     if !settings.smtp.url.is_empty() {
         email::check_smtp_url(&settings.smtp.url).map_err(|e| anyhow::anyhow!("smtp.url: {e}"))?;
@@ -133,6 +134,8 @@ pub struct Delivery {
     metrics: Arc<Metrics>,
     policy: RetryPolicy,
     settings: DeliverySettings,
+    /// The base of links to the pages in emails (`web.public_url`).
+    public_url: String,
     webhooks: HashMap<String, Webhook>,
     teams: BTreeMap<String, TeamSettings>,
     mailer: Mailer,
@@ -261,6 +264,7 @@ impl Delivery {
             metrics,
             policy: RetryPolicy::new(settings)?,
             settings: settings.delivery.clone(),
+            public_url: settings.web.public_url.clone(),
             webhooks,
             teams: settings.teams.clone(),
             mailer: Mailer::new(settings)?,
@@ -713,7 +717,7 @@ impl Delivery {
                     (&team_id, team),
                     to,
                     &self.from,
-                    &self.settings.public_url,
+                    &self.public_url,
                     &self.templates,
                 );
                 match rendered {

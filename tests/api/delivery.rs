@@ -102,7 +102,7 @@ async fn without_smtp_the_team_email_is_an_eml_file_without_personal_data() {
     // MiniJinja escapes `/` in HTML as `&#x2f;`, which a browser reads back as `/`.
     let unescaped = html.replace("&#x2f;", "/");
     assert!(
-        unescaped.contains(&format!("<a href=\"http://127.0.0.1:8080/v1/cases/{case_ref}\">")),
+        unescaped.contains(&format!("<a href=\"http://127.0.0.1:8080/sager/{case_ref}\">")),
         "{html}"
     );
     assert_eq!(
@@ -123,7 +123,7 @@ async fn without_smtp_the_team_email_is_an_eml_file_without_personal_data() {
         "indgang@localhost"
     );
     let text = mail.body_text(0).unwrap();
-    assert!(text.contains(&format!("/v1/cases/{case_ref}")), "{text}");
+    assert!(text.contains(&format!("/sager/{case_ref}")), "{text}");
     assert!(text.contains("Anstalten ved Horsens"), "{text}");
     let all = String::from_utf8_lossy(&raw);
     for personal in ["150385", "1503851234", "Jonas", "Mikkelsen", "Aarhus Vest"] {

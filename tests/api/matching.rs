@@ -463,7 +463,7 @@ async fn the_team_hears_of_a_vacant_home_with_its_facts_and_how_many_it_suits_wi
         "Postnummer",
         "8000",
         "1 borger (se listen)",
-        &format!("/v1/cases/{home}/candidates"),
+        &format!("/sager/{home}"),
     ] {
         assert!(email.contains(fact), "{fact} in {email}");
     }

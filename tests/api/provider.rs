@@ -223,13 +223,14 @@ impl Browser {
     /// `login`; returns the callback URL the provider sends the browser back to (not yet
     /// followed).
     pub async fn through_provider(&self, app: &TestApp, login: &str) -> reqwest::Url {
-        let mut response = self
-            .client
-            .get(format!("{}/auth/login", app.address))
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(response.status(), 303, "/auth/login sends the browser to the provider");
+        self.through_provider_from(app, login, "/auth/login").await
+    }
+
+    /// `through_provider`, beginning at `start` (a page that sends the browser to sign in, or
+    /// `/auth/login?return_to=…`).
+    pub async fn through_provider_from(&self, app: &TestApp, login: &str, start: &str) -> reqwest::Url {
+        let mut response = self.client.get(format!("{}{start}", app.address)).send().await.unwrap();
+        assert_eq!(response.status(), 303, "{start} sends the browser on to sign in");
         for _ in 0..20 {
             if response.status().is_redirection() {
                 let location = response.headers()["location"].to_str().unwrap().to_owned();
