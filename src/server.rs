@@ -5,7 +5,11 @@
 //! before any handler or middleware sees the request; its limits are constants and the answer has
 //! no hook. So every accepted connection's stream, plain or TLS, is wrapped in [`Guarded`], which
 //! recognises such an answer as it is written and writes a problem+json answer in its place
-//! (docs/errors.md), then closes the connection without resetting it.
+//! (docs/errors.md), then closes the connection without resetting it. It knows the answer by its
+//! shape: written on its own, a head of one of those statuses with `content-length: 0` and no
+//! `content-type` (the gateway's own error answers are all problem+json). A client that pipelined
+//! requests before the unreadable one may get it in one write with earlier answers; it then goes
+//! out as actix-http made it.
 //!
 //! The rest is what `HttpServer` does with its defaults: keep-alive 5 s, 5 s for the first
 //! request head, 1 s to close, TLS handshakes within 3 s, `http/1.1` over ALPN, the graceful
@@ -294,6 +298,10 @@ async fn linger<S: Stream>(mut io: S) {
 /// `content-type` (every answer of the gateway itself at 400 and above is problem+json, so has
 /// one). `first_line` is the length of the request line read since the last answer.
 fn replacement(written: &[u8], first_line: usize) -> Option<Vec<u8>> {
+    // The parser's answers are a short head alone; most writes are something else.
+    if written.len() > 256 || !written.starts_with(b"HTTP/1.1 ") {
+        return None;
+    }
     let mut headers = [httparse::EMPTY_HEADER; 8];
     let mut response = httparse::Response::new(&mut headers);
     match response.parse(written) {
