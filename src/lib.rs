@@ -20,6 +20,7 @@ pub mod oidc;
 pub mod problem;
 pub mod reports;
 pub mod routing;
+pub mod server;
 pub mod session;
 pub mod shutdown;
 pub mod startup;

@@ -33,6 +33,7 @@ pub mod kinds {
     pub type Kind = (&'static str, u16, &'static str);
     pub const MALFORMED_JSON: Kind = ("malformed-json", 400, "The body is not well-formed JSON");
     pub const BAD_REQUEST: Kind = ("bad-request", 400, "The request's parameters are not valid");
+    pub const MALFORMED_REQUEST: Kind = ("malformed-request", 400, "The request is not well-formed HTTP");
     pub const UNAUTHORIZED: Kind = ("unauthorized", 401, "Missing or unknown credentials");
     pub const CERTIFICATE_UNTRUSTED: Kind = ("certificate-untrusted", 401, "The client certificate is not trusted");
     pub const CERTIFICATE_EXPIRED: Kind = ("certificate-expired", 401, "The client certificate has expired");
@@ -57,6 +58,13 @@ pub mod kinds {
         "This message id was used before for different content",
     );
     pub const STATE_CONFLICT: Kind = ("state-conflict", 409, "Not possible in the resource's present state");
+    pub const REQUEST_TIMEOUT: Kind = ("request-timeout", 408, "The request did not arrive in time");
+    pub const URI_TOO_LONG: Kind = ("uri-too-long", 414, "The URL is longer than allowed");
+    pub const HEADERS_TOO_LARGE: Kind = (
+        "headers-too-large",
+        431,
+        "The request's headers are larger than allowed",
+    );
     pub const TOO_LARGE: Kind = ("payload-too-large", 413, "The body is larger than allowed");
     pub const MEDIA_TYPE: Kind = ("unsupported-media-type", 415, "Unsupported content type");
     pub const INVALID: Kind = ("invalid-message", 422, "The message breaks the rules of its kind");

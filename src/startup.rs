@@ -23,7 +23,7 @@ use crate::validation::Validator;
 use crate::vault::Vault;
 use actix_web::dev::{Server, ServerHandle};
 use actix_web::middleware::from_fn;
-use actix_web::{App, HttpServer, web};
+use actix_web::{App, web};
 use anyhow::{Context, bail};
 use std::net::TcpListener;
 use std::sync::Arc;
@@ -210,7 +210,7 @@ impl Application {
 
         let tracker = Arc::new(Tracker::default());
         let connections = tracker.clone();
-        let mut server = HttpServer::new(move || {
+        let app = move || {
             let mut app = App::new();
             if let Some(certificate) = &certificate_data {
                 app = app.app_data(certificate.clone());
@@ -239,25 +239,22 @@ impl Application {
                 .configure(api::signin::routes)
                 .configure(crate::web::routes)
                 .default_service(web::to(api::fallback))
-        })
-        .shutdown_timeout(SHUTDOWN_TIMEOUT.as_secs())
-        .on_connect(move |io, extensions| {
+        };
+        let on_connect: crate::server::OnConnect = Arc::new(move |io, extensions| {
             connections.on_connect(io, extensions);
             crate::tls::on_connect(io, extensions);
-        })
-        // Signals are handled by `serve` (SIGINT and SIGTERM both stop gracefully); a test's
-        // server must not react to the test runner's signals.
-        .disable_signals();
+        });
+        let mut builder = actix_server::Server::build()
+            .shutdown_timeout(SHUTDOWN_TIMEOUT.as_secs())
+            // Signals are handled by `serve` (SIGINT and SIGTERM both stop gracefully); a test's
+            // server must not react to the test runner's signals.
+            .disable_signals();
         if settings.server.workers > 0 {
-            server = server.workers(settings.server.workers);
+            builder = builder.workers(settings.server.workers);
         }
         // The 503s answered while stopping go over HTTPS as well.
         let refuser_tls = tls.as_ref().map(|t| t.config.clone());
-        let server = match tls {
-            Some(tls) => server.listen_rustls_0_23(listener, tls.config)?,
-            None => server.listen(listener)?,
-        }
-        .run();
+        let server = crate::server::listen(builder, listener, tls.map(|t| t.config), on_connect, app)?.run();
         let stopper = Stopper::new(server.handle(), tracker, spare, refuser_tls, SHUTDOWN_TIMEOUT);
         Ok(Application {
             port,

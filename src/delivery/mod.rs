@@ -328,8 +328,12 @@ impl Delivery {
     pub async fn drain(self: &Arc<Self>) {
         loop {
             self.idle().await;
-            let claimed = self.pass().await;
-            if claimed == 0 && *self.in_flight.borrow() == 0 {
+            // Done only when a pass that found nothing in flight claims nothing. Reading the count
+            // after the pass instead would let an attempt that held back a later delivery of its
+            // case end in between (on a runtime with more than one thread) and leave that
+            // delivery due, unclaimed, after `drain` returned.
+            let (claimed, quiet) = self.pass_from().await;
+            if claimed == 0 && quiet {
                 return;
             }
         }
@@ -378,7 +382,18 @@ impl Delivery {
 
     /// Claims what is due and starts sending it; returns how many were claimed.
     async fn pass(self: &Arc<Self>) -> usize {
+        self.pass_from().await.0
+    }
+
+    /// As `pass`; also says whether no attempt was in flight when it began. Attempts start only
+    /// in a pass, so then none ended while it looked: what it did not claim was not due.
+    async fn pass_from(self: &Arc<Self>) -> (usize, bool) {
         let _one_at_a_time = self.passing.lock().await;
+        let quiet = *self.in_flight.borrow() == 0;
+        (self.pass_locked().await, quiet)
+    }
+
+    async fn pass_locked(self: &Arc<Self>) -> usize {
         let mut total = 0;
         loop {
             if self.stopping.load(Ordering::SeqCst) {

@@ -19,6 +19,12 @@ use std::time::Duration;
 /// How much of a refusing answer's body is kept with the attempt.
 const EXCERPT_BYTES: usize = 512;
 
+/// A connection to a receiver idle this long is not used again. Common receivers close idle
+/// connections after 5 s (Node.js, Apache httpd, actix-web); a connection reused at the moment
+/// the receiver closes it fails the attempt after the request has gone out, which the schedule
+/// then retries seconds later for nothing. Dropping it first leaves no such moment.
+pub const POOL_IDLE: Duration = Duration::from_secs(4);
+
 pub struct Webhook {
     client: reqwest::Client,
     url: reqwest::Url,
@@ -60,6 +66,7 @@ impl Webhook {
         let mut builder = reqwest::Client::builder()
             .timeout(Duration::from_secs(d.timeout_seconds))
             .connect_timeout(Duration::from_secs(d.timeout_seconds.min(10)))
+            .pool_idle_timeout(POOL_IDLE)
             .redirect(reqwest::redirect::Policy::none())
             .user_agent(concat!("indgang/", env!("CARGO_PKG_VERSION")))
             .default_headers(headers);

@@ -8,6 +8,8 @@ use crate::smtp::SmtpServer;
 use indgang::domain::Kind;
 use mail_parser::MimeHeaders;
 use serde_json::Value;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 async fn app_for(receiver: &Receiver, extra: &[(&str, &str)]) -> TestApp {
@@ -347,7 +349,11 @@ async fn a_400_is_a_dead_letter_at_once_and_replay_delivers_it_with_the_same_id(
 #[tokio::test]
 async fn a_refusal_with_an_endless_body_is_recorded_from_its_first_512_bytes_at_once() {
     let receiver = Receiver::start().await;
-    let app = app_for(&receiver, &[]).await;
+    let app = app_for(
+        &receiver,
+        &[("INDGANG__DESTINATIONS__CASE_SYSTEM__TIMEOUT_SECONDS", "5")],
+    )
+    .await;
     let token = app.prison_token().await;
     let operator = app.operator_token().await;
     // The receiver's error page starts and never ends; the destination's timeout is 5 s.
@@ -851,4 +857,128 @@ async fn alerts_written_while_the_mail_server_is_down_arrive_once_it_is_up() {
             "delivered"
         );
     }
+}
+
+/// A receiver as a server with a keep-alive timeout sees it at its worst: a request that comes on
+/// a connection idle for `idle_close` or longer meets the connection being closed (the close
+/// crosses the request), and is not answered. Every other request is answered `200`. Counts the
+/// connections and the answered requests.
+struct ClosingReceiver {
+    port: u16,
+    connections: Arc<AtomicUsize>,
+    answered: Arc<AtomicUsize>,
+}
+
+impl ClosingReceiver {
+    async fn start(idle_close: Duration) -> ClosingReceiver {
+        use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt};
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let connections = Arc::new(AtomicUsize::new(0));
+        let answered = Arc::new(AtomicUsize::new(0));
+        let (count, done) = (connections.clone(), answered.clone());
+        tokio::spawn(async move {
+            while let Ok((stream, _)) = listener.accept().await {
+                count.fetch_add(1, Ordering::SeqCst);
+                let done = done.clone();
+                tokio::spawn(async move {
+                    let mut stream = tokio::io::BufReader::new(stream);
+                    let mut idle_since: Option<std::time::Instant> = None;
+                    loop {
+                        let mut length = 0usize;
+                        let mut line = String::new();
+                        loop {
+                            line.clear();
+                            if stream.read_line(&mut line).await.unwrap_or(0) == 0 {
+                                return;
+                            }
+                            if let Some((name, value)) = line.split_once(':')
+                                && name.eq_ignore_ascii_case("content-length")
+                            {
+                                length = value.trim().parse().unwrap();
+                            }
+                            if line == "\r\n" {
+                                break;
+                            }
+                        }
+                        if idle_since.is_some_and(|at| at.elapsed() >= idle_close) {
+                            return;
+                        }
+                        let mut body = vec![0; length];
+                        stream.read_exact(&mut body).await.unwrap();
+                        stream
+                            .write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 0\r\n\r\n")
+                            .await
+                            .unwrap();
+                        done.fetch_add(1, Ordering::SeqCst);
+                        idle_since = Some(std::time::Instant::now());
+                    }
+                });
+            }
+        });
+        ClosingReceiver {
+            port,
+            connections,
+            answered,
+        }
+    }
+
+    fn settings(&self) -> Vec<(String, String)> {
+        vec![
+            ("INDGANG__DESTINATIONS__CASE_SYSTEM__TYPE".into(), "webhook".into()),
+            (
+                "INDGANG__DESTINATIONS__CASE_SYSTEM__URL".into(),
+                format!("http://127.0.0.1:{}/events", self.port),
+            ),
+            (
+                "INDGANG__DESTINATIONS__CASE_SYSTEM__SECRET".into(),
+                crate::receiver::SECRET.into(),
+            ),
+            (
+                "INDGANG__DESTINATIONS__CASE_SYSTEM__TIMEOUT_SECONDS".into(),
+                "30".into(),
+            ),
+            ("INDGANG__ROUTING__DESTINATIONS".into(), "case_system".into()),
+        ]
+    }
+}
+
+#[tokio::test]
+async fn a_connection_the_receiver_may_be_closing_is_not_used_again() {
+    // Receivers commonly close connections idle for 5 s; this one closes them at 4.5 s, later
+    // than the gateway stops using them.
+    let receiver = ClosingReceiver::start(Duration::from_millis(4_500)).await;
+    assert!(indgang::delivery::webhook::POOL_IDLE < Duration::from_millis(4_500));
+    let settings = receiver.settings();
+    let env: Vec<(&str, &str)> = settings.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    let app = spawn_app_with(&env).await;
+    let token = app.prison_token().await;
+
+    app.accept(
+        Kind::ReleaseNotice,
+        &token,
+        &release_notice("KIF-1", "150385-1234", "751"),
+    )
+    .await;
+    app.drain().await;
+    assert_eq!(receiver.answered.load(Ordering::SeqCst), 1);
+
+    // Idle longer than the gateway keeps a connection, as long as the receiver does.
+    tokio::time::sleep(Duration::from_millis(4_600)).await;
+    let receipt = app
+        .accept(
+            Kind::ReleaseNotice,
+            &token,
+            &release_notice("KIF-2", "010190-2345", "751"),
+        )
+        .await;
+    app.drain().await;
+
+    assert_eq!(
+        delivery(&app.receipt(&receipt, &token).await, "case_system")["state"],
+        "delivered",
+        "the second delivery went out on a new connection, at the first attempt"
+    );
+    assert_eq!(receiver.answered.load(Ordering::SeqCst), 2);
+    assert_eq!(receiver.connections.load(Ordering::SeqCst), 2);
 }

@@ -332,3 +332,107 @@ pub fn filed(receipt: &Value) -> Value {
     receipt.as_object_mut().unwrap().remove("deliveries");
     receipt
 }
+
+/// An answer read off a raw connection, up to its end.
+pub struct RawAnswer {
+    pub status: u16,
+    pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
+    /// The server ended the connection in order (FIN, and `close_notify` over TLS), not with a
+    /// reset.
+    pub closed_cleanly: bool,
+}
+
+impl RawAnswer {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+/// Sends `request` as it is over `stream` (plain TCP or TLS), as a client that does not follow
+/// HTTP would, and reads until the server closes the connection.
+pub async fn raw_exchange<S>(mut stream: S, request: &[u8]) -> RawAnswer
+where
+    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
+{
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    // The server may answer and stop reading before the request is all sent.
+    let _ = stream.write_all(request).await;
+    let _ = stream.flush().await;
+    let mut received = Vec::new();
+    let ended = tokio::time::timeout(std::time::Duration::from_secs(20), stream.read_to_end(&mut received))
+        .await
+        .expect("the server closes the connection after answering");
+    let text = String::from_utf8_lossy(&received).into_owned();
+    let (head, body) = text
+        .split_once("\r\n\r\n")
+        .unwrap_or_else(|| panic!("an answer with a head: {text:?} ({ended:?})"));
+    let mut lines = head.lines();
+    let status = lines
+        .next()
+        .and_then(|line| line.split(' ').nth(1))
+        .and_then(|code| code.parse().ok())
+        .unwrap_or_else(|| panic!("a status line: {head:?}"));
+    let headers = lines
+        .filter_map(|line| line.split_once(':'))
+        .map(|(n, v)| (n.trim().to_owned(), v.trim().to_owned()))
+        .collect();
+    RawAnswer {
+        status,
+        headers,
+        body: body.as_bytes().to_vec(),
+        closed_cleanly: ended.is_ok(),
+    }
+}
+
+/// Request heads that the HTTP parser itself refuses, and what each is answered: a URL of
+/// 100 KB, one of 200 KB (the head is then over 128 KiB too), 100 headers, a malformed header.
+pub fn unreadable_heads() -> Vec<(&'static str, Vec<u8>, u16, &'static str)> {
+    let url = |n: usize| format!("/v1/cases?q={}", "a".repeat(n));
+    let many: String = (0..100).map(|i| format!("x-header-{i}: {i}\r\n")).collect();
+    vec![
+        (
+            "a 100 KB URL",
+            format!("GET {} HTTP/1.1\r\nhost: gateway\r\n\r\n", url(100_000)).into_bytes(),
+            414,
+            "urn:indgang:problem:uri-too-long",
+        ),
+        (
+            "a 200 KB URL",
+            format!("GET {} HTTP/1.1\r\nhost: gateway\r\n\r\n", url(200_000)).into_bytes(),
+            414,
+            "urn:indgang:problem:uri-too-long",
+        ),
+        (
+            "100 headers",
+            format!("GET /healthz HTTP/1.1\r\nhost: gateway\r\n{many}\r\n").into_bytes(),
+            431,
+            "urn:indgang:problem:headers-too-large",
+        ),
+        (
+            "a header without a colon",
+            b"GET /healthz HTTP/1.1\r\nhost: gateway\r\nno colon here\r\n\r\n".to_vec(),
+            400,
+            "urn:indgang:problem:malformed-request",
+        ),
+    ]
+}
+
+/// Checks the answer to one of `unreadable_heads`.
+pub fn assert_problem_answer(what: &str, answer: &RawAnswer, status: u16, problem_type: &str) {
+    assert_eq!(answer.status, status, "{what}");
+    assert_eq!(
+        answer.header("content-type"),
+        Some("application/problem+json"),
+        "{what}"
+    );
+    assert_eq!(answer.header("connection"), Some("close"), "{what}");
+    let body: Value = serde_json::from_slice(&answer.body).unwrap_or_else(|e| panic!("{what}: {e}"));
+    assert_eq!(body["type"], problem_type, "{what}");
+    assert_eq!(body["status"], status, "{what}");
+    assert!(body["detail"].is_string(), "{what}");
+    assert!(answer.closed_cleanly, "{what}: the connection was reset, not closed");
+}

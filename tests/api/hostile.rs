@@ -4,7 +4,8 @@
 //! error is a problem, nothing is changed in silence.
 
 use crate::helpers::{
-    example, parole_notice, problem, release_notice, spawn_app, spawn_app_with, spawn_app_with_clock,
+    assert_problem_answer, example, parole_notice, problem, raw_exchange, release_notice, spawn_app, spawn_app_with,
+    spawn_app_with_clock, unreadable_heads,
 };
 use indgang::clock::Clock;
 use indgang::domain::Kind;
@@ -245,6 +246,46 @@ async fn framework_errors_are_problems_too() {
         assert_eq!(body["type"], "urn:indgang:problem:payload-too-large");
         assert_eq!(body["detail"], "the limit is 400000 bytes");
     }
+}
+
+#[tokio::test]
+async fn a_head_the_parser_cannot_read_is_answered_with_a_problem_and_the_server_serves_on() {
+    let app = spawn_app().await;
+    let address = app.address.trim_start_matches("http://").to_owned();
+    for (what, request, status, problem_type) in unreadable_heads() {
+        let stream = tokio::net::TcpStream::connect(&address).await.unwrap();
+        let answer = raw_exchange(stream, &request).await;
+        assert_problem_answer(what, &answer, status, problem_type);
+        if what == "a 100 KB URL" {
+            let body: Value = serde_json::from_slice(&answer.body).unwrap();
+            // As docs/errors.md shows it.
+            assert_eq!(
+                body["detail"],
+                "the request line has 100025 bytes; a URL may have at most 65534"
+            );
+        }
+
+        let healthy = app.client.get(format!("{}/healthz", app.address)).send().await.unwrap();
+        assert_eq!(healthy.status(), 200, "after {what}");
+    }
+    // A well-formed request on a raw connection is answered as ever.
+    let stream = tokio::net::TcpStream::connect(&address).await.unwrap();
+    let answer = raw_exchange(
+        stream,
+        b"GET /healthz HTTP/1.1\r\nhost: gateway\r\nconnection: close\r\n\r\n",
+    )
+    .await;
+    assert_eq!(answer.status, 200);
+}
+
+#[tokio::test]
+async fn a_connection_that_sends_no_whole_head_in_5_seconds_gets_a_problem() {
+    let app = spawn_app().await;
+    let stream = tokio::net::TcpStream::connect(app.address.trim_start_matches("http://"))
+        .await
+        .unwrap();
+    let answer = raw_exchange(stream, b"GET /healthz HTTP/1.1\r\nhost: gate").await;
+    assert_problem_answer("half a head", &answer, 408, "urn:indgang:problem:request-timeout");
 }
 
 #[tokio::test]

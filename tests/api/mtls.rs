@@ -657,3 +657,47 @@ async fn while_an_https_gateway_stops_new_requests_get_their_503_over_https() {
     assert_eq!(slow.await.unwrap(), 202);
     stopping.await.unwrap();
 }
+
+#[tokio::test]
+async fn over_https_a_head_the_parser_cannot_read_is_answered_with_a_problem_too() {
+    use crate::helpers::{assert_problem_answer, raw_exchange, unreadable_heads};
+    let setup = Setup::new((2099, 1, 1));
+    let prison = setup.ca.client("kif-horsens");
+    setup.register("kif-horsens", &prison);
+    let app = spawn_app_in(setup.dir.path(), &setup.env()).await;
+    let address = app.address.trim_start_matches("http://").to_owned();
+    indgang::delivery::install_crypto();
+    let mut roots = rustls::RootCertStore::empty();
+    roots.add(setup.ca.der()).unwrap();
+    let config = rustls::ClientConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    let connector = tokio_rustls::TlsConnector::from(Arc::new(config));
+    let name = rustls::pki_types::ServerName::try_from("127.0.0.1").unwrap();
+
+    for (what, request, status, problem_type) in unreadable_heads() {
+        let tcp = tokio::net::TcpStream::connect(&address).await.unwrap();
+        let stream = connector.connect(name.clone(), tcp).await.unwrap();
+        let answer = raw_exchange(stream, &request).await;
+        assert_problem_answer(what, &answer, status, problem_type);
+    }
+    let served = https_client(&setup.ca, Some(&prison))
+        .get(format!("{}/healthz", https(&app)))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(served.status(), 200);
+    let submitted = submit(
+        &https_client(&setup.ca, Some(&prison)),
+        &https(&app),
+        &notice("KIF-AFTER"),
+    )
+    .await;
+    assert_eq!(
+        submitted.status(),
+        202,
+        "a client certificate is still read from the connection"
+    );
+}

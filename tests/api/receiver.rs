@@ -151,7 +151,13 @@ impl Receiver {
             ("INDGANG__DESTINATIONS__CASE_SYSTEM__TYPE".into(), "webhook".into()),
             ("INDGANG__DESTINATIONS__CASE_SYSTEM__URL".into(), self.url()),
             ("INDGANG__DESTINATIONS__CASE_SYSTEM__SECRET".into(), SECRET.into()),
-            ("INDGANG__DESTINATIONS__CASE_SYSTEM__TIMEOUT_SECONDS".into(), "5".into()),
+            // Far longer than any answer here takes, so that a test on a machine busy enough to
+            // stall it for seconds does not see an attempt time out that it expects delivered
+            // (tests that want a timeout set their own).
+            (
+                "INDGANG__DESTINATIONS__CASE_SYSTEM__TIMEOUT_SECONDS".into(),
+                "30".into(),
+            ),
             ("INDGANG__ROUTING__DESTINATIONS".into(), "case_system".into()),
         ]
     }
