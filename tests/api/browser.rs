@@ -9,25 +9,36 @@
 //! `Chromium` is dropped. A session costs a few seconds, so one test walks several checks with
 //! it. Every helper panics with what it was doing when the browser fails it.
 //!
-//! What a page scenario reads like (the issue's item 5):
+//! What a page scenario reads like (the issue's item 5; the selectors are the pages' to choose):
 //!
 //! ```ignore
 //! let it = spawn_with_provider(&[]).await;
 //! let prison = it.app.prison_token().await;
-//! it.app.accept(Kind::ReleaseNotice, &prison, &parole_notice()).await;
-//! let chromium = Chromium::start(&it.app, JavaScript::Off).await;
+//! let receipt = it.app.accept(Kind::ReleaseNotice, &prison, &parole_notice()).await;
+//! let case = receipt["case_ref"].as_str().unwrap();
+//! let chromium = Chromium::start(&it.app, JavaScript::On).await;
 //!
 //! chromium.sign_in_to("alice", "/indbakke").await;        // the provider's forms, for real
 //! assert_eq!(chromium.signed_in_as().await.as_deref(), Some("Alice Andersen"));
-//! assert!(chromium.text("main").await.contains("K-2026-000001"));
-//! chromium.submit("form.acknowledge").await;              // clicks its submit button
-//! chromium.click("a[href^='/sager/']").await;             // a link, followed
-//! chromium.submit("form.resolve-housing").await;
-//! chromium.goto("/rapporter").await;
-//! assert_eq!(chromium.text("#uden-bolig td.count").await, "0");
+//! assert!(chromium.text("main").await.contains(case));
 //! chromium.assert_accessible().await;                     // axe-core: no serious/critical
-//! chromium.screenshot("rapporter").await;                 // docs/web/rapporter.png when asked
-//! chromium.sign_out().await;                              // the header's form, and the provider
+//! chromium.screenshot("indbakke").await;                  // docs/web/indbakke.png when asked
+//! chromium.tab_to("form.acknowledge button").await;       // keyboard alone
+//! chromium.press(Key::Enter).await;
+//! chromium.click(&format!("a[href='/sager/{case}']")).await;
+//! chromium.goto("/rapporter").await;
+//! let before = chromium.text("#uden-bolig .count").await;
+//! chromium.goto(&format!("/sager/{case}")).await;
+//! chromium.submit("form.resolve-housing").await;           // clicks the form's button
+//! chromium.goto("/rapporter").await;
+//! assert_ne!(chromium.text("#uden-bolig .count").await, before);
+//! chromium.sign_out().await;                               // the header's form, and the provider
+//! assert_eq!(chromium.session().await["status"], 401);
+//!
+//! // The same core actions with JavaScript off: plain forms.
+//! let plain = Chromium::start(&it.app, JavaScript::Off).await;
+//! plain.sign_in_to("alice", "/indbakke").await;
+//! plain.submit("form.acknowledge").await;
 //! ```
 //!
 //! The helpers:
