@@ -122,12 +122,37 @@ async fn style() -> HttpResponse {
         .body(STYLE)
 }
 
+/// The Content-Security-Policy of every page. `form-action` also governs where a form's
+/// answer may redirect the browser: the sign-out form's answer sends it on to the provider's
+/// end-session endpoint, so that origin is allowed beside the gateway's own (browsers block the
+/// redirect otherwise, and the person stays signed in at the provider).
+fn content_security_policy(sign_out_origin: Option<&str>) -> String {
+    let form_action = match sign_out_origin {
+        Some(origin) => format!("'self' {origin}"),
+        None => "'self'".to_owned(),
+    };
+    format!(
+        "default-src 'none'; style-src 'self'; img-src 'self' data:; script-src 'self'; \
+         form-action {form_action}; frame-ancestors 'none'; base-uri 'none'"
+    )
+}
+
+/// The origin (`https://login.example.dk`) of the provider's end-session endpoint, when sign-in
+/// is set up and the provider has one.
+fn sign_out_origin(req: &ServiceRequest) -> Option<String> {
+    let provider = req.app_data::<web::Data<crate::oidc::Provider>>()?;
+    let url = openidconnect::url::Url::parse(&provider.end_session_url()?).ok()?;
+    let origin = url.origin();
+    origin.is_tuple().then(|| origin.ascii_serialization())
+}
+
 /// The headers every page answer carries (the API's answers are left as they are).
 pub async fn protect(
     req: ServiceRequest,
     next: Next<impl MessageBody + 'static>,
 ) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
     let page = !req.path().starts_with("/v1/") && !req.path().starts_with("/static/");
+    let policy = content_security_policy(sign_out_origin(&req).as_deref());
     let mut response = next.call(req).await?;
     if page
         && response
@@ -137,12 +162,10 @@ pub async fn protect(
             .is_some_and(|v| v.starts_with("text/html"))
     {
         let headers = response.headers_mut();
+        if let Ok(policy) = HeaderValue::from_str(&policy) {
+            headers.insert(header::CONTENT_SECURITY_POLICY, policy);
+        }
         for (name, value) in [
-            (
-                header::CONTENT_SECURITY_POLICY,
-                "default-src 'none'; style-src 'self'; img-src 'self' data:; script-src 'self'; \
-                 form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
-            ),
             (header::X_FRAME_OPTIONS, "DENY"),
             (header::CACHE_CONTROL, "no-store"),
             (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),

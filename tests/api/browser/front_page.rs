@@ -92,7 +92,7 @@ async fn the_front_page_is_danish_styled_accessible_at_200_percent_and_signs_in_
         presses <= 3,
         "the sign-in link is among the first stops ({presses} presses)"
     );
-    chromium.press(Key::Enter).await;
+    chromium.press_and_load(Key::Enter).await;
     assert!(
         !chromium.path().await.starts_with('/'),
         "Enter followed the link to the provider"
@@ -108,6 +108,11 @@ async fn the_front_page_is_danish_styled_accessible_at_200_percent_and_signs_in_
     with_sign_out_form(&chromium).await;
     chromium.sign_out().await;
     assert_eq!(chromium.session().await["status"], 401, "signed out");
+    chromium.goto("/auth/login").await;
+    assert!(
+        chromium.exists("input[name=password]").await,
+        "signed out at the provider too: signing in again asks for the password"
+    );
 }
 
 #[tokio::test]
