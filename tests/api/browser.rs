@@ -98,6 +98,9 @@ const AXE_TAGS: [&str; 4] = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"];
 /// How long a page may take to load, and a wait for the browser to come back.
 const PATIENCE: Duration = Duration::from_secs(20);
 
+/// How long a script may run: axe-core on a long page takes seconds, more on a busy machine.
+const SCRIPT_PATIENCE: Duration = Duration::from_secs(90);
+
 /// Whether the browser runs the pages' scripts. `Off` is Chromium's content setting (as a
 /// person who turned JavaScript off has it), so every core action must work with plain forms.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -130,7 +133,7 @@ fn free_port() -> u16 {
 struct Driver {
     child: Child,
     /// Chromium's profile, removed after the browser is gone.
-    _profile: TempDir,
+    profile: TempDir,
 }
 
 impl Drop for Driver {
@@ -230,10 +233,7 @@ impl Chromium {
             .process_group(0)
             .spawn()
             .unwrap_or_else(|e| panic!("{chromedriver} does not start ({e}): run tools/test.sh"));
-        let driver = Driver {
-            child,
-            _profile: profile,
-        };
+        let driver = Driver { child, profile };
         let begun = Instant::now();
         while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
             assert!(
@@ -262,7 +262,7 @@ impl Chromium {
                     // fail at once rather than wait on a name lookup.
                     "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1, EXCLUDE localhost",
                     format!("--window-size={WIDTH},{HEIGHT}"),
-                    format!("--user-data-dir={}", driver._profile.path().display()),
+                    format!("--user-data-dir={}", driver.profile.path().display()),
                 ],
                 "prefs": prefs,
             },
@@ -277,7 +277,7 @@ impl Chromium {
             .unwrap_or_else(|e| panic!("chromedriver could not start {chromium}: {e}"));
         client
             .update_timeouts(fantoccini::wd::TimeoutConfiguration::new(
-                Some(PATIENCE),
+                Some(SCRIPT_PATIENCE),
                 Some(PATIENCE),
                 Some(Duration::ZERO),
             ))
