@@ -141,4 +141,9 @@ async fn with_javascript_off_sign_in_and_the_sign_out_form_still_work() {
     );
     chromium.sign_out().await;
     assert_eq!(chromium.session().await["status"], 401, "signed out");
+    chromium.goto("/auth/login").await;
+    assert!(
+        chromium.exists("input[name=password]").await,
+        "signed out at the provider too"
+    );
 }
