@@ -39,6 +39,7 @@ fn main() {
 }
 
 async fn run(rounds: usize) {
+    indgang::delivery::install_crypto();
     let dir = tempfile::tempdir().unwrap();
     let env = [
         ("INDGANG__DATA_DIR", dir.path().display().to_string()),
@@ -84,7 +85,14 @@ async fn run(rounds: usize) {
         let mut doc = template.clone();
         doc["message_id"] = format!("BENCH-{n}").into();
         // A distinct valid CPR number per notice: day 01–28, month, year, and a serial.
-        doc["citizen"]["cpr"] = format!("{:02}{:02}{:02}-{:04}", 1 + n % 28, 1 + (n / 28) % 12, 60 + n % 30, 1000 + n).into();
+        doc["citizen"]["cpr"] = format!(
+            "{:02}{:02}{:02}-{:04}",
+            1 + n % 28,
+            1 + (n / 28) % 12,
+            60 + n % 30,
+            1000 + n
+        )
+        .into();
         submit(doc).await;
     }
     let mut first = template.clone();

@@ -7,7 +7,12 @@
 #           API tests run it on the served /openapi.json (INDGANG_OPENAPI_VALIDATOR).
 #   node/   the npm package oidc-provider (a certified OpenID Connect provider), pinned below; the
 #           sign-in tests (tests/api/oidc.rs) start it with Node.js on loopback
-#           (INDGANG_OIDC_PROVIDER_DIR).
+#           (INDGANG_OIDC_PROVIDER_DIR); and axe-core, pinned below, which the browser tests
+#           (tests/api/browser.rs) inject into pages to check their accessibility (INDGANG_AXE).
+#
+# And from Debian, system-wide when missing: chromium and chromium-driver, the headless browser the
+# page tests drive over WebDriver (INDGANG_CHROMIUM, INDGANG_CHROMEDRIVER); apt-get as root, or
+# through sudo without a password prompt.
 #
 # Each tool has one ensure_* function that installs it when missing and exports the variable the
 # tests read; a new tool is one more such function, called below.
@@ -17,6 +22,7 @@ cd "$(dirname "$0")/.."
 TOOLS="${INDGANG_TEST_TOOLS:-$HOME/.cache/indgang-test}"
 OPENAPI_SPEC_VALIDATOR_VERSION="0.9.0"
 OIDC_PROVIDER_VERSION="9.13.3"
+AXE_CORE_VERSION="4.14.1"
 
 fail() {
     echo "tools/test.sh: $*" >&2
@@ -61,7 +67,49 @@ ensure_oidc_provider() {
     export INDGANG_OIDC_PROVIDER_DIR="$dir"
 }
 
+# axe-core from npm beside oidc-provider, reused when the pinned version is there.
+ensure_axe() {
+    local dir="$TOOLS/node"
+    local installed="$dir/node_modules/axe-core/package.json"
+    local script="$dir/node_modules/axe-core/axe.min.js"
+    if [[ ! -f "$script" ]] ||
+        [[ "$(node -p "require(process.argv[1]).version" "$installed" 2>/dev/null)" != "$AXE_CORE_VERSION" ]]; then
+        command -v npm >/dev/null || fail "npm is needed to install axe-core; install it (Debian: apt-get install npm)"
+        echo "tools/test.sh: installing axe-core $AXE_CORE_VERSION into $dir" >&2
+        mkdir -p "$dir"
+        [[ -f "$dir/package.json" ]] || echo '{"private": true}' >"$dir/package.json"
+        npm install --prefix "$dir" --no-audit --no-fund --save-exact --loglevel=error \
+            "axe-core@$AXE_CORE_VERSION" ||
+            fail "could not install axe-core $AXE_CORE_VERSION from npm into $dir"
+        [[ -f "$script" ]] || fail "axe-core was installed but $script is missing"
+    fi
+    export INDGANG_AXE="$script"
+}
+
+# Debian's chromium and chromium-driver, installed system-wide when either is missing.
+ensure_chromium() {
+    local browser=/usr/bin/chromium driver=/usr/bin/chromedriver
+    if [[ ! -x "$browser" || ! -x "$driver" ]]; then
+        local apt=(env DEBIAN_FRONTEND=noninteractive apt-get)
+        if [[ "$(id -u)" -ne 0 ]]; then
+            sudo -n true 2>/dev/null ||
+                fail "chromium and chromium-driver are needed for the browser tests and installing them needs root: run as root, give this user sudo without a password, or install them yourself (Debian: apt-get install chromium chromium-driver)"
+            apt=(sudo -n "${apt[@]}")
+        fi
+        echo "tools/test.sh: installing chromium and chromium-driver with apt-get" >&2
+        "${apt[@]}" update -qq ||
+            fail "apt-get update failed; chromium and chromium-driver are needed for the browser tests"
+        "${apt[@]}" install -y -qq chromium chromium-driver ||
+            fail "could not install chromium and chromium-driver with apt-get"
+        [[ -x "$browser" && -x "$driver" ]] ||
+            fail "chromium and chromium-driver were installed but $browser or $driver is missing"
+    fi
+    export INDGANG_CHROMIUM="$browser" INDGANG_CHROMEDRIVER="$driver"
+}
+
 ensure_openapi_validator
 ensure_oidc_provider
+ensure_axe
+ensure_chromium
 
 exec cargo test --workspace "$@"

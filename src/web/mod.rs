@@ -311,6 +311,30 @@ async fn problem_page(req: &actix_web::HttpRequest, response: HttpResponse<BoxBo
     )
 }
 
+/// The Content-Security-Policy of every page. `form-action` also governs where a form's
+/// answer may redirect the browser: the sign-out form's answer sends it on to the provider's
+/// end-session endpoint, so that origin is allowed beside the gateway's own (browsers block the
+/// redirect otherwise, and the person stays signed in at the provider).
+fn content_security_policy(sign_out_origin: Option<&str>) -> String {
+    let form_action = match sign_out_origin {
+        Some(origin) => format!("'self' {origin}"),
+        None => "'self'".to_owned(),
+    };
+    format!(
+        "default-src 'none'; style-src 'self'; img-src 'self' data:; script-src 'self'; \
+         form-action {form_action}; frame-ancestors 'none'; base-uri 'none'"
+    )
+}
+
+/// The origin (`https://login.example.dk`) of the provider's end-session endpoint, when sign-in
+/// is set up and the provider has one.
+fn sign_out_origin(req: &ServiceRequest) -> Option<String> {
+    let provider = req.app_data::<web::Data<crate::oidc::Provider>>()?;
+    let url = openidconnect::url::Url::parse(&provider.end_session_url()?).ok()?;
+    let origin = url.origin();
+    origin.is_tuple().then(|| origin.ascii_serialization())
+}
+
 /// The headers every page answer carries (the API's answers are left as they are), and a
 /// problem on a page shown as a page.
 pub async fn protect(
@@ -318,6 +342,8 @@ pub async fn protect(
     next: Next<impl MessageBody + 'static>,
 ) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
     let page = is_page(req.path());
+    // Worked out for pages only: the API's requests (the intake among them) pay nothing.
+    let policy = page.then(|| content_security_policy(sign_out_origin(&req).as_deref()));
     let mut response = next.call(req).await?.map_into_boxed_body();
     if !page {
         return Ok(response);
@@ -339,12 +365,10 @@ pub async fn protect(
         .is_some_and(|v| v.starts_with("text/html"));
     if is_html || response.status().is_redirection() {
         let headers = response.headers_mut();
+        if let Some(Ok(policy)) = policy.as_deref().map(HeaderValue::from_str) {
+            headers.insert(header::CONTENT_SECURITY_POLICY, policy);
+        }
         for (name, value) in [
-            (
-                header::CONTENT_SECURITY_POLICY,
-                "default-src 'none'; style-src 'self'; img-src 'self' data:; script-src 'self'; \
-                 form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
-            ),
             (header::X_FRAME_OPTIONS, "DENY"),
             (header::CACHE_CONTROL, "no-store"),
             (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),

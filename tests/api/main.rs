@@ -5,6 +5,7 @@ mod adapters;
 mod alerts;
 mod audit;
 mod binary;
+mod browser;
 mod cases;
 mod cli;
 mod crash;
