@@ -4,6 +4,8 @@
 use crate::helpers::*;
 use indgang::domain::Kind;
 
+mod case;
+
 #[tokio::test]
 async fn the_front_page_is_danish_html_with_protective_headers_and_its_own_style_sheet() {
     let app = spawn_app().await;
@@ -79,19 +81,24 @@ async fn with_sign_in_set_up_the_front_page_offers_it() {
 }
 
 /// Signs `login` in with a scripted browser and follows the callback to the page it returns to.
-async fn signed_in(app: &TestApp, login: &str) -> crate::provider::Browser {
+pub(crate) async fn signed_in(app: &TestApp, login: &str) -> crate::provider::Browser {
     let browser = crate::provider::Browser::default();
     let callback = browser.sign_in(app, login).await;
     assert_eq!(callback.status(), 303, "{login} signs in");
     browser
 }
 
-async fn text(response: reqwest::Response) -> String {
+pub(crate) async fn text(response: reqwest::Response) -> String {
     response.text().await.unwrap()
 }
 
 /// Posts a page form as a browser does.
-async fn post_form(browser: &crate::provider::Browser, app: &TestApp, path: &str, form: &str) -> reqwest::Response {
+pub(crate) async fn post_form(
+    browser: &crate::provider::Browser,
+    app: &TestApp,
+    path: &str,
+    form: &str,
+) -> reqwest::Response {
     browser
         .client
         .post(format!("{}{path}", app.address))
