@@ -125,7 +125,8 @@ struct CasePage {
     case_ref: String,
     vacant: bool,
     cpr: Option<String>,
-    name: Option<String>,
+    /// Newest first; empty until revealed.
+    names: Vec<String>,
     revealed: bool,
     opened: String,
     flash: Option<&'static str>,
@@ -157,16 +158,21 @@ fn masked(cpr: &str) -> String {
     format!("{}-••••", cpr.get(..6).unwrap_or_default())
 }
 
-/// The citizen's name from the newest message that gives one (only the sealed bodies hold it).
-fn citizen_name(vault: &Vault, case: &CaseRecord) -> Result<Option<String>, Problem> {
+/// The citizen's names as the messages on the case give them, newest first, each once (only the
+/// sealed bodies hold them; senders may spell a name differently, and the caseworker should see
+/// that).
+fn citizen_names(vault: &Vault, case: &CaseRecord) -> Result<Vec<String>, Problem> {
+    let mut names: Vec<String> = Vec::new();
     for message in case.messages.iter().rev() {
         let body = vault.open_document(&message.body_sealed).map_err(internal)?;
         let document: serde_json::Value = serde_json::from_slice(&body).map_err(|e| internal(e.into()))?;
-        if let Some(name) = crate::validation::member(&document, "/citizen/name").and_then(|v| v.as_str()) {
-            return Ok(Some(name.to_owned()));
+        if let Some(name) = crate::validation::member(&document, "/citizen/name").and_then(|v| v.as_str())
+            && !names.iter().any(|n| n == name)
+        {
+            names.push(name.to_owned());
         }
     }
-    Ok(None)
+    Ok(names)
 }
 
 fn deadline_row(d: &DeadlineRecord, policies: &Policies) -> DeadlineRow {
@@ -244,10 +250,10 @@ async fn render(
 ) -> Result<HttpResponse, Problem> {
     let vacant = case.subject_kind == SubjectKind::VacantDwelling.as_str();
     let cpr = unseal_cpr(services.vault, &case)?;
-    let name = if reveal {
-        citizen_name(services.vault, &case)?
+    let names = if reveal {
+        citizen_names(services.vault, &case)?
     } else {
-        None
+        Vec::new()
     };
     let cpr = cpr.map(|c| if reveal { c } else { masked(&c) });
 
@@ -327,7 +333,7 @@ async fn render(
             case_ref: case.case_ref.to_string(),
             vacant,
             cpr,
-            name,
+            names,
             revealed: reveal,
             opened: danish_time(case.opened_at),
             flash: confirmation(query.udfoert.as_deref()),

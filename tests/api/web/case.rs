@@ -376,3 +376,35 @@ async fn a_search_by_cpr_number_finds_the_case_and_leaves_the_number_in_no_url()
     }
     assert!(visited.len() >= 8, "{visited:?}");
 }
+
+#[tokio::test]
+async fn a_long_case_is_shown_fifty_messages_to_a_page() {
+    let it = crate::provider::spawn_with_provider(&[]).await;
+    let app = &it.app;
+    let prison = app.prison_token().await;
+    let mut case_ref = String::new();
+    for i in 0..200 {
+        let notice = release_notice(&format!("KIF-LANG-{i}"), CPR, "751");
+        case_ref = app.accept(Kind::ReleaseNotice, &prison, &notice).await["case_ref"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+    }
+    let alice = signed_in(app, "alice").await;
+
+    let first = alice.get(app, &format!("/sager/{case_ref}")).await;
+    assert_eq!(first.status(), 200);
+    let page = text(first).await;
+    assert!(page.contains("200 beskeder, den nyeste først."));
+    assert_eq!(page.matches("<li class=\"entry\">").count(), 50);
+    assert!(page.contains(&format!(
+        "href=\"/sager/{case_ref}?side=2#tidslinje\" rel=\"next\">Ældre beskeder"
+    )));
+    assert!(!page.contains("rel=\"prev\""));
+
+    let last = text(alice.get(app, &format!("/sager/{case_ref}?side=4")).await).await;
+    assert_eq!(last.matches("<li class=\"entry\">").count(), 50);
+    assert!(last.contains("rel=\"prev\">Nyere beskeder") && !last.contains("rel=\"next\""));
+    let beyond = text(alice.get(app, &format!("/sager/{case_ref}?side=9")).await).await;
+    assert!(beyond.contains("Side 4"), "a page beyond the end shows the last");
+}
