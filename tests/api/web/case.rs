@@ -408,3 +408,87 @@ async fn a_long_case_is_shown_fifty_messages_to_a_page() {
     let beyond = text(alice.get(app, &format!("/sager/{case_ref}?side=9")).await).await;
     assert!(beyond.contains("Side 4"), "a page beyond the end shows the last");
 }
+
+/// The real binary's log output while a caseworker searches by CPR number, opens the case and
+/// shows the number and name: none of them in any line.
+#[tokio::test]
+async fn searching_and_revealing_leave_no_cpr_number_or_name_in_the_log() {
+    let data = tempfile::tempdir().unwrap();
+    let prison = crate::binary::prison_token(data.path());
+    let port = crate::provider::free_port();
+    let gateway = format!("http://127.0.0.1:{port}");
+    let provider = crate::provider::OidcProvider::start(&gateway);
+    let config = data.path().join("indgang.toml");
+    std::fs::write(&config, crate::provider::gateway_config(&gateway, &provider.issuer)).unwrap();
+    let served = crate::binary::serve_configured(
+        data.path(),
+        "debug",
+        Some(&config),
+        &[("INDGANG__SERVER__BIND".to_owned(), format!("127.0.0.1:{port}"))],
+    );
+    let address = served.address.clone();
+    let client = crate::helpers::client();
+    let receipt: Value = client
+        .post(format!("{address}/v1/release-notices"))
+        .bearer_auth(&prison)
+        .json(&release_notice("KIF-LOG-1", CPR, "751"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let case_ref = receipt["case_ref"].as_str().unwrap().to_owned();
+
+    let alice = crate::provider::Browser::default();
+    let callback = alice.through_provider_at(&address, "alice").await;
+    assert_eq!(alice.client.get(callback).send().await.unwrap().status(), 303);
+    let session: Value = alice
+        .client
+        .get(format!("{address}/auth/session"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let csrf = session["csrf_token"].as_str().unwrap().to_owned();
+    let post = async |path: &str, form: String| {
+        alice
+            .client
+            .post(format!("{address}{path}"))
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(form)
+            .send()
+            .await
+            .unwrap()
+    };
+    let found = post("/soeg", format!("csrf_token={csrf}&cpr={CPR}")).await;
+    assert_eq!(found.headers()["location"], format!("/sager/{case_ref}").as_str());
+    assert_eq!(
+        post("/soeg", format!("csrf_token={csrf}&cpr=150385-12")).await.status(),
+        422
+    );
+    let page = alice
+        .client
+        .get(format!("{address}/sager/{case_ref}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(page.status(), 200);
+    let revealed = post(&format!("/sager/{case_ref}/vis"), format!("csrf_token={csrf}")).await;
+    assert!(revealed.text().await.unwrap().contains(NAME));
+
+    let lines = served.lines.clone();
+    let (status, stderr) = served.stop(libc::SIGTERM);
+    assert!(status.success());
+    let lines = lines.lock().unwrap();
+    assert!(
+        lines.iter().any(|l| l.contains("case read") && l.contains(&case_ref)),
+        "the test saw the page's log lines"
+    );
+    let log = format!("{}\n{stderr}", lines.join("\n"));
+    for secret in ["150385", "1503851234", NAME, "Mikkelsen"] {
+        assert!(!log.contains(secret), "the log holds {secret:?}");
+    }
+}
