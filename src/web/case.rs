@@ -54,15 +54,6 @@ pub struct Services<'a> {
 }
 
 impl<'a> Services<'a> {
-    pub fn desk(&self) -> Desk<'a> {
-        Desk {
-            store: self.store,
-            policies: self.policies,
-            clock: self.clock,
-            auditor: self.auditor,
-        }
-    }
-
     pub fn housing(&self) -> HousingDesk<'a> {
         HousingDesk {
             store: self.store,
@@ -525,4 +516,28 @@ async fn acknowledge(
         desk.acknowledge(&caseworker, &actor, receipt_id).await?;
     }
     Ok(back(&path, "kvitteret", "tidslinje"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_masked_cpr_number_keeps_the_birth_date_only() {
+        assert_eq!(masked("150385-1234"), "150385-••••");
+    }
+
+    #[test]
+    fn the_templates_carry_no_inline_style_or_script() {
+        for (name, source) in TEMPLATES.iter().chain(super::super::search::TEMPLATES) {
+            assert!(!source.contains("<script"), "{name}: the policy forbids inline script");
+            assert!(!source.contains("style="), "{name}: and inline style");
+        }
+    }
+
+    #[test]
+    fn a_form_answer_confirms_in_danish_and_ignores_what_it_does_not_know() {
+        assert_eq!(confirmation(Some("loest")), Some("Fristen er løst."));
+        assert_eq!(confirmation(Some("<script>")), None);
+    }
 }
