@@ -107,7 +107,8 @@ impl CandidatesView {
         let date = |text: &str| text.parse().map(super::danish_date).unwrap_or_else(|_| text.to_owned());
         let home = &list.home;
         let mut words = format!(
-            "{} vær., husleje {} om måneden, ledig fra {}, svar senest {}",
+            "{}, {} vær., husleje {} om måneden, ledig fra {}, svar senest {}",
+            super::timeline::dwelling_kind(&home.kind),
             home.rooms,
             crate::matching::kroner(home.monthly_rent_dkk),
             date(&home.available_from),

@@ -108,7 +108,8 @@ pub fn describe(kind: Kind, summary: &Value) -> (&'static str, String) {
     }
 }
 
-fn dwelling_kind(kind: &str) -> &'static str {
+/// A kind of home in Danish.
+pub fn dwelling_kind(kind: &str) -> &'static str {
     match kind {
         "public_housing" => "Almen bolig",
         "private_rental" => "Privat udlejning",

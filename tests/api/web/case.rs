@@ -289,6 +289,10 @@ async fn housing_needs_are_saved_from_the_case_page_and_a_vacant_home_lists_its_
     let page = text(alice.get(app, &format!("/sager/{home}")).await).await;
     assert!(page.contains("Kandidater til boligen"));
     assert!(
+        page.contains("Skæv bolig, 2 vær., husleje 4.850 kr. om måneden"),
+        "the home: {page}"
+    );
+    assert!(
         page.contains(&format!("<a href=\"/sager/{citizen}\">{citizen}</a>")),
         "{page}"
     );
