@@ -394,13 +394,7 @@ impl HousingDesk<'_> {
 
     /// The housing needs recorded on a citizen's case (`housing-needs.read`).
     pub async fn needs(&self, case: &CaseRecord, actor: &Actor) -> Result<HousingNeedsBody, Problem> {
-        let answer = async {
-            citizen_case(case)?;
-            let record = self.store.housing_needs(&case.case_ref).await.map_err(internal)?;
-            let seeking_housing = seeking(self.store, self.settings, case).await?;
-            needs_body(case, record, self.vault, seeking_housing)
-        }
-        .await;
+        let answer = self.needs_on(case).await;
         self.auditor
             .answer(
                 actor,
@@ -409,6 +403,15 @@ impl HousingDesk<'_> {
                 answer,
             )
             .await
+    }
+
+    /// `needs` without an audit entry of its own: for a caller whose entry covers the reading
+    /// already (the case page's `case.read`: one look, one entry).
+    pub async fn needs_on(&self, case: &CaseRecord) -> Result<HousingNeedsBody, Problem> {
+        citizen_case(case)?;
+        let record = self.store.housing_needs(&case.case_ref).await.map_err(internal)?;
+        let seeking_housing = seeking(self.store, self.settings, case).await?;
+        needs_body(case, record, self.vault, seeking_housing)
     }
 
     /// Records `input` on a citizen's case, replacing what was recorded before
@@ -465,64 +468,7 @@ impl HousingDesk<'_> {
     /// The citizens seeking housing ranked against the vacant home of the case
     /// (`candidates.read`).
     pub async fn candidates(&self, case: &CaseRecord, actor: &Actor) -> Result<CandidateList, Problem> {
-        let answer = async {
-            let conflict = |detail: &str| Problem::new(kinds::STATE_CONFLICT, detail.to_owned());
-            if case.subject_kind != SubjectKind::VacantDwelling.as_str() {
-                return Err(conflict(
-                    "candidates are ranked for the case of a vacant home; this is a citizen's case",
-                ));
-            }
-            let offer = case
-                .messages
-                .iter()
-                .rev()
-                .find(|m| m.receipt.kind == Kind::HousingOffer)
-                .ok_or_else(|| conflict("the case holds no housing offer"))?;
-            if offer.summary.get("offer_type").and_then(|v| v.as_str()) == Some("withdrawal") {
-                return Err(conflict("the offer was withdrawn"));
-            }
-            let home =
-                Home::from_summary(&offer.summary).ok_or_else(|| conflict("the offer does not describe the home"))?;
-            let rules = MatchRules::from_settings(&self.settings.matching).map_err(internal)?;
-            let rows = self
-                .store
-                .housing_seekers(case.municipality.clone(), self.settings.reports.housing_policy.clone())
-                .await
-                .map_err(internal)?;
-            let seekers: Vec<_> = rows.iter().filter_map(matching::seeker).collect();
-            let today = crate::domain::copenhagen_date(self.clock.now());
-            let ranking = matching::rank(&home, &seekers, today, &rules);
-            let mut excluded_by = BTreeMap::new();
-            for e in &ranking.excluded {
-                *excluded_by.entry(e.rule.as_str().to_owned()).or_insert(0) += 1;
-            }
-            tracing::info!(
-                case = %case.case_ref,
-                seeking = seekers.len(),
-                candidates = ranking.candidates.len(),
-                "candidates ranked"
-            );
-            Ok(CandidateList {
-                case_ref: case.case_ref.clone(),
-                home: HomeBody {
-                    kind: home.kind,
-                    rooms: home.rooms,
-                    monthly_rent_dkk: home.monthly_rent_dkk,
-                    dogs_allowed: home.dogs_allowed,
-                    cats_allowed: home.cats_allowed,
-                    step_free: home.step_free,
-                    postcode: home.postcode,
-                    available_from: home.available_from.to_string(),
-                    answer_deadline: home.answer_deadline.to_string(),
-                },
-                as_of: today.to_string(),
-                seeking: seekers.len(),
-                candidates: ranking.candidates,
-                excluded: ranking.excluded,
-                excluded_by,
-            })
-        }
-        .await;
+        let answer = self.candidates_for(case).await;
         self.auditor
             .answer(
                 actor,
@@ -531,5 +477,65 @@ impl HousingDesk<'_> {
                 answer,
             )
             .await
+    }
+
+    /// `candidates` without an audit entry of its own: for a caller whose entry covers the
+    /// reading already (the case page's `case.read`).
+    pub async fn candidates_for(&self, case: &CaseRecord) -> Result<CandidateList, Problem> {
+        let conflict = |detail: &str| Problem::new(kinds::STATE_CONFLICT, detail.to_owned());
+        if case.subject_kind != SubjectKind::VacantDwelling.as_str() {
+            return Err(conflict(
+                "candidates are ranked for the case of a vacant home; this is a citizen's case",
+            ));
+        }
+        let offer = case
+            .messages
+            .iter()
+            .rev()
+            .find(|m| m.receipt.kind == Kind::HousingOffer)
+            .ok_or_else(|| conflict("the case holds no housing offer"))?;
+        if offer.summary.get("offer_type").and_then(|v| v.as_str()) == Some("withdrawal") {
+            return Err(conflict("the offer was withdrawn"));
+        }
+        let home =
+            Home::from_summary(&offer.summary).ok_or_else(|| conflict("the offer does not describe the home"))?;
+        let rules = MatchRules::from_settings(&self.settings.matching).map_err(internal)?;
+        let rows = self
+            .store
+            .housing_seekers(case.municipality.clone(), self.settings.reports.housing_policy.clone())
+            .await
+            .map_err(internal)?;
+        let seekers: Vec<_> = rows.iter().filter_map(matching::seeker).collect();
+        let today = crate::domain::copenhagen_date(self.clock.now());
+        let ranking = matching::rank(&home, &seekers, today, &rules);
+        let mut excluded_by = BTreeMap::new();
+        for e in &ranking.excluded {
+            *excluded_by.entry(e.rule.as_str().to_owned()).or_insert(0) += 1;
+        }
+        tracing::info!(
+            case = %case.case_ref,
+            seeking = seekers.len(),
+            candidates = ranking.candidates.len(),
+            "candidates ranked"
+        );
+        Ok(CandidateList {
+            case_ref: case.case_ref.clone(),
+            home: HomeBody {
+                kind: home.kind,
+                rooms: home.rooms,
+                monthly_rent_dkk: home.monthly_rent_dkk,
+                dogs_allowed: home.dogs_allowed,
+                cats_allowed: home.cats_allowed,
+                step_free: home.step_free,
+                postcode: home.postcode,
+                available_from: home.available_from.to_string(),
+                answer_deadline: home.answer_deadline.to_string(),
+            },
+            as_of: today.to_string(),
+            seeking: seekers.len(),
+            candidates: ranking.candidates,
+            excluded: ranking.excluded,
+            excluded_by,
+        })
     }
 }

@@ -233,7 +233,6 @@ fn deadline_row(d: &DeadlineRecord, policies: &Policies) -> DeadlineRow {
 /// The case page for a case already read (and audited).
 async fn render(
     viewer: &Viewer,
-    actor: &Actor,
     services: &Services<'_>,
     case: CaseRecord,
     reveal: bool,
@@ -302,7 +301,8 @@ async fn render(
 
     let housing = services.housing();
     let (needs, candidates, candidates_note) = if vacant {
-        match housing.candidates(&case, actor).await {
+        // Covered by the page's one entry (`case.read` or `case.reveal`): one look, one entry.
+        match housing.candidates_for(&case).await {
             Ok(list) => (None, Some(super::needs::CandidatesView::of(list)), None),
             Err(p) if p.status == 409 => (
                 None,
@@ -312,7 +312,7 @@ async fn render(
             Err(p) => return Err(p),
         }
     } else {
-        let body = housing.needs(&case, actor).await?;
+        let body = housing.needs_on(&case).await?;
         (Some(super::needs::NeedsForm::of(&body)), None, None)
     };
 
@@ -373,7 +373,7 @@ async fn show(
     let caseworker = Caseworker::of(viewer.principal.clone())?;
     let actor = Actor::of(&caseworker.principal, &req);
     let case = read_case(services.store, &auditor, &caseworker, &actor, &path, action::CASE_READ).await?;
-    render(&viewer, &actor, &services, case, false, &query).await
+    render(&viewer, &services, case, false, &query).await
 }
 
 /// Shows the CPR number and the name: the answer to a form, so they are in no URL and in no
@@ -413,7 +413,7 @@ async fn reveal(
         side: None,
         udfoert: None,
     };
-    render(&posted.viewer, &actor, &services, case, true, &query).await
+    render(&posted.viewer, &services, case, true, &query).await
 }
 
 /// A problem of a deadline form in words a caseworker can act on.

@@ -299,7 +299,16 @@ async fn housing_needs_are_saved_from_the_case_page_and_a_vacant_home_lists_its_
     assert!(page.contains("hund tilladt"), "the reasons in Danish: {page}");
     assert!(!page.contains("Vestergade"), "no address");
     assert!(!page.contains("Vis CPR-nummer"), "no citizen on a vacant home's case");
-    assert_eq!(last_audit(app, "candidates.read").await["actor"], "alice");
+    let read = last_audit(app, "case.read").await;
+    assert_eq!(
+        (read["actor"].as_str(), read["case_ref"].as_str()),
+        (Some("alice"), Some(home.as_str()))
+    );
+    assert_eq!(
+        last_audit(app, "candidates.read").await,
+        Value::Null,
+        "one look at the page, one entry: its case.read"
+    );
 }
 
 #[tokio::test]
