@@ -137,15 +137,14 @@ fn benefit(kind: Option<&str>) -> &'static str {
     }
 }
 
-/// Where a message went and how far it got.
+/// Where a message went and how far it got (the message's own deliveries: reminders and
+/// escalations are the deadlines' business).
 #[derive(Serialize)]
 pub struct Delivered {
     pub destination: String,
     pub state: &'static str,
     /// For the style sheet; the state is always in words too.
     pub class: &'static str,
-    /// A reminder or escalation about the message rather than the message itself.
-    pub purpose: Option<&'static str>,
 }
 
 pub fn delivered(d: &DeliveryRecord) -> Delivered {
@@ -155,17 +154,10 @@ pub fn delivered(d: &DeliveryRecord) -> Delivered {
         DeliveryState::Delivered => ("leveret", "done"),
         DeliveryState::Dead => ("fejlet", "failed"),
     };
-    let purpose = match d.purpose.as_str() {
-        "reminder" => Some("påmindelse"),
-        "escalation" => Some("eskalering"),
-        "digest" => Some("daglig oversigt"),
-        _ => None,
-    };
     Delivered {
         destination: d.destination.clone(),
         state,
         class,
-        purpose,
     }
 }
 
