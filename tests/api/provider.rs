@@ -223,13 +223,14 @@ impl Browser {
     /// `login`; returns the callback URL the provider sends the browser back to (not yet
     /// followed).
     pub async fn through_provider(&self, app: &TestApp, login: &str) -> reqwest::Url {
-        self.through_provider_at(&app.address, login).await
+        self.through_provider_at(&app.address, login, "/auth/login").await
     }
 
-    /// `through_provider` for a gateway at `address` (e.g. the real binary's).
-    pub async fn through_provider_at(&self, address: &str, login: &str) -> reqwest::Url {
-        let mut response = self.client.get(format!("{address}/auth/login")).send().await.unwrap();
-        assert_eq!(response.status(), 303, "/auth/login sends the browser to the provider");
+    /// `through_provider` for the gateway at `address` (e.g. the real binary's), beginning at
+    /// `start` (a page that sends the browser to sign in, or `/auth/login?return_to=…`).
+    pub async fn through_provider_at(&self, address: &str, login: &str, start: &str) -> reqwest::Url {
+        let mut response = self.client.get(format!("{address}{start}")).send().await.unwrap();
+        assert_eq!(response.status(), 303, "{start} sends the browser on to sign in");
         for _ in 0..20 {
             if response.status().is_redirection() {
                 let location = response.headers()["location"].to_str().unwrap().to_owned();

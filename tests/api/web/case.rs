@@ -454,7 +454,7 @@ async fn searching_and_revealing_leave_no_cpr_number_or_name_in_the_log() {
     let case_ref = receipt["case_ref"].as_str().unwrap().to_owned();
 
     let alice = crate::provider::Browser::default();
-    let callback = alice.through_provider_at(&address, "alice").await;
+    let callback = alice.through_provider_at(&address, "alice", "/auth/login").await;
     assert_eq!(alice.client.get(callback).send().await.unwrap().status(), 303);
     let session: Value = alice
         .client
