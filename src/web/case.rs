@@ -6,7 +6,8 @@
 //! newest first, with where each was delivered and whether it is acknowledged; the case's
 //! deadlines with a form to resolve or reopen each (`api::deadlines::Desk`); and, through
 //! `api::housing::HousingDesk`, the citizen's housing needs as a form, or for a vacant home the
-//! ranked candidates (`needs` has the housing needs form).
+//! ranked candidates (`needs` has the housing needs form). One look is one audit entry: the
+//! page's `case.read` (or `case.reveal`) covers the needs and candidates it shows.
 
 use super::timeline::{actor_label, delivered, describe, event_label, outcome_label, reason_label, state_label};
 use super::{Posted, Viewer, danish_time, page, see_other};
