@@ -53,7 +53,9 @@ async fn search(
 ) -> Result<HttpResponse, Problem> {
     let viewer = &posted.viewer;
     let caseworker = Caseworker::of(viewer.principal.clone())?;
-    if let Some(cpr) = posted.fields.get("cpr") {
+    // Which form was sent (`efter`), so an empty CPR field is answered as one.
+    if posted.fields.get("efter") == Some("cpr") || posted.fields.get("cpr").is_some() {
+        let cpr = posted.fields.get("cpr").unwrap_or_default();
         let actor = Actor::of(&caseworker.principal, &req);
         return match search_by_cpr(store.as_ref(), &vault, &clock, &auditor, &caseworker, &actor, cpr).await {
             Ok(cases) => match cases.first() {

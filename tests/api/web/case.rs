@@ -358,6 +358,10 @@ async fn a_search_by_cpr_number_finds_the_case_and_leaves_the_number_in_no_url()
     assert!(page.contains("Det er ikke et gyldigt CPR-nummer."));
     assert!(!page.contains("150385"), "the entered value is not echoed");
 
+    let empty = search(&format!("csrf_token={csrf}&efter=cpr&cpr=")).await;
+    assert_eq!(empty.status(), 422);
+    assert!(text(empty).await.contains("Det er ikke et gyldigt CPR-nummer."));
+
     let none = search(&format!("csrf_token={csrf}&cpr=010190-2345")).await;
     assert_eq!(none.status(), 200);
     assert!(
