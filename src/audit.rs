@@ -18,6 +18,8 @@ use std::sync::Arc;
 /// What an entry records, by name (docs/security.md lists them).
 pub mod action {
     pub const CASE_READ: &str = "case.read";
+    /// The case page's CPR number and name shown in full (`case.read` shows them masked).
+    pub const CASE_REVEAL: &str = "case.reveal";
     pub const CASE_SEARCH: &str = "case.search";
     pub const DEADLINE_ACKNOWLEDGE: &str = "deadline.acknowledge";
     pub const DEADLINE_RESOLVE: &str = "deadline.resolve";

@@ -6,7 +6,7 @@ use crate::api::receipts::ReceiptBody;
 use crate::audit::{About, Actor, Auditor, action, outcome};
 use crate::domain::{CaseRef, Kind};
 use crate::problem::{Problem, internal, kinds};
-use crate::store::{CaseFilter, Store};
+use crate::store::{CaseFilter, CaseRecord, Store};
 use crate::vault::Vault;
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde::{Deserialize, Serialize};
@@ -150,7 +150,6 @@ pub async fn search_cases(
     clock: web::Data<crate::clock::Clock>,
     auditor: web::Data<Auditor>,
 ) -> Result<HttpResponse, Problem> {
-    let municipality = caseworker.municipality.as_str();
     let actor = Actor::of(&caseworker.principal, &req);
     // Neither the parse error nor the problem may repeat the body: it holds a CPR number.
     let search: CaseSearch = serde_json::from_slice(&body).map_err(|_| {
@@ -159,29 +158,16 @@ pub async fn search_cases(
             "the body must be {\"cpr\": \"DDMMYY-SSSS\"}".to_owned(),
         )
     })?;
-    let today = crate::domain::copenhagen_date(clock.now());
-    let cpr = match crate::domain::Cpr::parse(search.cpr.trim(), today) {
-        Ok(cpr) => cpr,
-        Err(e) => {
-            let refused = Err(Problem::new(kinds::BAD_REQUEST, format!("cpr: {e}")));
-            return auditor
-                .answer(&actor, action::CASE_SEARCH, About::default(), refused)
-                .await;
-        }
-    };
-    let filter = CaseFilter {
-        municipality: municipality.to_owned(),
-        kind: None,
-        since: None,
-        limit: 1,
-        subject: Some(vault.match_hash("cpr", cpr.expose_digits().as_bytes())),
-    };
-    let cases = store.cases(filter).await.map_err(internal)?;
-    let (about, found) = match cases.first() {
-        Some(case) => (About::case(case.case_ref.as_str()), outcome::OK),
-        None => (About::default(), outcome::NOT_FOUND),
-    };
-    auditor.request(&actor, action::CASE_SEARCH, about, found).await?;
+    let cases = search_by_cpr(
+        store.as_ref(),
+        &vault,
+        &clock,
+        &auditor,
+        &caseworker,
+        &actor,
+        &search.cpr,
+    )
+    .await?;
     Ok(HttpResponse::Ok().json(CaseList::from(cases)))
 }
 
@@ -204,41 +190,9 @@ pub async fn get_case(
     policies: web::Data<crate::deadlines::Policies>,
     auditor: web::Data<Auditor>,
 ) -> Result<HttpResponse, Problem> {
-    let municipality = caseworker.municipality.as_str();
-    let principal = &caseworker.principal;
-    let not_found = || Problem::new(kinds::NOT_FOUND, "no such case".to_owned());
-    let case_ref = CaseRef::parse(&path).ok_or_else(not_found)?;
-    // Another municipality's case answers as one that does not exist: case references are
-    // sequential, and a different answer would tell which exist.
-    let case = store
-        .case(&case_ref)
-        .await
-        .map_err(internal)?
-        .filter(|case| case.municipality == municipality);
-    let actor = Actor::of(principal, &req);
-    let Some(case) = case else {
-        // Asking for cases that are not one's own is worth a record too.
-        auditor
-            .request(
-                &actor,
-                action::CASE_READ,
-                About::case(case_ref.as_str()),
-                outcome::NOT_FOUND,
-            )
-            .await?;
-        return Err(not_found());
-    };
-    let cpr = match &case.cpr_sealed {
-        Some(sealed) => {
-            let digits = String::from_utf8(vault.decrypt(sealed).map_err(internal)?).map_err(|e| internal(e.into()))?;
-            let (birth, serial) = (digits.get(..6), digits.get(6..));
-            match (birth, serial) {
-                (Some(birth), Some(serial)) if digits.len() == 10 => Some(format!("{birth}-{serial}")),
-                _ => return Err(internal(anyhow::anyhow!("a stored CPR number is malformed"))),
-            }
-        }
-        None => None,
-    };
+    let actor = Actor::of(&caseworker.principal, &req);
+    let case = read_case(store.as_ref(), &auditor, &caseworker, &actor, &path, action::CASE_READ).await?;
+    let cpr = unseal_cpr(&vault, &case)?;
     let mut messages = Vec::with_capacity(case.messages.len());
     for record in case.messages {
         let body = vault.open_document(&record.body_sealed).map_err(internal)?;
@@ -248,16 +202,6 @@ pub async fn get_case(
             message,
         });
     }
-    // The record is written before the answer: personal data read without one was not read.
-    auditor
-        .request(
-            &actor,
-            action::CASE_READ,
-            About::case(case.case_ref.as_str()),
-            outcome::OK,
-        )
-        .await?;
-    tracing::info!(case = %case.case_ref, token = principal.token_id(), "case read");
     Ok(HttpResponse::Ok().json(CaseBody {
         case_ref: case.case_ref,
         municipality: case.municipality,
@@ -271,4 +215,89 @@ pub async fn get_case(
             .map(|d| super::deadlines::DeadlineBody::new(d, &policies))
             .collect(),
     }))
+}
+
+/// The case `path` names, when it is one of the caseworker's municipality, its reading recorded
+/// in the audit log as `audit_action` (`case.read`, or `case.reveal` on the page that shows the
+/// CPR number) before any of it is shown: personal data read without a record was not read.
+/// Another municipality's case answers as one that does not exist: case references are
+/// sequential, and a different answer would tell which exist. Asking for cases that are not
+/// one's own is worth a record too.
+pub async fn read_case(
+    store: &dyn Store,
+    auditor: &Auditor,
+    caseworker: &Caseworker,
+    actor: &Actor,
+    path: &str,
+    audit_action: &str,
+) -> Result<CaseRecord, Problem> {
+    let not_found = || Problem::new(kinds::NOT_FOUND, "no such case".to_owned());
+    let case_ref = CaseRef::parse(path).ok_or_else(not_found)?;
+    let case = store
+        .case(&case_ref)
+        .await
+        .map_err(internal)?
+        .filter(|case| case.municipality == caseworker.municipality);
+    let Some(case) = case else {
+        auditor
+            .request(actor, audit_action, About::case(case_ref.as_str()), outcome::NOT_FOUND)
+            .await?;
+        return Err(not_found());
+    };
+    auditor
+        .request(actor, audit_action, About::case(case.case_ref.as_str()), outcome::OK)
+        .await?;
+    tracing::info!(case = %case.case_ref, token = caseworker.principal.token_id(), action = audit_action, "case read");
+    Ok(case)
+}
+
+/// The citizen's CPR number as `DDMMYY-SSSS`; `None` on the case of a vacant home.
+pub fn unseal_cpr(vault: &Vault, case: &CaseRecord) -> Result<Option<String>, Problem> {
+    let Some(sealed) = &case.cpr_sealed else {
+        return Ok(None);
+    };
+    let digits = String::from_utf8(vault.decrypt(sealed).map_err(internal)?).map_err(|e| internal(e.into()))?;
+    match (digits.get(..6), digits.get(6..)) {
+        (Some(birth), Some(serial)) if digits.len() == 10 => Ok(Some(format!("{birth}-{serial}"))),
+        _ => Err(internal(anyhow::anyhow!("a stored CPR number is malformed"))),
+    }
+}
+
+/// The case of a citizen of the caseworker's municipality with the CPR number `text` (none or
+/// one). Every search is recorded in the audit log (`case.search`), with the case found, never
+/// the number; a text that is not a CPR number is refused (`400`), its problem not repeating it.
+#[allow(clippy::too_many_arguments)]
+pub async fn search_by_cpr(
+    store: &dyn Store,
+    vault: &Vault,
+    clock: &crate::clock::Clock,
+    auditor: &Auditor,
+    caseworker: &Caseworker,
+    actor: &Actor,
+    text: &str,
+) -> Result<Vec<crate::store::CaseSummary>, Problem> {
+    let today = crate::domain::copenhagen_date(clock.now());
+    let cpr = match crate::domain::Cpr::parse(text.trim(), today) {
+        Ok(cpr) => cpr,
+        Err(e) => {
+            let refused = Err(Problem::new(kinds::BAD_REQUEST, format!("cpr: {e}")));
+            return auditor
+                .answer(actor, action::CASE_SEARCH, About::default(), refused)
+                .await;
+        }
+    };
+    let filter = CaseFilter {
+        municipality: caseworker.municipality.clone(),
+        kind: None,
+        since: None,
+        limit: 1,
+        subject: Some(vault.match_hash("cpr", cpr.expose_digits().as_bytes())),
+    };
+    let cases = store.cases(filter).await.map_err(internal)?;
+    let (about, found) = match cases.first() {
+        Some(case) => (About::case(case.case_ref.as_str()), outcome::OK),
+        None => (About::default(), outcome::NOT_FOUND),
+    };
+    auditor.request(actor, action::CASE_SEARCH, about, found).await?;
+    Ok(cases)
 }

@@ -102,7 +102,7 @@ pub struct HomeBody {
 
 /// The case, when it is the caseworker's municipality's; otherwise as if it did not exist
 /// (an audit entry `not-found`), as `GET /v1/cases/{case_ref}` answers.
-async fn own_case(
+pub async fn own_case(
     path: &str,
     municipality: &str,
     store: &dyn Store,
@@ -255,72 +255,34 @@ pub async fn put_housing_needs(
     clock: web::Data<crate::clock::Clock>,
     auditor: web::Data<Auditor>,
 ) -> Result<HttpResponse, Problem> {
-    let (municipality, principal) = (caseworker.municipality.as_str(), &caseworker.principal);
-    let actor = Actor::of(principal, &req);
-    let case = own_case(
-        &path,
-        municipality,
-        store.as_ref(),
-        &auditor,
-        &actor,
-        action::HOUSING_NEEDS_WRITE,
-    )
-    .await?;
-    let answer = async {
-        citizen_case(&case)?;
-        // The note may hold anything: the answer repeats none of the body.
-        let input: HousingNeedsInput = serde_json::from_slice(&body).map_err(|e| {
-            Problem::new(
-                kinds::BAD_REQUEST,
-                format!(
-                    "the body must be housing needs as documented ({} at line {}, column {})",
-                    match e.classify() {
-                        serde_json::error::Category::Data => "a member unknown or of the wrong type",
-                        _ => "not well-formed JSON",
-                    },
-                    e.line(),
-                    e.column()
-                ),
-            )
-        })?;
-        let faults = check(&input);
-        if !faults.is_empty() {
-            return Err(Problem::new(kinds::BAD_REQUEST, faults.join("; ")));
-        }
-        let note_sealed = input
-            .note
-            .as_deref()
-            .filter(|n| !n.trim().is_empty())
-            .map(|n| vault.encrypt(n.as_bytes()));
-        let new = NewHousingNeeds {
-            case_ref: case.case_ref.clone(),
-            needs: HousingNeeds {
-                dog: input.dog,
-                cat: input.cat,
-                step_free: input.step_free,
-                min_rooms: input.min_rooms,
-                max_rent_dkk: input.max_rent_dkk,
-                preferred_postcodes: input.preferred_postcodes,
-                avoided_postcodes: input.avoided_postcodes,
-            },
-            note_sealed,
-            actor: Actor::of(principal, &req).id,
-            at: clock.now(),
-        };
-        let record = store.put_housing_needs(new).await.map_err(internal)?;
-        let seeking_housing = seeking(store.as_ref(), &settings, &case).await?;
-        let body = needs_body(&case, record, &vault, seeking_housing)?;
-        Ok(HttpResponse::Ok().json(body))
-    }
-    .await;
-    auditor
-        .answer(
-            &actor,
-            action::HOUSING_NEEDS_WRITE,
-            About::case(case.case_ref.as_str()),
-            answer,
+    let actor = Actor::of(&caseworker.principal, &req);
+    let desk = HousingDesk {
+        store: store.as_ref(),
+        vault: &vault,
+        settings: &settings,
+        clock: &clock,
+        auditor: &auditor,
+    };
+    let case = desk
+        .own_case(&caseworker, &actor, &path, action::HOUSING_NEEDS_WRITE)
+        .await?;
+    // The note may hold anything: the answer repeats none of the body.
+    let input = serde_json::from_slice::<HousingNeedsInput>(&body).map_err(|e| {
+        Problem::new(
+            kinds::BAD_REQUEST,
+            format!(
+                "the body must be housing needs as documented ({} at line {}, column {})",
+                match e.classify() {
+                    serde_json::error::Category::Data => "a member unknown or of the wrong type",
+                    _ => "not well-formed JSON",
+                },
+                e.line(),
+                e.column()
+            ),
         )
-        .await
+    });
+    let body = desk.write_needs(&case, &actor, input).await?;
+    Ok(HttpResponse::Ok().json(body))
 }
 
 /// What a home must offer the citizen of the case, the income basis as a hint, and whether the
@@ -335,6 +297,7 @@ pub async fn put_housing_needs(
         (status = 409, description = "The case is a vacant home's, not a citizen's", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = [])))]
+#[allow(clippy::too_many_arguments)]
 pub async fn get_housing_needs(
     req: HttpRequest,
     path: web::Path<String>,
@@ -342,34 +305,21 @@ pub async fn get_housing_needs(
     store: web::Data<dyn Store>,
     vault: web::Data<Vault>,
     settings: web::Data<crate::config::Settings>,
+    clock: web::Data<crate::clock::Clock>,
     auditor: web::Data<Auditor>,
 ) -> Result<HttpResponse, Problem> {
-    let (municipality, principal) = (caseworker.municipality.as_str(), &caseworker.principal);
-    let actor = Actor::of(principal, &req);
-    let case = own_case(
-        &path,
-        municipality,
-        store.as_ref(),
-        &auditor,
-        &actor,
-        action::HOUSING_NEEDS_READ,
-    )
-    .await?;
-    let answer = async {
-        citizen_case(&case)?;
-        let record = store.housing_needs(&case.case_ref).await.map_err(internal)?;
-        let seeking_housing = seeking(store.as_ref(), &settings, &case).await?;
-        Ok(HttpResponse::Ok().json(needs_body(&case, record, &vault, seeking_housing)?))
-    }
-    .await;
-    auditor
-        .answer(
-            &actor,
-            action::HOUSING_NEEDS_READ,
-            About::case(case.case_ref.as_str()),
-            answer,
-        )
-        .await
+    let actor = Actor::of(&caseworker.principal, &req);
+    let desk = HousingDesk {
+        store: store.as_ref(),
+        vault: &vault,
+        settings: &settings,
+        clock: &clock,
+        auditor: &auditor,
+    };
+    let case = desk
+        .own_case(&caseworker, &actor, &path, action::HOUSING_NEEDS_READ)
+        .await?;
+    Ok(HttpResponse::Ok().json(desk.needs(&case, &actor).await?))
 }
 
 /// The citizens of the municipality seeking housing, ranked against the vacant home of the case:
@@ -391,22 +341,147 @@ pub async fn get_candidates(
     path: web::Path<String>,
     caseworker: Caseworker,
     store: web::Data<dyn Store>,
+    vault: web::Data<Vault>,
     settings: web::Data<crate::config::Settings>,
     clock: web::Data<crate::clock::Clock>,
     auditor: web::Data<Auditor>,
 ) -> Result<HttpResponse, Problem> {
-    let (municipality, principal) = (caseworker.municipality.as_str(), &caseworker.principal);
-    let actor = Actor::of(principal, &req);
-    let case = own_case(
-        &path,
-        municipality,
-        store.as_ref(),
-        &auditor,
-        &actor,
-        action::CANDIDATES_READ,
-    )
-    .await?;
-    let answer = async {
+    let actor = Actor::of(&caseworker.principal, &req);
+    let desk = HousingDesk {
+        store: store.as_ref(),
+        vault: &vault,
+        settings: &settings,
+        clock: &clock,
+        auditor: &auditor,
+    };
+    let case = desk
+        .own_case(&caseworker, &actor, &path, action::CANDIDATES_READ)
+        .await?;
+    Ok(HttpResponse::Ok().json(desk.candidates(&case, &actor).await?))
+}
+
+/// What a caseworker does with housing needs and candidates, the same from the API and from
+/// the case page: each read and write is checked against the caseworker's municipality and
+/// written to the audit log.
+pub struct HousingDesk<'a> {
+    pub store: &'a dyn Store,
+    pub vault: &'a Vault,
+    pub settings: &'a crate::config::Settings,
+    pub clock: &'a crate::clock::Clock,
+    pub auditor: &'a Auditor,
+}
+
+impl HousingDesk<'_> {
+    /// The case `path` names when it is the caseworker's municipality's; otherwise `404` with
+    /// an audit entry `not-found` under `audit_action`.
+    pub async fn own_case(
+        &self,
+        caseworker: &Caseworker,
+        actor: &Actor,
+        path: &str,
+        audit_action: &str,
+    ) -> Result<CaseRecord, Problem> {
+        own_case(
+            path,
+            &caseworker.municipality,
+            self.store,
+            self.auditor,
+            actor,
+            audit_action,
+        )
+        .await
+    }
+
+    /// The housing needs recorded on a citizen's case (`housing-needs.read`).
+    pub async fn needs(&self, case: &CaseRecord, actor: &Actor) -> Result<HousingNeedsBody, Problem> {
+        let answer = self.needs_on(case).await;
+        self.auditor
+            .answer(
+                actor,
+                action::HOUSING_NEEDS_READ,
+                About::case(case.case_ref.as_str()),
+                answer,
+            )
+            .await
+    }
+
+    /// `needs` without an audit entry of its own: for a caller whose entry covers the reading
+    /// already (the case page's `case.read`: one look, one entry).
+    pub async fn needs_on(&self, case: &CaseRecord) -> Result<HousingNeedsBody, Problem> {
+        citizen_case(case)?;
+        let record = self.store.housing_needs(&case.case_ref).await.map_err(internal)?;
+        let seeking_housing = seeking(self.store, self.settings, case).await?;
+        needs_body(case, record, self.vault, seeking_housing)
+    }
+
+    /// Records `input` on a citizen's case, replacing what was recorded before
+    /// (`housing-needs.write`); an input that could not be read is passed as its problem, so
+    /// that the refusal is recorded too.
+    pub async fn write_needs(
+        &self,
+        case: &CaseRecord,
+        actor: &Actor,
+        input: Result<HousingNeedsInput, Problem>,
+    ) -> Result<HousingNeedsBody, Problem> {
+        let answer = async {
+            citizen_case(case)?;
+            let input = input?;
+            let faults = check(&input);
+            if !faults.is_empty() {
+                return Err(Problem::new(kinds::BAD_REQUEST, faults.join("; ")));
+            }
+            let note_sealed = input
+                .note
+                .as_deref()
+                .filter(|n| !n.trim().is_empty())
+                .map(|n| self.vault.encrypt(n.as_bytes()));
+            let new = NewHousingNeeds {
+                case_ref: case.case_ref.clone(),
+                needs: HousingNeeds {
+                    dog: input.dog,
+                    cat: input.cat,
+                    step_free: input.step_free,
+                    min_rooms: input.min_rooms,
+                    max_rent_dkk: input.max_rent_dkk,
+                    preferred_postcodes: input.preferred_postcodes,
+                    avoided_postcodes: input.avoided_postcodes,
+                },
+                note_sealed,
+                actor: actor.id.clone(),
+                at: self.clock.now(),
+            };
+            let record = self.store.put_housing_needs(new).await.map_err(internal)?;
+            let seeking_housing = seeking(self.store, self.settings, case).await?;
+            needs_body(case, record, self.vault, seeking_housing)
+        }
+        .await;
+        self.auditor
+            .answer(
+                actor,
+                action::HOUSING_NEEDS_WRITE,
+                About::case(case.case_ref.as_str()),
+                answer,
+            )
+            .await
+    }
+
+    /// The citizens seeking housing ranked against the vacant home of the case
+    /// (`candidates.read`).
+    pub async fn candidates(&self, case: &CaseRecord, actor: &Actor) -> Result<CandidateList, Problem> {
+        let answer = self.candidates_for(case).await;
+        self.auditor
+            .answer(
+                actor,
+                action::CANDIDATES_READ,
+                About::case(case.case_ref.as_str()),
+                answer,
+            )
+            .await
+    }
+
+    /// `candidates` without an audit entry of its own: for a caller whose entry covers the
+    /// reading already (the case page's `case.read`).
+    pub async fn candidates_for(&self, case: &CaseRecord) -> Result<CandidateList, Problem> {
         let conflict = |detail: &str| Problem::new(kinds::STATE_CONFLICT, detail.to_owned());
         if case.subject_kind != SubjectKind::VacantDwelling.as_str() {
             return Err(conflict(
@@ -424,13 +499,14 @@ pub async fn get_candidates(
         }
         let home =
             Home::from_summary(&offer.summary).ok_or_else(|| conflict("the offer does not describe the home"))?;
-        let rules = MatchRules::from_settings(&settings.matching).map_err(internal)?;
-        let rows = store
-            .housing_seekers(case.municipality.clone(), settings.reports.housing_policy.clone())
+        let rules = MatchRules::from_settings(&self.settings.matching).map_err(internal)?;
+        let rows = self
+            .store
+            .housing_seekers(case.municipality.clone(), self.settings.reports.housing_policy.clone())
             .await
             .map_err(internal)?;
         let seekers: Vec<_> = rows.iter().filter_map(matching::seeker).collect();
-        let today = crate::domain::copenhagen_date(clock.now());
+        let today = crate::domain::copenhagen_date(self.clock.now());
         let ranking = matching::rank(&home, &seekers, today, &rules);
         let mut excluded_by = BTreeMap::new();
         for e in &ranking.excluded {
@@ -442,7 +518,7 @@ pub async fn get_candidates(
             candidates = ranking.candidates.len(),
             "candidates ranked"
         );
-        Ok(HttpResponse::Ok().json(CandidateList {
+        Ok(CandidateList {
             case_ref: case.case_ref.clone(),
             home: HomeBody {
                 kind: home.kind,
@@ -460,15 +536,6 @@ pub async fn get_candidates(
             candidates: ranking.candidates,
             excluded: ranking.excluded,
             excluded_by,
-        }))
+        })
     }
-    .await;
-    auditor
-        .answer(
-            &actor,
-            action::CANDIDATES_READ,
-            About::case(case.case_ref.as_str()),
-            answer,
-        )
-        .await
 }

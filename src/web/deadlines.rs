@@ -229,17 +229,6 @@ async fn list(
     ))
 }
 
-/// Who or what met a deadline, as a caseworker reads it.
-fn actor_words(actor: &str) -> String {
-    if actor.starts_with("receipt:") {
-        "en besked på sagen".to_owned()
-    } else if actor == "scheduler" {
-        "gatewayen".to_owned()
-    } else {
-        actor.to_owned()
-    }
-}
-
 fn row(d: DeadlineRecord, policies: &Policies) -> Row {
     let outcomes = policies
         .outcomes(&d.policy)
@@ -255,7 +244,10 @@ fn row(d: DeadlineRecord, policies: &Policies) -> Row {
         (DeadlineState::Met, Some(at)) => Some(format!(
             "{} af {} {}",
             d.outcome.as_deref().map(words::outcome).unwrap_or_default(),
-            d.resolved_by.as_deref().map(actor_words).unwrap_or_default(),
+            d.resolved_by
+                .as_deref()
+                .map(super::timeline::actor_label)
+                .unwrap_or_default(),
             danish_time(*at),
         )),
         _ => None,

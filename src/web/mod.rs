@@ -10,8 +10,12 @@
 //! The pages call the same code as the API (`crate::api`), so both answer alike and both write
 //! the audit log.
 
+pub mod case;
 pub mod deadlines;
 pub mod inbox;
+pub mod needs;
+pub mod search;
+pub mod timeline;
 pub mod viewer;
 pub mod words;
 
@@ -46,7 +50,14 @@ const TEMPLATES: &[(&str, &str)] = &[
 
 static PAGES: LazyLock<Environment<'static>> = LazyLock::new(|| {
     let mut env = Environment::new();
-    for (name, source) in TEMPLATES.iter().chain(inbox::TEMPLATES).chain(deadlines::TEMPLATES) {
+    let pages = [
+        TEMPLATES,
+        inbox::TEMPLATES,
+        deadlines::TEMPLATES,
+        case::TEMPLATES,
+        search::TEMPLATES,
+    ];
+    for (name, source) in pages.into_iter().flatten() {
         env.add_template(name, source)
             .expect("the embedded page templates parse");
     }
@@ -125,7 +136,8 @@ pub fn page(template: &str, viewer: Option<&Viewer>, current: &str, page: impl S
     render_with(StatusCode::OK, template, viewer, current, page)
 }
 
-fn render_with(
+/// `page` with another status than `200` (a form shown again with its faults).
+pub fn render_with(
     status: StatusCode,
     template: &str,
     viewer: Option<&Viewer>,
@@ -170,6 +182,13 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("/frister", "GET, HEAD"),
     ("/frister/{id}/loes", "POST"),
     ("/frister/{id}/genaabn", "POST"),
+    ("/sager/{case_ref}", "GET, HEAD"),
+    ("/sager/{case_ref}/vis", "POST"),
+    ("/sager/{case_ref}/loes", "POST"),
+    ("/sager/{case_ref}/genaabn", "POST"),
+    ("/sager/{case_ref}/kvitter", "POST"),
+    ("/sager/{case_ref}/boligbehov", "POST"),
+    ("/soeg", "GET, HEAD, POST"),
 ];
 
 /// The methods a page's route pattern answers; `None` for a pattern that is not a page.
@@ -182,7 +201,9 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/logget-ud", crate::api::errors::get().to(signed_out))
         .route(STYLE_PATH.as_str(), crate::api::errors::get().to(style))
         .configure(inbox::routes)
-        .configure(deadlines::routes);
+        .configure(deadlines::routes)
+        .configure(case::routes)
+        .configure(search::routes);
 }
 
 #[derive(Serialize)]

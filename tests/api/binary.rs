@@ -55,7 +55,15 @@ pub fn serve(data_dir: &Path, log_level: &str) -> Served {
 
 /// As `serve`, with more settings in the environment.
 pub fn serve_with(data_dir: &Path, log_level: &str, env: &[(String, String)]) -> Served {
+    serve_configured(data_dir, log_level, None, env)
+}
+
+/// As `serve_with`, with a configuration file (`--config`) besides.
+pub fn serve_configured(data_dir: &Path, log_level: &str, config: Option<&Path>, env: &[(String, String)]) -> Served {
     let mut command = Command::new(env!("CARGO_BIN_EXE_indgang"));
+    if let Some(config) = config {
+        command.arg("--config").arg(config);
+    }
     command
         .arg("serve")
         .env("INDGANG__DATA_DIR", data_dir)

@@ -158,7 +158,7 @@ impl OidcProvider {
 }
 
 /// A free loopback port (for the gateway, whose address the provider must know first).
-fn free_port() -> u16 {
+pub fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
@@ -173,22 +173,22 @@ pub struct SignInApp {
     _config: TempDir,
 }
 
+/// The gateway's configuration for sign-in at `issuer`, with the role mapping of `PEOPLE`.
+pub fn gateway_config(gateway: &str, issuer: &str) -> String {
+    format!(
+        "[auth.oidc]\nissuer = \"{issuer}\"\nclient_id = \"{CLIENT_ID}\"\nclient_secret = \"{CLIENT_SECRET}\"\n\
+         redirect_url = \"{gateway}/auth/callback\"\npost_logout_redirect_url = \"{gateway}/logget-ud\"\n\
+         scopes = [\"openid\", \"profile\", \"groups\"]\nroles_claim = \"groups\"\n{ROLES}"
+    )
+}
+
 pub async fn spawn_with_provider(extra: &[(&str, &str)]) -> SignInApp {
     let port = free_port();
     let gateway = format!("http://127.0.0.1:{port}");
     let provider = OidcProvider::start(&gateway);
     let config_dir = tempfile::tempdir().unwrap();
     let config = config_dir.path().join("indgang.toml");
-    std::fs::write(
-        &config,
-        format!(
-            "[auth.oidc]\nissuer = \"{issuer}\"\nclient_id = \"{CLIENT_ID}\"\nclient_secret = \"{CLIENT_SECRET}\"\n\
-             redirect_url = \"{gateway}/auth/callback\"\npost_logout_redirect_url = \"{gateway}/logget-ud\"\n\
-             scopes = [\"openid\", \"profile\", \"groups\"]\nroles_claim = \"groups\"\n{ROLES}",
-            issuer = provider.issuer
-        ),
-    )
-    .unwrap();
+    std::fs::write(&config, gateway_config(&gateway, &provider.issuer)).unwrap();
     let bind = format!("127.0.0.1:{port}");
     let mut env = vec![("INDGANG__SERVER__BIND", bind.as_str())];
     env.extend_from_slice(extra);
@@ -223,19 +223,25 @@ impl Browser {
     /// `login`; returns the callback URL the provider sends the browser back to (not yet
     /// followed).
     pub async fn through_provider(&self, app: &TestApp, login: &str) -> reqwest::Url {
-        self.through_provider_from(app, login, "/auth/login").await
+        self.through_provider_at(&app.address, login, "/auth/login").await
     }
 
     /// `through_provider`, beginning at `start` (a page that sends the browser to sign in, or
     /// `/auth/login?return_to=…`).
     pub async fn through_provider_from(&self, app: &TestApp, login: &str, start: &str) -> reqwest::Url {
-        let mut response = self.client.get(format!("{}{start}", app.address)).send().await.unwrap();
+        self.through_provider_at(&app.address, login, start).await
+    }
+
+    /// `through_provider` for the gateway at `address` (e.g. the real binary's), beginning at
+    /// `start` (a page that sends the browser to sign in, or `/auth/login?return_to=…`).
+    pub async fn through_provider_at(&self, address: &str, login: &str, start: &str) -> reqwest::Url {
+        let mut response = self.client.get(format!("{address}{start}")).send().await.unwrap();
         assert_eq!(response.status(), 303, "{start} sends the browser on to sign in");
         for _ in 0..20 {
             if response.status().is_redirection() {
                 let location = response.headers()["location"].to_str().unwrap().to_owned();
                 let url = response.url().join(&location).unwrap();
-                if url.as_str().starts_with(&format!("{}/auth/callback", app.address)) {
+                if url.as_str().starts_with(&format!("{address}/auth/callback")) {
                     return url;
                 }
                 response = self.client.get(url).send().await.unwrap();

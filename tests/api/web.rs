@@ -4,6 +4,8 @@
 use crate::helpers::*;
 use indgang::domain::Kind;
 
+mod case;
+
 #[tokio::test]
 async fn the_front_page_is_danish_html_with_protective_headers_and_its_own_style_sheet() {
     let app = spawn_app().await;
@@ -79,19 +81,24 @@ async fn with_sign_in_set_up_the_front_page_offers_it() {
 }
 
 /// Signs `login` in with a scripted browser and follows the callback to the page it returns to.
-async fn signed_in(app: &TestApp, login: &str) -> crate::provider::Browser {
+pub(crate) async fn signed_in(app: &TestApp, login: &str) -> crate::provider::Browser {
     let browser = crate::provider::Browser::default();
     let callback = browser.sign_in(app, login).await;
     assert_eq!(callback.status(), 303, "{login} signs in");
     browser
 }
 
-async fn text(response: reqwest::Response) -> String {
+pub(crate) async fn text(response: reqwest::Response) -> String {
     response.text().await.unwrap()
 }
 
 /// Posts a page form as a browser does.
-async fn post_form(browser: &crate::provider::Browser, app: &TestApp, path: &str, form: &str) -> reqwest::Response {
+pub(crate) async fn post_form(
+    browser: &crate::provider::Browser,
+    app: &TestApp,
+    path: &str,
+    form: &str,
+) -> reqwest::Response {
     browser
         .client
         .post(format!("{}{path}", app.address))
@@ -353,5 +360,45 @@ async fn the_deadlines_page_lists_by_view_and_resolves_and_reopens_with_plain_fo
         other.status(),
         404,
         "another municipality's deadline is as one that does not exist"
+    );
+}
+
+#[tokio::test]
+async fn the_team_emails_link_leads_through_sign_in_back_to_the_case_page_and_holds_nothing_personal() {
+    let it =
+        crate::provider::spawn_with_provider(&[("INDGANG__WEB__PUBLIC_URL", "https://indgang.aarhus.example/")]).await;
+    let app = &it.app;
+    let prison = app.prison_token().await;
+    let receipt = app
+        .accept(
+            Kind::ReleaseNotice,
+            &prison,
+            &release_notice("KIF-MAIL-1", "150385-1234", "751"),
+        )
+        .await;
+    let case_ref = receipt["case_ref"].as_str().unwrap();
+    app.drain().await;
+
+    let outbox: Vec<String> = std::fs::read_dir(app.data_dir.join("outbox"))
+        .unwrap()
+        .map(|entry| std::fs::read_to_string(entry.unwrap().path()).unwrap())
+        .collect();
+    let link = format!("https://indgang.aarhus.example/sager/{case_ref}");
+    let email = outbox
+        .iter()
+        .find(|text| text.contains(&link))
+        .unwrap_or_else(|| panic!("{outbox:?}"));
+    assert!(!email.contains("/v1/"), "the email leads to the page, not the API");
+
+    // The link's path, opened by a browser that is not signed in: through the provider and back.
+    let browser = crate::provider::Browser::default();
+    let path = format!("/sager/{case_ref}");
+    let callback = browser.through_provider_from(app, "alice", &path).await;
+    let back = browser.client.get(callback).send().await.unwrap();
+    assert_eq!(back.status(), 303);
+    assert_eq!(
+        back.headers()["location"],
+        path.as_str(),
+        "back to the page the link named"
     );
 }
