@@ -76,6 +76,7 @@
 mod checks;
 mod front_page;
 mod page;
+mod scenario;
 mod sign_in;
 
 use crate::helpers::TestApp;
