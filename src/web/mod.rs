@@ -10,7 +10,10 @@
 //! The pages call the same code as the API (`crate::api`), so both answer alike and both write
 //! the audit log.
 
+pub mod chart;
 pub mod inbox;
+pub mod operations;
+pub mod reports;
 pub mod viewer;
 
 use actix_web::body::{BoxBody, MessageBody};
@@ -44,7 +47,12 @@ const TEMPLATES: &[(&str, &str)] = &[
 
 static PAGES: LazyLock<Environment<'static>> = LazyLock::new(|| {
     let mut env = Environment::new();
-    for (name, source) in TEMPLATES.iter().chain(inbox::TEMPLATES) {
+    for (name, source) in TEMPLATES
+        .iter()
+        .chain(inbox::TEMPLATES)
+        .chain(reports::TEMPLATES)
+        .chain(operations::TEMPLATES)
+    {
         env.add_template(name, source)
             .expect("the embedded page templates parse");
     }
@@ -165,6 +173,12 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("/logget-ud", "GET, HEAD"),
     ("/indbakke", "GET, HEAD"),
     ("/indbakke/kvitter", "POST"),
+    ("/rapporter", "GET, HEAD"),
+    ("/rapporter/{report}", "GET, HEAD"),
+    ("/drift", "GET, HEAD"),
+    ("/drift/genafsend", "POST"),
+    ("/drift/pause", "POST"),
+    ("/drift/genoptag", "POST"),
 ];
 
 /// The methods a page's route pattern answers; `None` for a pattern that is not a page.
@@ -176,7 +190,9 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/", crate::api::errors::get().to(index))
         .route("/logget-ud", crate::api::errors::get().to(signed_out))
         .route(STYLE_PATH.as_str(), crate::api::errors::get().to(style))
-        .configure(inbox::routes);
+        .configure(inbox::routes)
+        .configure(reports::routes)
+        .configure(operations::routes);
 }
 
 #[derive(Serialize)]
