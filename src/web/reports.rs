@@ -21,6 +21,7 @@ use jiff::Timestamp;
 use jiff::civil::Date;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
+use std::sync::Arc;
 
 pub const TEMPLATES: &[(&str, &str)] = &[
     ("reports.html", include_str!("templates/reports.html")),
@@ -114,14 +115,14 @@ async fn overview(viewer: Viewer) -> Result<HttpResponse, Problem> {
     ))
 }
 
-#[derive(Deserialize)]
+#[derive(Debug, Default, Deserialize)]
 pub struct ReportQuery {
     /// The first day of the period.
-    fra: Option<String>,
+    pub fra: Option<String>,
     /// The last day of the period (included).
-    til: Option<String>,
+    pub til: Option<String>,
     /// Operators: one municipality, or empty for all.
-    kommune: Option<String>,
+    pub kommune: Option<String>,
 }
 
 /// A table of a report page: the same figures as its chart.
@@ -141,7 +142,7 @@ struct Choice {
 }
 
 #[derive(Serialize)]
-struct ReportPage {
+pub struct ReportPage {
     path: &'static str,
     heading: &'static str,
     about: &'static str,
@@ -195,12 +196,49 @@ async fn report(
     clock: web::Data<Clock>,
 ) -> Result<HttpResponse, Problem> {
     let reader = ReportReader::of(viewer.principal.clone())?;
-    let Some(shown) = PAGES.iter().find(|p| p.path == path.as_str()) else {
-        return Err(Problem::new(kinds::NOT_FOUND, "no such report".to_owned()));
-    };
     let asked = query.kommune.as_deref().map(str::trim).filter(|k| !k.is_empty());
     let municipality = reader.municipality(asked)?;
-    let now = clock.now();
+    let shown = report_page(
+        store.into_inner(),
+        settings.into_inner(),
+        &path,
+        municipality,
+        &query,
+        clock.now(),
+        viewer.principal.is_operator(),
+    )
+    .await?;
+    Ok(page("report.html", Some(&viewer), "rapporter", shown))
+}
+
+/// A report page as `viewer` would see it, rendered without the signed-in person's header
+/// (for the benchmark: `benches/reports.rs`).
+pub async fn render(
+    store: Arc<dyn Store>,
+    settings: Arc<Settings>,
+    path: &str,
+    municipality: Option<String>,
+    query: &ReportQuery,
+    now: Timestamp,
+) -> Result<HttpResponse, Problem> {
+    let shown = report_page(store, settings, path, municipality, query, now, true).await?;
+    Ok(page("report.html", None, "rapporter", shown))
+}
+
+/// What the report page at `path` shows for `municipality` (`None`: all) and the period of
+/// `query`, computed at `now`; `operator` gets the choice of municipality.
+async fn report_page(
+    store: Arc<dyn Store>,
+    settings: Arc<Settings>,
+    path: &str,
+    municipality: Option<String>,
+    query: &ReportQuery,
+    now: Timestamp,
+    operator: bool,
+) -> Result<ReportPage, Problem> {
+    let Some(shown) = PAGES.iter().find(|p| p.path == path) else {
+        return Err(Problem::new(kinds::NOT_FOUND, "no such report".to_owned()));
+    };
     let from = form_date(query.fra.as_deref(), "Fra")?;
     let to = form_date(query.til.as_deref(), "Til og med")?;
     let period = Period::asked(
@@ -216,7 +254,7 @@ async fn report(
     if period.too_long() {
         return Err(bad("En rapport dækker højst 366 dage; vælg et år ad gangen."));
     }
-    let (store, job_settings) = (store.into_inner(), settings.clone().into_inner());
+    let job_settings = settings.clone();
     let chosen = municipality.clone();
     let report_kind = shown.report;
     // A year's rows are summed apart from the HTTP worker, as the API does.
@@ -250,7 +288,7 @@ async fn report(
     if let Some(code) = &municipality {
         csv.push_str(&format!("&municipality={code}"));
     }
-    let municipalities = viewer.principal.is_operator().then(|| {
+    let municipalities = operator.then(|| {
         Kommunekode::all()
             .map(|k| Choice {
                 code: k.to_string(),
@@ -259,27 +297,22 @@ async fn report(
             })
             .collect()
     });
-    Ok(page(
-        "report.html",
-        Some(&viewer),
-        "rapporter",
-        ReportPage {
-            path: shown.path,
-            heading: shown.heading,
-            about: shown.about,
-            scope: place,
-            from: first_day.to_string(),
-            to: last_day.to_string(),
-            period: format!("{} – {}", danish_date(first_day), danish_date(last_day)),
-            as_of: super::danish_time(now),
-            municipalities,
-            chart_heading,
-            chart,
-            empty: lines.is_empty() && shown.report != Report::Municipalities,
-            tables,
-            csv,
-        },
-    ))
+    Ok(ReportPage {
+        path: shown.path,
+        heading: shown.heading,
+        about: shown.about,
+        scope: place,
+        from: first_day.to_string(),
+        to: last_day.to_string(),
+        period: format!("{} – {}", danish_date(first_day), danish_date(last_day)),
+        as_of: super::danish_time(now),
+        municipalities,
+        chart_heading,
+        chart,
+        empty: lines.is_empty() && shown.report != Report::Municipalities,
+        tables,
+        csv,
+    })
 }
 
 /// The Målsætning 4 figure at each of the last `WEEKS` weeks, the last of them now, summed over

@@ -435,6 +435,9 @@ async fn the_reports_show_the_same_figures_in_chart_and_table_and_follow_what_ha
     assert_eq!(bad.status(), 400);
     assert!(text(bad).await.contains("Fra-datoen skal ligge før til-datoen."));
     assert_eq!(alice.get(app, "/rapporter/andet").await.status(), 404);
+    let post = post_form(&alice, app, "/rapporter/teams", "").await;
+    assert_eq!(post.status(), 405);
+    assert_eq!(post.headers()["allow"], "GET, HEAD");
 }
 
 #[tokio::test]
