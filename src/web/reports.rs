@@ -272,7 +272,9 @@ async fn report_page(
     .map_err(internal)?;
 
     let first_day = copenhagen_date(period.from);
-    let last_day = copenhagen_date(period.to).yesterday().unwrap_or(first_day);
+    // The period ends before `to`: at midnight that is the day before, at `now` (the default of
+    // the municipalities report) today.
+    let last_day = copenhagen_date(period.to - jiff::SignedDuration::from_micros(1));
     let place = scope(municipality.as_deref());
     let lines = &computed.lines;
     let (chart_heading, chart, tables) = match shown.report {
@@ -280,11 +282,15 @@ async fn report_page(
         Report::Municipalities => municipalities(lines, weeks.unwrap_or_default(), &place, now),
         Report::Teams => teams(lines, &place),
     };
-    let mut csv = format!(
-        "/v1/reports/{}?format=csv&from={first_day}&to={}",
-        shown.api,
-        copenhagen_date(period.to)
-    );
+    // The same period as the page: the dates asked for, or none, so that the API takes the
+    // same defaults.
+    let mut csv = format!("/v1/reports/{}?format=csv", shown.api);
+    if let Some(from) = from {
+        csv.push_str(&format!("&from={from}"));
+    }
+    if let Some(to) = to.and_then(|d| d.tomorrow().ok()) {
+        csv.push_str(&format!("&to={to}"));
+    }
     if let Some(code) = &municipality {
         csv.push_str(&format!("&municipality={code}"));
     }

@@ -431,6 +431,9 @@ async fn the_reports_show_the_same_figures_in_chart_and_table_and_follow_what_ha
     assert_eq!(row(&page, "30. november 2026 (nu)"), ["1"]);
     assert!(page.contains("<option value=\"751\" selected>Aarhus (751)</option>"));
 
+    let page = page_of(alice.get(app, "/rapporter/teams?fra=2026-01-01&til=2026-06-30").await).await;
+    assert!(page.contains("1. januar 2026 – 30. juni 2026"));
+    assert!(page.contains("href=\"&#x2f;v1&#x2f;reports&#x2f;teams?format=csv&amp;from=2026-01-01&amp;to=2026-07-01&amp;municipality=751\""));
     let bad = alice.get(app, "/rapporter/teams?fra=2026-12-01&til=2026-01-01").await;
     assert_eq!(bad.status(), 400);
     assert!(text(bad).await.contains("Fra-datoen skal ligge før til-datoen."));
