@@ -12,7 +12,7 @@ const WIDTH: f64 = 640.0;
 /// Room for a bar's label on the left of a horizontal bar chart.
 const LABEL_WIDTH: f64 = 190.0;
 /// Room for a bar's value on the right of its bar.
-const VALUE_WIDTH: f64 = 110.0;
+const VALUE_WIDTH: f64 = 150.0;
 const ROW_HEIGHT: f64 = 28.0;
 const BAR_HEIGHT: f64 = 18.0;
 const LEGEND_HEIGHT: f64 = 28.0;
