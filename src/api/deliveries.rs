@@ -1,7 +1,8 @@
 //! Deliveries for operators: the dead letters, replay, pause and resume of a destination, and the
 //! state of every destination. The operator's actions go through `Dispatch`, which the *Drift*
-//! page calls too, so both write the audit log alike. All of it is for operator tokens; none of it carries personal data (receivers' error texts
-//! are kept with anything shaped like a CPR number masked).
+//! page calls too, so both write the audit log alike. All of it is for operators; none of it
+//! carries personal data (receivers' error texts are kept with anything shaped like a CPR number
+//! masked).
 
 use crate::access::Operator;
 use crate::audit::{About, Actor, Auditor, action};
