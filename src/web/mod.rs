@@ -11,9 +11,12 @@
 //! the audit log.
 
 pub mod case;
+pub mod chart;
 pub mod deadlines;
 pub mod inbox;
 pub mod needs;
+pub mod operations;
+pub mod reports;
 pub mod search;
 pub mod timeline;
 pub mod viewer;
@@ -56,6 +59,8 @@ static PAGES: LazyLock<Environment<'static>> = LazyLock::new(|| {
         deadlines::TEMPLATES,
         case::TEMPLATES,
         search::TEMPLATES,
+        reports::TEMPLATES,
+        operations::TEMPLATES,
     ];
     for (name, source) in pages.into_iter().flatten() {
         env.add_template(name, source)
@@ -189,6 +194,12 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("/sager/{case_ref}/kvitter", "POST"),
     ("/sager/{case_ref}/boligbehov", "POST"),
     ("/soeg", "GET, HEAD, POST"),
+    ("/rapporter", "GET, HEAD"),
+    ("/rapporter/{report}", "GET, HEAD"),
+    ("/drift", "GET, HEAD"),
+    ("/drift/genafsend", "POST"),
+    ("/drift/pause", "POST"),
+    ("/drift/genoptag", "POST"),
 ];
 
 /// The methods a page's route pattern answers; `None` for a pattern that is not a page.
@@ -203,7 +214,9 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .configure(inbox::routes)
         .configure(deadlines::routes)
         .configure(case::routes)
-        .configure(search::routes);
+        .configure(search::routes)
+        .configure(reports::routes)
+        .configure(operations::routes);
 }
 
 #[derive(Serialize)]
