@@ -387,6 +387,7 @@ async fn match_test_ranks_the_current_cases_against_an_offer_file_printing_case_
         std::process::Command::new(env!("CARGO_BIN_EXE_indgang"))
             .args(args)
             .env("INDGANG__DATA_DIR", &data_dir)
+            .envs(crate::backend::storage_env(std::path::Path::new(&data_dir)))
             .env_remove("RUST_LOG")
             .output()
             .unwrap()

@@ -1,0 +1,236 @@
+//! Which store the tests run on: SQLite (a file in the test's data folder, the default) or, with
+//! `INDGANG_TEST_STORAGE=postgres`, PostgreSQL, where each data folder gets a database of its
+//! own (`indgang_t_<seconds>_<random>`) on the server at `INDGANG_TEST_POSTGRES`
+//! (`postgres://postgres@127.0.0.1:5432/test` unless set). A test that restarts on the same
+//! folder finds the same database, named in the folder's `postgres-database` file.
+//!
+//! Databases are dropped when the app that made its folder is dropped; what a killed run left
+//! behind is dropped by the next run, once older than `STALE`. When PostgreSQL is asked for and
+//! cannot be reached, the test fails saying so: the PostgreSQL run is never skipped silently.
+
+use std::path::Path;
+use std::sync::Once;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+const DATABASE_FILE: &str = "postgres-database";
+const PREFIX: &str = "indgang_t_";
+/// Databases of earlier runs older than this are dropped.
+const STALE: Duration = Duration::from_secs(3 * 3600);
+
+/// Whether this run is on PostgreSQL.
+pub fn postgres() -> bool {
+    match std::env::var("INDGANG_TEST_STORAGE").as_deref() {
+        Ok("postgres") => true,
+        Ok("sqlite") | Ok("") | Err(_) => false,
+        Ok(other) => panic!("INDGANG_TEST_STORAGE={other:?}: use sqlite or postgres"),
+    }
+}
+
+/// A test that reads or changes the SQLite file itself says so here, and returns at once on a
+/// PostgreSQL run (printing that it did): what it checks is the SQLite store's own.
+pub fn sqlite_only(why: &str) -> bool {
+    if postgres() {
+        eprintln!("SQLite only, not run on PostgreSQL: {why}");
+    }
+    postgres()
+}
+
+fn admin_url() -> String {
+    std::env::var("INDGANG_TEST_POSTGRES").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".to_owned())
+}
+
+/// The URL of a database on the admin URL's server.
+fn database_url(name: &str) -> String {
+    let admin = admin_url();
+    let (base, query) = match admin.split_once('?') {
+        Some((base, query)) => (base.to_owned(), format!("?{query}")),
+        None => (admin.clone(), String::new()),
+    };
+    let server = base.rsplit_once('/').map_or(base.as_str(), |(server, _)| server);
+    format!("{server}/{name}{query}")
+}
+
+/// The settings that put the data of `data_dir` where this run keeps it: none for SQLite, the
+/// storage URL of the folder's own database for PostgreSQL (made on first use).
+pub fn storage_env(data_dir: &Path) -> Vec<(String, String)> {
+    if !postgres() {
+        return Vec::new();
+    }
+    let file = data_dir.join(DATABASE_FILE);
+    let name = match std::fs::read_to_string(&file) {
+        Ok(name) => name.trim().to_owned(),
+        Err(_) => {
+            let name = create_database();
+            std::fs::create_dir_all(data_dir).expect("the data folder");
+            std::fs::write(&file, &name).expect("noting the test database");
+            name
+        }
+    };
+    vec![("INDGANG__STORAGE__URL".to_owned(), database_url(&name))]
+}
+
+/// Drops the database of `data_dir`, if it has one.
+pub fn drop_database_of(data_dir: &Path) {
+    if let Ok(name) = std::fs::read_to_string(data_dir.join(DATABASE_FILE)) {
+        let name = name.trim().to_owned();
+        let _ = admin(move |client| async move {
+            client
+                .batch_execute(&format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"))
+                .await
+        });
+    }
+}
+
+fn create_database() -> String {
+    static CLEANUP: Once = Once::new();
+    CLEANUP.call_once(drop_stale);
+    let now = SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_secs();
+    let name = format!("{PREFIX}{now}_{}", uuid::Uuid::now_v7().simple());
+    let statement = format!("CREATE DATABASE \"{name}\"");
+    admin(move |client| async move { client.batch_execute(&statement).await }).unwrap_or_else(|e| {
+        panic!(
+            "INDGANG_TEST_STORAGE=postgres, but no test database could be made on {}: {e}",
+            admin_url()
+        )
+    });
+    name
+}
+
+/// Drops the test databases that earlier runs left behind.
+fn drop_stale() {
+    let cutoff = SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_secs() - STALE.as_secs();
+    let _ = admin(move |client| async move {
+        let rows = client
+            .query(
+                "SELECT datname FROM pg_database WHERE datname LIKE 'indgang\\_t\\_%'",
+                &[],
+            )
+            .await?;
+        for row in rows {
+            let name: String = row.get(0);
+            let made = name
+                .strip_prefix(PREFIX)
+                .and_then(|rest| rest.split('_').next())
+                .and_then(|secs| secs.parse::<u64>().ok());
+            if made.is_some_and(|made| made < cutoff) {
+                client
+                    .batch_execute(&format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"))
+                    .await?;
+            }
+        }
+        Ok(())
+    });
+}
+
+/// Runs `work` on a connection to the admin database, in a thread of its own (the tests' own
+/// runtime may be the current-thread kind, which must not block).
+fn admin<F, Fut>(work: F) -> Result<(), String>
+where
+    F: FnOnce(tokio_postgres::Client) -> Fut + Send + 'static,
+    Fut: std::future::Future<Output = Result<(), tokio_postgres::Error>>,
+{
+    std::thread::spawn(move || {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .map_err(|e| e.to_string())?;
+        runtime.block_on(async move {
+            let url = admin_url();
+            let mut config: tokio_postgres::Config = url.parse().map_err(|e| format!("{url}: {e}"))?;
+            config.connect_timeout(Duration::from_secs(5));
+            let (client, connection) = config
+                .connect(tokio_postgres::NoTls)
+                .await
+                .map_err(|e| format!("PostgreSQL is not reachable at {url}: {e}"))?;
+            let driver = tokio::spawn(connection);
+            let result = work(client).await.map_err(|e| e.to_string());
+            driver.abort();
+            result
+        })
+    })
+    .join()
+    .map_err(|_| "the PostgreSQL admin thread panicked".to_owned())?
+}
+
+/// How many messages the store of `data_dir` holds, read from the database itself.
+pub fn stored_messages(data_dir: &Path) -> i64 {
+    first_row(
+        data_dir,
+        "SELECT COUNT(*) FROM messages",
+        "SELECT COUNT(*)::text FROM messages",
+        &[],
+    )[0]
+    .parse()
+    .unwrap()
+}
+
+/// The first row of a query run straight on the database of `data_dir`, each column as text:
+/// `sqlite` on a SQLite run, `postgres` (whose columns must be text) on a PostgreSQL run; both
+/// take `args` as `?1`/`$1` …
+pub fn first_row(data_dir: &Path, sqlite: &str, postgres: &str, args: &[&str]) -> Vec<String> {
+    if !crate::backend::postgres() {
+        let db = rusqlite::Connection::open(data_dir.join("indgang.db")).unwrap();
+        return db
+            .query_row(sqlite, rusqlite::params_from_iter(args), |row| {
+                (0..row.as_ref().column_count())
+                    .map(|i| {
+                        Ok(match row.get::<_, rusqlite::types::Value>(i)? {
+                            rusqlite::types::Value::Integer(n) => n.to_string(),
+                            rusqlite::types::Value::Real(x) => x.to_string(),
+                            rusqlite::types::Value::Text(text) => text,
+                            other => format!("{other:?}"),
+                        })
+                    })
+                    .collect()
+            })
+            .unwrap();
+    }
+    let url = storage_env(data_dir).remove(0).1;
+    let sql = postgres.to_owned();
+    let args: Vec<String> = args.iter().map(|a| a.to_string()).collect();
+    on_database(url, move |client| async move {
+        let params: Vec<&(dyn tokio_postgres::types::ToSql + Sync)> = args
+            .iter()
+            .map(|a| a as &(dyn tokio_postgres::types::ToSql + Sync))
+            .collect();
+        let row = client.query_one(&sql, &params).await.unwrap();
+        (0..row.len()).map(|i| row.get::<_, String>(i)).collect()
+    })
+}
+
+/// Runs one statement straight on the database of `data_dir` (the same SQL for both).
+pub fn execute(data_dir: &Path, sql: &str) {
+    if !crate::backend::postgres() {
+        let db = rusqlite::Connection::open(data_dir.join("indgang.db")).unwrap();
+        db.execute(sql, []).unwrap();
+        return;
+    }
+    let url = storage_env(data_dir).remove(0).1;
+    let sql = sql.to_owned();
+    on_database(url, move |client| async move {
+        client.batch_execute(&sql).await.unwrap();
+    })
+}
+
+fn on_database<F, Fut, T>(url: String, work: F) -> T
+where
+    F: FnOnce(tokio_postgres::Client) -> Fut + Send + 'static,
+    Fut: std::future::Future<Output = T>,
+    T: Send + 'static,
+{
+    std::thread::spawn(move || {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        runtime.block_on(async move {
+            let (client, connection) = tokio_postgres::connect(&url, tokio_postgres::NoTls).await.unwrap();
+            let driver = tokio::spawn(connection);
+            let result = work(client).await;
+            driver.abort();
+            result
+        })
+    })
+    .join()
+    .unwrap()
+}
