@@ -2,17 +2,20 @@
 //! `INDGANG_TEST_STORAGE=postgres`, PostgreSQL, where each data folder gets a database of its
 //! own (`indgang_t_<seconds>_<random>`) on the server at `INDGANG_TEST_POSTGRES`
 //! (`postgres://postgres@127.0.0.1:5432/test` unless set). A test that restarts on the same
-//! folder finds the same database, named in the folder's `postgres-database` file.
+//! folder, or runs the binary on it, finds the same database (the test process remembers which
+//! folder has which; nothing is written into the folder).
 //!
 //! Databases are dropped when the app that made its folder is dropped; what a killed run left
 //! behind is dropped by the next run, once older than `STALE`. When PostgreSQL is asked for and
 //! cannot be reached, the test fails saying so: the PostgreSQL run is never skipped silently.
 
-use std::path::Path;
-use std::sync::Once;
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::{Mutex, Once};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-const DATABASE_FILE: &str = "postgres-database";
+/// The database of each data folder.
+static DATABASES: Mutex<Option<HashMap<PathBuf, String>>> = Mutex::new(None);
 const PREFIX: &str = "indgang_t_";
 /// Databases of earlier runs older than this are dropped.
 const STALE: Duration = Duration::from_secs(3 * 3600);
@@ -56,23 +59,23 @@ pub fn storage_env(data_dir: &Path) -> Vec<(String, String)> {
     if !postgres() {
         return Vec::new();
     }
-    let file = data_dir.join(DATABASE_FILE);
-    let name = match std::fs::read_to_string(&file) {
-        Ok(name) => name.trim().to_owned(),
-        Err(_) => {
-            let name = create_database();
-            std::fs::create_dir_all(data_dir).expect("the data folder");
-            std::fs::write(&file, &name).expect("noting the test database");
-            name
-        }
-    };
+    let mut databases = DATABASES.lock().unwrap_or_else(|e| e.into_inner());
+    let name = databases
+        .get_or_insert_with(HashMap::new)
+        .entry(data_dir.to_owned())
+        .or_insert_with(create_database)
+        .clone();
     vec![("INDGANG__STORAGE__URL".to_owned(), database_url(&name))]
 }
 
 /// Drops the database of `data_dir`, if it has one.
 pub fn drop_database_of(data_dir: &Path) {
-    if let Ok(name) = std::fs::read_to_string(data_dir.join(DATABASE_FILE)) {
-        let name = name.trim().to_owned();
+    let known = DATABASES
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .as_mut()
+        .and_then(|d| d.remove(data_dir));
+    if let Some(name) = known {
         let _ = admin(move |client| async move {
             client
                 .batch_execute(&format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"))

@@ -103,15 +103,18 @@ impl PostgresStore {
         let manager_config = ManagerConfig {
             recycling_method: RecyclingMethod::Fast,
         };
+        let runtime = tokio::runtime::Handle::try_current().context("the PostgreSQL store needs a Tokio runtime")?;
         let manager = match config.get_ssl_mode() {
-            SslMode::Disable => Manager::from_config(config, tokio_postgres::NoTls, manager_config),
+            SslMode::Disable => {
+                Manager::from_connect(config, OnRuntime::new(tokio_postgres::NoTls, runtime), manager_config)
+            }
             // `prefer` is the URL's default: without TLS asked for, none is offered, as the
             // server on the same host or network usually has no certificate.
             SslMode::Prefer => {
                 config.ssl_mode(SslMode::Disable);
-                Manager::from_config(config, tokio_postgres::NoTls, manager_config)
+                Manager::from_connect(config, OnRuntime::new(tokio_postgres::NoTls, runtime), manager_config)
             }
-            _ => Manager::from_config(config, tls()?, manager_config),
+            _ => Manager::from_connect(config, OnRuntime::new(tls()?, runtime), manager_config),
         };
         let pool = Pool::builder(manager)
             .max_size(connections.max(2))
@@ -191,6 +194,56 @@ async fn apply_migrations(client: &deadpool_postgres::Client) -> anyhow::Result<
         }
     }
     Ok((known - current) as usize)
+}
+
+/// Opens connections on the runtime the store was opened on, and drives them there: a caller
+/// on a runtime of its own (`apart`, without an I/O driver, gone when its job is done) only
+/// sends requests to a connection and awaits the answers, which needs no I/O of its own.
+struct OnRuntime<T> {
+    tls: T,
+    runtime: tokio::runtime::Handle,
+}
+
+impl<T> OnRuntime<T> {
+    fn new(tls: T, runtime: tokio::runtime::Handle) -> Self {
+        OnRuntime { tls, runtime }
+    }
+}
+
+impl<T> deadpool_postgres::Connect for OnRuntime<T>
+where
+    T: tokio_postgres::tls::MakeTlsConnect<tokio_postgres::Socket> + Clone + Sync + Send + 'static,
+    T::Stream: Sync + Send,
+    T::TlsConnect: Sync + Send,
+    <T::TlsConnect as tokio_postgres::tls::TlsConnect<tokio_postgres::Socket>>::Future: Send,
+{
+    fn connect(
+        &self,
+        config: &tokio_postgres::Config,
+    ) -> futures_util::future::BoxFuture<
+        '_,
+        Result<(tokio_postgres::Client, tokio::task::JoinHandle<()>), tokio_postgres::Error>,
+    > {
+        let tls = self.tls.clone();
+        let config = config.clone();
+        let opening = self.runtime.spawn(async move {
+            let (client, connection) = config.connect(tls).await?;
+            let driver = tokio::spawn(async move {
+                if let Err(e) = connection.await {
+                    tracing::warn!(error = %e, "a PostgreSQL connection failed");
+                }
+            });
+            Ok((client, driver))
+        });
+        Box::pin(async move {
+            match opening.await {
+                Ok(opened) => opened,
+                Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
+                // The runtime is shutting down: the pool's create timeout ends the wait.
+                Err(_) => std::future::pending().await,
+            }
+        })
+    }
 }
 
 /// rustls with the web's root certificates and those of `PGSSLROOTCERT` (a PEM file, as libpq
