@@ -24,6 +24,7 @@ mod mtls;
 mod oidc;
 mod openapi;
 mod operations;
+mod postgres;
 mod privacy;
 mod provider;
 mod readme;

@@ -59,7 +59,10 @@ macro_rules! in_transaction {
         let mut tries = 0;
         loop {
             let mut client = $store.client().await?;
-            let $tx = client.transaction().await?;
+            let $tx = client
+                .transaction()
+                .await
+                .map_err(|e| sql::unavailable_if_down(e.into()))?;
             let outcome: anyhow::Result<_> = async { $body }.await;
             let outcome = match outcome {
                 Ok(value) => $tx.commit().await.map(|()| value).map_err(anyhow::Error::from),
@@ -67,7 +70,7 @@ macro_rules! in_transaction {
             };
             match outcome {
                 Err(e) if tries < RETRIES && sql::retryable(&e) => tries += 1,
-                outcome => break outcome,
+                outcome => break outcome.map_err(sql::unavailable_if_down),
             }
         }
     }};
@@ -78,7 +81,7 @@ macro_rules! on_connection {
     ($store:expr, |$conn:ident| $body:expr) => {{
         let $conn = $store.client().await?;
         let outcome: anyhow::Result<_> = async { $body }.await;
-        outcome
+        outcome.map_err(sql::unavailable_if_down)
     }};
 }
 

@@ -60,3 +60,26 @@ pub fn retryable(error: &anyhow::Error) -> bool {
                 || *code == SqlState::T_R_DEADLOCK_DETECTED
         })
 }
+
+/// An error that means the server cannot take the work now (gone, restarting, out of
+/// connections or disk) becomes `Unavailable`: the request was not filed and may be sent again,
+/// as when SQLite's disk is full.
+pub fn unavailable_if_down(error: anyhow::Error) -> anyhow::Error {
+    let down = error
+        .chain()
+        .filter_map(|e| e.downcast_ref::<tokio_postgres::Error>())
+        .any(|e| {
+            e.is_closed()
+                || e.code().is_some_and(|code| {
+                    let class = &code.code()[..2];
+                    // 08: connection exception; 53: insufficient resources (disk full, out of
+                    // memory, too many connections); 57P0x: the server is shutting down.
+                    class == "08" || class == "53" || code.code().starts_with("57P0")
+                })
+        });
+    if down {
+        super::Unavailable(format!("PostgreSQL cannot take the work now: {error:#}")).into()
+    } else {
+        error
+    }
+}

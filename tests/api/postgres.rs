@@ -1,0 +1,113 @@
+//! What only the PostgreSQL store has: migrations under a lock, `indgang migrate`, the URL's
+//! password kept out of what is printed. The tests that need a server run on the PostgreSQL run
+//! (`INDGANG_TEST_STORAGE=postgres`) and say so on the SQLite one.
+
+use indgang::store::Store;
+use indgang::store::postgres::PostgresStore;
+use std::process::{Command, Output};
+
+fn postgres_only() -> bool {
+    if !crate::backend::postgres() {
+        eprintln!("PostgreSQL only, run with INDGANG_TEST_STORAGE=postgres");
+    }
+    !crate::backend::postgres()
+}
+
+fn indgang(data_dir: &std::path::Path, args: &[&str], env: &[(&str, &str)]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_indgang"))
+        .args(args)
+        .env("INDGANG__DATA_DIR", data_dir)
+        .envs(crate::backend::storage_env(data_dir))
+        .envs(env.iter().copied())
+        .env_remove("RUST_LOG")
+        .output()
+        .unwrap()
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+#[tokio::test]
+async fn instances_starting_together_on_a_new_database_migrate_it_once() {
+    if postgres_only() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let url = crate::backend::storage_env(dir.path()).remove(0).1;
+    let opening: Vec<_> = (0..4)
+        .map(|_| {
+            let url = url.clone();
+            tokio::spawn(async move { PostgresStore::open(&url, 2).await })
+        })
+        .collect();
+    let mut stores = Vec::new();
+    for open in opening {
+        stores.push(open.await.unwrap().expect("every instance starts"));
+    }
+    for store in &stores {
+        store.ping().await.unwrap();
+        store.close().await;
+    }
+    let applied = crate::backend::first_row(
+        dir.path(),
+        "",
+        "SELECT COUNT(*)::text || ' ' || MAX(version)::text FROM schema_migrations",
+        &[],
+    );
+    assert_eq!(applied, ["1 1"], "each migration applied once");
+    crate::backend::drop_database_of(dir.path());
+}
+
+#[test]
+fn migrate_applies_the_schema_once_and_then_finds_it_up_to_date() {
+    if postgres_only() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let first = indgang(dir.path(), &["migrate"], &[]);
+    assert!(first.status.success(), "{}", text(&first.stderr));
+    assert!(
+        text(&first.stdout).ends_with(": applied 1 migration(s); the schema is up to date\n"),
+        "{}",
+        text(&first.stdout)
+    );
+    let again = indgang(dir.path(), &["migrate"], &[]);
+    assert!(again.status.success(), "{}", text(&again.stderr));
+    assert!(
+        text(&again.stdout).ends_with(": the schema is up to date\n"),
+        "{}",
+        text(&again.stdout)
+    );
+    // A token made afterwards lands in the migrated database.
+    let token = indgang(dir.path(), &["token", "create", "--role", "operator"], &[]);
+    assert!(token.status.success(), "{}", text(&token.stderr));
+    crate::backend::drop_database_of(dir.path());
+}
+
+#[test]
+fn an_unreachable_server_stops_migrate_with_the_reason_and_no_password() {
+    let dir = tempfile::tempdir().unwrap();
+    // Port 9 (discard) on loopback: nothing listens there.
+    let url = "postgres://indgang:s3cret-pw@127.0.0.1:9/indgang?connect_timeout=2";
+    let output = indgang(dir.path(), &["migrate"], &[("INDGANG__STORAGE__URL", url)]);
+    assert_eq!(output.status.code(), Some(2), "{}", text(&output.stderr));
+    let stderr = text(&output.stderr);
+    assert!(stderr.contains("PostgreSQL"), "{stderr}");
+    assert!(!stderr.contains("s3cret-pw"), "the password is never printed: {stderr}");
+}
+
+#[test]
+fn check_config_prints_a_postgres_url_without_its_password() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = "postgres://indgang:s3cret-pw@db.example:5432/indgang?sslmode=require";
+    let output = indgang(dir.path(), &["check-config"], &[("INDGANG__STORAGE__URL", url)]);
+    assert!(output.status.success(), "{}", text(&output.stderr));
+    assert!(
+        text(&output.stdout)
+            .contains("storage          postgres://indgang:***@db.example:5432/indgang?sslmode=require\n"),
+        "{}",
+        text(&output.stdout)
+    );
+    assert!(!text(&output.stdout).contains("s3cret-pw"));
+}
