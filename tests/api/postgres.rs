@@ -111,3 +111,38 @@ fn check_config_prints_a_postgres_url_without_its_password() {
     );
     assert!(!text(&output.stdout).contains("s3cret-pw"));
 }
+
+/// With `sslmode=require` the connection is TLS and the server's certificate is checked: trusted
+/// through `PGSSLROOTCERT` it works, without it the start is refused naming the certificate.
+/// (The server here has Debian's self-signed certificate for `localhost`.)
+#[test]
+fn sslmode_require_speaks_tls_and_checks_the_servers_certificate() {
+    if postgres_only() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let plain = crate::backend::storage_env(dir.path()).remove(0).1;
+    let settings = crate::backend::first_row(
+        dir.path(),
+        "",
+        "SELECT current_setting('ssl') || ' ' || current_setting('ssl_cert_file')",
+        &[],
+    )
+    .remove(0);
+    let (ssl, certificate) = settings.split_once(' ').unwrap();
+    assert_eq!(ssl, "on", "the test server speaks TLS (Debian's default)");
+    let url = format!("{}?sslmode=require", plain.replace("@127.0.0.1:", "@localhost:"));
+    let storage = [("INDGANG__STORAGE__URL", url.as_str())];
+
+    let refused = indgang(dir.path(), &["migrate"], &storage);
+    assert_eq!(refused.status.code(), Some(2), "{}", text(&refused.stdout));
+    assert!(
+        text(&refused.stderr).contains("certificate") || text(&refused.stderr).contains("UnknownIssuer"),
+        "{}",
+        text(&refused.stderr)
+    );
+
+    let trusted = indgang(dir.path(), &["migrate"], &[storage[0], ("PGSSLROOTCERT", certificate)]);
+    assert!(trusted.status.success(), "{}", text(&trusted.stderr));
+    crate::backend::drop_database_of(dir.path());
+}

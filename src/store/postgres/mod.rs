@@ -135,7 +135,7 @@ impl PostgresStore {
         self.pool
             .get()
             .await
-            .map_err(|e| Unavailable(format!("no connection to PostgreSQL: {e}")).into())
+            .map_err(|e| Unavailable(format!("no connection to PostgreSQL: {}", with_causes(&e))).into())
     }
 
     /// Applies the migrations not yet applied, one transaction each, while holding an advisory
@@ -197,6 +197,21 @@ async fn apply_migrations(client: &deadpool_postgres::Client) -> anyhow::Result<
         }
     }
     Ok((known - current) as usize)
+}
+
+/// An error with the errors that caused it (a pool's error names the TLS handshake, its cause
+/// the certificate that was refused).
+fn with_causes(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut cause = error.source();
+    while let Some(inner) = cause {
+        let said = inner.to_string();
+        if !text.contains(&said) {
+            text = format!("{text}: {said}");
+        }
+        cause = inner.source();
+    }
+    text
 }
 
 /// Opens connections on the runtime the store was opened on, and drives them there: a caller
