@@ -237,3 +237,46 @@ where
     .join()
     .unwrap()
 }
+
+/// Everything the store of `data_dir` holds, as bytes to search for personal data in clear: the
+/// SQLite files (database and WAL) as they are on disk, or on PostgreSQL every row of every
+/// table as text, with the `BYTEA` values (`\x…`) decoded back to their bytes.
+pub fn stored_bytes(data_dir: &Path) -> Vec<u8> {
+    if !postgres() {
+        let mut stored = Vec::new();
+        for entry in std::fs::read_dir(data_dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.file_name().unwrap().to_str().unwrap().starts_with("indgang.db") {
+                stored.extend(std::fs::read(path).unwrap());
+            }
+        }
+        return stored;
+    }
+    let url = storage_env(data_dir).remove(0).1;
+    let text = on_database(url, move |client| async move {
+        let tables = client
+            .query("SELECT tablename FROM pg_tables WHERE schemaname = 'public'", &[])
+            .await
+            .unwrap();
+        let mut text = String::new();
+        for table in tables {
+            let name: String = table.get(0);
+            for row in client
+                .query(&format!("SELECT t::text FROM \"{name}\" t"), &[])
+                .await
+                .unwrap()
+            {
+                text.push_str(row.get::<_, &str>(0));
+                text.push('\n');
+            }
+        }
+        text
+    });
+    let mut stored = text.clone().into_bytes();
+    for chunk in text.split("\\\\x").skip(1).chain(text.split("\\x").skip(1)) {
+        let hex: String = chunk.chars().take_while(char::is_ascii_hexdigit).collect();
+        stored.extend(hex::decode(&hex[..hex.len() / 2 * 2]).unwrap_or_default());
+        stored.push(b'\n');
+    }
+    stored
+}
