@@ -146,3 +146,42 @@ fn sslmode_require_speaks_tls_and_checks_the_servers_certificate() {
     assert!(trusted.status.success(), "{}", text(&trusted.stderr));
     crate::backend::drop_database_of(dir.path());
 }
+
+/// Submissions at once about one citizen land on one case, and about different citizens on
+/// cases with different numbers: on PostgreSQL the losers of the race for a new case run again
+/// and find the winner's, and numbers come from a sequence. (Runs on both backends.)
+#[tokio::test]
+async fn concurrent_first_messages_open_one_case_per_citizen_with_distinct_numbers() {
+    let app = crate::helpers::spawn_app().await;
+    let token = app.prison_token().await;
+    let app = std::sync::Arc::new(app);
+    let mut sending = Vec::new();
+    for i in 0..24 {
+        let (app, token) = (app.clone(), token.clone());
+        // Twelve about one citizen, twelve about twelve others.
+        let cpr = if i % 2 == 0 {
+            "0101901234".to_owned()
+        } else {
+            format!("{:02}0290{:04}", 1 + i / 2, i)
+        };
+        sending.push(tokio::spawn(async move {
+            let notice = crate::helpers::release_notice(&format!("race-{i}"), &cpr, "751");
+            let receipt = app.accept(indgang::domain::Kind::ReleaseNotice, &token, &notice).await;
+            (i % 2 == 0, receipt["case_ref"].as_str().unwrap().to_owned())
+        }));
+    }
+    let mut shared = std::collections::HashSet::new();
+    let mut own = std::collections::HashSet::new();
+    for sent in sending {
+        let (same_citizen, case_ref) = sent.await.unwrap();
+        if same_citizen {
+            shared.insert(case_ref);
+        } else {
+            own.insert(case_ref);
+        }
+    }
+    assert_eq!(shared.len(), 1, "one citizen, one case: {shared:?}");
+    assert_eq!(own.len(), 12, "twelve citizens, twelve cases: {own:?}");
+    assert!(own.is_disjoint(&shared));
+    assert_eq!(app.stored_messages(), 24);
+}
