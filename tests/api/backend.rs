@@ -5,8 +5,9 @@
 //! folder, or runs the binary on it, finds the same database (the test process remembers which
 //! folder has which; nothing is written into the folder).
 //!
-//! Databases are dropped when the app that made its folder is dropped; what a killed run left
-//! behind is dropped by the next run, once older than `STALE`. When PostgreSQL is asked for and
+//! A database is dropped when the app that made its folder is dropped, or once its folder is
+//! gone (a test's own temporary folder): each database notes its folder in its comment, and every
+//! app dropped, and the first database a run makes, drop those whose folder no longer exists. When PostgreSQL is asked for and
 //! cannot be reached, the test fails saying so: the PostgreSQL run is never skipped silently.
 
 use std::collections::HashMap;
@@ -63,13 +64,16 @@ pub fn storage_env(data_dir: &Path) -> Vec<(String, String)> {
     let name = databases
         .get_or_insert_with(HashMap::new)
         .entry(data_dir.to_owned())
-        .or_insert_with(create_database)
+        .or_insert_with(|| create_database(data_dir))
         .clone();
     vec![("INDGANG__STORAGE__URL".to_owned(), database_url(&name))]
 }
 
-/// Drops the database of `data_dir`, if it has one.
+/// Drops the database of `data_dir`, if it has one, and those of data folders that are gone.
 pub fn drop_database_of(data_dir: &Path) {
+    if !postgres() {
+        return;
+    }
     let known = DATABASES
         .lock()
         .unwrap_or_else(|e| e.into_inner())
@@ -82,15 +86,24 @@ pub fn drop_database_of(data_dir: &Path) {
                 .await
         });
     }
+    drop_left_behind();
 }
 
-fn create_database() -> String {
+/// A new database for `data_dir`, its folder noted in the database's comment.
+fn create_database(data_dir: &Path) -> String {
     static CLEANUP: Once = Once::new();
-    CLEANUP.call_once(drop_stale);
+    CLEANUP.call_once(drop_left_behind);
     let now = SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_secs();
     let name = format!("{PREFIX}{now}_{}", uuid::Uuid::now_v7().simple());
-    let statement = format!("CREATE DATABASE \"{name}\"");
-    admin(move |client| async move { client.batch_execute(&statement).await }).unwrap_or_else(|e| {
+    let folder = data_dir.display().to_string().replace('\'', "''");
+    let statement = format!("CREATE DATABASE \"{name}\"; COMMENT ON DATABASE \"{name}\" IS '{folder}'");
+    admin(move |client| async move {
+        // CREATE DATABASE runs alone, outside the comment's transaction.
+        let (create, comment) = statement.split_once("; ").unwrap();
+        client.batch_execute(create).await?;
+        client.batch_execute(comment).await
+    })
+    .unwrap_or_else(|e| {
         panic!(
             "INDGANG_TEST_STORAGE=postgres, but no test database could be made on {}: {e}",
             admin_url()
@@ -99,23 +112,33 @@ fn create_database() -> String {
     name
 }
 
-/// Drops the test databases that earlier runs left behind.
-fn drop_stale() {
+/// Drops the test databases whose data folder is gone (their test is over, in this run or an
+/// earlier one), and those without a folder noted that are older than `STALE`.
+pub fn drop_left_behind() {
+    if !postgres() {
+        return;
+    }
     let cutoff = SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_secs() - STALE.as_secs();
     let _ = admin(move |client| async move {
         let rows = client
             .query(
-                "SELECT datname FROM pg_database WHERE datname LIKE 'indgang\\_t\\_%'",
+                "SELECT datname, shobj_description(oid, 'pg_database') FROM pg_database
+                 WHERE datname LIKE 'indgang\\_t\\_%'",
                 &[],
             )
             .await?;
         for row in rows {
             let name: String = row.get(0);
+            let folder: Option<String> = row.get(1);
             let made = name
                 .strip_prefix(PREFIX)
                 .and_then(|rest| rest.split('_').next())
                 .and_then(|secs| secs.parse::<u64>().ok());
-            if made.is_some_and(|made| made < cutoff) {
+            let left = match folder {
+                Some(folder) => !Path::new(&folder).exists(),
+                None => made.is_some_and(|made| made < cutoff),
+            };
+            if left {
                 client
                     .batch_execute(&format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"))
                     .await?;

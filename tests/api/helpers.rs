@@ -126,11 +126,13 @@ async fn start_with(settings: Settings, data_dir: &Path, clock: Clock, handle: M
     }
 }
 
-/// An app that owns its data folder takes its PostgreSQL database with it.
+/// An app that owns its data folder takes its PostgreSQL database with it; any app dropped also
+/// drops the databases of folders that are gone.
 impl Drop for TestApp {
     fn drop(&mut self) {
-        if let Some(dir) = &self._dir {
-            crate::backend::drop_database_of(dir.path());
+        match &self._dir {
+            Some(dir) => crate::backend::drop_database_of(dir.path()),
+            None => crate::backend::drop_left_behind(),
         }
     }
 }
