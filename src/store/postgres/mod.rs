@@ -271,8 +271,9 @@ fn tls() -> anyhow::Result<tokio_postgres_rustls::MakeRustlsConnect> {
     let mut roots = rustls::RootCertStore::empty();
     roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
     if let Some(path) = std::env::var_os("PGSSLROOTCERT") {
+        use rustls::pki_types::{CertificateDer, pem::PemObject};
         let pem = std::fs::read(&path).with_context(|| format!("reading PGSSLROOTCERT {}", path.display()))?;
-        for certificate in rustls_pemfile::certs(&mut pem.as_slice()) {
+        for certificate in CertificateDer::pem_slice_iter(&pem) {
             roots
                 .add(certificate.with_context(|| format!("reading PGSSLROOTCERT {}", path.display()))?)
                 .context("PGSSLROOTCERT holds a certificate rustls cannot use")?;
