@@ -800,7 +800,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let env = [("INDGANG__DATA_DIR".to_owned(), dir.path().display().to_string())];
         let settings = Settings::load_from(None, env).unwrap();
-        let store: Arc<dyn Store> = crate::startup::open_store(&settings).unwrap();
+        let store: Arc<dyn Store> = crate::startup::open_store(&settings).await.unwrap();
         let vault = Arc::new(crate::startup::open_vault(&settings, store.as_ref()).await.unwrap());
         let worker = Arc::new(Delivery::new(&settings, store.clone(), vault, Clock::system(), Arc::default()).unwrap());
         let permit = worker.permits.clone().try_acquire_owned().unwrap();

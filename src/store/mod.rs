@@ -14,6 +14,7 @@ mod deadlines;
 mod deliveries;
 mod matching;
 mod messages;
+pub mod postgres;
 mod sessions;
 pub mod sqlite;
 mod tokens;
