@@ -26,6 +26,19 @@ pub use messages::*;
 pub use sessions::*;
 pub use tokens::*;
 
+/// Gives each message of a case its deliveries, from all the case's deliveries in one list.
+pub fn hand_out_deliveries(messages: &mut [MessageRecord], deliveries: Vec<DeliveryRecord>) {
+    let mut by_receipt: std::collections::HashMap<String, Vec<DeliveryRecord>> = std::collections::HashMap::new();
+    for delivery in deliveries {
+        if let Some(about) = &delivery.about {
+            by_receipt.entry(about.receipt_id.clone()).or_default().push(delivery);
+        }
+    }
+    for message in messages {
+        message.receipt.deliveries = by_receipt.remove(&message.receipt.receipt_id).unwrap_or_default();
+    }
+}
+
 use crate::domain::CaseRef;
 use async_trait::async_trait;
 use jiff::Timestamp;

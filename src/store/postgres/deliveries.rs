@@ -110,6 +110,16 @@ pub async fn of_receipt<C: GenericClient>(conn: &C, receipt_id: &str) -> anyhow:
     rows(conn, &sql, &[&receipt_id]).await?.iter().map(record_row).collect()
 }
 
+/// The deliveries of every message of a case (as `of_receipt` gives one message's), in one
+/// query rather than one per message: the case page shows them all.
+pub async fn of_case<C: GenericClient>(conn: &C, case_id: i64) -> anyhow::Result<Vec<DeliveryRecord>> {
+    let sql = format!(
+        "SELECT {RECORD_COLUMNS} FROM {RECORD_FROM}
+         WHERE d.message IN (SELECT id FROM messages WHERE case_id = $1) AND d.purpose = 'message' ORDER BY d.id"
+    );
+    rows(conn, &sql, &[&case_id]).await?.iter().map(record_row).collect()
+}
+
 /// Team addresses, whose alerts are grouped.
 const TEAM_DESTINATION: &str = "(d.destination LIKE 'mail:%' OR d.destination LIKE 'lead:%')";
 

@@ -198,14 +198,14 @@ pub async fn case<C: GenericClient>(conn: &C, case_ref: &CaseRef) -> anyhow::Res
     let mut messages = Vec::new();
     for row in rows(conn, &sql, &[&id]).await? {
         let summary: String = row.try_get(9)?;
-        let mut receipt = receipt_row(&row)?;
-        receipt.deliveries = super::deliveries::of_receipt(conn, &receipt.receipt_id).await?;
+        let receipt = receipt_row(&row)?;
         messages.push(MessageRecord {
             receipt,
             body_sealed: row.try_get(8)?,
             summary: serde_json::from_str(&summary).unwrap_or_default(),
         });
     }
+    crate::store::hand_out_deliveries(&mut messages, super::deliveries::of_case(conn, id).await?);
     Ok(Some(CaseRecord {
         case_ref: case_ref.clone(),
         municipality: head.try_get(1)?,
