@@ -100,10 +100,25 @@ async fn start_at(settings: Settings, data_dir: &Path, at: &str) -> TestApp {
     start_with(settings, data_dir, clock, handle).await
 }
 
+/// As `spawn_app_with_file`, but a gateway that cannot start is an error, not a panic (a test
+/// that chose its port may try another).
+pub async fn try_spawn_app_with_file(config: &Path, extra: &[(&str, &str)]) -> anyhow::Result<TestApp> {
+    let dir = tempfile::tempdir().expect("a temporary folder");
+    let (clock, handle) = Clock::manual(NOW.parse().unwrap());
+    let app = Application::build_with_clock(settings_with_file(Some(config), dir.path(), extra), clock).await?;
+    let mut app = running(app, dir.path(), handle);
+    app._dir = Some(dir);
+    Ok(app)
+}
+
 async fn start_with(settings: Settings, data_dir: &Path, clock: Clock, handle: ManualClock) -> TestApp {
     let app = Application::build_with_clock(settings, clock)
         .await
         .expect("the gateway starts");
+    running(app, data_dir, handle)
+}
+
+fn running(app: Application, data_dir: &Path, handle: ManualClock) -> TestApp {
     let address = format!("http://127.0.0.1:{}", app.port());
     let store = app.store();
     let delivery = app.delivery();

@@ -7,7 +7,7 @@
 //! `Browser` is that scripted browser: a reqwest client with a cookie jar that follows
 //! redirects itself, so a test can stop at the callback and play with it.
 
-use crate::helpers::{TestApp, spawn_app_with_file};
+use crate::helpers::{TestApp, try_spawn_app_with_file};
 use serde_json::json;
 use std::io::{BufRead, BufReader};
 use std::path::Path;
@@ -183,21 +183,31 @@ pub fn gateway_config(gateway: &str, issuer: &str) -> String {
 }
 
 pub async fn spawn_with_provider(extra: &[(&str, &str)]) -> SignInApp {
-    let port = free_port();
-    let gateway = format!("http://127.0.0.1:{port}");
-    let provider = OidcProvider::start(&gateway);
-    let config_dir = tempfile::tempdir().unwrap();
-    let config = config_dir.path().join("indgang.toml");
-    std::fs::write(&config, gateway_config(&gateway, &provider.issuer)).unwrap();
-    let bind = format!("127.0.0.1:{port}");
-    let mut env = vec![("INDGANG__SERVER__BIND", bind.as_str())];
-    env.extend_from_slice(extra);
-    let app = spawn_app_with_file(&config, &env).await;
-    SignInApp {
-        app,
-        provider,
-        _config: config_dir,
+    // The provider must know the gateway's address before the gateway starts, so the port is
+    // chosen first and bound later; another test may take it in between. Then try another.
+    for _ in 0..5 {
+        let port = free_port();
+        let gateway = format!("http://127.0.0.1:{port}");
+        let provider = OidcProvider::start(&gateway);
+        let config_dir = tempfile::tempdir().unwrap();
+        let config = config_dir.path().join("indgang.toml");
+        std::fs::write(&config, gateway_config(&gateway, &provider.issuer)).unwrap();
+        let bind = format!("127.0.0.1:{port}");
+        let mut env = vec![("INDGANG__SERVER__BIND", bind.as_str())];
+        env.extend_from_slice(extra);
+        match try_spawn_app_with_file(&config, &env).await {
+            Ok(app) => {
+                return SignInApp {
+                    app,
+                    provider,
+                    _config: config_dir,
+                };
+            }
+            Err(e) if format!("{e:#}").contains("Address already in use") => continue,
+            Err(e) => panic!("the gateway starts: {e:#}"),
+        }
     }
+    panic!("five ports in a row were taken before the gateway could bind one")
 }
 
 /// A scripted browser: a cookie jar, redirects followed by hand.
