@@ -52,3 +52,38 @@ pub struct SeekerRow {
     /// The state (`open`, `met`, `missed`, `cancelled`) of the case's latest housing deadline.
     pub housing_deadline: Option<String>,
 }
+
+/// The caseworker's answer to the allocation office on a vacant home, to record with its outbound
+/// message in one transaction.
+#[derive(Debug, Clone)]
+pub struct NewHousingAnswer {
+    /// The vacant home's case.
+    pub home: CaseRef,
+    /// The receipt of the offer (or update) answered.
+    pub offer_receipt_id: String,
+    pub offer_id: String,
+    /// The citizen's case chosen, with its rank when chosen; `None` for no candidate.
+    pub candidate: Option<(CaseRef, u32)>,
+    /// For no candidate: one of `matching::ANSWER_REASONS`.
+    pub reason: Option<String>,
+    /// Who answered (`token:<id>`).
+    pub actor: String,
+    pub at: Timestamp,
+    /// The delivery to the allocation office: its destination and the event's data sealed by the
+    /// `Vault` (it may carry a CPR number); `None` when no destination is configured.
+    pub delivery: Option<(String, Vec<u8>)>,
+}
+
+/// An answer as recorded: case references and words from a fixed list only.
+#[derive(Debug, Clone, PartialEq)]
+pub struct HousingAnswerRecord {
+    pub home: CaseRef,
+    pub offer_id: String,
+    pub candidate: Option<CaseRef>,
+    pub candidate_rank: Option<u32>,
+    pub reason: Option<String>,
+    pub answered_at: Timestamp,
+    pub answered_by: String,
+    /// The delivery to the allocation office, if one was written.
+    pub delivery_id: Option<String>,
+}
