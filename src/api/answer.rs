@@ -86,12 +86,12 @@ impl HousingAnswerBody {
     params(("case_ref" = String, Path, description = "The case of a vacant home, e.g. K-2026-000123")),
     request_body = HousingAnswerInput,
     responses(
-        (status = 201, body = HousingAnswerBody),
+        (status = 200, description = "The answer given; the same answer again gives it again, without a second message", body = HousingAnswerBody),
         (status = 400, description = "Not an answer: both or neither of candidate and reason, or a reason not on the list", body = Problem, content_type = "application/problem+json"),
         (status = 401, body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Not a caseworker token", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such case in the caseworker's municipality", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "A citizen's case, a withdrawn offer, or a home answered already", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "A citizen's case, a withdrawn offer, or a home answered already otherwise", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "The case named is not among the home's candidates (a hard rule excludes it, or it does not seek housing)", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = [])))]
@@ -140,7 +140,7 @@ pub async fn post_housing_answer(
         )
     });
     let answer = answer(&housing, &desk, &caseworker, &actor, &case, input).await?;
-    Ok(HttpResponse::Created().json(answer))
+    Ok(HttpResponse::Ok().json(answer))
 }
 
 /// Gives the answer (`housing.answer`), the same from the API and the case page; an input that
@@ -169,6 +169,9 @@ pub async fn answer(
     } else {
         "declined"
     };
+    if recorded.repeated {
+        return Ok(HousingAnswerBody::new(&recorded, None));
+    }
     let open = case
         .deadlines
         .iter()

@@ -86,4 +86,6 @@ pub struct HousingAnswerRecord {
     pub answered_by: String,
     /// The delivery to the allocation office, if one was written.
     pub delivery_id: Option<String>,
+    /// Not stored: the same answer was given before, and nothing was written now.
+    pub repeated: bool,
 }

@@ -163,10 +163,16 @@ pub fn answer(conn: &Connection, new: &NewHousingAnswer) -> anyhow::Result<Housi
         )
         .optional()?
         .ok_or_else(|| anyhow::anyhow!("no such offer on {}", new.home))?;
-    let answered: bool = conn
-        .prepare_cached("SELECT EXISTS (SELECT 1 FROM housing_answers WHERE home_case_id = ?1)")?
-        .query_row([home_id], |row| row.get(0))?;
-    if answered {
+    if let Some(before) = answers(conn, &new.home)?.into_iter().find(|a| a.home == new.home) {
+        // The same answer again (a client that lost the reply) is the answer given; another is
+        // refused: the allocation office has been told.
+        let candidate = new.candidate.as_ref().map(|(c, _)| c);
+        if before.candidate.as_ref() == candidate && before.reason == new.reason {
+            return Ok(HousingAnswerRecord {
+                repeated: true,
+                ..before
+            });
+        }
         return Err(StateConflict("the vacant home has been answered already".to_owned()).into());
     }
     let now = micros(new.at);
@@ -239,6 +245,7 @@ pub fn answers(conn: &Connection, case_ref: &CaseRef) -> anyhow::Result<Vec<Hous
                 answered_at: instant(row.get(5)?)?,
                 answered_by: row.get(6)?,
                 delivery_id: row.get(7)?,
+                repeated: false,
             })
         })?
         .collect::<rusqlite::Result<Vec<_>>>()?;
