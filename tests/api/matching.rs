@@ -745,3 +745,93 @@ async fn an_answer_names_a_candidate_of_the_list_or_none_with_a_reason_and_only_
         ]
     );
 }
+
+/// The real binary: the answer carries the CPR number to the allocation office, and no log line
+/// and no team email carries it or the name.
+#[tokio::test]
+async fn the_cpr_number_of_the_candidate_goes_to_the_allocation_office_and_nowhere_else() {
+    use crate::binary::{prison_token, serve_with, token};
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path();
+    let prison = prison_token(data);
+    let housing = token(
+        data,
+        &[
+            "--role",
+            "sender",
+            "--sender",
+            example_sender(Kind::HousingOffer),
+            "--kinds",
+            "housing-offer",
+        ],
+    );
+    let caseworker = token(data, &["--role", "caseworker", "--municipality", "751"]);
+    let receiver = Receiver::start().await;
+    let env: Vec<(String, String)> = [
+        ("INDGANG__DESTINATIONS__BOLIGTILDELING__TYPE", "webhook".to_owned()),
+        ("INDGANG__DESTINATIONS__BOLIGTILDELING__URL", receiver.url()),
+        ("INDGANG__DESTINATIONS__BOLIGTILDELING__SECRET", SECRET.to_owned()),
+        ("INDGANG__MATCHING__ANSWER_DESTINATION", "boligtildeling".to_owned()),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_owned(), v))
+    .collect();
+    let served = serve_with(data, "debug", &env);
+    let client = crate::helpers::client();
+    let post = |path: String, token: &str, body: Value| {
+        client
+            .post(format!("{}{path}", served.address))
+            .bearer_auth(token)
+            .json(&body)
+            .send()
+    };
+
+    let mut n = notice("N-BIN-1", "150385-1234", "2026-12-20", "none");
+    n["citizen"]["name"] = "Jonas Mikkelsen".into();
+    let filed = post("/v1/release-notices".into(), &prison, n).await.unwrap();
+    assert_eq!(filed.status(), 202);
+    let citizen: Value = filed.json().await.unwrap();
+    let mut offer = vacant_home("TILBUD-BIN-1");
+    offer["answer_deadline"] = "2026-12-18".into();
+    let offered = post("/v1/housing-offers".into(), &housing, offer).await.unwrap();
+    assert_eq!(offered.status(), 202);
+    let home: Value = offered.json().await.unwrap();
+    let answered = post(
+        format!("/v1/cases/{}/housing-answer", home["case_ref"].as_str().unwrap()),
+        &caseworker,
+        json!({ "candidate": citizen["case_ref"] }),
+    )
+    .await
+    .unwrap();
+    assert_eq!(answered.status(), 200, "{}", answered.text().await.unwrap());
+
+    receiver.wait_for(1).await;
+    let data_sent = &receiver.accepted()[0].event["data"];
+    assert_eq!(data_sent["citizen"]["cpr"], "150385-1234");
+    assert_eq!(data_sent["citizen"]["name"], "Jonas Mikkelsen");
+
+    let outbox = data.join("outbox");
+    for _ in 0..500 {
+        if std::fs::read_dir(&outbox).map_or(0, |d| d.count()) >= 2 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    let lines = served.lines.clone();
+    let (status, stderr) = served.stop(libc::SIGTERM);
+    assert!(status.success());
+    let mut written = format!("{}\n{stderr}", lines.lock().unwrap().join("\n"));
+    assert!(
+        written.contains("vacant home answered"),
+        "the test saw the answer's log line"
+    );
+    let mut emails = 0;
+    for entry in std::fs::read_dir(&outbox).unwrap() {
+        written.push_str(&String::from_utf8_lossy(&std::fs::read(entry.unwrap().path()).unwrap()));
+        emails += 1;
+    }
+    assert!(emails >= 2, "the test read the team emails");
+    for personal in ["150385-1234", "1503851234", "Jonas Mikkelsen"] {
+        assert!(!written.contains(personal), "{personal} in a log line or an email");
+    }
+}
