@@ -555,6 +555,22 @@ async fn the_answer_names_a_candidate_reaches_the_allocation_office_once_and_the
     let deadline = &town.deadlines(&home, "offer_answer").await[0];
     assert_eq!(deadline["state"], "met");
     assert_eq!(deadline["outcome"], "accepted");
+    // Recorded on both cases.
+    for case_ref in [&home, &citizen] {
+        let case: Value = town
+            .app
+            .get(&format!("/v1/cases/{case_ref}"), &town.caseworker)
+            .await
+            .json()
+            .await
+            .unwrap();
+        let answers = &case["housing_answers"];
+        assert_eq!(answers.as_array().unwrap().len(), 1, "{case_ref}: {answers}");
+        assert_eq!(
+            (&answers[0]["case_ref"], &answers[0]["candidate"]),
+            (&json!(home), &json!(citizen))
+        );
+    }
 
     // The same answer again (a reply lost) is the answer given, not a second message.
     let again = town
