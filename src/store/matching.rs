@@ -89,3 +89,19 @@ pub struct HousingAnswerRecord {
     /// Not stored: the same answer was given before, and nothing was written now.
     pub repeated: bool,
 }
+
+/// A vacant home as the housing report sees it: when it was offered, when and how it was
+/// answered, and whether the citizen named then found a home by an accepted offer. No personal data.
+#[derive(Debug, Clone, PartialEq)]
+pub struct VacantHomeRow {
+    pub municipality: String,
+    /// When its case was opened: the first offer of the home.
+    pub offered_at: Timestamp,
+    /// The due time of its deadline to answer (the latest, when an update moved it).
+    pub answer_due: Option<Timestamp>,
+    pub answered_at: Option<Timestamp>,
+    /// Answered naming a citizen's case.
+    pub candidate_named: bool,
+    /// The citizen named has a housing deadline met by an accepted housing offer.
+    pub accepted: bool,
+}

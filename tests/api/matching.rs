@@ -651,6 +651,34 @@ async fn the_answer_names_a_candidate_reaches_the_allocation_office_once_and_the
         "Målsætning 4: one citizen fewer due for release without housing"
     );
     assert_eq!(receiver.accepted().len(), 1, "the citizen's own offer is not sent back");
+
+    // The housing report: the home offered in November, answered in time naming a citizen, who
+    // accepted; a second home not yet answered.
+    town.offer(&vacant_home("TILBUD-8000-10")).await;
+    let report: Value = town
+        .app
+        .get("/v1/reports/housing", &operator)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        report["housing"],
+        json!([{ "municipality": "751", "name": "Aarhus", "month": "2026-11", "offered": 2, "answered": 1,
+                 "answered_in_time": 1, "matched": 1, "accepted": 1, "median_days_to_answer": 0.0 }])
+    );
+    let csv = town
+        .app
+        .get("/v1/reports/housing?format=csv", &town.caseworker)
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert_eq!(
+        csv,
+        "municipality,name,month,offered,answered,answered_in_time,matched,accepted,median_days_to_answer\r\n\
+         751,Aarhus,2026-11,2,1,1,1,1,0\r\n"
+    );
 }
 
 #[tokio::test]

@@ -4,6 +4,7 @@ use super::queries::{instant, micros};
 use crate::domain::CaseRef;
 use crate::store::{
     HousingAnswerRecord, HousingNeeds, HousingNeedsRecord, NewHousingAnswer, NewHousingNeeds, SeekerRow, StateConflict,
+    VacantHomeRow,
 };
 use rusqlite::{Connection, OptionalExtension, Row, params};
 use std::collections::HashMap;
@@ -246,6 +247,41 @@ pub fn answers(conn: &Connection, case_ref: &CaseRef) -> anyhow::Result<Vec<Hous
                 answered_by: row.get(6)?,
                 delivery_id: row.get(7)?,
                 repeated: false,
+            })
+        })?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    Ok(rows)
+}
+
+/// The vacant homes whose case was opened in `[from, to)`, with their answers.
+pub fn vacant_homes(
+    conn: &Connection,
+    municipality: Option<&str>,
+    from: jiff::Timestamp,
+    to: jiff::Timestamp,
+    housing_policy: &str,
+) -> anyhow::Result<Vec<VacantHomeRow>> {
+    let mut statement = conn.prepare_cached(
+        "SELECT c.municipality, c.created_at,
+                (SELECT MAX(d.due_at) FROM deadlines d WHERE d.case_id = c.id AND d.policy = 'offer_answer'),
+                a.answered_at, a.citizen_case_id IS NOT NULL,
+                a.citizen_case_id IS NOT NULL AND EXISTS (
+                    SELECT 1 FROM deadlines h WHERE h.case_id = a.citizen_case_id AND h.policy = ?4
+                      AND h.state = 'met' AND h.outcome = 'housing_offer')
+         FROM cases c LEFT JOIN housing_answers a ON a.home_case_id = c.id
+         WHERE c.subject_kind = 'vacant_dwelling' AND c.created_at >= ?1 AND c.created_at < ?2
+           AND (?3 IS NULL OR c.municipality = ?3)
+         ORDER BY c.id",
+    )?;
+    let rows = statement
+        .query_map(params![micros(from), micros(to), municipality, housing_policy], |row| {
+            Ok(VacantHomeRow {
+                municipality: row.get(0)?,
+                offered_at: instant(row.get(1)?)?,
+                answer_due: row.get::<_, Option<i64>>(2)?.map(instant).transpose()?,
+                answered_at: row.get::<_, Option<i64>>(3)?.map(instant).transpose()?,
+                candidate_named: row.get(4)?,
+                accepted: row.get(5)?,
             })
         })?
         .collect::<rusqlite::Result<Vec<_>>>()?;

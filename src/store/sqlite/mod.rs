@@ -471,6 +471,18 @@ impl Store for SqliteStore {
         self.readers.read(move |conn| matching::answers(conn, &case_ref)).await
     }
 
+    async fn vacant_homes(
+        &self,
+        municipality: Option<String>,
+        from: Timestamp,
+        to: Timestamp,
+        housing_policy: String,
+    ) -> anyhow::Result<Vec<crate::store::VacantHomeRow>> {
+        self.readers
+            .read(move |conn| matching::vacant_homes(conn, municipality.as_deref(), from, to, &housing_policy))
+            .await
+    }
+
     async fn key_check(&self, value: &str) -> anyhow::Result<KeyCheck> {
         let value = value.to_owned();
         self.writer.write(move |conn| queries::key_check(conn, &value)).await
