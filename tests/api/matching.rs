@@ -878,4 +878,17 @@ async fn the_cpr_number_of_the_candidate_goes_to_the_allocation_office_and_nowhe
     for personal in ["150385-1234", "1503851234", "Jonas Mikkelsen"] {
         assert!(!written.contains(personal), "{personal} in a log line or an email");
     }
+    // The event waiting in the outbox is sealed like a message body.
+    let mut stored = Vec::new();
+    for entry in std::fs::read_dir(data).unwrap() {
+        let path = entry.unwrap().path();
+        if path.file_name().unwrap().to_string_lossy().starts_with("indgang.db") {
+            stored.extend(std::fs::read(path).unwrap());
+        }
+    }
+    let stored = String::from_utf8_lossy(&stored);
+    assert!(stored.contains("housing-answer"), "the test read the database");
+    for personal in ["150385-1234", "1503851234", "Jonas Mikkelsen"] {
+        assert!(!stored.contains(personal), "{personal} in clear in the database");
+    }
 }
