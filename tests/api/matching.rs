@@ -3,7 +3,7 @@
 //! others, and what a caseworker may and may not do. The tests' clock shows 23 November 2026.
 
 use crate::helpers::{TestApp, example, example_sender, problem, release_notice, spawn_app, spawn_app_with};
-use crate::receiver::{Receiver, SECRET};
+use crate::receiver::{Receiver, Reply, SECRET};
 use indgang::domain::Kind;
 use serde_json::{Value, json};
 
@@ -679,6 +679,49 @@ async fn the_answer_names_a_candidate_reaches_the_allocation_office_once_and_the
         "municipality,name,month,offered,answered,answered_in_time,matched,accepted,median_days_to_answer\r\n\
          751,Aarhus,2026-11,2,1,1,1,1,0\r\n"
     );
+}
+
+#[tokio::test]
+async fn an_answer_the_allocation_office_refuses_is_retried_dead_lettered_and_replayed_with_its_id() {
+    let receiver = Receiver::start().await;
+    // Busy, then refused for good, then taken.
+    receiver.script([Reply::status(503), Reply::status(400), Reply::status(200)]);
+    let town = town_answering_to(&receiver).await;
+    let home = town.offer(&vacant_home("TILBUD-8000-11")).await;
+    let answer: Value = town
+        .answer(&home, &town.caseworker, &json!({ "reason": "passed_on" }))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let id = answer["delivery_id"].as_str().unwrap().to_owned();
+
+    town.app.drain().await;
+    town.app.advance_and_drain(10).await;
+    let operator = town.app.operator_token().await;
+    let dead: Value = town.app.get("/v1/dead-letters", &operator).await.json().await.unwrap();
+    let dead = &dead["dead_letters"][0];
+    assert_eq!(
+        (&dead["delivery_id"], &dead["purpose"], &dead["case_ref"]),
+        (&json!(id), &json!("housing-answer"), &json!(home))
+    );
+    assert_eq!(dead["attempts"], 2);
+
+    let replayed = town
+        .app
+        .client
+        .post(format!("{}/v1/dead-letters/{id}/replay", town.app.address))
+        .bearer_auth(&operator)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(replayed.status(), 202);
+    town.app.drain().await;
+    let received = receiver.received();
+    assert_eq!(received.len(), 3);
+    assert!(received.iter().all(|r| r.id == id), "one delivery id on every attempt");
+    assert_eq!(received[2].event["data"]["reason"], "passed_on");
+    assert_eq!(received[2].event["data"]["citizen"], Value::Null);
 }
 
 #[tokio::test]
