@@ -25,6 +25,8 @@ pub mod action {
     pub const DEADLINE_RESOLVE: &str = "deadline.resolve";
     pub const DEADLINE_REOPEN: &str = "deadline.reopen";
     pub const DELIVERY_REPLAY: &str = "delivery.replay";
+    pub const DESTINATION_PAUSE: &str = "destination.pause";
+    pub const DESTINATION_RESUME: &str = "destination.resume";
     pub const TOKEN_CREATE: &str = "token.create";
     pub const TOKEN_REVOKE: &str = "token.revoke";
     pub const AUDIT_READ: &str = "audit.read";

@@ -455,8 +455,9 @@ impl TlsSettings {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct StorageSettings {
-    /// `sqlite://PATH`; empty means `sqlite://<data_dir>/indgang.db`.
+    /// `sqlite://PATH` or `postgres://…`; empty means `sqlite://<data_dir>/indgang.db`.
     pub url: String,
+    /// SQLite: the read connections; PostgreSQL: the pool's connections, reads and writes.
     pub read_connections: usize,
     /// How many submissions one commit may carry at most (group commit).
     pub max_batch: usize,
@@ -562,6 +563,8 @@ fn list_or_text<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<Vec
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum StorageUrl {
     Sqlite(PathBuf),
+    /// The connection URL as written, password and all (`postgres://` or `postgresql://`).
+    Postgres(String),
 }
 
 /// As a person writes it in `storage.url`: `sqlite:./data/indgang.db`.
@@ -569,6 +572,8 @@ impl std::fmt::Display for StorageUrl {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             StorageUrl::Sqlite(path) => write!(f, "sqlite:{}", path.display()),
+            // Never the password: this is what logs show.
+            StorageUrl::Postgres(url) => f.write_str(&without_password(url)),
         }
     }
 }
@@ -712,9 +717,14 @@ impl Settings {
             return Ok(StorageUrl::Sqlite(PathBuf::from(path)));
         }
         if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-            bail!("storage.url: PostgreSQL is not supported by this version; use sqlite://PATH");
+            url.parse::<tokio_postgres::Config>()
+                .map_err(|e| anyhow::anyhow!("storage.url: not a PostgreSQL connection URL: {e}"))?;
+            return Ok(StorageUrl::Postgres(url.to_owned()));
         }
-        bail!("storage.url: {url:?} is not a storage URL; use sqlite://PATH")
+        bail!(
+            "storage.url: {:?} is not a storage URL; use sqlite://PATH or postgres://…",
+            without_password(url)
+        )
     }
 
     pub fn key_file(&self) -> PathBuf {
@@ -723,6 +733,22 @@ impl Settings {
         } else {
             PathBuf::from(&self.security.key_file)
         }
+    }
+}
+
+/// A connection URL with its password, if any, replaced by `***`.
+pub fn without_password(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_owned();
+    };
+    let authority_end = rest.find(['/', '?']).unwrap_or(rest.len());
+    let (authority, tail) = rest.split_at(authority_end);
+    match authority.rsplit_once('@') {
+        Some((user_info, host)) => match user_info.split_once(':') {
+            Some((user, _)) => format!("{scheme}://{user}:***@{host}{tail}"),
+            None => url.to_owned(),
+        },
+        None => url.to_owned(),
     }
 }
 

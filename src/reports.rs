@@ -166,17 +166,65 @@ pub fn institutions(notices: &[NoticeRow], late_notice_days: i32) -> Vec<Institu
         .collect()
 }
 
-/// `soon`: housing deadlines due within 30 days from `now`; `period`: deadlines due in the
-/// report's period.
-pub fn municipalities(soon: &[DeadlineRow], period: &[DeadlineRow], housing_policy: &str) -> Vec<MunicipalityLine> {
+/// How far ahead the Målsætning 4 figure looks: 30 days (720 hours).
+pub const MONTH_AHEAD: jiff::SignedDuration = jiff::SignedDuration::from_hours(30 * 24);
+
+/// The Målsætning 4 figure as it stood at `at`, per municipality: the cases whose housing
+/// deadline was set by then, falls due within 30 days of `at`, and was neither cancelled nor met
+/// by `at`. At `at` = now that is the open housing deadlines of the month ahead; for an instant
+/// in the past it is read back from the deadlines as they stand now (a deadline moved since counts
+/// by its present due time). `rows` must hold the deadlines due in `[at, at + 30 days)`.
+pub fn without_housing_at<'a>(
+    rows: &'a [DeadlineRow],
+    at: Timestamp,
+    housing_policy: &str,
+) -> BTreeMap<&'a str, BTreeSet<i64>> {
     let mut due: BTreeMap<&str, BTreeSet<i64>> = BTreeMap::new();
-    let mut released: BTreeMap<&str, BTreeSet<i64>> = BTreeMap::new();
-    for d in soon
-        .iter()
-        .filter(|d| d.policy == housing_policy && d.state == DeadlineState::Open)
-    {
+    let within = at + MONTH_AHEAD;
+    for d in rows.iter().filter(|d| {
+        d.policy == housing_policy
+            && d.created_at <= at
+            && d.due_at >= at
+            && d.due_at < within
+            && match d.state {
+                DeadlineState::Cancelled => false,
+                DeadlineState::Met => d.resolved_at.is_none_or(|r| r > at),
+                DeadlineState::Open | DeadlineState::Missed => true,
+            }
+    }) {
         due.entry(&d.municipality).or_default().insert(d.case_id);
     }
+    due
+}
+
+/// The Målsætning 4 figure at each of `instants` (ascending), per municipality, from one load of
+/// `rows`: the housing deadlines due from the first instant to 30 days after the last.
+pub fn without_housing_over_time(
+    rows: &[DeadlineRow],
+    instants: &[Timestamp],
+    housing_policy: &str,
+) -> Vec<BTreeMap<String, usize>> {
+    instants
+        .iter()
+        .map(|at| {
+            without_housing_at(rows, *at, housing_policy)
+                .into_iter()
+                .map(|(code, cases)| (code.to_owned(), cases.len()))
+                .collect()
+        })
+        .collect()
+}
+
+/// `soon`: housing deadlines due within 30 days from `now`; `period`: deadlines due in the
+/// report's period.
+pub fn municipalities(
+    soon: &[DeadlineRow],
+    period: &[DeadlineRow],
+    now: Timestamp,
+    housing_policy: &str,
+) -> Vec<MunicipalityLine> {
+    let due = without_housing_at(soon, now, housing_policy);
+    let mut released: BTreeMap<&str, BTreeSet<i64>> = BTreeMap::new();
     for d in period.iter().filter(|d| d.policy == housing_policy) {
         let without = match d.state {
             DeadlineState::Missed => true,
@@ -417,14 +465,10 @@ pub async fn compute(
         }
         Report::Municipalities => {
             let soon = store
-                .deadline_rows(
-                    municipality.clone(),
-                    now,
-                    now + jiff::SignedDuration::from_hours(30 * 24),
-                )
+                .deadline_rows(municipality.clone(), now, now + MONTH_AHEAD)
                 .await?;
             let past = store.deadline_rows(municipality, period.from, period.to).await?;
-            let found = municipalities(&soon, &past, &settings.reports.housing_policy);
+            let found = municipalities(&soon, &past, now, &settings.reports.housing_policy);
             let (lines, json) = as_json("municipalities", &found);
             Computed {
                 lines,
@@ -465,6 +509,85 @@ pub async fn compute(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn housing(case_id: i64, state: DeadlineState, created: &str, due: &str, resolved: Option<&str>) -> DeadlineRow {
+        DeadlineRow {
+            municipality: "751".to_owned(),
+            case_id,
+            policy: "housing".to_owned(),
+            team: None,
+            state,
+            due_at: due.parse().unwrap(),
+            resolved_at: resolved.map(|r| r.parse().unwrap()),
+            created_at: created.parse().unwrap(),
+        }
+    }
+
+    #[test]
+    fn the_figure_as_it_stood_counts_what_was_known_and_unsolved_then() {
+        let rows = [
+            // Known on 1 November, due 20 November, housing found 10 November.
+            housing(
+                1,
+                DeadlineState::Met,
+                "2026-11-01T00:00:00Z",
+                "2026-11-20T00:00:00Z",
+                Some("2026-11-10T00:00:00Z"),
+            ),
+            // Known on 12 November, due 1 December, still open.
+            housing(
+                2,
+                DeadlineState::Open,
+                "2026-11-12T00:00:00Z",
+                "2026-12-01T00:00:00Z",
+                None,
+            ),
+            // Passed without housing on 15 November.
+            housing(
+                3,
+                DeadlineState::Missed,
+                "2026-11-01T00:00:00Z",
+                "2026-11-15T00:00:00Z",
+                None,
+            ),
+            // Cancelled: the release was called off.
+            housing(
+                4,
+                DeadlineState::Cancelled,
+                "2026-11-01T00:00:00Z",
+                "2026-11-20T00:00:00Z",
+                None,
+            ),
+        ];
+        let at = |t: &str| t.parse::<Timestamp>().unwrap();
+        let figure = |t: &str| {
+            without_housing_over_time(&rows, &[at(t)], "housing")[0]
+                .get("751")
+                .copied()
+                .unwrap_or(0)
+        };
+        assert_eq!(
+            figure("2026-11-05T00:00:00Z"),
+            2,
+            "cases 1 and 3: known, due within the month, unsolved"
+        );
+        assert_eq!(
+            figure("2026-11-11T00:00:00Z"),
+            1,
+            "case 1 has its housing; case 2 is not yet known"
+        );
+        assert_eq!(figure("2026-11-13T00:00:00Z"), 2, "case 2 is known now");
+        assert_eq!(
+            figure("2026-11-16T00:00:00Z"),
+            1,
+            "case 3 is released (and no longer ahead)"
+        );
+        let lines = municipalities(&rows, &[], at("2026-11-16T00:00:00Z"), "housing");
+        assert_eq!(
+            lines[0].due_within_30_days_without_housing, 1,
+            "the API's figure is the same"
+        );
+    }
 
     #[test]
     fn medians_and_shares() {

@@ -16,6 +16,7 @@ use crate::intake::{self, Intake};
 use crate::metrics::Metrics;
 use crate::routing::Router;
 use crate::shutdown::{Stopper, Tracker};
+use crate::store::postgres::PostgresStore;
 use crate::store::sqlite::SqliteStore;
 use crate::store::{KeyCheck, Store};
 use crate::tls::ServerTls;
@@ -87,14 +88,31 @@ fn compile(settings: &Settings) -> anyhow::Result<Compiled> {
 const SHUTDOWN_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// Opens the store that `storage.url` names.
-pub fn open_store(settings: &Settings) -> anyhow::Result<Arc<dyn Store>> {
+/// PostgreSQL's schema is brought up to date here, as SQLite's is when its file is opened.
+pub async fn open_store(settings: &Settings) -> anyhow::Result<Arc<dyn Store>> {
     match settings.storage_url()? {
         StorageUrl::Sqlite(path) => Ok(Arc::new(SqliteStore::open(
             &path,
             settings.storage.read_connections,
             settings.storage.max_batch,
         )?)),
+        StorageUrl::Postgres(url) => Ok(Arc::new(
+            PostgresStore::open(&url, postgres_connections(settings))
+                .await
+                .with_context(|| {
+                    format!(
+                        "opening {}",
+                        settings.storage_url().map(|u| u.to_string()).unwrap_or_default()
+                    )
+                })?,
+        )),
     }
+}
+
+/// The PostgreSQL pool's size: the read connections SQLite would have, and as many again (at
+/// least eight) for writes, which on SQLite all go through its one writer.
+pub fn postgres_connections(settings: &Settings) -> usize {
+    settings.storage.read_connections + settings.storage.read_connections.max(8)
 }
 
 /// The key, checked against the one the data was written with.
@@ -138,7 +156,7 @@ impl Application {
             )),
             false => None,
         };
-        let store = open_store(&settings)?;
+        let store = open_store(&settings).await?;
         let vault = match open_vault(&settings, store.as_ref()).await {
             Ok(vault) => Arc::new(vault),
             Err(e) => {

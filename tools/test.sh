@@ -1,6 +1,11 @@
 #!/usr/bin/env bash
 # The project's one test command: installs what the tests need besides cargo when it is missing,
-# then runs the whole suite. Arguments go to `cargo test` (e.g. `tools/test.sh --test api openapi::`).
+# then runs the whole suite twice: on SQLite, then on PostgreSQL (INDGANG_TEST_STORAGE=postgres,
+# a database of its own per test on the server of INDGANG_TEST_POSTGRES, by default
+# postgres://postgres@127.0.0.1:5432/test; see docs/postgres.md). INDGANG_TEST_STORAGE=sqlite or
+# =postgres set beforehand runs that one alone. Arguments go to `cargo test` (e.g.
+# `tools/test.sh --test api openapi::`). When PostgreSQL cannot be reached its run fails, saying
+# so: it is never skipped.
 #
 # What it installs, once, into ${INDGANG_TEST_TOOLS:-$HOME/.cache/indgang-test} (kept between runs):
 #   venv/   a Python virtual environment with openapi-spec-validator from PyPI, pinned below; the
@@ -107,9 +112,31 @@ ensure_chromium() {
     export INDGANG_CHROMIUM="$browser" INDGANG_CHROMEDRIVER="$driver"
 }
 
+# The PostgreSQL server the tests make their databases on answers, or the run stops here.
+ensure_postgres() {
+    local url="${INDGANG_TEST_POSTGRES:-postgres://postgres@127.0.0.1:5432/test}"
+    local authority="${url#*://}"
+    authority="${authority%%/*}"
+    authority="${authority%%\?*}"
+    authority="${authority##*@}"
+    local host="${authority%:*}" port="5432"
+    [[ "$authority" == *:* ]] && port="${authority##*:}"
+    timeout 5 bash -c "exec 3<>/dev/tcp/$host/$port" 2>/dev/null ||
+        fail "PostgreSQL is not reachable at $host:$port ($url), so the PostgreSQL run of the tests cannot run; start it (Debian: pg_ctlcluster 15 main start) or set INDGANG_TEST_POSTGRES"
+}
+
 ensure_openapi_validator
 ensure_oidc_provider
 ensure_axe
 ensure_chromium
 
-exec cargo test --workspace "$@"
+case "${INDGANG_TEST_STORAGE:-}" in
+    "") storages=(sqlite postgres) ;;
+    sqlite | postgres) storages=("$INDGANG_TEST_STORAGE") ;;
+    *) fail "INDGANG_TEST_STORAGE=$INDGANG_TEST_STORAGE: use sqlite or postgres, or leave it unset for both" ;;
+esac
+for storage in "${storages[@]}"; do
+    [[ "$storage" == postgres ]] && ensure_postgres
+    echo "tools/test.sh: the tests on $storage" >&2
+    INDGANG_TEST_STORAGE="$storage" cargo test --workspace "$@"
+done

@@ -1,6 +1,8 @@
-//! Deliveries for operators: the dead letters, replay, and the state of every destination.
-//! All of it is for operator tokens; none of it carries personal data (receivers' error texts
-//! are kept with anything shaped like a CPR number masked).
+//! Deliveries for operators: the dead letters, replay, pause and resume of a destination, and the
+//! state of every destination. The operator's actions go through `Dispatch`, which the *Drift*
+//! page calls too, so both write the audit log alike. All of it is for operators; none of it
+//! carries personal data (receivers' error texts are kept with anything shaped like a CPR number
+//! masked).
 
 use crate::access::Operator;
 use crate::audit::{About, Actor, Auditor, action};
@@ -12,6 +14,7 @@ use crate::domain::Kind;
 use crate::problem::{Problem, internal, kinds};
 use crate::store::{DeadLetterFilter, DeliveryRecord, DeliveryState, Replay, Store};
 use actix_web::{HttpRequest, HttpResponse, web};
+use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 
 /// A delivery: where a message goes and how far it got.
@@ -136,6 +139,22 @@ fn filter(
     })
 }
 
+/// The dead letters a filter names, as the list shows them.
+pub async fn dead_letter_list(store: &dyn Store, filter: DeadLetterFilter) -> Result<Vec<DeadLetterBody>, Problem> {
+    let dead = store.dead_letters(filter).await.map_err(internal)?;
+    Ok(dead
+        .iter()
+        .map(|d| DeadLetterBody {
+            delivery: DeliveryBody::from(d),
+            purpose: d.purpose.clone(),
+            receipt_id: d.about.as_ref().map(|a| a.receipt_id.clone()),
+            case_ref: d.about.as_ref().map(|a| a.case_ref.clone()),
+            kind: d.about.as_ref().map(|a| a.kind),
+            created_at: d.created_at.to_string(),
+        })
+        .collect())
+}
+
 /// Dead letters, oldest first.
 #[utoipa::path(get, path = "/v1/dead-letters", tag = "delivery", params(DeadLetterQuery),
     responses(
@@ -153,19 +172,126 @@ pub async fn list_dead_letters(
     let limit = super::limit_param(query.limit)?;
     let query = query.into_inner();
     let filter = filter(query.destination, query.since.as_deref(), query.until.as_deref(), limit)?;
-    let dead = store.dead_letters(filter).await.map_err(internal)?;
-    let dead_letters = dead
-        .iter()
-        .map(|d| DeadLetterBody {
-            delivery: DeliveryBody::from(d),
-            purpose: d.purpose.clone(),
-            receipt_id: d.about.as_ref().map(|a| a.receipt_id.clone()),
-            case_ref: d.about.as_ref().map(|a| a.case_ref.clone()),
-            kind: d.about.as_ref().map(|a| a.kind),
-            created_at: d.created_at.to_string(),
-        })
-        .collect();
+    let dead_letters = dead_letter_list(store.as_ref(), filter).await?;
     Ok(HttpResponse::Ok().json(DeadLetterList { dead_letters }))
+}
+
+/// What an operator does to deliveries, the same from the API and from the pages: replay dead
+/// letters, pause and resume a destination; each action is written to the audit log.
+pub struct Dispatch<'a> {
+    pub store: &'a dyn Store,
+    pub delivery: &'a Delivery,
+    pub clock: &'a Clock,
+    pub auditor: &'a Auditor,
+}
+
+impl Dispatch<'_> {
+    /// Puts one dead letter back in the queue, due now, with the same delivery id.
+    pub async fn replay_one(
+        &self,
+        principal: &Principal,
+        actor: &Actor,
+        delivery_id: &str,
+    ) -> Result<Vec<String>, Problem> {
+        let about = About::target(crate::validation::echo::cut(delivery_id));
+        let answer = async {
+            let replayed = self
+                .store
+                .replay(Replay::One(delivery_id.to_owned()), self.clock.now())
+                .await
+                .map_err(internal)?;
+            if replayed.is_empty() {
+                return Err(Problem::new(
+                    kinds::NOT_FOUND,
+                    "no dead letter has this delivery id".to_owned(),
+                ));
+            }
+            self.replayed(principal, &replayed);
+            Ok(replayed)
+        }
+        .await;
+        self.auditor.answer(actor, action::DELIVERY_REPLAY, about, answer).await
+    }
+
+    /// Puts every dead letter a replay request names back in the queue.
+    pub async fn replay_matching(
+        &self,
+        principal: &Principal,
+        actor: &Actor,
+        request: Result<ReplayRequest, Problem>,
+    ) -> Result<Vec<String>, Problem> {
+        let mut target = "dead letters".to_owned();
+        let answer = async {
+            let request = request?;
+            let selective = request.destination.is_some() || request.since.is_some() || request.until.is_some();
+            if selective == request.all {
+                return Err(Problem::new(
+                    kinds::BAD_REQUEST,
+                    "name a destination, since or until, or say all: true (not both)".to_owned(),
+                ));
+            }
+            if let Some(destination) = &request.destination {
+                target = format!("dead letters to {}", crate::validation::echo::cut(destination));
+            }
+            let filter = filter(
+                request.destination,
+                request.since.as_deref(),
+                request.until.as_deref(),
+                0,
+            )?;
+            let replayed = self
+                .store
+                .replay(Replay::Matching(filter), self.clock.now())
+                .await
+                .map_err(internal)?;
+            self.replayed(principal, &replayed);
+            target = format!("{} ({})", target, replayed.len());
+            Ok(replayed)
+        }
+        .await;
+        self.auditor
+            .answer(actor, action::DELIVERY_REPLAY, About::target(target), answer)
+            .await
+    }
+
+    fn replayed(&self, principal: &Principal, replayed: &[String]) {
+        tracing::info!(
+            token = principal.token_id(),
+            deliveries = replayed.len(),
+            "dead letters replayed"
+        );
+        self.delivery.wake();
+    }
+
+    /// Pauses a destination until an operator resumes it (`pause: true`), or resumes it.
+    pub async fn pause(&self, actor: &Actor, destination: &str, pause: bool) -> Result<(), Problem> {
+        let done = if pause {
+            self.delivery.pause(destination)
+        } else {
+            self.delivery.resume(destination)
+        };
+        let answer = if done {
+            Ok(())
+        } else {
+            Err(Problem::new(
+                kinds::NOT_FOUND,
+                "no destination of this name is configured".to_owned(),
+            ))
+        };
+        let what = if pause {
+            action::DESTINATION_PAUSE
+        } else {
+            action::DESTINATION_RESUME
+        };
+        self.auditor
+            .answer(
+                actor,
+                what,
+                About::target(crate::validation::echo::cut(destination)),
+                answer,
+            )
+            .await
+    }
 }
 
 /// Puts one dead letter back in the queue, due now, with the same delivery id.
@@ -187,37 +313,15 @@ pub async fn replay_dead_letter(
     clock: web::Data<Clock>,
     auditor: web::Data<Auditor>,
 ) -> Result<HttpResponse, Problem> {
-    let delivery_id = path.into_inner();
-    let about = About::target(crate::validation::echo::cut(&delivery_id));
-    let answer = replay_one(delivery_id, &principal, store.as_ref(), &delivery, &clock).await;
-    auditor
-        .answer(&Actor::of(&principal, &req), action::DELIVERY_REPLAY, about, answer)
-        .await
-}
-
-async fn replay_one(
-    delivery_id: String,
-    principal: &Principal,
-    store: &dyn Store,
-    delivery: &Delivery,
-    clock: &Clock,
-) -> Result<HttpResponse, Problem> {
-    let replayed = store
-        .replay(Replay::One(delivery_id), clock.now())
-        .await
-        .map_err(internal)?;
-    if replayed.is_empty() {
-        return Err(Problem::new(
-            kinds::NOT_FOUND,
-            "no dead letter has this delivery id".to_owned(),
-        ));
-    }
-    tracing::info!(
-        token = principal.token_id(),
-        deliveries = replayed.len(),
-        "dead letters replayed"
-    );
-    delivery.wake();
+    let dispatch = Dispatch {
+        store: store.as_ref(),
+        delivery: &delivery,
+        clock: &clock,
+        auditor: &auditor,
+    };
+    let replayed = dispatch
+        .replay_one(&principal, &Actor::of(&principal, &req), &path)
+        .await?;
     Ok(HttpResponse::Accepted().json(ReplayAnswer { replayed }))
 }
 
@@ -241,60 +345,94 @@ pub async fn replay_dead_letters(
     clock: web::Data<Clock>,
     auditor: web::Data<Auditor>,
 ) -> Result<HttpResponse, Problem> {
-    let (target, answer) = replay_matching(&body, &principal, store.as_ref(), &delivery, &clock).await;
-    auditor
-        .answer(
-            &Actor::of(&principal, &req),
-            action::DELIVERY_REPLAY,
-            About::target(target),
-            answer,
-        )
-        .await
+    let dispatch = Dispatch {
+        store: store.as_ref(),
+        delivery: &delivery,
+        clock: &clock,
+        auditor: &auditor,
+    };
+    let request = serde_json::from_slice::<ReplayRequest>(&body)
+        .map_err(|e| Problem::new(kinds::BAD_REQUEST, format!("the body must be a replay request: {e}")));
+    let replayed = dispatch
+        .replay_matching(&principal, &Actor::of(&principal, &req), request)
+        .await?;
+    Ok(HttpResponse::Accepted().json(ReplayAnswer { replayed }))
 }
 
-/// The answer, and what the audit log says was replayed.
-async fn replay_matching(
-    body: &[u8],
+/// What a pause or resume answers: the destination as `GET /v1/status` shows it now.
+async fn paused_answer(
+    req: &HttpRequest,
+    destination: &str,
     principal: &Principal,
-    store: &dyn Store,
-    delivery: &Delivery,
-    clock: &Clock,
-) -> (String, Result<HttpResponse, Problem>) {
-    let mut target = "dead letters".to_owned();
-    let answer = async {
-        let request: ReplayRequest = serde_json::from_slice(body)
-            .map_err(|e| Problem::new(kinds::BAD_REQUEST, format!("the body must be a replay request: {e}")))?;
-        let selective = request.destination.is_some() || request.since.is_some() || request.until.is_some();
-        if selective == request.all {
-            return Err(Problem::new(
-                kinds::BAD_REQUEST,
-                "name a destination, since or until, or say all: true (not both)".to_owned(),
-            ));
-        }
-        if let Some(destination) = &request.destination {
-            target = format!("dead letters to {}", crate::validation::echo::cut(destination));
-        }
-        let filter = filter(
-            request.destination,
-            request.since.as_deref(),
-            request.until.as_deref(),
-            0,
-        )?;
-        let replayed = store
-            .replay(Replay::Matching(filter), clock.now())
-            .await
-            .map_err(internal)?;
-        tracing::info!(
-            token = principal.token_id(),
-            deliveries = replayed.len(),
-            "dead letters replayed"
-        );
-        target = format!("{} ({})", target, replayed.len());
-        delivery.wake();
-        Ok(HttpResponse::Accepted().json(ReplayAnswer { replayed }))
-    }
-    .await;
-    (target, answer)
+    dispatch: Dispatch<'_>,
+    pause: bool,
+) -> Result<HttpResponse, Problem> {
+    dispatch.pause(&Actor::of(principal, req), destination, pause).await?;
+    let status = destinations(dispatch.store, dispatch.delivery, dispatch.clock.now())
+        .await?
+        .into_iter()
+        .find(|d| d.destination == destination)
+        .ok_or_else(|| Problem::new(kinds::NOT_FOUND, "no destination of this name is configured".to_owned()))?;
+    Ok(HttpResponse::Ok().json(status))
+}
+
+/// Pauses a destination: nothing more is sent to it (attempts under way finish), not even the
+/// probe of an automatic pause, until an operator resumes it. Kept in memory: a restart resumes
+/// every destination.
+#[utoipa::path(post, path = "/v1/destinations/{destination}/pause", tag = "delivery",
+    params(("destination" = String, Path, description = "A destination of `GET /v1/status`: a webhook destination's id, `mail:<team>` or `lead:<team>`")),
+    responses(
+        (status = 200, description = "The destination, now paused", body = DestinationStatus),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Not an operator", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No destination of this name is configured", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = [])))]
+pub async fn pause_destination(
+    req: HttpRequest,
+    path: web::Path<String>,
+    Operator { principal }: Operator,
+    store: web::Data<dyn Store>,
+    delivery: web::Data<Delivery>,
+    clock: web::Data<Clock>,
+    auditor: web::Data<Auditor>,
+) -> Result<HttpResponse, Problem> {
+    let dispatch = Dispatch {
+        store: store.as_ref(),
+        delivery: &delivery,
+        clock: &clock,
+        auditor: &auditor,
+    };
+    paused_answer(&req, &path, &principal, dispatch, true).await
+}
+
+/// Resumes a destination: ends its pause, an operator's or the automatic one after failures
+/// (the run of failures starts over), and sends what is due at once.
+#[utoipa::path(post, path = "/v1/destinations/{destination}/resume", tag = "delivery",
+    params(("destination" = String, Path, description = "A destination of `GET /v1/status`")),
+    responses(
+        (status = 200, description = "The destination, no longer paused", body = DestinationStatus),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Not an operator", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No destination of this name is configured", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = [])))]
+pub async fn resume_destination(
+    req: HttpRequest,
+    path: web::Path<String>,
+    Operator { principal }: Operator,
+    store: web::Data<dyn Store>,
+    delivery: web::Data<Delivery>,
+    clock: web::Data<Clock>,
+    auditor: web::Data<Auditor>,
+) -> Result<HttpResponse, Problem> {
+    let dispatch = Dispatch {
+        store: store.as_ref(),
+        delivery: &delivery,
+        clock: &clock,
+        auditor: &auditor,
+    };
+    paused_answer(&req, &path, &principal, dispatch, false).await
 }
 
 /// One destination's queue and health.
@@ -313,9 +451,14 @@ pub struct DestinationStatus {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub oldest_pending_seconds: Option<i64>,
     pub dead_letters: i64,
+    /// Paused: automatically after failures (until `paused_until`, then one probe), or by an
+    /// operator (`paused_by_operator`, until an operator resumes it).
     pub paused: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub paused_until: Option<String>,
+    /// Paused by an operator (`POST /v1/destinations/{destination}/pause`): nothing is sent to it
+    /// until an operator resumes it.
+    pub paused_by_operator: bool,
     pub failures_in_row: u32,
     /// False for a destination that has deliveries but is no longer configured.
     pub configured: bool,
@@ -341,7 +484,16 @@ pub async fn status(
     delivery: web::Data<Delivery>,
     clock: web::Data<Clock>,
 ) -> Result<HttpResponse, Problem> {
-    let now = clock.now();
+    let destinations = destinations(store.as_ref(), &delivery, clock.now()).await?;
+    Ok(HttpResponse::Ok().json(StatusBody { destinations }))
+}
+
+/// Every destination configured or with deliveries, by name: its queue and health at `now`.
+pub async fn destinations(
+    store: &dyn Store,
+    delivery: &Delivery,
+    now: Timestamp,
+) -> Result<Vec<DestinationStatus>, Problem> {
     let queues = store.delivery_queues().await.map_err(internal)?;
     let health = delivery.health();
     let configured = delivery.destinations();
@@ -349,12 +501,13 @@ pub async fn status(
     names.extend(queues.iter().map(|q| q.destination.clone()));
     names.sort();
     names.dedup();
-    let destinations = names
+    Ok(names
         .into_iter()
         .map(|name| {
             let queue = queues.iter().find(|q| q.destination == name);
             let h = health.get(&name);
             let paused_until = h.and_then(|h| h.paused_until);
+            let paused_by_operator = h.is_some_and(|h| h.paused_by_operator);
             DestinationStatus {
                 kind: match Target::parse(&name) {
                     Target::Webhook(_) => "webhook",
@@ -366,14 +519,14 @@ pub async fn status(
                     .and_then(|q| q.oldest_pending_at)
                     .map(|at| now.duration_since(at).as_secs().max(0)),
                 dead_letters: queue.map_or(0, |q| q.dead_letters),
-                paused: paused_until.is_some(),
-                paused_until: paused_until.map(|t| t.to_string()),
+                paused: paused_until.is_some() || paused_by_operator,
+                paused_until: paused_until.filter(|_| !paused_by_operator).map(|t| t.to_string()),
+                paused_by_operator,
                 failures_in_row: h.map_or(0, |h| h.failures_in_row),
                 recipient: delivery.recipient(&name),
                 configured: configured.contains(&name),
                 destination: name,
             }
         })
-        .collect();
-    Ok(HttpResponse::Ok().json(StatusBody { destinations }))
+        .collect())
 }

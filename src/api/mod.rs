@@ -57,6 +57,14 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             "/v1/dead-letters/{delivery_id}/replay",
             web::post().to(deliveries::replay_dead_letter),
         )
+        .route(
+            "/v1/destinations/{destination}/pause",
+            web::post().to(deliveries::pause_destination),
+        )
+        .route(
+            "/v1/destinations/{destination}/resume",
+            web::post().to(deliveries::resume_destination),
+        )
         .route("/v1/status", get().to(deliveries::status))
         .route("/v1/audit", get().to(audit::list_audit))
         .route("/v1/schemas/{kind}", get().to(operations::get_schema))

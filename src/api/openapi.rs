@@ -45,6 +45,8 @@ use utoipa::{Modify, OpenApi};
         super::deliveries::list_dead_letters,
         super::deliveries::replay_dead_letter,
         super::deliveries::replay_dead_letters,
+        super::deliveries::pause_destination,
+        super::deliveries::resume_destination,
         super::deliveries::status,
         super::audit::list_audit,
         super::operations::get_schema,

@@ -26,7 +26,7 @@ pub enum Command {
 
 /// A log that is not intact is found wanting (exit status 1), after the faults are printed.
 pub async fn run(settings: Settings, command: Command) -> anyhow::Result<()> {
-    let store = open_store(&settings)?;
+    let store = open_store(&settings).await?;
     let result = async {
         let vault = open_vault(&settings, store.as_ref()).await?;
         let auditor = Auditor::new(store.clone(), vault.audit_key(), crate::clock::Clock::system());

@@ -58,7 +58,7 @@ pub async fn run(settings: Settings, args: Args) -> anyhow::Result<()> {
             faults.join("\n  ")
         ))
     })?;
-    let store = open_store(&settings)?;
+    let store = open_store(&settings).await?;
     let result = async {
         let vault = Arc::new(open_vault(&settings, store.as_ref()).await?);
         let intake = Intake {

@@ -45,7 +45,7 @@ pub async fn run(settings: Settings, command: Command) -> anyhow::Result<()> {
     let home = Home::from_summary(&summary)
         .ok_or_else(|| Wanting(format!("{}: a withdrawal describes no home", file.display())))?;
     let municipality = checked.municipality.to_string();
-    let store = open_store(&settings)?;
+    let store = open_store(&settings).await?;
     let rows = store
         .housing_seekers(municipality.clone(), settings.reports.housing_policy.clone())
         .await;

@@ -5,6 +5,7 @@
 mod audit;
 mod import;
 mod matching;
+mod migrate;
 mod output;
 mod replay;
 mod report;
@@ -74,6 +75,8 @@ enum Command {
     /// Check or export the audit log.
     #[command(subcommand)]
     Audit(audit::Command),
+    /// Bring the database's schema up to date (storage.url) and stop.
+    Migrate,
     /// Rank the citizens seeking housing against a vacant home, without storing anything.
     #[command(subcommand)]
     Match(matching::Command),
@@ -130,6 +133,10 @@ pub fn main() -> ExitCode {
         Command::Sender(command) => {
             crate::telemetry::init_command();
             run_async(sender::run(settings, command))
+        }
+        Command::Migrate => {
+            crate::telemetry::init_command();
+            run_async(migrate::run(settings))
         }
         Command::Match(command) => {
             crate::telemetry::init_command();

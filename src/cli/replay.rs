@@ -43,7 +43,7 @@ pub async fn run(settings: Settings, args: Args) -> anyhow::Result<()> {
         until: instant("--until", &args.until)?,
         limit: 0,
     };
-    let store = open_store(&settings)?;
+    let store = open_store(&settings).await?;
     let now = jiff::Timestamp::now();
     let result = async {
         let vault = crate::startup::open_vault(&settings, store.as_ref()).await?;

@@ -70,7 +70,7 @@ pub async fn run(settings: Settings, args: Args) -> anyhow::Result<()> {
     let period = Period::asked(report, now, from, to);
     anyhow::ensure!(period.from < period.to, "--from must come before --to");
     anyhow::ensure!(!period.too_long(), Period::TOO_LONG);
-    let store = open_store(&settings)?;
+    let store = open_store(&settings).await?;
     let computed = compute(store.as_ref(), report, municipality, period, now, &settings).await;
     store.close().await;
     let computed = computed?;

@@ -59,7 +59,7 @@ pub async fn run(settings: Settings, command: Command) -> anyhow::Result<()> {
     if settings.server.tls.client_ca.trim().is_empty() {
         eprintln!("note: server.tls.client_ca is not set, so the gateway asks for no client certificates");
     }
-    let store = open_store(&settings)?;
+    let store = open_store(&settings).await?;
     let result = async {
         let vault = crate::startup::open_vault(&settings, store.as_ref()).await?;
         let auditor = Auditor::new(store.clone(), vault.audit_key(), crate::clock::Clock::system());

@@ -10,7 +10,10 @@ pub async fn run(settings: Settings) -> anyhow::Result<()> {
 
 async fn serve(settings: Settings) -> anyhow::Result<()> {
     crate::telemetry::init(&settings.log);
-    let StorageUrl::Sqlite(database) = settings.storage_url()?;
+    let database = match settings.storage_url()? {
+        StorageUrl::Sqlite(path) => path.display().to_string(),
+        postgres => postgres.to_string(),
+    };
     let app = Application::build(settings.clone()).await?;
     // The handlers are in place before "serving" is logged: a SIGTERM sent on that line stops
     // gracefully instead of killing the process.
@@ -20,7 +23,7 @@ async fn serve(settings: Settings) -> anyhow::Result<()> {
     tracing::info!(
         listening = %format!("{scheme}://{}:{}", bind.ip(), app.port()),
         data_dir = %settings.data_dir.display(),
-        database = %database.display(),
+        database = %database,
         "indgang is serving"
     );
     let stopper = app.stopper();

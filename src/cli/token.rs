@@ -53,7 +53,7 @@ enum Role {
 }
 
 pub async fn run(settings: Settings, command: Command) -> anyhow::Result<()> {
-    let store = open_store(&settings)?;
+    let store = open_store(&settings).await?;
     let result = async {
         let vault = crate::startup::open_vault(&settings, store.as_ref()).await?;
         let auditor = Auditor::new(store.clone(), vault.audit_key(), crate::clock::Clock::system());

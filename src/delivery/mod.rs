@@ -8,7 +8,9 @@
 //! permanent refusal or an exhausted schedule makes a dead letter, which replay puts back with
 //! the same delivery id. A destination that fails `delivery.pause_after_failures` times in a row
 //! pauses: nothing is sent to it until the cool-down has passed, then one probe; other
-//! destinations go on.
+//! destinations go on. An operator may also pause a destination (`pause`): then nothing at all,
+//! not even a probe, is sent to it until the operator resumes it (`resume`). Both kinds of pause
+//! are kept in memory: after a restart every destination starts unpaused.
 
 pub mod email;
 pub mod ics;
@@ -118,6 +120,8 @@ struct Health {
     paused_until: Option<Timestamp>,
     pause: Duration,
     probing: bool,
+    /// Paused by an operator: no probe, no end to it until an operator resumes it.
+    held: bool,
 }
 
 /// What `GET /v1/status` shows of a destination besides its queue.
@@ -125,6 +129,8 @@ struct Health {
 pub struct DestinationHealth {
     pub failures_in_row: u32,
     pub paused_until: Option<Timestamp>,
+    /// Paused by an operator, until an operator resumes it.
+    pub paused_by_operator: bool,
 }
 
 pub struct Delivery {
@@ -356,10 +362,36 @@ impl Delivery {
                     DestinationHealth {
                         failures_in_row: h.failures_in_row,
                         paused_until: h.paused_until,
+                        paused_by_operator: h.held,
                     },
                 )
             })
             .collect()
+    }
+
+    /// An operator pauses a destination: nothing more is claimed for it (attempts already under
+    /// way finish) until an operator resumes it. `false` for a destination the configuration does
+    /// not know.
+    pub fn pause(&self, destination: &str) -> bool {
+        if !self.destinations().iter().any(|d| d == destination) {
+            return false;
+        }
+        self.with_health(destination, |h| h.held = true);
+        tracing::warn!(destination, "destination paused by an operator");
+        true
+    }
+
+    /// An operator resumes a destination: ends its pause, the operator's or the automatic one
+    /// (the run of failures starts over), and sends what is due at once. `false` for a
+    /// destination the configuration does not know.
+    pub fn resume(&self, destination: &str) -> bool {
+        if !self.destinations().iter().any(|d| d == destination) {
+            return false;
+        }
+        self.health.lock().expect("health lock").remove(destination);
+        tracing::info!(destination, "destination resumed by an operator");
+        self.wake();
+        true
     }
 
     /// The address behind a team destination (`mail:<team>`, `lead:<team>`).
@@ -496,7 +528,9 @@ impl Delivery {
         let mut exclude = Vec::new();
         let mut probes = Vec::new();
         for (destination, h) in health.iter() {
-            if let Some(until) = h.paused_until {
+            if h.held {
+                exclude.push(destination.clone());
+            } else if let Some(until) = h.paused_until {
                 exclude.push(destination.clone());
                 if until <= now && !h.probing {
                     probes.push(destination.clone());
@@ -521,6 +555,16 @@ impl Delivery {
         let max = Duration::from_secs(self.settings.pause_max_seconds);
         if !failed {
             let mut health = self.health.lock().expect("health lock");
+            // An attempt under way when an operator paused the destination may succeed; the
+            // operator's pause stands all the same.
+            if let Some(h) = health.get_mut(destination)
+                && h.held
+            {
+                h.failures_in_row = 0;
+                h.paused_until = None;
+                h.probing = false;
+                return;
+            }
             if let Some(h) = health.remove(destination)
                 && h.paused_until.is_some()
             {
@@ -768,7 +812,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let env = [("INDGANG__DATA_DIR".to_owned(), dir.path().display().to_string())];
         let settings = Settings::load_from(None, env).unwrap();
-        let store: Arc<dyn Store> = crate::startup::open_store(&settings).unwrap();
+        let store: Arc<dyn Store> = crate::startup::open_store(&settings).await.unwrap();
         let vault = Arc::new(crate::startup::open_vault(&settings, store.as_ref()).await.unwrap());
         let worker = Arc::new(Delivery::new(&settings, store.clone(), vault, Clock::system(), Arc::default()).unwrap());
         let permit = worker.permits.clone().try_acquire_owned().unwrap();

@@ -90,6 +90,8 @@ pub struct DeadlineRow {
     pub state: DeadlineState,
     pub due_at: Timestamp,
     pub resolved_at: Option<Timestamp>,
+    /// When the deadline was set (by the first message about it).
+    pub created_at: Timestamp,
 }
 
 /// A deadline action refused because of the deadline's present state (checked in the

@@ -14,6 +14,7 @@ mod deadlines;
 mod deliveries;
 mod matching;
 mod messages;
+pub mod postgres;
 mod sessions;
 pub mod sqlite;
 mod tokens;
@@ -24,6 +25,19 @@ pub use matching::*;
 pub use messages::*;
 pub use sessions::*;
 pub use tokens::*;
+
+/// Gives each message of a case its deliveries, from all the case's deliveries in one list.
+pub fn hand_out_deliveries(messages: &mut [MessageRecord], deliveries: Vec<DeliveryRecord>) {
+    let mut by_receipt: std::collections::HashMap<String, Vec<DeliveryRecord>> = std::collections::HashMap::new();
+    for delivery in deliveries {
+        if let Some(about) = &delivery.about {
+            by_receipt.entry(about.receipt_id.clone()).or_default().push(delivery);
+        }
+    }
+    for message in messages {
+        message.receipt.deliveries = by_receipt.remove(&message.receipt.receipt_id).unwrap_or_default();
+    }
+}
 
 use crate::domain::CaseRef;
 use async_trait::async_trait;

@@ -12,9 +12,12 @@
 
 pub mod answer;
 pub mod case;
+pub mod chart;
 pub mod deadlines;
 pub mod inbox;
 pub mod needs;
+pub mod operations;
+pub mod reports;
 pub mod search;
 pub mod timeline;
 pub mod viewer;
@@ -57,6 +60,8 @@ static PAGES: LazyLock<Environment<'static>> = LazyLock::new(|| {
         deadlines::TEMPLATES,
         case::TEMPLATES,
         search::TEMPLATES,
+        reports::TEMPLATES,
+        operations::TEMPLATES,
     ];
     for (name, source) in pages.into_iter().flatten() {
         env.add_template(name, source)
@@ -191,6 +196,12 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("/sager/{case_ref}/boligbehov", "POST"),
     ("/sager/{case_ref}/svar", "POST"),
     ("/soeg", "GET, HEAD, POST"),
+    ("/rapporter", "GET, HEAD"),
+    ("/rapporter/{report}", "GET, HEAD"),
+    ("/drift", "GET, HEAD"),
+    ("/drift/genafsend", "POST"),
+    ("/drift/pause", "POST"),
+    ("/drift/genoptag", "POST"),
 ];
 
 /// The methods a page's route pattern answers; `None` for a pattern that is not a page.
@@ -205,7 +216,9 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .configure(inbox::routes)
         .configure(deadlines::routes)
         .configure(case::routes)
-        .configure(search::routes);
+        .configure(search::routes)
+        .configure(reports::routes)
+        .configure(operations::routes);
 }
 
 #[derive(Serialize)]

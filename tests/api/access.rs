@@ -91,6 +91,7 @@ fn concrete(path: &str, fixture: &Fixture) -> String {
         .replace("{case_ref}", case_ref)
         .replace("{id}", &fixture.deadline.to_string())
         .replace("{delivery_id}", "dlv_00000000000000000000000000000000")
+        .replace("{destination}", "mail:intake")
         .replace("{report}", "municipalities")
         .replace("{kind}", "release-notice")
 }

@@ -172,6 +172,7 @@ fn indgang_import_files_a_csv_batch_from_the_command_line() {
             .args(["import"])
             .arg(&file)
             .env("INDGANG__DATA_DIR", dir.path())
+            .envs(crate::backend::storage_env(std::path::Path::new(&dir.path())))
             .output()
             .unwrap()
     };

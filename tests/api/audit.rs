@@ -171,14 +171,13 @@ async fn every_look_at_personal_data_and_every_change_leaves_exactly_one_entry()
     // No CPR number anywhere in the log, in any form, nor in the database's audit rows.
     let text = page.to_string();
     assert!(!text.contains("150385") && !text.contains("1503851234"));
-    let db = rusqlite::Connection::open(app.data_dir.join("indgang.db")).unwrap();
-    let dump: String = db
-        .query_row(
-            "SELECT group_concat(actor || action || coalesce(case_ref, '') || coalesce(target, '') || coalesce(receipt_id, ''), '|') FROM audit_log",
-            [],
-            |row| row.get(0),
-        )
-        .unwrap();
+    let dump = crate::backend::first_row(
+        &app.data_dir,
+        "SELECT group_concat(actor || action || coalesce(case_ref, '') || coalesce(target, '') || coalesce(receipt_id, ''), '|') FROM audit_log",
+        "SELECT string_agg(actor || action || coalesce(case_ref, '') || coalesce(target, '') || coalesce(receipt_id, ''), '|') FROM audit_log",
+        &[],
+    )
+    .remove(0);
     assert!(!dump.contains("150385") && !dump.contains("010190"));
 }
 
@@ -244,6 +243,7 @@ fn verify(data_dir: &std::path::Path) -> (i32, String) {
     let output = Command::new(env!("CARGO_BIN_EXE_indgang"))
         .args(["audit", "verify"])
         .env("INDGANG__DATA_DIR", data_dir)
+        .envs(crate::backend::storage_env(std::path::Path::new(&data_dir)))
         .output()
         .unwrap();
     (output.status.code().unwrap(), String::from_utf8(output.stdout).unwrap())
@@ -289,23 +289,20 @@ async fn audit_verify_names_an_entry_changed_or_removed_in_the_database() {
     assert_eq!(code, 0, "{out}");
     assert!(out.contains("intact: 10 entries checked"), "{out}");
 
-    let db = rusqlite::Connection::open(data.join("indgang.db")).unwrap();
-    db.execute("UPDATE audit_log SET outcome = 'not-found' WHERE id = 2", [])
-        .unwrap();
+    crate::backend::execute(data, "UPDATE audit_log SET outcome = 'not-found' WHERE id = 2");
     let (code, out) = verify(data);
     assert_eq!(code, 1);
     assert!(out.contains("entry 2 was changed after it was written"), "{out}");
     assert!(out.contains("NOT intact: 1 fault in 10 entries"), "{out}");
 
-    db.execute("UPDATE audit_log SET outcome = 'ok' WHERE id = 2", [])
-        .unwrap();
+    crate::backend::execute(data, "UPDATE audit_log SET outcome = 'ok' WHERE id = 2");
     assert_eq!(verify(data).0, 0, "put back as it was, the chain holds again");
-    db.execute("DELETE FROM audit_log WHERE id = 4", []).unwrap();
+    crate::backend::execute(data, "DELETE FROM audit_log WHERE id = 4");
     let (code, out) = verify(data);
     assert_eq!(code, 1);
     assert!(out.contains("entry 4 is missing"), "{out}");
 
-    db.execute("DELETE FROM audit_log WHERE id >= 8", []).unwrap();
+    crate::backend::execute(data, "DELETE FROM audit_log WHERE id >= 8");
     let (_, out) = verify(data);
     assert!(
         out.contains("entries 8 to 10 are missing (the last entries written)"),

@@ -13,6 +13,7 @@ pub fn cli(data_dir: &Path, args: &[&str]) -> String {
     let output = Command::new(env!("CARGO_BIN_EXE_indgang"))
         .args(args)
         .env("INDGANG__DATA_DIR", data_dir)
+        .envs(crate::backend::storage_env(std::path::Path::new(&data_dir)))
         .output()
         .unwrap();
     assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
@@ -67,6 +68,7 @@ pub fn serve_configured(data_dir: &Path, log_level: &str, config: Option<&Path>,
     command
         .arg("serve")
         .env("INDGANG__DATA_DIR", data_dir)
+        .envs(crate::backend::storage_env(std::path::Path::new(&data_dir)))
         .env("INDGANG__SERVER__BIND", "127.0.0.1:0")
         .env("INDGANG__LOG__LEVEL", log_level)
         .env("INDGANG__ALERTS__GROUP_WINDOW", "0s")

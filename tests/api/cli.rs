@@ -8,6 +8,7 @@ fn indgang(data_dir: &std::path::Path, args: &[&str], env: &[(&str, &str)]) -> O
     command
         .args(args)
         .env("INDGANG__DATA_DIR", data_dir)
+        .envs(crate::backend::storage_env(std::path::Path::new(&data_dir)))
         .env_remove("RUST_LOG");
     for (key, value) in env {
         command.env(key, value);
@@ -430,12 +431,13 @@ async fn replay_puts_dead_letters_back_from_the_command_line() {
     assert!(output.status.success(), "{}", text(&output.stderr));
     assert_eq!(text(&output.stdout).trim(), id);
 
-    let db = rusqlite::Connection::open(data_dir.join("indgang.db")).unwrap();
-    let state: String = db
-        .query_row("SELECT state FROM deliveries WHERE delivery_id = ?1", [&id], |row| {
-            row.get(0)
-        })
-        .unwrap();
+    let state = crate::backend::first_row(
+        &data_dir,
+        "SELECT state FROM deliveries WHERE delivery_id = ?1",
+        "SELECT state FROM deliveries WHERE delivery_id = $1",
+        &[&id],
+    )
+    .remove(0);
     assert_eq!(state, "pending");
     drop(dir);
 }
@@ -519,6 +521,7 @@ fn a_closed_pipe_stops_a_command_quietly() {
         let mut child = Command::new(env!("CARGO_BIN_EXE_indgang"))
             .args(&args)
             .env("INDGANG__DATA_DIR", dir.path())
+            .envs(crate::backend::storage_env(std::path::Path::new(&dir.path())))
             .env_remove("RUST_LOG")
             .stdout(std::process::Stdio::piped())
             .stderr(std::process::Stdio::piped())
@@ -686,6 +689,9 @@ fn logs_go_to_standard_error_without_colour_codes_and_not_one_line_per_row() {
     let output = Command::new(env!("CARGO_BIN_EXE_indgang"))
         .args(["import", csv.to_str().unwrap()])
         .env("INDGANG__DATA_DIR", dir.path().join("again"))
+        .envs(crate::backend::storage_env(std::path::Path::new(
+            &dir.path().join("again"),
+        )))
         .env("RUST_LOG", "info")
         .output()
         .unwrap();
@@ -776,6 +782,10 @@ fn counts_agree_in_number() {
 
 #[test]
 fn check_config_prints_the_storage_as_it_is_written() {
+    if crate::backend::sqlite_only("the default storage printed is the SQLite file, and this run sets a PostgreSQL URL")
+    {
+        return;
+    }
     let dir = tempfile::tempdir().unwrap();
     let output = indgang(dir.path(), &["check-config"], &[]);
     let expected = format!("storage          sqlite:{}\n", dir.path().join("indgang.db").display());
@@ -841,6 +851,7 @@ fn serve_writes_no_colour_codes_when_its_output_is_no_terminal() {
     let mut child = Command::new(env!("CARGO_BIN_EXE_indgang"))
         .arg("serve")
         .env("INDGANG__DATA_DIR", dir.path())
+        .envs(crate::backend::storage_env(std::path::Path::new(&dir.path())))
         .env("INDGANG__SERVER__BIND", "127.0.0.1:0")
         .env("INDGANG__LOG__FORMAT", "pretty")
         .env_remove("RUST_LOG")

@@ -665,12 +665,13 @@ async fn a_paused_destination_is_probed_once_after_its_cool_down_and_others_go_o
     app.drain().await;
     // Paused after the failures: one-second retries come due, but nothing is sent …
     let attempts = |app: &TestApp| -> i64 {
-        let db = rusqlite::Connection::open(app.data_dir.join("indgang.db")).unwrap();
-        db.query_row(
+        crate::backend::first_row(
+            &app.data_dir,
             "SELECT COUNT(*) FROM delivery_attempts a JOIN deliveries d ON d.id = a.delivery WHERE d.destination = 'case_system'",
-            [],
-            |row| row.get(0),
-        )
+            "SELECT COUNT(*)::text FROM delivery_attempts a JOIN deliveries d ON d.id = a.delivery WHERE d.destination = 'case_system'",
+            &[],
+        )[0]
+        .parse()
         .unwrap()
     };
     let before = attempts(&app);
@@ -707,15 +708,13 @@ async fn sigterm_lets_an_attempt_in_flight_finish_and_be_recorded() {
     let data_dir = app.data_dir.clone();
     let dir = app.stop().await.unwrap();
 
-    let db = rusqlite::Connection::open(data_dir.join("indgang.db")).unwrap();
-    let (state, attempts): (String, i64) = db
-        .query_row(
-            "SELECT state, attempts FROM deliveries WHERE delivery_id = ?1",
-            [delivery(&receipt, "case_system")["delivery_id"].as_str().unwrap()],
-            |row| Ok((row.get(0)?, row.get(1)?)),
-        )
-        .unwrap();
-    assert_eq!((state.as_str(), attempts), ("delivered", 1));
+    let row = crate::backend::first_row(
+        &data_dir,
+        "SELECT state, attempts FROM deliveries WHERE delivery_id = ?1",
+        "SELECT state, attempts::text FROM deliveries WHERE delivery_id = $1",
+        &[delivery(&receipt, "case_system")["delivery_id"].as_str().unwrap()],
+    );
+    assert_eq!((row[0].as_str(), row[1].as_str()), ("delivered", "1"));
     drop(dir);
 }
 

@@ -1,5 +1,5 @@
-//! `spawn_app()`: a real gateway on port 0 with a fresh SQLite file in a temporary folder, and a
-//! clock the test controls.
+//! `spawn_app()`: a real gateway on port 0 with a fresh store (a SQLite file in a temporary
+//! folder, or a PostgreSQL database of its own: `backend`), and a clock the test controls.
 
 use indgang::auth::{Grant, create_token};
 use indgang::clock::{Clock, ManualClock};
@@ -45,6 +45,7 @@ pub fn settings_with_file(file: Option<&Path>, data_dir: &Path, extra: &[(&str, 
         ("INDGANG__ALERTS__GROUP_WINDOW".to_owned(), "0s".to_owned()),
         ("INDGANG__ALERTS__DIGEST_AT".to_owned(), String::new()),
     ];
+    env.extend(crate::backend::storage_env(data_dir));
     env.extend(extra.iter().map(|(k, v)| (k.to_string(), v.to_string())));
     Settings::load_from(file, env).expect("test settings")
 }
@@ -122,6 +123,17 @@ async fn start_with(settings: Settings, data_dir: &Path, clock: Clock, handle: M
         stopper,
         running,
         _dir: None,
+    }
+}
+
+/// An app that owns its data folder takes its PostgreSQL database with it; any app dropped also
+/// drops the databases of folders that are gone.
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        match &self._dir {
+            Some(dir) => crate::backend::drop_database_of(dir.path()),
+            None => crate::backend::drop_left_behind(),
+        }
     }
 }
 
@@ -236,15 +248,9 @@ impl TestApp {
             .expect("the request is answered")
     }
 
-    /// How many messages the database holds, read straight from the SQLite file.
+    /// How many messages the database holds, read straight from the database.
     pub fn stored_messages(&self) -> i64 {
-        let db = rusqlite::Connection::open_with_flags(
-            self.data_dir.join("indgang.db"),
-            rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY,
-        )
-        .unwrap();
-        db.query_row("SELECT COUNT(*) FROM messages", [], |row| row.get(0))
-            .unwrap()
+        crate::backend::stored_messages(&self.data_dir)
     }
 
     /// Every case of a municipality, as a caseworker sees the list.

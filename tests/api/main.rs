@@ -1,9 +1,11 @@
-//! Black-box tests: a real gateway on port 0, real HTTP, a fresh SQLite file per test.
+//! Black-box tests: a real gateway on port 0, real HTTP, a fresh store per test: a SQLite file, or
+//! with `INDGANG_TEST_STORAGE=postgres` a PostgreSQL database of its own (`backend`).
 
 mod access;
 mod adapters;
 mod alerts;
 mod audit;
+mod backend;
 mod binary;
 mod browser;
 mod cases;
@@ -23,6 +25,7 @@ mod mtls;
 mod oidc;
 mod openapi;
 mod operations;
+mod postgres;
 mod privacy;
 mod provider;
 mod readme;

@@ -143,6 +143,7 @@ impl Setup {
         Command::new(env!("CARGO_BIN_EXE_indgang"))
             .args(args)
             .env("INDGANG__DATA_DIR", self.dir.path())
+            .envs(crate::backend::storage_env(std::path::Path::new(&self.dir.path())))
             .envs(self.env.iter().map(|(k, v)| (k, v)))
             .output()
             .unwrap()
@@ -531,6 +532,7 @@ async fn a_certificate_or_key_that_cannot_be_used_stops_the_start_naming_the_key
     let output = Command::new(env!("CARGO_BIN_EXE_indgang"))
         .arg("check-config")
         .env("INDGANG__DATA_DIR", setup.dir.path())
+        .envs(crate::backend::storage_env(std::path::Path::new(&setup.dir.path())))
         .envs(env.iter().copied())
         .output()
         .unwrap();

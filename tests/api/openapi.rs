@@ -533,6 +533,15 @@ impl World {
                 )]
             }
             ("get", "/v1/status") => vec![Call::new("an operator", template, operator, 200)],
+            ("post", "/v1/destinations/{destination}/pause") => vec![
+                Call::new("a webhook", "/v1/destinations/mail:intake/pause", operator, 200),
+                Call::new("unknown", "/v1/destinations/nowhere/pause", operator, 404),
+                Call::new("a caseworker", "/v1/destinations/mail:intake/pause", caseworker, 403),
+            ],
+            ("post", "/v1/destinations/{destination}/resume") => vec![
+                Call::new("a webhook", "/v1/destinations/mail:intake/resume", operator, 200),
+                Call::new("unknown", "/v1/destinations/nowhere/resume", operator, 404),
+            ],
             ("post", "/v1/case-search") => vec![
                 Call::new("a citizen with a case", template, caseworker, 200)
                     .json(&json!({ "cpr": parole_notice()["citizen"]["cpr"] })),

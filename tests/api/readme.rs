@@ -145,6 +145,7 @@ fn binary(data_dir: &Path, folder: &Path, words: &[String]) -> Vec<String> {
         .args(args)
         .current_dir(folder)
         .env("INDGANG__DATA_DIR", data_dir)
+        .envs(crate::backend::storage_env(std::path::Path::new(&data_dir)))
         .env_remove("RUST_LOG")
         .output()
         .unwrap();

@@ -177,6 +177,7 @@ async fn institutions_municipalities_and_teams_on_a_known_data_set() {
             "csv",
         ])
         .env("INDGANG__DATA_DIR", &data_dir)
+        .envs(crate::backend::storage_env(std::path::Path::new(&data_dir)))
         .output()
         .unwrap();
     assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
@@ -188,6 +189,7 @@ async fn institutions_municipalities_and_teams_on_a_known_data_set() {
     let table = std::process::Command::new(env!("CARGO_BIN_EXE_indgang"))
         .args(["report", "institutions", "--from", "2026-11-01", "--to", "2026-12-01"])
         .env("INDGANG__DATA_DIR", &data_dir)
+        .envs(crate::backend::storage_env(std::path::Path::new(&data_dir)))
         .output()
         .unwrap();
     let table = String::from_utf8(table.stdout).unwrap();

@@ -105,9 +105,6 @@ async fn sigterm_during_a_burst_answers_every_request_taken_in() {
     eprintln!("{filed} filed, {refused} refused, {not_connected} not connected");
 
     // Every 202 is in the database, and nothing refused is.
-    let db = rusqlite::Connection::open(data.join("indgang.db")).unwrap();
-    let stored: i64 = db
-        .query_row("SELECT COUNT(*) FROM messages", [], |row| row.get(0))
-        .unwrap();
+    let stored = crate::backend::stored_messages(data);
     assert_eq!(stored, filed, "{filed} filed, {refused} refused");
 }

@@ -628,7 +628,7 @@ pub fn deadline_rows(
 ) -> anyhow::Result<Vec<DeadlineRow>> {
     let rows = conn
         .prepare_cached(
-            "SELECT c.municipality, d.case_id, d.policy, d.team, d.state, d.due_at, d.resolved_at
+            "SELECT c.municipality, d.case_id, d.policy, d.team, d.state, d.due_at, d.resolved_at, d.created_at
              FROM deadlines d JOIN cases c ON c.id = d.case_id
              WHERE d.due_at >= ?2 AND d.due_at < ?3 AND (?1 IS NULL OR c.municipality = ?1)
              ORDER BY d.id",
@@ -643,6 +643,7 @@ pub fn deadline_rows(
                 state: DeadlineState::parse(&state).unwrap_or(DeadlineState::Open),
                 due_at: instant(row.get(5)?)?,
                 resolved_at: row.get::<_, Option<i64>>(6)?.map(instant).transpose()?,
+                created_at: instant(row.get(7)?)?,
             })
         })?
         .collect::<rusqlite::Result<Vec<_>>>()?;

@@ -109,6 +109,19 @@ pub fn of_receipt(conn: &Connection, receipt_id: &str) -> anyhow::Result<Vec<Del
         .collect::<rusqlite::Result<Vec<_>>>()?)
 }
 
+/// The deliveries of every message of a case (as `of_receipt` gives one message's), in one
+/// query rather than one per message: the case page shows them all.
+pub fn of_case(conn: &Connection, case_id: i64) -> anyhow::Result<Vec<DeliveryRecord>> {
+    let sql = format!(
+        "SELECT {RECORD_COLUMNS} FROM {RECORD_FROM}
+         WHERE d.message IN (SELECT id FROM messages WHERE case_id = ?1) AND d.purpose = 'message' ORDER BY d.id"
+    );
+    Ok(conn
+        .prepare_cached(&sql)?
+        .query_map([case_id], record_row)?
+        .collect::<rusqlite::Result<Vec<_>>>()?)
+}
+
 /// Team addresses, whose alerts are grouped.
 const TEAM_DESTINATION: &str = "(d.destination LIKE 'mail:%' OR d.destination LIKE 'lead:%')";
 

@@ -210,9 +210,7 @@ pub fn case(conn: &Connection, case_ref: &CaseRef) -> anyhow::Result<Option<Case
         })?
         .collect::<rusqlite::Result<Vec<_>>>()?;
     let mut messages = messages;
-    for message in &mut messages {
-        message.receipt.deliveries = super::deliveries::of_receipt(conn, &message.receipt.receipt_id)?;
-    }
+    crate::store::hand_out_deliveries(&mut messages, super::deliveries::of_case(conn, id)?);
     Ok(Some(CaseRecord {
         case_ref: case_ref.clone(),
         municipality,

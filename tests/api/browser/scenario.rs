@@ -99,11 +99,26 @@ async fn a_caseworker_goes_from_the_inbox_to_the_case_and_meets_the_housing_dead
     );
     as_every_page_must_be(&chromium, "sag").await;
 
+    chromium.goto("/rapporter/kommuner").await;
+    assert_eq!(
+        due_without_housing(&chromium).await,
+        "1",
+        "the citizen counts in the figure"
+    );
+    as_every_page_must_be(&chromium, "rapporter").await;
+
+    chromium.goto(&format!("/sager/{case}")).await;
     chromium
         .toggle(&format!("#udfald-{housing} option[value=public_housing]"))
         .await;
     chromium.click("button[aria-label='Løs: Boligløsning på plads']").await;
     assert!(chromium.exists(".flash").await, "a confirmation on the case page");
+    chromium.goto("/rapporter/kommuner").await;
+    assert_eq!(
+        due_without_housing(&chromium).await,
+        "0",
+        "housed: the figure went down"
+    );
     let caseworker = app.caseworker_token("751").await;
     let deadline: Value = app
         .get(&format!("/v1/cases/{case}"), &caseworker)
@@ -125,6 +140,23 @@ async fn a_caseworker_goes_from_the_inbox_to_the_case_and_meets_the_housing_dead
 
     chromium.sign_out().await;
     assert_eq!(chromium.session().await["status"], 401, "signed out");
+
+    // The operator's page, in the same browser.
+    chromium.sign_in_to("olga", "/drift").await;
+    chromium.console_errors().await;
+    chromium.goto("/drift").await;
+    as_every_page_must_be(&chromium, "drift").await;
+    chromium.sign_out().await;
+}
+
+/// The Målsætning 4 figure now: the table row of today on the municipalities' report page.
+async fn due_without_housing(chromium: &Chromium) -> String {
+    let rows = chromium.texts("table tr").await;
+    let today = rows
+        .iter()
+        .find(|row| row.starts_with("23. november 2026 (nu)"))
+        .unwrap_or_else(|| panic!("a row for today in {rows:?}"));
+    today.rsplit(' ').next().unwrap().trim().to_owned()
 }
 
 #[tokio::test]
