@@ -36,6 +36,8 @@ pub mod action {
     pub const HOUSING_NEEDS_READ: &str = "housing-needs.read";
     pub const HOUSING_NEEDS_WRITE: &str = "housing-needs.write";
     pub const CANDIDATES_READ: &str = "candidates.read";
+    /// The answer to the allocation office on a vacant home.
+    pub const HOUSING_ANSWER: &str = "housing.answer";
 }
 
 /// How an action went.

@@ -122,6 +122,9 @@ pub struct MatchingSettings {
     pub release_window_days: u32,
     /// Seeking housing this many days or longer gives the whole `waited` weight.
     pub waited_full_days: u32,
+    /// Where the caseworker's answer on a vacant home goes: a `[destinations.<id>]` id (the
+    /// allocation office's webhook); empty: the answer is recorded but sent nowhere.
+    pub answer_destination: String,
     pub weights: MatchingWeights,
 }
 

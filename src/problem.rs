@@ -67,6 +67,11 @@ pub mod kinds {
     );
     pub const TOO_LARGE: Kind = ("payload-too-large", 413, "The body is larger than allowed");
     pub const MEDIA_TYPE: Kind = ("unsupported-media-type", 415, "Unsupported content type");
+    pub const NOT_A_CANDIDATE: Kind = (
+        "not-a-candidate",
+        422,
+        "The case is not among the vacant home's candidates",
+    );
     pub const INVALID: Kind = ("invalid-message", 422, "The message breaks the rules of its kind");
     pub const INTERNAL: Kind = ("internal", 500, "Internal error");
     pub const UNAVAILABLE: Kind = ("unavailable", 503, "Not ready");

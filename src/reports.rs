@@ -2,6 +2,8 @@
 //! team. They are computed from what the store keeps in clear (message summaries, warnings and
 //! deadlines), so they hold no personal data, and come out as JSON, a table or CSV.
 
+pub mod housing;
+
 use crate::domain::{Kommunekode, copenhagen, copenhagen_date};
 use crate::store::{DeadlineRow, DeadlineState, NoticeRow, Store};
 use jiff::Timestamp;
@@ -414,6 +416,8 @@ pub enum Report {
     Institutions,
     Municipalities,
     Teams,
+    /// Vacant homes per municipality and month: offered, answered, in time, matched, accepted.
+    Housing,
 }
 
 /// A report computed: its lines as JSON, the answer of the API, and the same as rows.
@@ -470,6 +474,23 @@ pub async fn compute(
                 lines,
                 json,
                 rows: Rows::municipalities(&found),
+            }
+        }
+        Report::Housing => {
+            let homes = store
+                .vacant_homes(
+                    municipality,
+                    period.from,
+                    period.to,
+                    settings.reports.housing_policy.clone(),
+                )
+                .await?;
+            let found = housing::lines(&homes);
+            let (lines, json) = as_json("housing", &found);
+            Computed {
+                lines,
+                json,
+                rows: housing::rows(&found),
             }
         }
         Report::Teams => {

@@ -69,6 +69,10 @@ fn compile(settings: &Settings) -> anyhow::Result<Compiled> {
     let router = Router::from_settings(settings)?;
     let policies = Policies::from_settings(settings)?;
     crate::matching::MatchRules::from_settings(&settings.matching)?;
+    let answer_to = &settings.matching.answer_destination;
+    if !answer_to.is_empty() && !settings.destinations.contains_key(answer_to) {
+        anyhow::bail!("matching.answer_destination: {answer_to:?} is not a [destinations.<id>]");
+    }
     crate::telemetry::parse_filter(&settings.log.level).map_err(|e| anyhow::anyhow!("log.level: {e}"))?;
     let tls = ServerTls::from_settings(&settings.server.tls)?;
     let roles = crate::oidc::check_settings(&settings.auth.oidc)?;

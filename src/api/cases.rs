@@ -42,6 +42,9 @@ pub struct CaseBody {
     pub messages: Vec<CaseMessage>,
     /// The deadlines on the case, soonest due first, each with its history.
     pub deadlines: Vec<super::deadlines::DeadlineBody>,
+    /// The answers to the allocation office: on a vacant home's case its answer, on a citizen's
+    /// the answers that named the case (docs/matching.md).
+    pub housing_answers: Vec<super::answer::HousingAnswerBody>,
 }
 
 #[derive(Serialize, utoipa::ToSchema)]
@@ -193,6 +196,13 @@ pub async fn get_case(
     let actor = Actor::of(&caseworker.principal, &req);
     let case = read_case(store.as_ref(), &auditor, &caseworker, &actor, &path, action::CASE_READ).await?;
     let cpr = unseal_cpr(&vault, &case)?;
+    let housing_answers = store
+        .housing_answers(&case.case_ref)
+        .await
+        .map_err(internal)?
+        .iter()
+        .map(|a| super::answer::HousingAnswerBody::new(a, None))
+        .collect();
     let mut messages = Vec::with_capacity(case.messages.len());
     for record in case.messages {
         let body = vault.open_document(&record.body_sealed).map_err(internal)?;
@@ -214,6 +224,7 @@ pub async fn get_case(
             .into_iter()
             .map(|d| super::deadlines::DeadlineBody::new(d, &policies))
             .collect(),
+        housing_answers,
     }))
 }
 

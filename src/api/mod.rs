@@ -1,6 +1,7 @@
 //! The HTTP surface besides intake: receipts, cases, schemas, health, metrics and the OpenAPI
 //! document.
 
+pub mod answer;
 pub mod audit;
 pub mod cases;
 pub mod deadlines;
@@ -32,6 +33,10 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             get().to(housing::get_housing_needs),
         )
         .route("/v1/cases/{case_ref}/candidates", get().to(housing::get_candidates))
+        .route(
+            "/v1/cases/{case_ref}/housing-answer",
+            web::post().to(answer::post_housing_answer),
+        )
         .route(
             "/v1/receipts/{receipt_id}/acknowledge",
             web::post().to(deadlines::acknowledge),

@@ -36,6 +36,7 @@ use utoipa::{Modify, OpenApi};
         super::housing::put_housing_needs,
         super::housing::get_housing_needs,
         super::housing::get_candidates,
+        super::answer::post_housing_answer,
         super::deadlines::list_deadlines,
         super::reports::get_report,
         super::deadlines::resolve_deadline,

@@ -31,14 +31,15 @@ pub struct ReportQuery {
 /// A report: `institutions` (notices per sending institution: count, median days to release,
 /// share late, share with a cover letter), `municipalities` (citizens due for release within 30
 /// days without housing, and released without) or `teams` (deadlines met on time, missed,
-/// overdue, open). The JSON names the period it covers (`from`, `to`) and the instant it was
+/// overdue, open) or `housing` (vacant homes per municipality and month of the offer: offered,
+/// answered, answered in time, matched, accepted, median days from offer to answer). The JSON names the period it covers (`from`, `to`) and the instant it was
 /// computed at (`as_of`), from which `municipalities` counts the 30 days ahead.
 #[utoipa::path(get, path = "/v1/reports/{report}", tag = "reports",
-    params(("report" = String, Path, description = "institutions, municipalities or teams", pattern = "^(institutions|municipalities|teams)$"), ReportQuery),
+    params(("report" = String, Path, description = "institutions, municipalities, teams or housing", pattern = "^(institutions|municipalities|teams|housing)$"), ReportQuery),
     responses(
         (status = 200, description = "The report. JSON: an object with `from`, `to`, `as_of` (UTC instants: the period \
-            and the instant it was computed at) and the report's lines under its name (`institutions`, `municipalities` \
-            or `teams`). CSV (format=csv or Accept: text/csv): the lines only",
+            and the instant it was computed at) and the report's lines under its name (`institutions`, `municipalities`, \
+            `teams` or `housing`). CSV (format=csv or Accept: text/csv): the lines only",
             content((Object = "application/json"), (String = "text/csv"))),
         (status = 400, body = Problem, content_type = "application/problem+json"),
         (status = 401, body = Problem, content_type = "application/problem+json"),
@@ -59,10 +60,11 @@ pub async fn get_report(
         "institutions" => Report::Institutions,
         "municipalities" => Report::Municipalities,
         "teams" => Report::Teams,
+        "housing" => Report::Housing,
         _ => {
             return Err(Problem::new(
                 kinds::NOT_FOUND,
-                "no such report (institutions, municipalities, teams)".to_owned(),
+                "no such report (institutions, municipalities, teams, housing)".to_owned(),
             ));
         }
     };

@@ -16,6 +16,8 @@ enum Which {
     Municipalities,
     /// Deadlines met, missed, overdue and open, per team.
     Teams,
+    /// Vacant homes offered, answered, answered in time, matched and accepted, per municipality and month.
+    Housing,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -63,6 +65,7 @@ pub async fn run(settings: Settings, args: Args) -> anyhow::Result<()> {
         Which::Institutions => Report::Institutions,
         Which::Municipalities => Report::Municipalities,
         Which::Teams => Report::Teams,
+        Which::Housing => Report::Housing,
     };
     let period = Period::asked(report, now, from, to);
     anyhow::ensure!(period.from < period.to, "--from must come before --to");

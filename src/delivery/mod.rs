@@ -744,6 +744,18 @@ impl Delivery {
                         error: "a webhook delivery without a message".to_owned(),
                     };
                 };
+                if d.purpose == "housing-answer" {
+                    return match webhook::housing_answer(&d.delivery_id, m, d.payload.as_ref(), &self.vault) {
+                        Ok(event) => {
+                            let body = serde_json::to_vec(&event).expect("JSON values serialise");
+                            webhook.send(&d.delivery_id, body).await
+                        }
+                        Err(e) => Verdict::Permanent {
+                            status: None,
+                            error: format!("cannot open the stored answer: {e}"),
+                        },
+                    };
+                }
                 let message = match self
                     .vault
                     .open_document(&m.body_sealed)

@@ -195,6 +195,33 @@ pub fn event(delivery_id: &str, m: &ClaimedMessage, message: Value) -> Value {
     })
 }
 
+/// The answer on a vacant home as a CloudEvent (`dk.indgang.housing-answer.v1`), about the offer
+/// `m` it answers; its data was sealed when the answer was given (`payload.sealed`), as it then
+/// stood, so every attempt sends the same event.
+pub fn housing_answer(
+    delivery_id: &str,
+    m: &ClaimedMessage,
+    payload: Option<&Value>,
+    vault: &crate::vault::Vault,
+) -> anyhow::Result<Value> {
+    let sealed = payload
+        .and_then(|p| p.get("sealed"))
+        .and_then(Value::as_str)
+        .context("no sealed answer")?;
+    let data: Value = serde_json::from_slice(&vault.open_document(&STANDARD.decode(sealed)?)?)?;
+    Ok(json!({
+        "specversion": "1.0",
+        "id": delivery_id,
+        "source": format!("urn:indgang:kommune:{}", m.municipality),
+        "type": "dk.indgang.housing-answer.v1",
+        "subject": m.case_ref.as_str(),
+        "time": data.get("answered_at").cloned().unwrap_or(Value::Null),
+        "datacontenttype": "application/json",
+        "indgangreceipt": m.receipt_id,
+        "data": data,
+    }))
+}
+
 /// The start of a refusal's body: at most `EXCERPT_BYTES` are read, the rest never (dropping the
 /// response closes the connection), so a receiver's large or endless error page costs nothing.
 async fn excerpt(mut response: reqwest::Response) -> String {

@@ -6,11 +6,13 @@
 //! Danish words. Reasons name the home's facts and the citizen's needs, never a person: no CPR
 //! number, no name, no address.
 
+mod answer;
 mod reasons;
 mod rules;
 #[cfg(test)]
 mod tests;
 
+pub use answer::{ANSWER_REASONS, answer_reason_words};
 pub use reasons::{days, kroner};
 pub use rules::{HardRule, MatchRules};
 

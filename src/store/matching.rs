@@ -52,3 +52,56 @@ pub struct SeekerRow {
     /// The state (`open`, `met`, `missed`, `cancelled`) of the case's latest housing deadline.
     pub housing_deadline: Option<String>,
 }
+
+/// The caseworker's answer to the allocation office on a vacant home, to record with its outbound
+/// message in one transaction.
+#[derive(Debug, Clone)]
+pub struct NewHousingAnswer {
+    /// The vacant home's case.
+    pub home: CaseRef,
+    /// The receipt of the offer (or update) answered.
+    pub offer_receipt_id: String,
+    pub offer_id: String,
+    /// The citizen's case chosen, with its rank when chosen; `None` for no candidate.
+    pub candidate: Option<(CaseRef, u32)>,
+    /// For no candidate: one of `matching::ANSWER_REASONS`.
+    pub reason: Option<String>,
+    /// Who answered (`token:<id>`).
+    pub actor: String,
+    pub at: Timestamp,
+    /// The delivery to the allocation office: its destination and the event's data sealed by the
+    /// `Vault` (it may carry a CPR number); `None` when no destination is configured.
+    pub delivery: Option<(String, Vec<u8>)>,
+}
+
+/// An answer as recorded: case references and words from a fixed list only.
+#[derive(Debug, Clone, PartialEq)]
+pub struct HousingAnswerRecord {
+    pub home: CaseRef,
+    pub offer_id: String,
+    pub candidate: Option<CaseRef>,
+    pub candidate_rank: Option<u32>,
+    pub reason: Option<String>,
+    pub answered_at: Timestamp,
+    pub answered_by: String,
+    /// The delivery to the allocation office, if one was written.
+    pub delivery_id: Option<String>,
+    /// Not stored: the same answer was given before, and nothing was written now.
+    pub repeated: bool,
+}
+
+/// A vacant home as the housing report sees it: when it was offered, when and how it was
+/// answered, and whether the citizen named then found a home by an accepted offer. No personal data.
+#[derive(Debug, Clone, PartialEq)]
+pub struct VacantHomeRow {
+    pub municipality: String,
+    /// When its case was opened: the first offer of the home.
+    pub offered_at: Timestamp,
+    /// The due time of its deadline to answer (the latest, when an update moved it).
+    pub answer_due: Option<Timestamp>,
+    pub answered_at: Option<Timestamp>,
+    /// Answered naming a citizen's case.
+    pub candidate_named: bool,
+    /// The citizen named has a housing deadline met by an accepted housing offer.
+    pub accepted: bool,
+}

@@ -172,6 +172,20 @@ pub trait Store: Send + Sync {
     /// The citizen cases of a municipality with needs recorded or a release notice, with what
     /// tells whether each seeks housing (`matching::seeker`).
     async fn housing_seekers(&self, municipality: String, housing_policy: String) -> anyhow::Result<Vec<SeekerRow>>;
+    /// Records the answer on a vacant home with its delivery (if any) in one durable
+    /// transaction; a `StateConflict` when the home has been answered already.
+    async fn answer_housing(&self, answer: NewHousingAnswer) -> anyhow::Result<HousingAnswerRecord>;
+    /// The answers given on this vacant home's case, or naming this citizen's case.
+    async fn housing_answers(&self, case_ref: &CaseRef) -> anyhow::Result<Vec<HousingAnswerRecord>>;
+    /// The vacant homes first offered in `[from, to)`, of one municipality or all, with their
+    /// answers; `accepted` looks at the named citizen's `housing_policy` deadline.
+    async fn vacant_homes(
+        &self,
+        municipality: Option<String>,
+        from: Timestamp,
+        to: Timestamp,
+        housing_policy: String,
+    ) -> anyhow::Result<Vec<VacantHomeRow>>;
 
     /// The key check value stored with the data, set on first use.
     async fn key_check(&self, value: &str) -> anyhow::Result<KeyCheck>;

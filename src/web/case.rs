@@ -42,7 +42,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/sager/{case_ref}/loes", web::post().to(resolve))
         .route("/sager/{case_ref}/genaabn", web::post().to(reopen))
         .route("/sager/{case_ref}/kvitter", web::post().to(acknowledge))
-        .route("/sager/{case_ref}/boligbehov", web::post().to(super::needs::save));
+        .route("/sager/{case_ref}/boligbehov", web::post().to(super::needs::save))
+        .route("/sager/{case_ref}/svar", web::post().to(super::answer::give));
 }
 
 /// What the page's services are: handed over by actix-web one by one, kept together here.
@@ -134,6 +135,9 @@ struct CasePage {
     needs: Option<super::needs::NeedsForm>,
     candidates: Option<super::needs::CandidatesView>,
     candidates_note: Option<&'static str>,
+    /// On a vacant home's case its answer; on a citizen's the homes it was named for.
+    answers: Vec<super::answer::AnswerView>,
+    answer_reasons: Vec<super::answer::ReasonChoice>,
 }
 
 fn confirmation(done: Option<&str>) -> Option<&'static str> {
@@ -142,6 +146,7 @@ fn confirmation(done: Option<&str>) -> Option<&'static str> {
         "genaabnet" => Some("Fristen er åbnet igen."),
         "kvitteret" => Some("Der er kvitteret for beskeden."),
         "boligbehov" => Some("Boligbehovet er gemt."),
+        "svaret" => Some("Svaret på boligen er givet."),
         _ => None,
     }
 }
@@ -314,6 +319,16 @@ async fn render(
         (Some(super::needs::NeedsForm::of(&body)), None, None)
     };
 
+    // Covered by the page's one entry, as the needs and candidates are.
+    let answers = services
+        .store
+        .housing_answers(&case.case_ref)
+        .await
+        .map_err(internal)?
+        .iter()
+        .map(super::answer::AnswerView::of)
+        .collect();
+
     Ok(page(
         "case.html",
         Some(viewer),
@@ -343,6 +358,8 @@ async fn render(
             needs,
             candidates,
             candidates_note,
+            answers,
+            answer_reasons: super::answer::reason_choices(),
         },
     ))
 }

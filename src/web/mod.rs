@@ -10,6 +10,7 @@
 //! The pages call the same code as the API (`crate::api`), so both answer alike and both write
 //! the audit log.
 
+pub mod answer;
 pub mod case;
 pub mod chart;
 pub mod deadlines;
@@ -193,6 +194,7 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("/sager/{case_ref}/genaabn", "POST"),
     ("/sager/{case_ref}/kvitter", "POST"),
     ("/sager/{case_ref}/boligbehov", "POST"),
+    ("/sager/{case_ref}/svar", "POST"),
     ("/soeg", "GET, HEAD, POST"),
     ("/rapporter", "GET, HEAD"),
     ("/rapporter/{report}", "GET, HEAD"),

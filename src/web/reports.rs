@@ -45,7 +45,7 @@ struct Page {
     about: &'static str,
 }
 
-const PAGES: [Page; 3] = [
+const PAGES: [Page; 4] = [
     Page {
         path: "institutioner",
         api: "institutions",
@@ -71,6 +71,15 @@ const PAGES: [Page; 3] = [
         heading: "Frister pr. team",
         about: "Fristerne med forfald i perioden: hvor mange hvert team overholdt, og hvor mange der blev \
                 overskredet.",
+    },
+    Page {
+        path: "boliger",
+        api: "housing",
+        report: Report::Housing,
+        heading: "Ledige boliger til anvisning",
+        about: "De ledige boliger, boligtildelingen tilbød kommunen, måned for måned: hvor mange der blev \
+                besvaret, og rettidigt, hvor mange der blev besvaret med en borger, og hvor mange af dem der \
+                tog imod en bolig.",
     },
 ];
 
@@ -281,6 +290,7 @@ async fn report_page(
         Report::Institutions => institutions(lines, &place),
         Report::Municipalities => municipalities(lines, weeks.unwrap_or_default(), &place, now),
         Report::Teams => teams(lines, &place),
+        Report::Housing => housing(lines, &place),
     };
     // The same period as the page: the dates asked for, or none, so that the API takes the
     // same defaults.
@@ -535,6 +545,81 @@ fn teams(lines: &[Value], place: &str) -> Shown {
                     chart::number(count(l, "missed")),
                     chart::number(count(l, "overdue")),
                     chart::number(count(l, "open")),
+                ]
+            })
+            .collect(),
+    };
+    (heading, svg, vec![table])
+}
+
+/// The vacant homes per month (and municipality, when several are shown): offered, answered in
+/// time, matched and accepted.
+fn housing(lines: &[Value], place: &str) -> Shown {
+    let name = |l: &Value| {
+        let month = l["month"].as_str().unwrap_or_default();
+        let town = l["name"].as_str().unwrap_or_default();
+        format!("{month} {town}")
+    };
+    let series = [
+        Series {
+            name: "Tilbudt",
+            class: "bar-a",
+            hatched: false,
+        },
+        Series {
+            name: "Besvaret rettidigt",
+            class: "bar-b",
+            hatched: true,
+        },
+    ];
+    let bars: Vec<Bar> = lines
+        .iter()
+        .map(|l| Bar {
+            label: name(l),
+            values: vec![count(l, "offered"), count(l, "answered_in_time")],
+            note: None,
+        })
+        .collect();
+    let heading = format!("Ledige boliger tilbudt og besvaret rettidigt pr. måned, {place}");
+    let label = format!(
+        "{heading}. {}",
+        figures(lines.iter().map(|l| {
+            (
+                name(l),
+                format!(
+                    "{} tilbudt, {} besvaret rettidigt",
+                    chart::number(count(l, "offered")),
+                    chart::number(count(l, "answered_in_time"))
+                ),
+            )
+        }))
+    );
+    let svg = chart::bars(&heading, &label, &series, &bars);
+    let table = Table {
+        caption: format!("Ledige boliger pr. måned, {place}"),
+        headers: vec![
+            "Måned",
+            "Tilbudt",
+            "Besvaret",
+            "Rettidigt",
+            "Med en borger",
+            "Taget imod",
+            "Dage til svar (median)",
+        ],
+        rows: lines
+            .iter()
+            .map(|l| {
+                vec![
+                    name(l),
+                    chart::number(count(l, "offered")),
+                    chart::number(count(l, "answered")),
+                    chart::number(count(l, "answered_in_time")),
+                    chart::number(count(l, "matched")),
+                    chart::number(count(l, "accepted")),
+                    l["median_days_to_answer"]
+                        .as_f64()
+                        .map(chart::decimal)
+                        .unwrap_or_else(|| "–".to_owned()),
                 ]
             })
             .collect(),

@@ -76,13 +76,13 @@ async fn person(app: &TestApp, login: &'static str) -> Who {
 struct Fixture {
     receipt_id: String,
     case_ref: String,
-    /// The case of a vacant home in Aarhus, for its candidates.
+    /// The case of a vacant home in Aarhus, for its candidates and the answer on it.
     home_case: String,
     deadline: i64,
 }
 
 fn concrete(path: &str, fixture: &Fixture) -> String {
-    let case_ref = if path.ends_with("/candidates") {
+    let case_ref = if path.ends_with("/candidates") || path.ends_with("/housing-answer") {
         &fixture.home_case
     } else {
         &fixture.case_ref
@@ -107,6 +107,7 @@ fn body(method: &str, path: &str) -> Option<(&'static str, String)> {
         ("POST", "/v1/case-search") => json(json!({"cpr": "150385-1234"})),
         ("POST", "/v1/deadlines/{id}/resolve") => json(json!({"outcome": "case_started"})),
         ("POST", "/v1/dead-letters/replay") => json(json!({"all": true})),
+        ("POST", "/v1/cases/{case_ref}/housing-answer") => json(json!({"reason": "passed_on"})),
         ("PUT", "/v1/cases/{case_ref}/housing-needs") => json(json!({"dog": true, "max_rent_dkk": 5200})),
         ("POST", _) => None,
         ("GET", _) => None,

@@ -44,6 +44,11 @@ fn a_bad_value_is_refused_naming_its_key() {
         ("INDGANG__ALERTS__GROUP_WINDOW", "soon", "alerts.group_window"),
         ("INDGANG__ALERTS__GROUP_WINDOW", "2h", "alerts.group_window"),
         ("INDGANG__ALERTS__GROUP_MAX", "0", "alerts.group_max"),
+        (
+            "INDGANG__MATCHING__ANSWER_DESTINATION",
+            "nowhere",
+            "matching.answer_destination",
+        ),
         ("INDGANG__ALERTS__DIGEST_AT", "25:00", "alerts.digest_at"),
         (
             "INDGANG__ALERTS__DIGEST_WORKING_DAYS",

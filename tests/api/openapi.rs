@@ -415,6 +415,28 @@ impl World {
                     ),
                 ]
             }
+            ("post", "/v1/cases/{case_ref}/housing-answer") => {
+                let mut home = example(Kind::HousingOffer, "valid/vacant-skaev-bolig");
+                home["municipality"] = "751".into();
+                home["message_id"] = "OPENAPI-VACANT-751-ANSWER".into();
+                home["offer_id"] = "OPENAPI-TILBUD-751-ANSWER".into();
+                let receipt = self.app.accept(Kind::HousingOffer, &self.housing, &home).await;
+                let path = format!("/v1/cases/{}/housing-answer", receipt["case_ref"].as_str().unwrap());
+                vec![
+                    Call::new("a reason from the list", &path, caseworker, 200)
+                        .json(&json!({ "reason": "no_candidate_fits" })),
+                    Call::new("another answer after it", &path, caseworker, 409).json(&json!({ "reason": "other" })),
+                    Call::new("a reason not on the list", &path, caseworker, 400)
+                        .json(&json!({ "reason": "too expensive" })),
+                    Call::new(
+                        "a citizen's case",
+                        format!("/v1/cases/{}/housing-answer", self.case_ref),
+                        caseworker,
+                        409,
+                    )
+                    .json(&json!({ "reason": "other" })),
+                ]
+            }
             ("get", "/v1/deadlines") => vec![
                 Call::new("a caseworker", "/v1/deadlines", caseworker, 200),
                 Call::new(

@@ -744,3 +744,40 @@ async fn the_operations_page_replays_dead_letters_and_pauses_a_destination_for_o
         assert_eq!(entry["outcome"], "ok", "{audit}");
     }
 }
+
+#[tokio::test]
+async fn the_housing_report_page_counts_the_vacant_homes_offered_and_answered() {
+    let it = crate::provider::spawn_with_provider(&[]).await;
+    let app = &it.app;
+    let allocation = app
+        .sender_token(example_sender(Kind::HousingOffer), &[Kind::HousingOffer])
+        .await;
+    let mut offer = example(Kind::HousingOffer, "valid/vacant-skaev-bolig");
+    offer["municipality"] = "751".into();
+    let home = app.accept(Kind::HousingOffer, &allocation, &offer).await["case_ref"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let aarhus = app.caseworker_token("751").await;
+    let answered = app
+        .client
+        .post(format!("{}/v1/cases/{home}/housing-answer", app.address))
+        .bearer_auth(&aarhus)
+        .json(&serde_json::json!({ "reason": "no_candidate_fits" }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(answered.status(), 200);
+
+    let alice = signed_in(app, "alice").await;
+    let overview = page_of(alice.get(app, "/rapporter").await).await;
+    assert!(overview.contains("href=\"/rapporter/boliger\""));
+    let page = page_of(alice.get(app, "/rapporter/boliger").await).await;
+    assert!(page.contains("Ledige boliger til anvisning"));
+    assert!(
+        chart_words(&page).contains("2026-11 Aarhus: 1 tilbudt, 1 besvaret rettidigt"),
+        "{}",
+        chart_words(&page)
+    );
+    assert_eq!(row(&page, "2026-11 Aarhus"), ["1", "1", "1", "0", "0", "0"]);
+}

@@ -33,7 +33,10 @@ use std::time::Duration;
 use tokio_postgres::config::SslMode;
 
 /// The migrations, in order; the version of the schema is how many have been applied.
-const MIGRATIONS: &[&str] = &[include_str!("migrations/0001_init.sql")];
+const MIGRATIONS: &[&str] = &[
+    include_str!("migrations/0001_init.sql"),
+    include_str!("migrations/0002_housing_answers.sql"),
+];
 
 /// The session advisory lock held while migrating ("indgang migrate" in a number).
 const MIGRATION_LOCK: i64 = 0x696e_6467_6d69_6772;
@@ -542,6 +545,34 @@ impl Store for PostgresStore {
     ) -> anyhow::Result<Vec<crate::store::SeekerRow>> {
         on_connection!(self, |conn| matching::seekers(&conn, &municipality, &housing_policy)
             .await)
+    }
+
+    async fn answer_housing(
+        &self,
+        answer: crate::store::NewHousingAnswer,
+    ) -> anyhow::Result<crate::store::HousingAnswerRecord> {
+        in_transaction!(self, |tx| matching::answer(&tx, &answer).await)
+    }
+
+    async fn housing_answers(&self, case_ref: &CaseRef) -> anyhow::Result<Vec<crate::store::HousingAnswerRecord>> {
+        on_connection!(self, |conn| matching::answers(&conn, case_ref).await)
+    }
+
+    async fn vacant_homes(
+        &self,
+        municipality: Option<String>,
+        from: Timestamp,
+        to: Timestamp,
+        housing_policy: String,
+    ) -> anyhow::Result<Vec<crate::store::VacantHomeRow>> {
+        on_connection!(self, |conn| matching::vacant_homes(
+            &conn,
+            municipality.as_deref(),
+            from,
+            to,
+            &housing_policy
+        )
+        .await)
     }
 
     async fn key_check(&self, value: &str) -> anyhow::Result<KeyCheck> {

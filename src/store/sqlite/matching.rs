@@ -2,7 +2,10 @@
 
 use super::queries::{instant, micros};
 use crate::domain::CaseRef;
-use crate::store::{HousingNeeds, HousingNeedsRecord, NewHousingNeeds, SeekerRow};
+use crate::store::{
+    HousingAnswerRecord, HousingNeeds, HousingNeedsRecord, NewHousingAnswer, NewHousingNeeds, SeekerRow, StateConflict,
+    VacantHomeRow,
+};
 use rusqlite::{Connection, OptionalExtension, Row, params};
 use std::collections::HashMap;
 
@@ -142,5 +145,145 @@ pub fn seekers(conn: &Connection, municipality: &str, housing_policy: &str) -> a
             rows[i].housing_deadline = Some(row.get(1)?);
         }
     }
+    Ok(rows)
+}
+
+/// Records the answer on a vacant home and, when it goes somewhere, its delivery, in the caller's
+/// transaction. A home answered already is a `StateConflict`; a case that does not exist (or an
+/// offer not on it) is an error.
+pub fn answer(conn: &Connection, new: &NewHousingAnswer) -> anyhow::Result<HousingAnswerRecord> {
+    use base64::Engine;
+    let (home_id, message): (i64, i64) = conn
+        .prepare_cached(
+            "SELECT c.id, m.id FROM cases c JOIN messages m ON m.case_id = c.id
+             WHERE c.id = ?1 AND c.case_ref = ?2 AND m.receipt_id = ?3",
+        )?
+        .query_row(
+            params![new.home.number(), new.home.as_str(), new.offer_receipt_id],
+            |row| Ok((row.get(0)?, row.get(1)?)),
+        )
+        .optional()?
+        .ok_or_else(|| anyhow::anyhow!("no such offer on {}", new.home))?;
+    if let Some(before) = answers(conn, &new.home)?.into_iter().find(|a| a.home == new.home) {
+        // The same answer again (a client that lost the reply) is the answer given; another is
+        // refused: the allocation office has been told.
+        let candidate = new.candidate.as_ref().map(|(c, _)| c);
+        if before.candidate.as_ref() == candidate && before.reason == new.reason {
+            return Ok(HousingAnswerRecord {
+                repeated: true,
+                ..before
+            });
+        }
+        return Err(StateConflict("the vacant home has been answered already".to_owned()).into());
+    }
+    let now = micros(new.at);
+    let delivery = match &new.delivery {
+        Some((destination, sealed)) => {
+            let payload = serde_json::json!({
+                "sealed": base64::engine::general_purpose::STANDARD.encode(sealed)
+            });
+            conn.prepare_cached(
+                "INSERT INTO deliveries (delivery_id, message, case_id, destination, routes, state, next_attempt_at,
+                     created_at, purpose, payload)
+                 VALUES (?1, ?2, ?3, ?4, '[]', 'pending', ?5, ?5, 'housing-answer', ?6)",
+            )?
+            .execute(params![
+                format!("dlv_{}", uuid::Uuid::now_v7().simple()),
+                message,
+                home_id,
+                destination,
+                now,
+                payload.to_string(),
+            ])?;
+            Some(conn.last_insert_rowid())
+        }
+        None => None,
+    };
+    conn.prepare_cached(
+        "INSERT INTO housing_answers (home_case_id, message, offer_id, answer, citizen_case_id, candidate_rank,
+             reason, answered_at, answered_by, delivery)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+    )?
+    .execute(params![
+        home_id,
+        message,
+        new.offer_id,
+        if new.candidate.is_some() { "candidate" } else { "none" },
+        new.candidate.as_ref().map(|(c, _)| c.number()),
+        new.candidate.as_ref().map(|(_, rank)| rank),
+        new.reason,
+        now,
+        new.actor,
+        delivery,
+    ])?;
+    answers(conn, &new.home)?
+        .into_iter()
+        .find(|a| a.home == new.home)
+        .ok_or_else(|| anyhow::anyhow!("the answer just written is gone"))
+}
+
+/// The answers given on this vacant home's case, or naming this citizen's case.
+pub fn answers(conn: &Connection, case_ref: &CaseRef) -> anyhow::Result<Vec<HousingAnswerRecord>> {
+    let mut statement = conn.prepare_cached(
+        "SELECT h.case_ref, a.offer_id, c.case_ref, a.candidate_rank, a.reason, a.answered_at, a.answered_by,
+                d.delivery_id
+         FROM housing_answers a JOIN cases h ON h.id = a.home_case_id
+              LEFT JOIN cases c ON c.id = a.citizen_case_id LEFT JOIN deliveries d ON d.id = a.delivery
+         WHERE (a.home_case_id = ?1 OR a.citizen_case_id = ?1)
+           AND ?2 IN (h.case_ref, c.case_ref)
+         ORDER BY a.id",
+    )?;
+    let rows = statement
+        .query_map(params![case_ref.number(), case_ref.as_str()], |row| {
+            let home: String = row.get(0)?;
+            let candidate: Option<String> = row.get(2)?;
+            Ok(HousingAnswerRecord {
+                home: CaseRef::parse(&home).unwrap_or_else(|| CaseRef::new(0, 0)),
+                offer_id: row.get(1)?,
+                candidate: candidate.as_deref().and_then(CaseRef::parse),
+                candidate_rank: row.get(3)?,
+                reason: row.get(4)?,
+                answered_at: instant(row.get(5)?)?,
+                answered_by: row.get(6)?,
+                delivery_id: row.get(7)?,
+                repeated: false,
+            })
+        })?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    Ok(rows)
+}
+
+/// The vacant homes whose case was opened in `[from, to)`, with their answers.
+pub fn vacant_homes(
+    conn: &Connection,
+    municipality: Option<&str>,
+    from: jiff::Timestamp,
+    to: jiff::Timestamp,
+    housing_policy: &str,
+) -> anyhow::Result<Vec<VacantHomeRow>> {
+    let mut statement = conn.prepare_cached(
+        "SELECT c.municipality, c.created_at,
+                (SELECT MAX(d.due_at) FROM deadlines d WHERE d.case_id = c.id AND d.policy = 'offer_answer'),
+                a.answered_at, a.citizen_case_id IS NOT NULL,
+                a.citizen_case_id IS NOT NULL AND EXISTS (
+                    SELECT 1 FROM deadlines h WHERE h.case_id = a.citizen_case_id AND h.policy = ?4
+                      AND h.state = 'met' AND h.outcome = 'housing_offer')
+         FROM cases c LEFT JOIN housing_answers a ON a.home_case_id = c.id
+         WHERE c.subject_kind = 'vacant_dwelling' AND c.created_at >= ?1 AND c.created_at < ?2
+           AND (?3 IS NULL OR c.municipality = ?3)
+         ORDER BY c.id",
+    )?;
+    let rows = statement
+        .query_map(params![micros(from), micros(to), municipality, housing_policy], |row| {
+            Ok(VacantHomeRow {
+                municipality: row.get(0)?,
+                offered_at: instant(row.get(1)?)?,
+                answer_due: row.get::<_, Option<i64>>(2)?.map(instant).transpose()?,
+                answered_at: row.get::<_, Option<i64>>(3)?.map(instant).transpose()?,
+                candidate_named: row.get(4)?,
+                accepted: row.get(5)?,
+            })
+        })?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
     Ok(rows)
 }

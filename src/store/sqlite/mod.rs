@@ -38,6 +38,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0008_sender_certificates.sql"),
     include_str!("migrations/0009_sessions.sql"),
     include_str!("migrations/0010_matching.sql"),
+    include_str!("migrations/0011_housing_answers.sql"),
 ];
 
 const STATEMENT_CACHE: usize = 128;
@@ -455,6 +456,30 @@ impl Store for SqliteStore {
     ) -> anyhow::Result<Vec<crate::store::SeekerRow>> {
         self.readers
             .read(move |conn| matching::seekers(conn, &municipality, &housing_policy))
+            .await
+    }
+
+    async fn answer_housing(
+        &self,
+        answer: crate::store::NewHousingAnswer,
+    ) -> anyhow::Result<crate::store::HousingAnswerRecord> {
+        self.writer.write(move |conn| matching::answer(conn, &answer)).await
+    }
+
+    async fn housing_answers(&self, case_ref: &CaseRef) -> anyhow::Result<Vec<crate::store::HousingAnswerRecord>> {
+        let case_ref = case_ref.clone();
+        self.readers.read(move |conn| matching::answers(conn, &case_ref)).await
+    }
+
+    async fn vacant_homes(
+        &self,
+        municipality: Option<String>,
+        from: Timestamp,
+        to: Timestamp,
+        housing_policy: String,
+    ) -> anyhow::Result<Vec<crate::store::VacantHomeRow>> {
+        self.readers
+            .read(move |conn| matching::vacant_homes(conn, municipality.as_deref(), from, to, &housing_policy))
             .await
     }
 

@@ -1,8 +1,9 @@
 //! The caseworker's walk through the pages in a real browser, as the issue tells it: sign in,
 //! see a new release notice in the inbox, acknowledge it (by keyboard alone), open the case,
 //! meet the housing deadline, see the Målsætning 4 figure go down, sign out — and the same core
-//! actions with JavaScript off. Every page on the way passes axe-core, fits the window at
-//! 200 % zoom, and is photographed for docs/web.md.
+//! actions with JavaScript off; and the answer on a vacant home given from its case page. Every
+//! page on the way passes axe-core, fits the window at 200 % zoom, and is photographed for
+//! docs/web.md.
 
 use super::{Chromium, JavaScript, Key};
 use crate::helpers::{TestApp, release_notice};
@@ -180,4 +181,36 @@ async fn with_javascript_off_acknowledging_and_resolving_still_work() {
     assert!(chromium.exists(".flash").await);
     chromium.goto("/frister?vis=overholdte").await;
     assert!(chromium.text("#frister").await.contains("Almen bolig af alice"));
+}
+
+#[tokio::test]
+async fn the_answer_on_a_vacant_home_is_given_from_its_case_page() {
+    let it = spawn_with_provider(&[]).await;
+    let app = &it.app;
+    let (citizen, _, _) = notice_due_soon(app, "KIF-SVAR-1", "010190-2345").await;
+    let allocation = app
+        .sender_token(
+            crate::helpers::example_sender(Kind::HousingOffer),
+            &[Kind::HousingOffer],
+        )
+        .await;
+    let mut offer = crate::helpers::example(Kind::HousingOffer, "valid/vacant-skaev-bolig");
+    offer["municipality"] = "751".into();
+    offer["available_from"] = "2026-12-15".into();
+    let home = app.accept(Kind::HousingOffer, &allocation, &offer).await["case_ref"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let chromium = Chromium::start(app, JavaScript::On).await;
+
+    chromium.sign_in_to("alice", &format!("/sager/{home}")).await;
+    // What the provider's own pages logged is theirs.
+    chromium.console_errors().await;
+    chromium.goto(&format!("/sager/{home}")).await;
+    as_every_page_must_be(&chromium, "sag-ledig-bolig").await;
+    chromium.toggle(&format!("#valg-{citizen}")).await;
+    chromium.click("form[action$='/svar'] button").await;
+    assert!(chromium.text(".flash").await.contains("Svaret på boligen er givet."));
+    assert!(chromium.text("#svar + dl").await.contains(&citizen), "the answer shown");
+    as_every_page_must_be(&chromium, "sag-ledig-bolig-besvaret").await;
 }

@@ -312,6 +312,99 @@ async fn housing_needs_are_saved_from_the_case_page_and_a_vacant_home_lists_its_
 }
 
 #[tokio::test]
+async fn the_answer_on_a_vacant_home_is_chosen_from_the_ranked_list_and_shown_on_both_cases() {
+    let it = crate::provider::spawn_with_provider(&[]).await;
+    let app = &it.app;
+    let prison = app.prison_token().await;
+    let mut notice = release_notice("KIF-SVAR-1", CPR, "751");
+    notice["release"]["expected_date"] = "2026-12-10".into();
+    let citizen = app.accept(Kind::ReleaseNotice, &prison, &notice).await["case_ref"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let allocation = app
+        .sender_token(example_sender(Kind::HousingOffer), &[Kind::HousingOffer])
+        .await;
+    let mut offer = example(Kind::HousingOffer, "valid/vacant-skaev-bolig");
+    offer["municipality"] = "751".into();
+    offer["available_from"] = "2026-12-15".into();
+    let home = app.accept(Kind::HousingOffer, &allocation, &offer).await["case_ref"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let alice = signed_in(app, "alice").await;
+    let csrf = alice.csrf_token(app).await;
+
+    let page = text(alice.get(app, &format!("/sager/{home}")).await).await;
+    assert!(
+        page.contains("<h2 id=\"svar\">Svar til boligtildelingen</h2>"),
+        "{page}"
+    );
+    assert!(page.contains("<legend>Hvem foreslår I til boligen?</legend>"));
+    assert!(
+        page.contains(&format!("<label for=\"valg-{citizen}\">Nr. 1: sag {citizen}</label>")),
+        "{page}"
+    );
+    assert!(page.contains("<label for=\"svar-grund\">"));
+    assert!(page.contains("<option value=\"passed_on\">boligen er givet videre</option>"));
+
+    // Sent with nothing chosen: refused in Danish, nothing recorded.
+    let refused = post_form(
+        &alice,
+        app,
+        &format!("/sager/{home}/svar"),
+        &format!("csrf_token={csrf}"),
+    )
+    .await;
+    assert_eq!(refused.status(), 400);
+    assert!(text(refused).await.contains("Vælg en kandidat"));
+    assert_eq!(last_audit(app, "housing.answer").await["outcome"], "refused");
+
+    let given = post_form(
+        &alice,
+        app,
+        &format!("/sager/{home}/svar"),
+        &format!("csrf_token={csrf}&valg={citizen}&grund=other"),
+    )
+    .await;
+    assert_eq!(given.status(), 303);
+    let page = text(alice.get(app, &format!("/sager/{home}?udfoert=svaret")).await).await;
+    assert!(page.contains("Svaret på boligen er givet."));
+    assert!(
+        page.contains(&format!(
+            "Foreslået: <a href=\"/sager/{citizen}\">{citizen}</a> (nr. 1 på listen)"
+        )),
+        "{page}"
+    );
+    assert!(
+        !page.contains("<legend>Hvem foreslår"),
+        "no second answer: the form is gone"
+    );
+    let entry = last_audit(app, "housing.answer").await;
+    assert_eq!(
+        (
+            entry["actor"].as_str(),
+            entry["outcome"].as_str(),
+            entry["case_ref"].as_str()
+        ),
+        (Some("alice"), Some("ok"), Some(home.as_str()))
+    );
+    assert_eq!(
+        last_audit(app, "deadline.resolve").await["actor"],
+        "alice",
+        "the deadline to answer resolved by the same person"
+    );
+
+    let page = text(alice.get(app, &format!("/sager/{citizen}")).await).await;
+    assert!(
+        page.contains(&format!(
+            "Foreslået til ledig bolig på sag <a href=\"/sager/{home}\">{home}</a>"
+        )),
+        "{page}"
+    );
+}
+
+#[tokio::test]
 async fn a_search_by_cpr_number_finds_the_case_and_leaves_the_number_in_no_url() {
     let it = crate::provider::spawn_with_provider(&[]).await;
     let app = &it.app;
