@@ -189,7 +189,11 @@ fn income_basis(case: &CaseRecord) -> Option<String> {
 
 async fn seeking(store: &dyn Store, settings: &crate::config::Settings, case: &CaseRecord) -> Result<bool, Problem> {
     let rows = store
-        .housing_seekers(case.municipality.clone(), settings.reports.housing_policy.clone())
+        .housing_seekers(
+            case.municipality.clone(),
+            settings.reports.housing_policy.clone(),
+            Some(case.case_ref.clone()),
+        )
         .await
         .map_err(internal)?;
     Ok(rows
@@ -502,7 +506,11 @@ impl HousingDesk<'_> {
         let rules = MatchRules::from_settings(&self.settings.matching).map_err(internal)?;
         let rows = self
             .store
-            .housing_seekers(case.municipality.clone(), self.settings.reports.housing_policy.clone())
+            .housing_seekers(
+                case.municipality.clone(),
+                self.settings.reports.housing_policy.clone(),
+                None,
+            )
             .await
             .map_err(internal)?;
         let seekers: Vec<_> = rows.iter().filter_map(matching::seeker).collect();

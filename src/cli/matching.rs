@@ -47,7 +47,7 @@ pub async fn run(settings: Settings, command: Command) -> anyhow::Result<()> {
     let municipality = checked.municipality.to_string();
     let store = open_store(&settings).await?;
     let rows = store
-        .housing_seekers(municipality.clone(), settings.reports.housing_policy.clone())
+        .housing_seekers(municipality.clone(), settings.reports.housing_policy.clone(), None)
         .await;
     store.close().await;
     let seekers: Vec<_> = rows?.iter().filter_map(matching::seeker).collect();

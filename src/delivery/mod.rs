@@ -708,7 +708,11 @@ impl Delivery {
                 continue;
             };
             let (rules, policy) = &self.matching;
-            match self.store.housing_seekers(m.municipality.clone(), policy.clone()).await {
+            match self
+                .store
+                .housing_seekers(m.municipality.clone(), policy.clone(), None)
+                .await
+            {
                 Ok(rows) => {
                     let seekers: Vec<_> = rows.iter().filter_map(crate::matching::seeker).collect();
                     let today = crate::domain::copenhagen_date(self.clock.now());

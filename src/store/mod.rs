@@ -171,7 +171,14 @@ pub trait Store: Send + Sync {
     async fn housing_needs(&self, case_ref: &CaseRef) -> anyhow::Result<Option<HousingNeedsRecord>>;
     /// The citizen cases of a municipality with needs recorded or a release notice, with what
     /// tells whether each seeks housing (`matching::seeker`).
-    async fn housing_seekers(&self, municipality: String, housing_policy: String) -> anyhow::Result<Vec<SeekerRow>>;
+    /// `only`: that one case (whether it seeks housing), instead of every case of the
+    /// municipality.
+    async fn housing_seekers(
+        &self,
+        municipality: String,
+        housing_policy: String,
+        only: Option<CaseRef>,
+    ) -> anyhow::Result<Vec<SeekerRow>>;
     /// Records the answer on a vacant home with its delivery (if any) in one durable
     /// transaction; a `StateConflict` when the home has been answered already.
     async fn answer_housing(&self, answer: NewHousingAnswer) -> anyhow::Result<HousingAnswerRecord>;

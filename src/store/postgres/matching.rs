@@ -92,18 +92,19 @@ pub async fn seekers<C: GenericClient>(
     conn: &C,
     municipality: &str,
     housing_policy: &str,
+    only: Option<i64>,
 ) -> anyhow::Result<Vec<SeekerRow>> {
     let mut seekers: Vec<SeekerRow> = Vec::new();
     let mut index: HashMap<i64, usize> = HashMap::new();
     let sql = format!(
         "SELECT c.id, c.case_ref, {NEEDS_COLUMNS}, n.recorded_at
          FROM cases c LEFT JOIN housing_needs n ON n.case_id = c.id
-         WHERE c.municipality = $1 AND c.subject_kind = 'citizen'
+         WHERE c.municipality = $1 AND c.subject_kind = 'citizen' AND ($2::bigint IS NULL OR c.id = $2)
            AND (n.case_id IS NOT NULL
                 OR EXISTS (SELECT 1 FROM messages m WHERE m.case_id = c.id AND m.kind = 'release-notice'))
          ORDER BY c.id"
     );
-    for row in rows(conn, &sql, &[&municipality]).await? {
+    for row in rows(conn, &sql, &[&municipality, &only]).await? {
         let id: i64 = row.try_get(0)?;
         let Some(case_ref) = CaseRef::parse(row.try_get(1)?) else {
             continue;
@@ -126,8 +127,9 @@ pub async fn seekers<C: GenericClient>(
         conn,
         "SELECT m.case_id, m.received_at, m.summary FROM messages m JOIN cases c ON c.id = m.case_id
          WHERE c.municipality = $1 AND c.subject_kind = 'citizen' AND m.kind = 'release-notice'
+           AND ($2::bigint IS NULL OR c.id = $2)
          ORDER BY m.id",
-        &[&municipality],
+        &[&municipality, &only],
     )
     .await?
     {
@@ -143,8 +145,9 @@ pub async fn seekers<C: GenericClient>(
         conn,
         "SELECT d.case_id, d.state FROM deadlines d JOIN cases c ON c.id = d.case_id
          WHERE c.municipality = $1 AND c.subject_kind = 'citizen' AND d.policy = $2
+           AND ($3::bigint IS NULL OR c.id = $3)
          ORDER BY d.id",
-        &[&municipality, &housing_policy],
+        &[&municipality, &housing_policy, &only],
     )
     .await?
     {

@@ -542,9 +542,16 @@ impl Store for PostgresStore {
         &self,
         municipality: String,
         housing_policy: String,
+        only: Option<CaseRef>,
     ) -> anyhow::Result<Vec<crate::store::SeekerRow>> {
-        on_connection!(self, |conn| matching::seekers(&conn, &municipality, &housing_policy)
-            .await)
+        let only = only.map(|c| c.number());
+        on_connection!(self, |conn| matching::seekers(
+            &conn,
+            &municipality,
+            &housing_policy,
+            only
+        )
+        .await)
     }
 
     async fn answer_housing(

@@ -84,19 +84,24 @@ pub fn one(conn: &Connection, case_ref: &CaseRef) -> anyhow::Result<Option<Housi
 /// Every citizen case of the municipality that has needs recorded or a release notice, with its
 /// notices' summaries and the state of its latest `housing_policy` deadline. Which of them seek
 /// housing is the matching module's decision.
-pub fn seekers(conn: &Connection, municipality: &str, housing_policy: &str) -> anyhow::Result<Vec<SeekerRow>> {
+pub fn seekers(
+    conn: &Connection,
+    municipality: &str,
+    housing_policy: &str,
+    only: Option<i64>,
+) -> anyhow::Result<Vec<SeekerRow>> {
     let mut rows: Vec<SeekerRow> = Vec::new();
     let mut index: HashMap<i64, usize> = HashMap::new();
     let sql = format!(
         "SELECT c.id, c.case_ref, {NEEDS_COLUMNS}, n.recorded_at
          FROM cases c LEFT JOIN housing_needs n ON n.case_id = c.id
-         WHERE c.municipality = ?1 AND c.subject_kind = 'citizen'
+         WHERE c.municipality = ?1 AND c.subject_kind = 'citizen' AND (?2 IS NULL OR c.id = ?2)
            AND (n.case_id IS NOT NULL
                 OR EXISTS (SELECT 1 FROM messages m WHERE m.case_id = c.id AND m.kind = 'release-notice'))
          ORDER BY c.id"
     );
     let mut statement = conn.prepare_cached(&sql)?;
-    let mut query = statement.query([municipality])?;
+    let mut query = statement.query(params![municipality, only])?;
     while let Some(row) = query.next()? {
         let id: i64 = row.get(0)?;
         let case_ref: String = row.get(1)?;
@@ -120,9 +125,10 @@ pub fn seekers(conn: &Connection, municipality: &str, housing_policy: &str) -> a
     let mut statement = conn.prepare_cached(
         "SELECT m.case_id, m.received_at, m.summary FROM messages m JOIN cases c ON c.id = m.case_id
          WHERE c.municipality = ?1 AND c.subject_kind = 'citizen' AND m.kind = 'release-notice'
+           AND (?2 IS NULL OR c.id = ?2)
          ORDER BY m.id",
     )?;
-    let mut query = statement.query([municipality])?;
+    let mut query = statement.query(params![municipality, only])?;
     while let Some(row) = query.next()? {
         let id: i64 = row.get(0)?;
         if let Some(&i) = index.get(&id) {
@@ -136,9 +142,10 @@ pub fn seekers(conn: &Connection, municipality: &str, housing_policy: &str) -> a
     let mut statement = conn.prepare_cached(
         "SELECT d.case_id, d.state FROM deadlines d JOIN cases c ON c.id = d.case_id
          WHERE c.municipality = ?1 AND c.subject_kind = 'citizen' AND d.policy = ?2
+           AND (?3 IS NULL OR c.id = ?3)
          ORDER BY d.id",
     )?;
-    let mut query = statement.query(params![municipality, housing_policy])?;
+    let mut query = statement.query(params![municipality, housing_policy, only])?;
     while let Some(row) = query.next()? {
         let id: i64 = row.get(0)?;
         if let Some(&i) = index.get(&id) {

@@ -453,9 +453,11 @@ impl Store for SqliteStore {
         &self,
         municipality: String,
         housing_policy: String,
+        only: Option<CaseRef>,
     ) -> anyhow::Result<Vec<crate::store::SeekerRow>> {
+        let only = only.map(|c| c.number());
         self.readers
-            .read(move |conn| matching::seekers(conn, &municipality, &housing_policy))
+            .read(move |conn| matching::seekers(conn, &municipality, &housing_policy, only))
             .await
     }
 
