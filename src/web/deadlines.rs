@@ -211,7 +211,7 @@ async fn list(
                     .collect(),
                 team,
             ),
-            own_team: caseworker.team.clone(),
+            own_team: caseworker.team.as_deref().map(|id| words::team(&settings, id)),
             reasons: choices(
                 REOPEN_REASONS
                     .iter()

@@ -66,6 +66,7 @@ async fn inbox(
     viewer: Viewer,
     query: web::Query<ListQuery>,
     store: web::Data<dyn Store>,
+    settings: web::Data<crate::config::Settings>,
 ) -> Result<HttpResponse, Problem> {
     let caseworker = Caseworker::of(viewer.principal.clone())?;
     let number = page_number(query.side);
@@ -106,7 +107,7 @@ async fn inbox(
         Some(&viewer),
         "indbakke",
         Inbox {
-            team: caseworker.team,
+            team: caseworker.team.as_deref().map(|id| super::words::team(&settings, id)),
             municipality: caseworker.municipality,
             rows,
             page: number,

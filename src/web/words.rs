@@ -49,6 +49,11 @@ pub fn outcome(code: &str) -> String {
     word.to_owned()
 }
 
+/// A team as its emails name it (`teams.<id>.name`), or its id.
+pub fn team(settings: &crate::config::Settings, id: &str) -> String {
+    settings.teams.get(id).map_or_else(|| id.to_owned(), |t| t.name.clone())
+}
+
 /// A reason to reopen a deadline.
 pub fn reopen_reason(code: &str) -> String {
     REOPEN_REASONS
