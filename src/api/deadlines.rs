@@ -172,7 +172,23 @@ pub struct Desk<'a> {
     pub auditor: &'a Auditor,
 }
 
-impl Desk<'_> {
+impl<'a> Desk<'a> {
+    /// The desk of the application's data, for a handler that has the request (the API's
+    /// handlers and the pages' alike).
+    pub fn of(req: &'a HttpRequest) -> Result<Desk<'a>, Problem> {
+        fn data<T: ?Sized + 'static>(req: &HttpRequest) -> Result<&T, Problem> {
+            req.app_data::<web::Data<T>>()
+                .map(|d| d.get_ref())
+                .ok_or_else(|| internal(anyhow::anyhow!("{} is not configured", std::any::type_name::<T>())))
+        }
+        Ok(Desk {
+            store: data::<dyn Store>(req)?,
+            policies: data::<Policies>(req)?,
+            clock: data::<Clock>(req)?,
+            auditor: data::<Auditor>(req)?,
+        })
+    }
+
     /// The deadline, if it exists and belongs to the caseworker's municipality.
     pub async fn own(&self, id: i64, caseworker: &Caseworker) -> Result<DeadlineRecord, Problem> {
         match self.store.deadline(id).await.map_err(internal)? {
@@ -345,25 +361,15 @@ fn about(id: i64, deadline: &DeadlineRecord) -> About {
         (status = 413, description = "The body is over limits.max_body_bytes", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = [])))]
-#[allow(clippy::too_many_arguments)] // one per extractor, as actix-web hands them over
 pub async fn resolve_deadline(
     req: HttpRequest,
     path: web::Path<i64>,
     body: web::Bytes,
     caseworker: Caseworker,
-    store: web::Data<dyn Store>,
-    policies: web::Data<Policies>,
-    clock: web::Data<Clock>,
-    auditor: web::Data<Auditor>,
 ) -> Result<HttpResponse, Problem> {
     let id = path.into_inner();
     let actor = Actor::of(&caseworker.principal, &req);
-    let desk = Desk {
-        store: store.as_ref(),
-        policies: &policies,
-        clock: &clock,
-        auditor: &auditor,
-    };
+    let desk = Desk::of(&req)?;
     let outcome = match serde_json::from_slice::<ResolveRequest>(&body) {
         Ok(request) => request.outcome,
         Err(e) => {
@@ -372,7 +378,8 @@ pub async fn resolve_deadline(
             let about = match desk.own(id, &caseworker).await {
                 Ok(current) => about(id, &current),
                 Err(missing) => {
-                    return auditor
+                    return desk
+                        .auditor
                         .answer(
                             &actor,
                             action::DEADLINE_RESOLVE,
@@ -382,13 +389,14 @@ pub async fn resolve_deadline(
                         .await;
                 }
             };
-            return auditor
+            return desk
+                .auditor
                 .answer(&actor, action::DEADLINE_RESOLVE, about, Err(refused))
                 .await;
         }
     };
     let done = desk.resolve(&caseworker, &actor, id, &outcome).await?;
-    Ok(HttpResponse::Ok().json(DeadlineBody::new(done, &policies)))
+    Ok(HttpResponse::Ok().json(DeadlineBody::new(done, desk.policies)))
 }
 
 /// Reopens a met, missed or cancelled deadline: open again with its remaining reminders, or
@@ -405,16 +413,11 @@ pub async fn resolve_deadline(
         (status = 409, description = "Already open", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = [])))]
-#[allow(clippy::too_many_arguments)] // one per extractor, as actix-web hands them over
 pub async fn reopen_deadline(
     req: HttpRequest,
     path: web::Path<i64>,
     body: web::Bytes,
     caseworker: Caseworker,
-    store: web::Data<dyn Store>,
-    policies: web::Data<Policies>,
-    clock: web::Data<Clock>,
-    auditor: web::Data<Auditor>,
 ) -> Result<HttpResponse, Problem> {
     let id = path.into_inner();
     let actor = Actor::of(&caseworker.principal, &req);
@@ -428,14 +431,9 @@ pub async fn reopen_deadline(
             )
         })?
     };
-    let desk = Desk {
-        store: store.as_ref(),
-        policies: &policies,
-        clock: &clock,
-        auditor: &auditor,
-    };
+    let desk = Desk::of(&req)?;
     let done = desk.reopen(&caseworker, &actor, id, request.reason.as_deref()).await?;
-    Ok(HttpResponse::Ok().json(DeadlineBody::new(done, &policies)))
+    Ok(HttpResponse::Ok().json(DeadlineBody::new(done, desk.policies)))
 }
 
 /// Acknowledges a routed message: meets the deadline to acknowledge it.
@@ -452,20 +450,11 @@ pub async fn acknowledge(
     req: HttpRequest,
     path: web::Path<String>,
     caseworker: Caseworker,
-    store: web::Data<dyn Store>,
-    policies: web::Data<Policies>,
-    clock: web::Data<Clock>,
-    auditor: web::Data<Auditor>,
 ) -> Result<HttpResponse, Problem> {
     let actor = Actor::of(&caseworker.principal, &req);
-    let desk = Desk {
-        store: store.as_ref(),
-        policies: &policies,
-        clock: &clock,
-        auditor: &auditor,
-    };
+    let desk = Desk::of(&req)?;
     let met = desk.acknowledge(&caseworker, &actor, &path.into_inner()).await?;
     Ok(HttpResponse::Ok().json(DeadlineList {
-        deadlines: met.into_iter().map(|d| DeadlineBody::new(d, &policies)).collect(),
+        deadlines: met.into_iter().map(|d| DeadlineBody::new(d, desk.policies)).collect(),
     }))
 }

@@ -459,23 +459,10 @@ fn back(case_ref: &str, done: &str, anchor: &str) -> HttpResponse {
 }
 
 /// Resolves a deadline of the case with one of its outcomes.
-#[allow(clippy::too_many_arguments)] // one per extractor, as actix-web hands them over
-async fn resolve(
-    req: HttpRequest,
-    posted: Posted,
-    store: web::Data<dyn Store>,
-    policies: web::Data<Policies>,
-    clock: web::Data<Clock>,
-    auditor: web::Data<Auditor>,
-) -> Result<HttpResponse, Problem> {
+async fn resolve(req: HttpRequest, posted: Posted) -> Result<HttpResponse, Problem> {
     let caseworker = Caseworker::of(posted.viewer.principal.clone())?;
     let actor = Actor::of(&caseworker.principal, &req);
-    let desk = Desk {
-        store: store.as_ref(),
-        policies: &policies,
-        clock: &clock,
-        auditor: &auditor,
-    };
+    let desk = Desk::of(&req)?;
     let id = deadline_id(&posted)?;
     let outcome = posted.fields.get("udfald").unwrap_or_default();
     let done = desk.resolve(&caseworker, &actor, id, outcome).await.map_err(danish)?;
@@ -483,22 +470,10 @@ async fn resolve(
 }
 
 /// Reopens a met or cancelled deadline of the case, with a reason from the fixed list.
-async fn reopen(
-    req: HttpRequest,
-    posted: Posted,
-    store: web::Data<dyn Store>,
-    policies: web::Data<Policies>,
-    clock: web::Data<Clock>,
-    auditor: web::Data<Auditor>,
-) -> Result<HttpResponse, Problem> {
+async fn reopen(req: HttpRequest, posted: Posted) -> Result<HttpResponse, Problem> {
     let caseworker = Caseworker::of(posted.viewer.principal.clone())?;
     let actor = Actor::of(&caseworker.principal, &req);
-    let desk = Desk {
-        store: store.as_ref(),
-        policies: &policies,
-        clock: &clock,
-        auditor: &auditor,
-    };
+    let desk = Desk::of(&req)?;
     let id = deadline_id(&posted)?;
     let reason = posted.fields.get("grund");
     let done = desk.reopen(&caseworker, &actor, id, reason).await.map_err(danish)?;
@@ -506,23 +481,10 @@ async fn reopen(
 }
 
 /// Acknowledges the message of the entry's button (`one`), or every one listed (`receipt`).
-async fn acknowledge(
-    req: HttpRequest,
-    posted: Posted,
-    path: web::Path<String>,
-    store: web::Data<dyn Store>,
-    policies: web::Data<Policies>,
-    clock: web::Data<Clock>,
-    auditor: web::Data<Auditor>,
-) -> Result<HttpResponse, Problem> {
+async fn acknowledge(req: HttpRequest, posted: Posted, path: web::Path<String>) -> Result<HttpResponse, Problem> {
     let caseworker = Caseworker::of(posted.viewer.principal.clone())?;
     let actor = Actor::of(&caseworker.principal, &req);
-    let desk = Desk {
-        store: store.as_ref(),
-        policies: &policies,
-        clock: &clock,
-        auditor: &auditor,
-    };
+    let desk = Desk::of(&req)?;
     let chosen: Vec<&str> = match posted.fields.get("one") {
         Some(one) => vec![one],
         None => posted.fields.all("receipt").take(1000).collect(),

@@ -6,7 +6,7 @@
 use super::{Posted, Viewer, danish_time, page, see_other, words};
 use crate::access::Caseworker;
 use crate::api::deadlines::Desk;
-use crate::audit::{Actor, Auditor};
+use crate::audit::Actor;
 use crate::clock::Clock;
 use crate::config::Settings;
 use crate::deadlines::Policies;
@@ -282,55 +282,27 @@ fn deadline_id(path: &str) -> Result<i64, Problem> {
         .map_err(|_| Problem::new(kinds::NOT_FOUND, "no such deadline".to_owned()))
 }
 
-#[allow(clippy::too_many_arguments)] // one per extractor, as actix-web hands them over
-async fn resolve(
-    req: HttpRequest,
-    path: web::Path<String>,
-    posted: Posted,
-    store: web::Data<dyn Store>,
-    policies: web::Data<Policies>,
-    clock: web::Data<Clock>,
-    auditor: web::Data<Auditor>,
-) -> Result<HttpResponse, Problem> {
+async fn resolve(req: HttpRequest, path: web::Path<String>, posted: Posted) -> Result<HttpResponse, Problem> {
     let id = deadline_id(&path)?;
     let caseworker = Caseworker::of(posted.viewer.principal.clone())?;
     let outcome = posted
         .fields
         .get("outcome")
         .ok_or_else(|| Problem::new(kinds::BAD_REQUEST, "Vælg, hvordan fristen er løst.".to_owned()))?;
-    let desk = Desk {
-        store: store.as_ref(),
-        policies: &policies,
-        clock: &clock,
-        auditor: &auditor,
-    };
+    let desk = Desk::of(&req)?;
     let actor = Actor::of(&caseworker.principal, &req);
     desk.resolve(&caseworker, &actor, id, outcome).await?;
     Ok(see_other(&back_to(&posted.fields, "loest")))
 }
 
-#[allow(clippy::too_many_arguments)] // one per extractor, as actix-web hands them over
-async fn reopen(
-    req: HttpRequest,
-    path: web::Path<String>,
-    posted: Posted,
-    store: web::Data<dyn Store>,
-    policies: web::Data<Policies>,
-    clock: web::Data<Clock>,
-    auditor: web::Data<Auditor>,
-) -> Result<HttpResponse, Problem> {
+async fn reopen(req: HttpRequest, path: web::Path<String>, posted: Posted) -> Result<HttpResponse, Problem> {
     let id = deadline_id(&path)?;
     let caseworker = Caseworker::of(posted.viewer.principal.clone())?;
     let reason = posted
         .fields
         .get("reason")
         .ok_or_else(|| Problem::new(kinds::BAD_REQUEST, "Vælg, hvorfor fristen åbnes igen.".to_owned()))?;
-    let desk = Desk {
-        store: store.as_ref(),
-        policies: &policies,
-        clock: &clock,
-        auditor: &auditor,
-    };
+    let desk = Desk::of(&req)?;
     let actor = Actor::of(&caseworker.principal, &req);
     desk.reopen(&caseworker, &actor, id, Some(reason)).await?;
     Ok(see_other(&back_to(&posted.fields, "genaabnet")))

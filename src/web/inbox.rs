@@ -6,9 +6,7 @@
 use super::{Posted, Viewer, danish_time, page, see_other};
 use crate::access::Caseworker;
 use crate::api::deadlines::Desk;
-use crate::audit::{Actor, Auditor};
-use crate::clock::Clock;
-use crate::deadlines::Policies;
+use crate::audit::Actor;
 use crate::problem::{Problem, internal};
 use crate::store::{DeadlineFilter, DeadlineState, Store};
 use actix_web::{HttpRequest, HttpResponse, web};
@@ -119,22 +117,10 @@ async fn inbox(
 }
 
 /// Acknowledges the message of the row's button (`one`), or every ticked one (`receipt`).
-async fn acknowledge(
-    req: HttpRequest,
-    posted: Posted,
-    store: web::Data<dyn Store>,
-    policies: web::Data<Policies>,
-    clock: web::Data<Clock>,
-    auditor: web::Data<Auditor>,
-) -> Result<HttpResponse, Problem> {
+async fn acknowledge(req: HttpRequest, posted: Posted) -> Result<HttpResponse, Problem> {
     let caseworker = Caseworker::of(posted.viewer.principal.clone())?;
     let actor = Actor::of(&caseworker.principal, &req);
-    let desk = Desk {
-        store: store.as_ref(),
-        policies: &policies,
-        clock: &clock,
-        auditor: &auditor,
-    };
+    let desk = Desk::of(&req)?;
     let chosen: Vec<&str> = match posted.fields.get("one") {
         Some(one) => vec![one],
         None => posted.fields.all("receipt").take(PER_PAGE as usize).collect(),
