@@ -176,16 +176,11 @@ impl<'a> Desk<'a> {
     /// The desk of the application's data, for a handler that has the request (the API's
     /// handlers and the pages' alike).
     pub fn of(req: &'a HttpRequest) -> Result<Desk<'a>, Problem> {
-        fn data<T: ?Sized + 'static>(req: &HttpRequest) -> Result<&T, Problem> {
-            req.app_data::<web::Data<T>>()
-                .map(|d| d.get_ref())
-                .ok_or_else(|| internal(anyhow::anyhow!("{} is not configured", std::any::type_name::<T>())))
-        }
         Ok(Desk {
-            store: data::<dyn Store>(req)?,
-            policies: data::<Policies>(req)?,
-            clock: data::<Clock>(req)?,
-            auditor: data::<Auditor>(req)?,
+            store: super::app_data::<dyn Store>(req)?,
+            policies: super::app_data(req)?,
+            clock: super::app_data(req)?,
+            auditor: super::app_data(req)?,
         })
     }
 

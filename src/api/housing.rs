@@ -247,26 +247,14 @@ fn needs_body(
         (status = 409, description = "The case is a vacant home's, not a citizen's", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = [])))]
-#[allow(clippy::too_many_arguments)]
 pub async fn put_housing_needs(
     req: HttpRequest,
     path: web::Path<String>,
     body: web::Bytes,
     caseworker: Caseworker,
-    store: web::Data<dyn Store>,
-    vault: web::Data<Vault>,
-    settings: web::Data<crate::config::Settings>,
-    clock: web::Data<crate::clock::Clock>,
-    auditor: web::Data<Auditor>,
 ) -> Result<HttpResponse, Problem> {
     let actor = Actor::of(&caseworker.principal, &req);
-    let desk = HousingDesk {
-        store: store.as_ref(),
-        vault: &vault,
-        settings: &settings,
-        clock: &clock,
-        auditor: &auditor,
-    };
+    let desk = HousingDesk::of(&req)?;
     let case = desk
         .own_case(&caseworker, &actor, &path, action::HOUSING_NEEDS_WRITE)
         .await?;
@@ -301,25 +289,13 @@ pub async fn put_housing_needs(
         (status = 409, description = "The case is a vacant home's, not a citizen's", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = [])))]
-#[allow(clippy::too_many_arguments)]
 pub async fn get_housing_needs(
     req: HttpRequest,
     path: web::Path<String>,
     caseworker: Caseworker,
-    store: web::Data<dyn Store>,
-    vault: web::Data<Vault>,
-    settings: web::Data<crate::config::Settings>,
-    clock: web::Data<crate::clock::Clock>,
-    auditor: web::Data<Auditor>,
 ) -> Result<HttpResponse, Problem> {
     let actor = Actor::of(&caseworker.principal, &req);
-    let desk = HousingDesk {
-        store: store.as_ref(),
-        vault: &vault,
-        settings: &settings,
-        clock: &clock,
-        auditor: &auditor,
-    };
+    let desk = HousingDesk::of(&req)?;
     let case = desk
         .own_case(&caseworker, &actor, &path, action::HOUSING_NEEDS_READ)
         .await?;
@@ -339,25 +315,13 @@ pub async fn get_housing_needs(
         (status = 409, description = "Not the case of a vacant home, or the offer was withdrawn", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = [])))]
-#[allow(clippy::too_many_arguments)]
 pub async fn get_candidates(
     req: HttpRequest,
     path: web::Path<String>,
     caseworker: Caseworker,
-    store: web::Data<dyn Store>,
-    vault: web::Data<Vault>,
-    settings: web::Data<crate::config::Settings>,
-    clock: web::Data<crate::clock::Clock>,
-    auditor: web::Data<Auditor>,
 ) -> Result<HttpResponse, Problem> {
     let actor = Actor::of(&caseworker.principal, &req);
-    let desk = HousingDesk {
-        store: store.as_ref(),
-        vault: &vault,
-        settings: &settings,
-        clock: &clock,
-        auditor: &auditor,
-    };
+    let desk = HousingDesk::of(&req)?;
     let case = desk
         .own_case(&caseworker, &actor, &path, action::CANDIDATES_READ)
         .await?;
@@ -375,7 +339,18 @@ pub struct HousingDesk<'a> {
     pub auditor: &'a Auditor,
 }
 
-impl HousingDesk<'_> {
+impl<'a> HousingDesk<'a> {
+    /// The desk of the application's data, for a handler that has the request.
+    pub fn of(req: &'a HttpRequest) -> Result<HousingDesk<'a>, Problem> {
+        Ok(HousingDesk {
+            store: super::app_data::<dyn Store>(req)?,
+            vault: super::app_data(req)?,
+            settings: super::app_data(req)?,
+            clock: super::app_data(req)?,
+            auditor: super::app_data(req)?,
+        })
+    }
+
     /// The case `path` names when it is the caseworker's municipality's; otherwise `404` with
     /// an audit entry `not-found` under `audit_action`.
     pub async fn own_case(

@@ -124,3 +124,11 @@ pub fn limit_param(limit: Option<u32>) -> Result<u32, Problem> {
     }
     Ok(limit)
 }
+
+/// Something the application was built with (`web::Data`), as a handler's helper takes it from
+/// the request; missing is a fault of the build, answered `500`.
+pub(crate) fn app_data<T: ?Sized + 'static>(req: &HttpRequest) -> Result<&T, Problem> {
+    req.app_data::<web::Data<T>>()
+        .map(|d| d.get_ref())
+        .ok_or_else(|| crate::problem::internal(anyhow::anyhow!("{} is not configured", std::any::type_name::<T>())))
+}
