@@ -95,33 +95,15 @@ impl HousingAnswerBody {
         (status = 422, description = "The case named is not among the home's candidates (a hard rule excludes it, or it does not seek housing)", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = [])))]
-#[allow(clippy::too_many_arguments)] // one per extractor, as actix-web hands them over
 pub async fn post_housing_answer(
     req: HttpRequest,
     path: web::Path<String>,
     body: web::Bytes,
     caseworker: Caseworker,
-    store: web::Data<dyn crate::store::Store>,
-    vault: web::Data<crate::vault::Vault>,
-    settings: web::Data<crate::config::Settings>,
-    policies: web::Data<crate::deadlines::Policies>,
-    clock: web::Data<crate::clock::Clock>,
-    auditor: web::Data<crate::audit::Auditor>,
 ) -> Result<HttpResponse, Problem> {
     let actor = Actor::of(&caseworker.principal, &req);
-    let housing = HousingDesk {
-        store: store.as_ref(),
-        vault: &vault,
-        settings: &settings,
-        clock: &clock,
-        auditor: &auditor,
-    };
-    let desk = Desk {
-        store: store.as_ref(),
-        policies: &policies,
-        clock: &clock,
-        auditor: &auditor,
-    };
+    let housing = HousingDesk::of(&req)?;
+    let desk = Desk::of(&req)?;
     let case = housing
         .own_case(&caseworker, &actor, &path, action::HOUSING_ANSWER)
         .await?;
