@@ -7,15 +7,10 @@ use super::case::Services;
 use super::{Posted, danish_time, see_other};
 use crate::access::Caseworker;
 use crate::api::answer::HousingAnswerInput;
-use crate::api::deadlines::Desk;
-use crate::audit::{Actor, Auditor, action};
-use crate::clock::Clock;
-use crate::config::Settings;
-use crate::deadlines::Policies;
+use crate::audit::{Actor, action};
 use crate::matching::{ANSWER_REASONS, answer_reason_words};
 use crate::problem::{Problem, kinds};
-use crate::store::{HousingAnswerRecord, Store};
-use crate::vault::Vault;
+use crate::store::HousingAnswerRecord;
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde::Serialize;
 
@@ -105,35 +100,12 @@ fn danish(problem: Problem) -> Problem {
 }
 
 /// Gives the answer the form chose and goes back to the case page.
-#[allow(clippy::too_many_arguments)] // one per extractor, as actix-web hands them over
-pub async fn give(
-    req: HttpRequest,
-    posted: Posted,
-    path: web::Path<String>,
-    store: web::Data<dyn Store>,
-    vault: web::Data<Vault>,
-    policies: web::Data<Policies>,
-    settings: web::Data<Settings>,
-    clock: web::Data<Clock>,
-    auditor: web::Data<Auditor>,
-) -> Result<HttpResponse, Problem> {
-    let services = Services {
-        store: store.as_ref(),
-        vault: &vault,
-        policies: &policies,
-        settings: &settings,
-        clock: &clock,
-        auditor: &auditor,
-    };
+pub async fn give(req: HttpRequest, posted: Posted, path: web::Path<String>) -> Result<HttpResponse, Problem> {
+    let services = Services::of(&req)?;
     let caseworker = Caseworker::of(posted.viewer.principal.clone())?;
     let actor = Actor::of(&caseworker.principal, &req);
     let housing = services.housing();
-    let desk = Desk {
-        store: store.as_ref(),
-        policies: &policies,
-        clock: &clock,
-        auditor: &auditor,
-    };
+    let desk = services.desk();
     let case = housing
         .own_case(&caseworker, &actor, &path, action::HOUSING_ANSWER)
         .await?;

@@ -57,6 +57,29 @@ pub struct Services<'a> {
 }
 
 impl<'a> Services<'a> {
+    /// The services of the application's data, for a handler that has the request.
+    pub fn of(req: &'a HttpRequest) -> Result<Services<'a>, Problem> {
+        use crate::api::app_data;
+        Ok(Services {
+            store: app_data::<dyn Store>(req)?,
+            vault: app_data(req)?,
+            policies: app_data(req)?,
+            settings: app_data(req)?,
+            clock: app_data(req)?,
+            auditor: app_data(req)?,
+        })
+    }
+
+    /// The deadline desk on the same services.
+    pub fn desk(&self) -> Desk<'a> {
+        Desk {
+            store: self.store,
+            policies: self.policies,
+            clock: self.clock,
+            auditor: self.auditor,
+        }
+    }
+
     pub fn housing(&self) -> HousingDesk<'a> {
         HousingDesk {
             store: self.store,
@@ -364,60 +387,36 @@ async fn render(
     ))
 }
 
-#[allow(clippy::too_many_arguments)] // one per extractor, as actix-web hands them over
 async fn show(
     req: HttpRequest,
     viewer: Viewer,
     path: web::Path<String>,
     query: web::Query<CaseQuery>,
-    store: web::Data<dyn Store>,
-    vault: web::Data<Vault>,
-    policies: web::Data<Policies>,
-    settings: web::Data<Settings>,
-    clock: web::Data<Clock>,
-    auditor: web::Data<Auditor>,
 ) -> Result<HttpResponse, Problem> {
-    let services = Services {
-        store: store.as_ref(),
-        vault: &vault,
-        policies: &policies,
-        settings: &settings,
-        clock: &clock,
-        auditor: &auditor,
-    };
+    let services = Services::of(&req)?;
     let caseworker = Caseworker::of(viewer.principal.clone())?;
     let actor = Actor::of(&caseworker.principal, &req);
-    let case = read_case(services.store, &auditor, &caseworker, &actor, &path, action::CASE_READ).await?;
+    let case = read_case(
+        services.store,
+        services.auditor,
+        &caseworker,
+        &actor,
+        &path,
+        action::CASE_READ,
+    )
+    .await?;
     render(&viewer, &services, case, false, &query).await
 }
 
 /// Shows the CPR number and the name: the answer to a form, so they are in no URL and in no
 /// browser history, and the reading is recorded as `case.reveal`.
-#[allow(clippy::too_many_arguments)] // one per extractor, as actix-web hands them over
-async fn reveal(
-    req: HttpRequest,
-    posted: Posted,
-    path: web::Path<String>,
-    store: web::Data<dyn Store>,
-    vault: web::Data<Vault>,
-    policies: web::Data<Policies>,
-    settings: web::Data<Settings>,
-    clock: web::Data<Clock>,
-    auditor: web::Data<Auditor>,
-) -> Result<HttpResponse, Problem> {
-    let services = Services {
-        store: store.as_ref(),
-        vault: &vault,
-        policies: &policies,
-        settings: &settings,
-        clock: &clock,
-        auditor: &auditor,
-    };
+async fn reveal(req: HttpRequest, posted: Posted, path: web::Path<String>) -> Result<HttpResponse, Problem> {
+    let services = Services::of(&req)?;
     let caseworker = Caseworker::of(posted.viewer.principal.clone())?;
     let actor = Actor::of(&caseworker.principal, &req);
     let case = read_case(
         services.store,
-        &auditor,
+        services.auditor,
         &caseworker,
         &actor,
         &path,

@@ -7,14 +7,9 @@ use super::Posted;
 use super::case::Services;
 use crate::access::Caseworker;
 use crate::api::housing::{CandidateList, HousingNeedsBody, HousingNeedsInput};
-use crate::audit::{Actor, Auditor, action};
-use crate::clock::Clock;
-use crate::config::Settings;
-use crate::deadlines::Policies;
+use crate::audit::{Actor, action};
 use crate::matching::HardRule;
 use crate::problem::{Problem, kinds};
-use crate::store::Store;
-use crate::vault::Vault;
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde::Serialize;
@@ -232,26 +227,8 @@ struct Refused {
 }
 
 /// Saves the housing needs of the form; faults answer `422` with the form again as entered.
-#[allow(clippy::too_many_arguments)] // one per extractor, as actix-web hands them over
-pub async fn save(
-    req: HttpRequest,
-    posted: Posted,
-    path: web::Path<String>,
-    store: web::Data<dyn Store>,
-    vault: web::Data<Vault>,
-    policies: web::Data<Policies>,
-    settings: web::Data<Settings>,
-    clock: web::Data<Clock>,
-    auditor: web::Data<Auditor>,
-) -> Result<HttpResponse, Problem> {
-    let services = Services {
-        store: store.as_ref(),
-        vault: &vault,
-        policies: &policies,
-        settings: &settings,
-        clock: &clock,
-        auditor: &auditor,
-    };
+pub async fn save(req: HttpRequest, posted: Posted, path: web::Path<String>) -> Result<HttpResponse, Problem> {
+    let services = Services::of(&req)?;
     let caseworker = Caseworker::of(posted.viewer.principal.clone())?;
     let actor = Actor::of(&caseworker.principal, &req);
     let housing = services.housing();
