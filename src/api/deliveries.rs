@@ -185,7 +185,18 @@ pub struct Dispatch<'a> {
     pub auditor: &'a Auditor,
 }
 
-impl Dispatch<'_> {
+impl<'a> Dispatch<'a> {
+    /// The dispatch of the application's data, for a handler that has the request (the API's
+    /// and the operations page's alike).
+    pub fn of(req: &'a HttpRequest) -> Result<Dispatch<'a>, Problem> {
+        Ok(Dispatch {
+            store: super::app_data::<dyn Store>(req)?,
+            delivery: super::app_data(req)?,
+            clock: super::app_data(req)?,
+            auditor: super::app_data(req)?,
+        })
+    }
+
     /// Puts one dead letter back in the queue, due now, with the same delivery id.
     pub async fn replay_one(
         &self,
@@ -308,17 +319,8 @@ pub async fn replay_dead_letter(
     req: HttpRequest,
     path: web::Path<String>,
     Operator { principal }: Operator,
-    store: web::Data<dyn Store>,
-    delivery: web::Data<Delivery>,
-    clock: web::Data<Clock>,
-    auditor: web::Data<Auditor>,
 ) -> Result<HttpResponse, Problem> {
-    let dispatch = Dispatch {
-        store: store.as_ref(),
-        delivery: &delivery,
-        clock: &clock,
-        auditor: &auditor,
-    };
+    let dispatch = Dispatch::of(&req)?;
     let replayed = dispatch
         .replay_one(&principal, &Actor::of(&principal, &req), &path)
         .await?;
@@ -340,17 +342,8 @@ pub async fn replay_dead_letters(
     req: HttpRequest,
     body: web::Bytes,
     Operator { principal }: Operator,
-    store: web::Data<dyn Store>,
-    delivery: web::Data<Delivery>,
-    clock: web::Data<Clock>,
-    auditor: web::Data<Auditor>,
 ) -> Result<HttpResponse, Problem> {
-    let dispatch = Dispatch {
-        store: store.as_ref(),
-        delivery: &delivery,
-        clock: &clock,
-        auditor: &auditor,
-    };
+    let dispatch = Dispatch::of(&req)?;
     let request = serde_json::from_slice::<ReplayRequest>(&body)
         .map_err(|e| Problem::new(kinds::BAD_REQUEST, format!("the body must be a replay request: {e}")));
     let replayed = dispatch
@@ -392,17 +385,8 @@ pub async fn pause_destination(
     req: HttpRequest,
     path: web::Path<String>,
     Operator { principal }: Operator,
-    store: web::Data<dyn Store>,
-    delivery: web::Data<Delivery>,
-    clock: web::Data<Clock>,
-    auditor: web::Data<Auditor>,
 ) -> Result<HttpResponse, Problem> {
-    let dispatch = Dispatch {
-        store: store.as_ref(),
-        delivery: &delivery,
-        clock: &clock,
-        auditor: &auditor,
-    };
+    let dispatch = Dispatch::of(&req)?;
     paused_answer(&req, &path, &principal, dispatch, true).await
 }
 
@@ -421,17 +405,8 @@ pub async fn resume_destination(
     req: HttpRequest,
     path: web::Path<String>,
     Operator { principal }: Operator,
-    store: web::Data<dyn Store>,
-    delivery: web::Data<Delivery>,
-    clock: web::Data<Clock>,
-    auditor: web::Data<Auditor>,
 ) -> Result<HttpResponse, Problem> {
-    let dispatch = Dispatch {
-        store: store.as_ref(),
-        delivery: &delivery,
-        clock: &clock,
-        auditor: &auditor,
-    };
+    let dispatch = Dispatch::of(&req)?;
     paused_answer(&req, &path, &principal, dispatch, false).await
 }
 

@@ -6,7 +6,7 @@
 use super::{Posted, Viewer, danish_time, page, see_other};
 use crate::access::Operator;
 use crate::api::deliveries::{Dispatch, ReplayRequest, dead_letter_list, destinations};
-use crate::audit::{Actor, Auditor};
+use crate::audit::Actor;
 use crate::clock::Clock;
 use crate::delivery::Delivery;
 use crate::problem::{Problem, kinds};
@@ -181,25 +181,6 @@ async fn operations(
     ))
 }
 
-/// The operator's desk for deliveries, as the API's handlers build it.
-struct Desk {
-    store: web::Data<dyn Store>,
-    delivery: web::Data<Delivery>,
-    clock: web::Data<Clock>,
-    auditor: web::Data<Auditor>,
-}
-
-impl Desk {
-    fn dispatch(&self) -> Dispatch<'_> {
-        Dispatch {
-            store: self.store.as_ref(),
-            delivery: &self.delivery,
-            clock: &self.clock,
-            auditor: &self.auditor,
-        }
-    }
-}
-
 fn missing(field: &str) -> Problem {
     Problem::new(kinds::BAD_REQUEST, format!("Formularen mangler feltet {field}."))
 }
@@ -210,24 +191,12 @@ fn query_value(value: &str) -> String {
 }
 
 /// Replays one dead letter (`levering`), or every dead letter of a destination (`modtager`).
-async fn replay(
-    req: HttpRequest,
-    posted: Posted,
-    store: web::Data<dyn Store>,
-    delivery: web::Data<Delivery>,
-    clock: web::Data<Clock>,
-    auditor: web::Data<Auditor>,
-) -> Result<HttpResponse, Problem> {
+async fn replay(req: HttpRequest, posted: Posted) -> Result<HttpResponse, Problem> {
     let operator = Operator::of(posted.viewer.principal.clone())?;
     let actor = Actor::of(&operator.principal, &req);
-    let desk = Desk {
-        store,
-        delivery,
-        clock,
-        auditor,
-    };
+    let dispatch = Dispatch::of(&req)?;
     let replayed = if let Some(one) = posted.fields.get("levering") {
-        desk.dispatch().replay_one(&operator.principal, &actor, one).await?
+        dispatch.replay_one(&operator.principal, &actor, one).await?
     } else if let Some(destination) = posted.fields.get("modtager") {
         let request = ReplayRequest {
             destination: Some(destination.to_owned()),
@@ -235,7 +204,7 @@ async fn replay(
             until: None,
             all: false,
         };
-        desk.dispatch()
+        dispatch
             .replay_matching(&operator.principal, &actor, Ok(request))
             .await?
     } else {
@@ -244,10 +213,11 @@ async fn replay(
     Ok(see_other(&format!("/drift?genafsendt={}", replayed.len())))
 }
 
-async fn pause_or_resume(req: HttpRequest, posted: Posted, desk: Desk, pause: bool) -> Result<HttpResponse, Problem> {
+async fn pause_or_resume(req: HttpRequest, posted: Posted, pause: bool) -> Result<HttpResponse, Problem> {
+    let dispatch = Dispatch::of(&req)?;
     let operator = Operator::of(posted.viewer.principal.clone())?;
     let destination = posted.fields.get("modtager").ok_or_else(|| missing("modtager"))?;
-    desk.dispatch()
+    dispatch
         .pause(&Actor::of(&operator.principal, &req), destination, pause)
         .await?;
     let done = if pause { "pauset" } else { "genoptaget" };
@@ -255,39 +225,13 @@ async fn pause_or_resume(req: HttpRequest, posted: Posted, desk: Desk, pause: bo
 }
 
 /// Pauses a destination (`modtager`) until an operator resumes it.
-async fn pause(
-    req: HttpRequest,
-    posted: Posted,
-    store: web::Data<dyn Store>,
-    delivery: web::Data<Delivery>,
-    clock: web::Data<Clock>,
-    auditor: web::Data<Auditor>,
-) -> Result<HttpResponse, Problem> {
-    let desk = Desk {
-        store,
-        delivery,
-        clock,
-        auditor,
-    };
-    pause_or_resume(req, posted, desk, true).await
+async fn pause(req: HttpRequest, posted: Posted) -> Result<HttpResponse, Problem> {
+    pause_or_resume(req, posted, true).await
 }
 
 /// Resumes a destination (`modtager`): ends its pause, the operator's or the automatic one.
-async fn resume(
-    req: HttpRequest,
-    posted: Posted,
-    store: web::Data<dyn Store>,
-    delivery: web::Data<Delivery>,
-    clock: web::Data<Clock>,
-    auditor: web::Data<Auditor>,
-) -> Result<HttpResponse, Problem> {
-    let desk = Desk {
-        store,
-        delivery,
-        clock,
-        auditor,
-    };
-    pause_or_resume(req, posted, desk, false).await
+async fn resume(req: HttpRequest, posted: Posted) -> Result<HttpResponse, Problem> {
+    pause_or_resume(req, posted, false).await
 }
 
 #[cfg(test)]
