@@ -1,11 +1,13 @@
 //! The command line: `serve`, `check-config`, `validate`, `calendar`, `token`, `sender`, `routes`,
-//! `replay`, `webhook-secret`, `report`, `import`. Each command loads the
-//! settings the same way, so what `check-config` accepts is what `serve` starts with.
+//! `replay`, `webhook-secret`, `report`, `import`, `audit`, `migrate`, `migrate-store`, `match`.
+//! Each command loads the settings the same way, so what `check-config` accepts is what `serve`
+//! starts with.
 
 mod audit;
 mod import;
 mod matching;
 mod migrate;
+mod migrate_store;
 mod output;
 mod replay;
 mod report;
@@ -77,6 +79,8 @@ enum Command {
     Audit(audit::Command),
     /// Bring the database's schema up to date (storage.url) and stop.
     Migrate,
+    /// Copy an installation's SQLite store into an empty PostgreSQL database, with the counts checked.
+    MigrateStore(migrate_store::Args),
     /// Rank the citizens seeking housing against a vacant home, without storing anything.
     #[command(subcommand)]
     Match(matching::Command),
@@ -137,6 +141,10 @@ pub fn main() -> ExitCode {
         Command::Migrate => {
             crate::telemetry::init_command();
             run_async(migrate::run(settings))
+        }
+        Command::MigrateStore(args) => {
+            crate::telemetry::init_command();
+            run_async(migrate_store::run(args))
         }
         Command::Match(command) => {
             crate::telemetry::init_command();

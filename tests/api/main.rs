@@ -21,6 +21,7 @@ mod housing;
 mod idempotency;
 mod intake;
 mod matching;
+mod migrate_store;
 mod mtls;
 mod oidc;
 mod openapi;

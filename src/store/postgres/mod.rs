@@ -141,6 +141,12 @@ impl PostgresStore {
             .map_err(|e| Unavailable(format!("no connection to PostgreSQL: {}", with_causes(&e))).into())
     }
 
+    /// A connection of the pool, for a command that works on the tables themselves
+    /// (`indgang migrate-store` copies into them).
+    pub async fn connection(&self) -> anyhow::Result<deadpool_postgres::Client> {
+        self.client().await
+    }
+
     /// Applies the migrations not yet applied, one transaction each, while holding an advisory
     /// lock: a second instance starting at the same time waits, then finds them applied.
     /// Returns how many it applied.
