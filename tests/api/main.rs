@@ -13,6 +13,7 @@ mod cli;
 mod crash;
 mod deadlines;
 mod delivery;
+mod deploy;
 mod disk;
 mod examples;
 mod helpers;
