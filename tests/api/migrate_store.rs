@@ -127,6 +127,34 @@ async fn an_sqlite_installation_moves_to_postgres_and_reads_back_as_it_was() {
         .await
         .unwrap();
     assert_eq!(resolved.status(), 200);
+    // Housing needs: flags (SQLite's 0/1, PostgreSQL's BOOLEAN) and a sealed note.
+    let needs_path = format!("{case_path}/housing-needs");
+    let recorded = app
+        .client
+        .put(format!("{}{needs_path}", app.address))
+        .bearer_auth(&aarhus)
+        .json(&json!({"dog": true, "step_free": true, "max_rent_dkk": 5200, "note": "Hunden hedder Bella"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(recorded.status(), 200, "{}", recorded.text().await.unwrap());
+    let needs = json_of(&app, &needs_path, &aarhus).await;
+    assert_eq!((&needs["dog"], &needs["cat"]), (&json!(true), &json!(false)), "{needs}");
+    let fingerprint = "ab".repeat(32);
+    let registered = indgang(
+        dir.path(),
+        &[
+            "sender",
+            "add",
+            "kif-horsens",
+            "--kinds",
+            "release-notice",
+            "--fingerprint",
+            &fingerprint,
+        ],
+        &[("INDGANG__STORAGE__URL", &sqlite)],
+    );
+    assert!(registered.status.success(), "{}", text(&registered.stderr));
     let dead: Value = json_of(&app, "/v1/dead-letters", &operator).await;
     assert_eq!(dead["dead_letters"].as_array().unwrap().len(), 1, "{dead}");
     let receipt = app.receipt(&notice, &prison).await;
@@ -173,6 +201,8 @@ async fn an_sqlite_installation_moves_to_postgres_and_reads_back_as_it_was() {
         "delivery_attempts",
         "audit_log",
         "audit_chain",
+        "sender_certificates",
+        "housing_needs",
     ] {
         let (from, to) = &counts[table];
         assert_eq!(from, to, "{table}: {stdout}");
@@ -205,6 +235,11 @@ async fn an_sqlite_installation_moves_to_postgres_and_reads_back_as_it_was() {
         "the case with its CPR number, messages, deliveries and deadlines, read with the copied token"
     );
     assert_eq!(case["cpr"], "150385-1234");
+    assert_eq!(
+        json_of(&app, &needs_path, &aarhus).await,
+        needs,
+        "the housing needs, note unsealed"
+    );
     assert_eq!(app.receipt(&notice, &prison).await, receipt);
     let deadline = case["deadlines"]
         .as_array()
