@@ -25,6 +25,7 @@ mod mtls;
 mod oidc;
 mod openapi;
 mod operations;
+mod pauses;
 mod postgres;
 mod privacy;
 mod provider;
