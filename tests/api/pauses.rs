@@ -175,3 +175,49 @@ async fn failures_seen_by_two_instances_count_towards_one_automatic_pause() {
     assert!(two["paused_until"].is_string(), "{two}");
     b.stop().await;
 }
+
+#[tokio::test]
+async fn after_the_cool_down_one_probe_goes_out_from_two_instances() {
+    let mut receiver = Receiver::start().await;
+    let mut env = receiver.settings();
+    env.push(("INDGANG__DELIVERY__PAUSE_AFTER_FAILURES".to_owned(), "1".to_owned()));
+    env.push(("INDGANG__DELIVERY__PAUSE_SECONDS".to_owned(), "60".to_owned()));
+    env.push(("INDGANG__DELIVERY__RETRY_SCHEDULE".to_owned(), "1s,1s,1s".to_owned()));
+    let a = spawn_app_with(&pairs(&env)).await;
+    let b = spawn_second_instance(&a, &pairs(&env)).await;
+    let prison = a.prison_token().await;
+    receiver.stop().await;
+    a.accept(
+        Kind::ReleaseNotice,
+        &prison,
+        &release_notice("KIF-P-4", "150385-1234", "751"),
+    )
+    .await;
+    a.drain().await;
+    // Paused after one failure; three more citizens' messages wait behind the pause.
+    for (i, cpr) in ["010190-2345", "020190-2345", "030190-2345"].iter().enumerate() {
+        a.accept(
+            Kind::ReleaseNotice,
+            &prison,
+            &release_notice(&format!("KIF-P-5{i}"), cpr, "751"),
+        )
+        .await;
+    }
+    let attempts = |app: &TestApp| -> i64 {
+        crate::backend::first_row(
+            &app.data_dir,
+            "SELECT COUNT(*) FROM delivery_attempts a JOIN deliveries d ON d.id = a.delivery WHERE d.destination = 'case_system'",
+            "SELECT COUNT(*)::text FROM delivery_attempts a JOIN deliveries d ON d.id = a.delivery WHERE d.destination = 'case_system'",
+            &[],
+        )[0]
+        .parse()
+        .unwrap()
+    };
+    assert_eq!(attempts(&a), 1);
+
+    a.clock.advance(std::time::Duration::from_secs(61));
+    b.clock.advance(std::time::Duration::from_secs(61));
+    tokio::join!(a.drain(), b.drain());
+    assert_eq!(attempts(&a), 2, "one probe between the two instances");
+    b.stop().await;
+}
