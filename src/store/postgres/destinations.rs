@@ -1,6 +1,6 @@
 //! The SQL of destination pauses (`store::destinations`) on PostgreSQL, where several instances
-//! write them at once: an outcome locks its destination's row (`FOR UPDATE`) before it reads and
-//! writes it, a first failure inserts the row (two first failures at once: the loser's
+//! write them at once: outcomes lock their destinations' rows (`FOR UPDATE`) before they are
+//! counted, a first failure inserts the row (two first failures at once: the loser's
 //! transaction runs again and finds the winner's row), and a probe is taken by one `UPDATE`
 //! whose condition the second of two racing instances finds no longer true.
 
@@ -8,6 +8,7 @@ use super::sql::{at_opt, exec, micros, opt, rows};
 use crate::store::{DestinationState, HealthNote, Hold, PauseChange, note};
 use deadpool_postgres::GenericClient;
 use jiff::Timestamp;
+use std::collections::BTreeMap;
 use tokio_postgres::Row;
 
 const COLUMNS: &str =
@@ -86,24 +87,53 @@ async fn put<C: GenericClient>(conn: &C, s: &DestinationState, existed: bool) ->
     Ok(())
 }
 
-/// Counts an attempt's outcome towards its destination's pause (in the attempts' transaction).
-pub async fn count<C: GenericClient>(conn: &C, n: &HealthNote) -> anyhow::Result<Option<PauseChange>> {
-    let before = locked(conn, &n.destination).await?;
-    let existed = before.is_some();
-    let (after, change) = note(before, n);
-    match after {
-        Some(state) => put(conn, &state, existed).await?,
-        None if existed => {
-            exec(
-                conn,
-                "DELETE FROM destination_pauses WHERE destination = $1",
-                &[&n.destination],
-            )
-            .await?;
-        }
-        None => {}
+/// Counts attempts' outcomes towards their destinations' pauses, in the attempts' transaction:
+/// one query reads (and locks, in name order) the rows of the destinations concerned, mostly
+/// none; the rows that changed are written back, in name order too.
+pub async fn count<C: GenericClient>(conn: &C, notes: &[&HealthNote]) -> anyhow::Result<Vec<PauseChange>> {
+    if notes.is_empty() {
+        return Ok(Vec::new());
     }
-    Ok(change)
+    let mut names: Vec<&str> = notes.iter().map(|n| n.destination.as_str()).collect();
+    names.sort_unstable();
+    names.dedup();
+    let found = rows(
+        conn,
+        &format!(
+            "SELECT {COLUMNS} FROM destination_pauses WHERE destination = ANY($1) ORDER BY destination FOR UPDATE"
+        ),
+        &[&names],
+    )
+    .await?
+    .iter()
+    .map(state_row)
+    .collect::<anyhow::Result<Vec<_>>>()?;
+    let mut states: BTreeMap<String, (Option<DestinationState>, Option<DestinationState>)> = found
+        .into_iter()
+        .map(|s| (s.destination.clone(), (Some(s.clone()), Some(s))))
+        .collect();
+    let mut changes = Vec::new();
+    for n in notes {
+        let (_, now) = states.entry(n.destination.clone()).or_insert((None, None));
+        let (after, change) = note(now.take(), n);
+        *now = after;
+        changes.extend(change);
+    }
+    for (destination, (before, after)) in states {
+        match after {
+            Some(state) if before.as_ref() != Some(&state) => put(conn, &state, before.is_some()).await?,
+            None if before.is_some() => {
+                exec(
+                    conn,
+                    "DELETE FROM destination_pauses WHERE destination = $1",
+                    &[&destination],
+                )
+                .await?;
+            }
+            _ => {}
+        }
+    }
+    Ok(changes)
 }
 
 pub async fn hold<C: GenericClient>(conn: &C, destination: &str, hold: &Hold) -> anyhow::Result<()> {

@@ -312,20 +312,14 @@ impl Store for PostgresStore {
         in_transaction!(self, |tx| deliveries::claim(&tx, &request).await)
     }
 
-    /// The outcomes are counted after the attempts, by destination (in order within each): two
-    /// instances lock the rows of the same destinations in the same order, and do not deadlock.
+    /// The outcomes are counted after the attempts, all in one read of their destinations' rows.
     async fn record_attempts(&self, attempts: Vec<AttemptRecord>) -> anyhow::Result<Vec<PauseChange>> {
-        let mut notes: Vec<_> = attempts.iter().filter_map(|a| a.health.as_ref()).collect();
-        notes.sort_by(|a, b| a.destination.cmp(&b.destination));
+        let notes: Vec<_> = attempts.iter().filter_map(|a| a.health.as_ref()).collect();
         in_transaction!(self, |tx| {
             for attempt in &attempts {
                 deliveries::record_attempt(&tx, attempt).await?;
             }
-            let mut changes = Vec::new();
-            for n in &notes {
-                changes.extend(destinations::count(&tx, n).await?);
-            }
-            Ok(changes)
+            destinations::count(&tx, &notes).await
         })
     }
 
