@@ -1,7 +1,8 @@
 //! *Drift*, for operators: each destination's queue as `GET /v1/status` gives it, the dead
 //! letters of `GET /v1/dead-letters` with replay (one, or every one of a destination), and pause
-//! and resume of a destination (an operator's pause shows who made it and since when). The forms go through the same code as the API
-//! (`api::deliveries::Dispatch`), so both write the audit log alike.
+//! and resume of a destination (an operator's pause shows who made it and since when). The forms
+//! go through the same code as the API (`api::deliveries::Dispatch`), so both write the audit log
+//! alike.
 
 use super::{Posted, Viewer, danish_time, page, see_other};
 use crate::access::Operator;
