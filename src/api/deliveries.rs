@@ -12,7 +12,7 @@ use crate::delivery::Delivery;
 use crate::delivery::Target;
 use crate::domain::Kind;
 use crate::problem::{Problem, internal, kinds};
-use crate::store::{DeadLetterFilter, DeliveryRecord, DeliveryState, Replay, Store};
+use crate::store::{DeadLetterFilter, DeliveryRecord, DeliveryState, Hold, Replay, Store};
 use actix_web::{HttpRequest, HttpResponse, web};
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
@@ -275,19 +275,25 @@ impl<'a> Dispatch<'a> {
     }
 
     /// Pauses a destination until an operator resumes it (`pause: true`), or resumes it.
+    /// The pause is stored with who made it and when, and holds on every instance.
     pub async fn pause(&self, actor: &Actor, destination: &str, pause: bool) -> Result<(), Problem> {
         let done = if pause {
-            self.delivery.pause(destination)
+            let hold = Hold {
+                by: actor.id.clone(),
+                by_name: actor.name.clone(),
+                since: self.clock.now(),
+            };
+            self.delivery.pause(destination, hold).await
         } else {
-            self.delivery.resume(destination)
+            self.delivery.resume(destination).await
         };
-        let answer = if done {
-            Ok(())
-        } else {
-            Err(Problem::new(
+        let answer = match done {
+            Ok(true) => Ok(()),
+            Ok(false) => Err(Problem::new(
                 kinds::NOT_FOUND,
                 "no destination of this name is configured".to_owned(),
-            ))
+            )),
+            Err(e) => Err(internal(e)),
         };
         let what = if pause {
             action::DESTINATION_PAUSE
@@ -370,8 +376,8 @@ async fn paused_answer(
 }
 
 /// Pauses a destination: nothing more is sent to it (attempts under way finish), not even the
-/// probe of an automatic pause, until an operator resumes it. Kept in memory: a restart resumes
-/// every destination.
+/// probe of an automatic pause, until an operator resumes it. Stored in the database with who
+/// paused it and when: it holds on every instance on the database, and across restarts.
 #[utoipa::path(post, path = "/v1/destinations/{destination}/pause", tag = "delivery",
     params(("destination" = String, Path, description = "A destination of `GET /v1/status`: a webhook destination's id, `mail:<team>` or `lead:<team>`")),
     responses(
@@ -434,6 +440,15 @@ pub struct DestinationStatus {
     /// Paused by an operator (`POST /v1/destinations/{destination}/pause`): nothing is sent to it
     /// until an operator resumes it.
     pub paused_by_operator: bool,
+    /// Who paused it (an operator's pause): the token id or the signed-in person's subject.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub paused_by: Option<String>,
+    /// The signed-in person's display name, when a person paused it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub paused_by_name: Option<String>,
+    /// Since when an operator has paused it, RFC 3339.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub paused_since: Option<String>,
     pub failures_in_row: u32,
     /// False for a destination that has deliveries but is no longer configured.
     pub configured: bool,
@@ -470,7 +485,7 @@ pub async fn destinations(
     now: Timestamp,
 ) -> Result<Vec<DestinationStatus>, Problem> {
     let queues = store.delivery_queues().await.map_err(internal)?;
-    let health = delivery.health();
+    let states = store.destination_states().await.map_err(internal)?;
     let configured = delivery.destinations();
     let mut names: Vec<String> = configured.clone();
     names.extend(queues.iter().map(|q| q.destination.clone()));
@@ -480,9 +495,10 @@ pub async fn destinations(
         .into_iter()
         .map(|name| {
             let queue = queues.iter().find(|q| q.destination == name);
-            let h = health.get(&name);
+            let h = states.iter().find(|s| s.destination == name);
             let paused_until = h.and_then(|h| h.paused_until);
-            let paused_by_operator = h.is_some_and(|h| h.paused_by_operator);
+            let hold = h.and_then(|h| h.hold.as_ref());
+            let paused_by_operator = hold.is_some();
             DestinationStatus {
                 kind: match Target::parse(&name) {
                     Target::Webhook(_) => "webhook",
@@ -497,6 +513,9 @@ pub async fn destinations(
                 paused: paused_until.is_some() || paused_by_operator,
                 paused_until: paused_until.filter(|_| !paused_by_operator).map(|t| t.to_string()),
                 paused_by_operator,
+                paused_by: hold.map(|h| h.by.clone()),
+                paused_by_name: hold.and_then(|h| h.by_name.clone()),
+                paused_since: hold.map(|h| h.since.to_string()),
                 failures_in_row: h.map_or(0, |h| h.failures_in_row),
                 recipient: delivery.recipient(&name),
                 configured: configured.contains(&name),

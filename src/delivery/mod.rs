@@ -9,8 +9,15 @@
 //! the same delivery id. A destination that fails `delivery.pause_after_failures` times in a row
 //! pauses: nothing is sent to it until the cool-down has passed, then one probe; other
 //! destinations go on. An operator may also pause a destination (`pause`): then nothing at all,
-//! not even a probe, is sent to it until the operator resumes it (`resume`). Both kinds of pause
-//! are kept in memory: after a restart every destination starts unpaused.
+//! not even a probe, is sent to it until the operator resumes it (`resume`).
+//!
+//! Both kinds of pause live in the database (`store::destinations`), not in this worker: every
+//! instance on the database counts its failures into the same run, leaves a paused destination
+//! out of its claims (the claim's own query reads the pauses, so a pause made on another instance
+//! holds from that instance's commit on), and takes a probe only by winning it in the store, so
+//! one probe goes out at a time in all. Pauses survive a restart: a destination an operator
+//! paused stays paused until an operator resumes it, and one paused after failures waits out its
+//! cool-down. The worker looks for probes due at most once per `delivery.poll_interval_ms`.
 
 pub mod email;
 pub mod ics;
@@ -21,7 +28,9 @@ pub mod webhook;
 use crate::clock::Clock;
 use crate::config::{DeliverySettings, Settings, TeamSettings};
 use crate::metrics::Metrics;
-use crate::store::{AttemptNext, AttemptRecord, ClaimRequest, ClaimedDelivery, Store};
+use crate::store::{
+    AttemptNext, AttemptRecord, ClaimRequest, ClaimedDelivery, HealthNote, Hold, PauseChange, PausePolicy, Store,
+};
 use crate::vault::Vault;
 use anyhow::bail;
 use email::Mailer;
@@ -113,26 +122,6 @@ pub fn check_settings(settings: &Settings) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// A destination's recent health.
-#[derive(Debug, Clone, Default)]
-struct Health {
-    failures_in_row: u32,
-    paused_until: Option<Timestamp>,
-    pause: Duration,
-    probing: bool,
-    /// Paused by an operator: no probe, no end to it until an operator resumes it.
-    held: bool,
-}
-
-/// What `GET /v1/status` shows of a destination besides its queue.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct DestinationHealth {
-    pub failures_in_row: u32,
-    pub paused_until: Option<Timestamp>,
-    /// Paused by an operator, until an operator resumes it.
-    pub paused_by_operator: bool,
-}
-
 pub struct Delivery {
     store: Arc<dyn Store>,
     vault: Arc<Vault>,
@@ -149,7 +138,10 @@ pub struct Delivery {
     from: Mailbox,
     group_window: jiff::SignedDuration,
     group_max: usize,
-    health: Mutex<HashMap<String, Health>>,
+    /// The destinations whose probe this worker has taken and not yet sent.
+    probing: Mutex<HashSet<String>>,
+    /// When this worker last looked for probes due (`None`: look on the next pass).
+    probes_looked: Mutex<Option<Instant>>,
     permits: Arc<Semaphore>,
     in_flight: watch::Sender<usize>,
     /// The rows being sent now.
@@ -160,6 +152,7 @@ pub struct Delivery {
     stopping: AtomicBool,
     /// Attempts on their way to the store, recorded many to a transaction.
     recorder: mpsc::UnboundedSender<(AttemptRecord, oneshot::Sender<anyhow::Result<()>>)>,
+    pause_policy: PausePolicy,
     /// The matching rules and the housing deadline's policy: a vacant home's email counts its
     /// candidates (docs/matching.md).
     matching: (crate::matching::MatchRules, String),
@@ -180,9 +173,26 @@ async fn record(
         }
         let (records, waiting): (Vec<_>, Vec<_>) = batch.into_iter().unzip();
         let result = store.record_attempts(records).await;
+        for change in result.as_deref().unwrap_or_default() {
+            match change {
+                PauseChange::Paused {
+                    destination,
+                    failures_in_row,
+                    pause_seconds,
+                } => tracing::warn!(
+                    destination,
+                    failures_in_row,
+                    pause_seconds,
+                    "destination paused after failing"
+                ),
+                PauseChange::Ended { destination } => {
+                    tracing::info!(destination, "destination answers again; no longer paused")
+                }
+            }
+        }
         for reply in waiting {
             let _ = reply.send(match &result {
-                Ok(()) => Ok(()),
+                Ok(_) => Ok(()),
                 Err(e) => Err(anyhow::anyhow!("{e:#}")),
             });
         }
@@ -278,7 +288,13 @@ impl Delivery {
             from: settings.smtp.from.parse()?,
             group_window: settings.alerts.group_window()?,
             group_max: settings.alerts.group_max,
-            health: Mutex::new(HashMap::new()),
+            probing: Mutex::new(HashSet::new()),
+            probes_looked: Mutex::new(None),
+            pause_policy: PausePolicy {
+                after_failures: settings.delivery.pause_after_failures,
+                first_seconds: settings.delivery.pause_seconds,
+                max_seconds: settings.delivery.pause_max_seconds,
+            },
             permits: Arc::new(Semaphore::new(settings.delivery.concurrency)),
             in_flight: watch::Sender::new(0),
             busy: Mutex::new(HashSet::new()),
@@ -334,6 +350,8 @@ impl Delivery {
     pub async fn drain(self: &Arc<Self>) {
         loop {
             self.idle().await;
+            // By the test's clock, not after a poll interval.
+            *self.probes_looked.lock().expect("probes lock") = None;
             // Done only when a pass that found nothing in flight claims nothing. Reading the count
             // after the pass instead would let an attempt that held back a later delivery of its
             // case end in between (on a runtime with more than one thread) and leave that
@@ -350,48 +368,29 @@ impl Delivery {
         let _ = watcher.wait_for(|n| *n == 0).await;
     }
 
-    /// The health of every destination that has failed lately.
-    pub fn health(&self) -> HashMap<String, DestinationHealth> {
-        self.health
-            .lock()
-            .expect("health lock")
-            .iter()
-            .map(|(k, h)| {
-                (
-                    k.clone(),
-                    DestinationHealth {
-                        failures_in_row: h.failures_in_row,
-                        paused_until: h.paused_until,
-                        paused_by_operator: h.held,
-                    },
-                )
-            })
-            .collect()
-    }
-
-    /// An operator pauses a destination: nothing more is claimed for it (attempts already under
-    /// way finish) until an operator resumes it. `false` for a destination the configuration does
-    /// not know.
-    pub fn pause(&self, destination: &str) -> bool {
+    /// An operator pauses a destination: nothing more is claimed for it, by any instance on the
+    /// database (attempts already under way finish), until an operator resumes it. `false` for a
+    /// destination the configuration does not know.
+    pub async fn pause(&self, destination: &str, hold: Hold) -> anyhow::Result<bool> {
         if !self.destinations().iter().any(|d| d == destination) {
-            return false;
+            return Ok(false);
         }
-        self.with_health(destination, |h| h.held = true);
+        self.store.hold_destination(destination, hold).await?;
         tracing::warn!(destination, "destination paused by an operator");
-        true
+        Ok(true)
     }
 
     /// An operator resumes a destination: ends its pause, the operator's or the automatic one
     /// (the run of failures starts over), and sends what is due at once. `false` for a
     /// destination the configuration does not know.
-    pub fn resume(&self, destination: &str) -> bool {
+    pub async fn resume(&self, destination: &str) -> anyhow::Result<bool> {
         if !self.destinations().iter().any(|d| d == destination) {
-            return false;
+            return Ok(false);
         }
-        self.health.lock().expect("health lock").remove(destination);
+        self.store.resume_destination(destination).await?;
         tracing::info!(destination, "destination resumed by an operator");
         self.wake();
-        true
+        Ok(true)
     }
 
     /// The address behind a team destination (`mail:<team>`, `lead:<team>`).
@@ -439,13 +438,21 @@ impl Delivery {
                 return total;
             }
             let now = self.clock.now();
-            let (exclude, probes) = self.paused(now);
+            let probes = self.probes_due(now).await;
             let until = now + jiff::SignedDuration::from_secs(self.settings.claim_seconds as i64);
             let busy: Vec<i64> = self.busy.lock().expect("busy lock").iter().copied().collect();
             let mut claimed = Vec::new();
             for destination in probes {
                 if claimed.len() >= free {
                     break;
+                }
+                match self.store.take_probe(&destination, now, until).await {
+                    Ok(true) => {}
+                    Ok(false) => continue,
+                    Err(e) => {
+                        tracing::error!(error = %e, "cannot take a probe");
+                        continue;
+                    }
                 }
                 let request = ClaimRequest {
                     now,
@@ -459,12 +466,13 @@ impl Delivery {
                 match self.store.claim_deliveries(request).await {
                     Ok(found) if !found.is_empty() => {
                         tracing::info!(destination, "probing a paused destination");
-                        self.with_health(&destination, |h| h.probing = true);
+                        self.probing.lock().expect("probing lock").insert(destination);
                         claimed.extend(found);
                     }
-                    Ok(_) => {}
+                    Ok(_) => self.give_back_probe(&destination).await,
                     Err(e) => {
                         tracing::error!(error = %e, "cannot claim deliveries");
+                        self.give_back_probe(&destination).await;
                         return total;
                     }
                 }
@@ -474,7 +482,7 @@ impl Delivery {
                 now,
                 until,
                 limit,
-                exclude,
+                exclude: Vec::new(),
                 only: None,
                 busy,
                 group: self.grouping(now),
@@ -521,80 +529,35 @@ impl Delivery {
         })
     }
 
-    /// Destinations not to claim from, and paused destinations whose cool-down has passed
-    /// (each gets one probe).
-    fn paused(&self, now: Timestamp) -> (Vec<String>, Vec<String>) {
-        let health = self.health.lock().expect("health lock");
-        let mut exclude = Vec::new();
-        let mut probes = Vec::new();
-        for (destination, h) in health.iter() {
-            if h.held {
-                exclude.push(destination.clone());
-            } else if let Some(until) = h.paused_until {
-                exclude.push(destination.clone());
-                if until <= now && !h.probing {
-                    probes.push(destination.clone());
-                }
+    /// The paused destinations whose cool-down has passed at `now` and whose probe nobody has
+    /// taken; looked for at most once per poll interval, as they come due at most that late.
+    async fn probes_due(&self, now: Timestamp) -> Vec<String> {
+        let poll = Duration::from_millis(self.settings.poll_interval_ms);
+        {
+            let mut looked = self.probes_looked.lock().expect("probes lock");
+            if looked.is_some_and(|at| at.elapsed() < poll) {
+                return Vec::new();
+            }
+            *looked = Some(Instant::now());
+        }
+        match self.store.destination_states().await {
+            Ok(states) => states
+                .into_iter()
+                .filter(|s| s.probe_due(now))
+                .map(|s| s.destination)
+                .collect(),
+            Err(e) => {
+                tracing::error!(error = %e, "cannot read which destinations are paused");
+                Vec::new()
             }
         }
-        (exclude, probes)
     }
 
-    fn with_health<T>(&self, destination: &str, f: impl FnOnce(&mut Health) -> T) -> T {
-        let mut health = self.health.lock().expect("health lock");
-        let entry = health.entry(destination.to_owned()).or_insert_with(|| Health {
-            pause: Duration::from_secs(self.settings.pause_seconds),
-            ..Health::default()
-        });
-        f(entry)
-    }
-
-    /// Counts a failure or a success towards pausing the destination.
-    fn note(&self, destination: &str, failed: bool, now: Timestamp) {
-        let initial = Duration::from_secs(self.settings.pause_seconds);
-        let max = Duration::from_secs(self.settings.pause_max_seconds);
-        if !failed {
-            let mut health = self.health.lock().expect("health lock");
-            // An attempt under way when an operator paused the destination may succeed; the
-            // operator's pause stands all the same.
-            if let Some(h) = health.get_mut(destination)
-                && h.held
-            {
-                h.failures_in_row = 0;
-                h.paused_until = None;
-                h.probing = false;
-                return;
-            }
-            if let Some(h) = health.remove(destination)
-                && h.paused_until.is_some()
-            {
-                tracing::info!(destination, "destination answers again; no longer paused");
-            }
-            return;
+    /// Gives back a probe taken when nothing of its destination was due.
+    async fn give_back_probe(&self, destination: &str) {
+        if let Err(e) = self.store.drop_probe(destination).await {
+            tracing::warn!(destination, error = %e, "cannot give back a probe; another may be taken once it expires");
         }
-        let threshold = self.settings.pause_after_failures;
-        self.with_health(destination, |h| {
-            h.failures_in_row += 1;
-            let pause = if h.probing {
-                h.probing = false;
-                h.pause = (h.pause * 2).min(max);
-                Some(h.pause)
-            } else if h.paused_until.is_none() && h.failures_in_row >= threshold {
-                h.pause = initial;
-                Some(initial)
-            } else {
-                None
-            };
-            if let Some(pause) = pause {
-                h.paused_until = Some(now + jiff::SignedDuration::try_from(pause).unwrap_or_default());
-                tracing::warn!(
-                    destination,
-                    failures_in_row = h.failures_in_row,
-                    pause_seconds = pause.as_secs(),
-                    "destination paused after failing"
-                );
-            }
-        });
     }
 
     /// Sends a group (one delivery, or alerts to one team address as one email) and records
@@ -606,7 +569,14 @@ impl Delivery {
         let verdict = self.send(&group).await;
         let latency = started.elapsed();
         let now = self.clock.now();
-        self.note(&d.destination, matches!(verdict, Verdict::Retry { .. }), now);
+        let probe = self.probing.lock().expect("probing lock").remove(&d.destination);
+        let mut health = Some(HealthNote {
+            destination: d.destination.clone(),
+            failed: matches!(verdict, Verdict::Retry { .. }),
+            probe,
+            at: now,
+            policy: self.pause_policy,
+        });
         let status = verdict.status();
         // A receiver's answer text stays in the store (masked); the log gets our own words only.
         let fault = match &verdict {
@@ -674,6 +644,8 @@ impl Delivery {
                 status,
                 error: verdict.error().map(str::to_owned),
                 next,
+                // The group counts once.
+                health: health.take(),
             };
             let (reply, recorded) = oneshot::channel();
             match self.recorder.send((record, reply)) {

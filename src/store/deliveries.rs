@@ -141,9 +141,11 @@ pub struct ClaimRequest {
     /// Claimed deliveries are not claimed again before this time.
     pub until: Timestamp,
     pub limit: usize,
-    /// Destinations not to claim from (paused).
+    /// Destinations not to claim from. Paused destinations (`destination_states`) are never
+    /// claimed from, but for the probe of `only`.
     pub exclude: Vec<String>,
-    /// Only this destination (a probe of a paused one).
+    /// Only this destination: the probe of a destination whose automatic pause has passed its
+    /// cool-down (not of one an operator paused).
     pub only: Option<String>,
     /// Deliveries this worker is sending right now (their claims may have expired meanwhile).
     pub busy: Vec<i64>,
@@ -168,6 +170,9 @@ pub struct AttemptRecord {
     pub status: Option<i64>,
     pub error: Option<String>,
     pub next: AttemptNext,
+    /// How the attempt counts towards its destination's pause: on one record of a group only,
+    /// as the group was one attempt.
+    pub health: Option<super::HealthNote>,
 }
 
 #[derive(Debug, Clone, PartialEq)]

@@ -7,11 +7,13 @@
 //! The trait is here; the records it takes and gives are beside it, one file per area:
 //! `messages` (messages, receipts, cases), `deliveries` (the outbox), `deadlines` (deadlines,
 //! their changes and the digest), `tokens` (tokens and senders' client certificates), `audit`
-//! (the chained audit log) and `matching` (housing needs and the citizens seeking housing).
+//! (the chained audit log), `matching` (housing needs and the citizens seeking housing) and
+//! `destinations` (destination pauses, shared by every instance).
 
 pub mod audit;
 mod deadlines;
 mod deliveries;
+mod destinations;
 mod matching;
 mod messages;
 pub mod postgres;
@@ -21,6 +23,7 @@ mod tokens;
 
 pub use deadlines::*;
 pub use deliveries::*;
+pub use destinations::*;
 pub use matching::*;
 pub use messages::*;
 pub use sessions::*;
@@ -63,8 +66,10 @@ pub trait Store: Send + Sync {
     /// is still pending or retrying.
     /// Each group is sent as one: a group of alerts to one team address is one email.
     async fn claim_deliveries(&self, request: ClaimRequest) -> anyhow::Result<Vec<Vec<ClaimedDelivery>>>;
-    /// Records attempts and moves their deliveries on; returns once durable.
-    async fn record_attempts(&self, attempts: Vec<AttemptRecord>) -> anyhow::Result<()>;
+    /// Records attempts and moves their deliveries on, and counts their outcomes (`health`)
+    /// towards their destinations' pauses in the same transaction; returns once durable, with
+    /// the pauses that began or ended.
+    async fn record_attempts(&self, attempts: Vec<AttemptRecord>) -> anyhow::Result<Vec<PauseChange>>;
     /// Releases every claim (at start, when this process is the only one sending).
     async fn release_claims(&self) -> anyhow::Result<u64>;
     /// The deliveries of one message.
@@ -74,6 +79,20 @@ pub trait Store: Send + Sync {
     async fn replay(&self, selection: Replay, now: Timestamp) -> anyhow::Result<Vec<String>>;
     /// Queue depth, oldest pending delivery and dead letters per destination with any.
     async fn delivery_queues(&self) -> anyhow::Result<Vec<DestinationQueue>>;
+    /// Every destination that has failed lately or is paused, by name.
+    async fn destination_states(&self) -> anyhow::Result<Vec<DestinationState>>;
+    /// An operator's pause: nothing is claimed for the destination until `resume_destination`.
+    /// Pausing a paused destination again keeps who paused it first, and since when.
+    async fn hold_destination(&self, destination: &str, hold: Hold) -> anyhow::Result<()>;
+    /// Ends a destination's pause, the operator's or the automatic one, and its run of
+    /// failures; `false` when there was none.
+    async fn resume_destination(&self, destination: &str) -> anyhow::Result<bool>;
+    /// Takes the one probe of a destination whose cool-down has passed at `now`, until `until`
+    /// (another worker may take it after that); `false` when it is not due or another worker
+    /// holds it.
+    async fn take_probe(&self, destination: &str, now: Timestamp, until: Timestamp) -> anyhow::Result<bool>;
+    /// Gives a probe back unused (nothing of the destination was due).
+    async fn drop_probe(&self, destination: &str) -> anyhow::Result<()>;
 
     /// Sends (through the outbox) the reminders and escalations due at `now`, at most `limit`
     /// deadlines' worth; returns how many deadlines it looked at. Each goes out exactly once.

@@ -1,7 +1,8 @@
 //! *Drift*, for operators: each destination's queue as `GET /v1/status` gives it, the dead
 //! letters of `GET /v1/dead-letters` with replay (one, or every one of a destination), and pause
-//! and resume of a destination. The forms go through the same code as the API
-//! (`api::deliveries::Dispatch`), so both write the audit log alike.
+//! and resume of a destination (an operator's pause shows who made it and since when). The forms
+//! go through the same code as the API (`api::deliveries::Dispatch`), so both write the audit log
+//! alike.
 
 use super::{Posted, Viewer, danish_time, page, see_other};
 use crate::access::Operator;
@@ -128,7 +129,20 @@ async fn operations(
                     .parse::<jiff::Timestamp>()
                     .map(|t| format!("Pauset efter fejl, til {}", danish_time(t)))
                     .unwrap_or_else(|_| "Pauset efter fejl".to_owned()),
-                None => "Pauset af driften, til den genoptages".to_owned(),
+                None => {
+                    let by = d.paused_by_name.as_ref().or(d.paused_by.as_ref());
+                    let since = d
+                        .paused_since
+                        .as_deref()
+                        .and_then(|t| t.parse::<jiff::Timestamp>().ok());
+                    match (by, since) {
+                        (Some(by), Some(since)) => format!(
+                            "Pauset af driften, til den genoptages (af {by}, siden {})",
+                            danish_time(since)
+                        ),
+                        _ => "Pauset af driften, til den genoptages".to_owned(),
+                    }
+                }
             }),
             by_operator: d.paused_by_operator,
             configured: d.configured,

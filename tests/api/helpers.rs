@@ -74,6 +74,12 @@ pub async fn spawn_app_in(data_dir: &Path, extra: &[(&str, &str)]) -> TestApp {
     start(settings_for(data_dir, extra), data_dir).await
 }
 
+/// A second gateway on the database of `app` (its data folder's SQLite file, or its PostgreSQL
+/// database), running beside it: several instances on one database. It has its own clock.
+pub async fn spawn_second_instance(app: &TestApp, extra: &[(&str, &str)]) -> TestApp {
+    spawn_app_in(&app.data_dir, extra).await
+}
+
 /// As `spawn_app_in`, with the test's clock showing `at` from the start (before the scheduler's
 /// first look).
 pub async fn spawn_app_at(data_dir: &Path, at: &str, extra: &[(&str, &str)]) -> TestApp {

@@ -27,6 +27,7 @@ mod mtls;
 mod oidc;
 mod openapi;
 mod operations;
+mod pauses;
 mod postgres;
 mod privacy;
 mod provider;

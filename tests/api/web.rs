@@ -685,7 +685,10 @@ async fn the_operations_page_replays_dead_letters_and_pauses_a_destination_for_o
     );
     let page = page_of(olga.get(app, "/drift?pauset=case_system").await).await;
     assert!(page.contains("case_system er pauset."));
-    assert!(page.contains("Pauset af driften, til den genoptages"));
+    assert!(
+        page.contains("Pauset af driften, til den genoptages (af "),
+        "who paused it, and since when"
+    );
     assert_eq!(row(&page, "case_system")[0], "1", "the notice waits in the queue");
     let status: serde_json::Value = app.get("/v1/status", &operator).await.json().await.unwrap();
     let case_system = status["destinations"]
@@ -697,6 +700,8 @@ async fn the_operations_page_replays_dead_letters_and_pauses_a_destination_for_o
         .clone();
     assert_eq!(case_system["paused"], true);
     assert_eq!(case_system["paused_by_operator"], true);
+    assert!(case_system["paused_by"].is_string(), "{case_system}");
+    assert!(case_system["paused_since"].is_string(), "{case_system}");
 
     let resumed = post_form(
         &olga,

@@ -124,7 +124,8 @@ pub async fn of_case<C: GenericClient>(conn: &C, case_id: i64) -> anyhow::Result
 const TEAM_DESTINATION: &str = "(d.destination LIKE 'mail:%' OR d.destination LIKE 'lead:%')";
 
 /// The due deliveries, oldest due first, that no other transaction holds, locked until this
-/// transaction ends (by then they are marked claimed).
+/// transaction ends (by then they are marked claimed). Paused destinations are left out, but for
+/// the probe of `$2` after an automatic pause (`store::destinations`).
 fn due_sql() -> String {
     format!(
         "SELECT d.id, d.destination, {TEAM_DESTINATION} AND d.purpose <> 'digest' AND NOT d.alone FROM deliveries d
@@ -137,6 +138,10 @@ fn due_sql() -> String {
                SELECT 1 FROM deliveries e
                WHERE e.case_id = d.case_id AND e.destination = d.destination AND e.id < d.id
                  AND e.state IN ('pending', 'retrying'))
+           AND NOT EXISTS (
+               SELECT 1 FROM destination_pauses p
+               WHERE p.destination = d.destination
+                 AND (p.held_at IS NOT NULL OR (p.paused_until IS NOT NULL AND $2::text IS NULL)))
          ORDER BY d.next_attempt_at, d.id
          LIMIT $5
          FOR UPDATE OF d SKIP LOCKED"

@@ -13,6 +13,7 @@ mod audit;
 mod certificates;
 mod deadlines;
 mod deliveries;
+mod destinations;
 mod matching;
 mod queries;
 mod sessions;
@@ -20,9 +21,9 @@ mod sql;
 
 use super::{
     AttemptRecord, CaseFilter, CaseRecord, CaseSummary, ClaimRequest, ClaimedDelivery, DeadLetterFilter,
-    DeadlineAction, DeadlineFilter, DeadlineRecord, DeadlineRow, DeliveryRecord, DestinationQueue, DigestItem,
-    KeyCheck, LoginRecord, NewDigest, NewMessage, NoticeRow, Receipt, Replay, SenderCertificateRecord, SessionRecord,
-    Store, SubmitOutcome, TokenRecord, Unavailable,
+    DeadlineAction, DeadlineFilter, DeadlineRecord, DeadlineRow, DeliveryRecord, DestinationQueue, DestinationState,
+    DigestItem, Hold, KeyCheck, LoginRecord, NewDigest, NewMessage, NoticeRow, PauseChange, Receipt, Replay,
+    SenderCertificateRecord, SessionRecord, Store, SubmitOutcome, TokenRecord, Unavailable,
 };
 use crate::domain::CaseRef;
 use anyhow::Context;
@@ -36,6 +37,7 @@ use tokio_postgres::config::SslMode;
 const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0001_init.sql"),
     include_str!("migrations/0002_housing_answers.sql"),
+    include_str!("migrations/0003_destination_pauses.sql"),
 ];
 
 /// The session advisory lock held while migrating ("indgang migrate" in a number).
@@ -316,12 +318,14 @@ impl Store for PostgresStore {
         in_transaction!(self, |tx| deliveries::claim(&tx, &request).await)
     }
 
-    async fn record_attempts(&self, attempts: Vec<AttemptRecord>) -> anyhow::Result<()> {
+    /// The outcomes are counted after the attempts, all in one read of their destinations' rows.
+    async fn record_attempts(&self, attempts: Vec<AttemptRecord>) -> anyhow::Result<Vec<PauseChange>> {
+        let notes: Vec<_> = attempts.iter().filter_map(|a| a.health.as_ref()).collect();
         in_transaction!(self, |tx| {
             for attempt in &attempts {
                 deliveries::record_attempt(&tx, attempt).await?;
             }
-            Ok(())
+            destinations::count(&tx, &notes).await
         })
     }
 
@@ -356,6 +360,26 @@ impl Store for PostgresStore {
 
     async fn delivery_queues(&self) -> anyhow::Result<Vec<DestinationQueue>> {
         on_connection!(self, |conn| deliveries::queues(&conn).await)
+    }
+
+    async fn destination_states(&self) -> anyhow::Result<Vec<DestinationState>> {
+        on_connection!(self, |conn| destinations::all(&conn).await)
+    }
+
+    async fn hold_destination(&self, destination: &str, hold: Hold) -> anyhow::Result<()> {
+        in_transaction!(self, |tx| destinations::hold(&tx, destination, &hold).await)
+    }
+
+    async fn resume_destination(&self, destination: &str) -> anyhow::Result<bool> {
+        in_transaction!(self, |tx| destinations::resume(&tx, destination).await)
+    }
+
+    async fn take_probe(&self, destination: &str, now: Timestamp, until: Timestamp) -> anyhow::Result<bool> {
+        in_transaction!(self, |tx| destinations::take_probe(&tx, destination, now, until).await)
+    }
+
+    async fn drop_probe(&self, destination: &str) -> anyhow::Result<()> {
+        in_transaction!(self, |tx| destinations::drop_probe(&tx, destination).await)
     }
 
     async fn fire_deadlines(

@@ -128,7 +128,8 @@ const TEAM_DESTINATION: &str = "(d.destination LIKE 'mail:%' OR d.destination LI
 /// The due deliveries, oldest due first (the order of `deliveries_due`, so SQLite reads no more
 /// rows than are taken). No `LIMIT ?`: SQLite plans with a bound limit's value and prepares the
 /// statement again whenever it is bound anew, which on every pass of the worker cost more than
-/// the query; the caller stops reading instead.
+/// the query; the caller stops reading instead. Paused destinations are left out, but for the
+/// probe of `?2` after an automatic pause (`store::destinations`).
 fn due_sql() -> String {
     format!(
         "SELECT d.id, d.destination, {TEAM_DESTINATION} AND d.purpose != 'digest' AND NOT d.alone FROM deliveries d
@@ -141,6 +142,10 @@ fn due_sql() -> String {
                SELECT 1 FROM deliveries e
                WHERE e.case_id = d.case_id AND e.destination = d.destination AND e.id < d.id
                  AND e.state IN ('pending', 'retrying'))
+           AND NOT EXISTS (
+               SELECT 1 FROM destination_pauses p
+               WHERE p.destination = d.destination
+                 AND (p.held_at IS NOT NULL OR (p.paused_until IS NOT NULL AND ?2 IS NULL)))
          ORDER BY d.next_attempt_at, d.id"
     )
 }

@@ -8,6 +8,7 @@ mod certificates;
 mod checkpointer;
 mod deadlines;
 mod deliveries;
+mod destinations;
 mod matching;
 mod queries;
 mod readers;
@@ -16,9 +17,9 @@ mod writer;
 
 use super::{
     AttemptRecord, CaseFilter, CaseRecord, CaseSummary, ClaimRequest, ClaimedDelivery, DeadLetterFilter,
-    DeadlineAction, DeadlineFilter, DeadlineRecord, DeadlineRow, DeliveryRecord, DestinationQueue, DigestItem,
-    KeyCheck, LoginRecord, NewDigest, NewMessage, NoticeRow, Receipt, Replay, SenderCertificateRecord, SessionRecord,
-    Store, SubmitOutcome, TokenRecord,
+    DeadlineAction, DeadlineFilter, DeadlineRecord, DeadlineRow, DeliveryRecord, DestinationQueue, DestinationState,
+    DigestItem, Hold, KeyCheck, LoginRecord, NewDigest, NewMessage, NoticeRow, PauseChange, Receipt, Replay,
+    SenderCertificateRecord, SessionRecord, Store, SubmitOutcome, TokenRecord,
 };
 use crate::domain::CaseRef;
 use anyhow::Context;
@@ -39,6 +40,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0009_sessions.sql"),
     include_str!("migrations/0010_matching.sql"),
     include_str!("migrations/0011_housing_answers.sql"),
+    include_str!("migrations/0012_destination_pauses.sql"),
 ];
 
 const STATEMENT_CACHE: usize = 128;
@@ -198,9 +200,18 @@ impl Store for SqliteStore {
         self.writer.write(move |conn| deliveries::claim(conn, &request)).await
     }
 
-    async fn record_attempts(&self, attempts: Vec<AttemptRecord>) -> anyhow::Result<()> {
+    async fn record_attempts(&self, attempts: Vec<AttemptRecord>) -> anyhow::Result<Vec<PauseChange>> {
         self.writer
-            .write(move |conn| attempts.iter().try_for_each(|a| deliveries::record_attempt(conn, a)))
+            .write(move |conn| {
+                let mut changes = Vec::new();
+                for a in &attempts {
+                    deliveries::record_attempt(conn, a)?;
+                    if let Some(n) = &a.health {
+                        changes.extend(destinations::count(conn, n)?);
+                    }
+                }
+                Ok(changes)
+            })
             .await
     }
 
@@ -242,6 +253,38 @@ impl Store for SqliteStore {
 
     async fn delivery_queues(&self) -> anyhow::Result<Vec<DestinationQueue>> {
         self.readers.read(deliveries::queues).await
+    }
+
+    async fn destination_states(&self) -> anyhow::Result<Vec<DestinationState>> {
+        self.readers.read(destinations::all).await
+    }
+
+    async fn hold_destination(&self, destination: &str, hold: Hold) -> anyhow::Result<()> {
+        let destination = destination.to_owned();
+        self.writer
+            .write(move |conn| destinations::hold(conn, &destination, &hold))
+            .await
+    }
+
+    async fn resume_destination(&self, destination: &str) -> anyhow::Result<bool> {
+        let destination = destination.to_owned();
+        self.writer
+            .write(move |conn| destinations::resume(conn, &destination))
+            .await
+    }
+
+    async fn take_probe(&self, destination: &str, now: Timestamp, until: Timestamp) -> anyhow::Result<bool> {
+        let destination = destination.to_owned();
+        self.writer
+            .write(move |conn| destinations::take_probe(conn, &destination, now, until))
+            .await
+    }
+
+    async fn drop_probe(&self, destination: &str) -> anyhow::Result<()> {
+        let destination = destination.to_owned();
+        self.writer
+            .write(move |conn| destinations::drop_probe(conn, &destination))
+            .await
     }
 
     async fn fire_deadlines(
