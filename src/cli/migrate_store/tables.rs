@@ -1,8 +1,9 @@
 //! The tables `indgang migrate-store` copies, in an order that fills every table before the tables
 //! that point at it, with each column's type on the PostgreSQL side. Both schemas have the same
 //! tables, columns and encodings (src/store/postgres/migrations/0001_init.sql); what differs is
-//! converted here: SQLite's 0/1 flags become `BOOLEAN`, and a delivery's claim is dropped (the
-//! gateway that held it is stopped; SQLite would release it at its next start too).
+//! converted here: SQLite's 0/1 flags become `BOOLEAN`, and a delivery's claim and a destination's
+//! probe are dropped (the gateway that held them is stopped; SQLite would release a claim at its
+//! next start too).
 //!
 //! A table added to the SQLite store must be named here, copied or left out with a reason: the
 //! unit test below fails otherwise.
@@ -268,6 +269,25 @@ pub const COPIED: &[Table] = &[
             c("delivery", Int),
         ],
         id_sequence: true,
+    },
+    Table {
+        name: "destination_pauses",
+        columns: &[
+            c("destination", Text),
+            c("failures_in_row", Int),
+            c("paused_until", Int),
+            c("pause_seconds", Int),
+            // A probe under way belonged to the stopped gateway: the destination is probed again.
+            Column {
+                name: "probe_until",
+                kind: Int,
+                from: "NULL",
+            },
+            c("held_at", Int),
+            c("held_by", Text),
+            c("held_by_name", Text),
+        ],
+        id_sequence: false,
     },
 ];
 
