@@ -4,11 +4,15 @@
     tools/cpu.py snapshot PID            one line of JSON: CPU ticks per thread group, WAL bytes
     tools/cpu.py report BEFORE AFTER N   the difference of two snapshots, per message
     tools/cpu.py run N -- COMMAND...     runs COMMAND and prints its own CPU time per message
+    tools/cpu.py total PID...            CPU microseconds used so far by these processes, in all
+    tools/cpu.py postgres                CPU microseconds used so far by every process named
+                                         postgres (the server and its backends, any user's)
 
 The gateway's threads are grouped by name: the HTTP workers, the writer, the syncer, the
 checkpointer, and the rest of the process's time (the runtime's threads: delivery worker,
 scheduler, blocking pool). The writer's bytes handed to write(2) are the WAL it wrote.
-tools/bench.sh prints these after each load.
+tools/bench.sh prints these after each load; tools/bench-postgres.sh takes `total` of its
+gateways and `postgres` before and after each load.
 """
 
 import json
@@ -79,11 +83,34 @@ def run(messages, command):
     return status
 
 
+def total(pids):
+    return sum(ticks_of(f"/proc/{pid}/stat") for pid in pids) * TICK_MICROS
+
+
+def postgres():
+    """Every postgres process's time. A backend that ended between two readings takes its time
+    with it: the gateways keep their pooled connections, so under load few end."""
+    used = 0
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            with open(f"/proc/{pid}/comm") as f:
+                if f.read().strip() != "postgres":
+                    continue
+            used += ticks_of(f"/proc/{pid}/stat")
+        except (FileNotFoundError, ProcessLookupError, PermissionError):
+            continue
+    return used * TICK_MICROS
+
+
 def main(args):
     if args[:1] == ["snapshot"] and len(args) == 2:
         print(json.dumps(snapshot(int(args[1]))))
     elif args[:1] == ["report"] and len(args) == 4:
         report(args[1], args[2], int(args[3]))
+    elif args[:1] == ["total"] and len(args) > 1:
+        print(f"{total(args[1:]):.0f}")
+    elif args == ["postgres"]:
+        print(f"{postgres():.0f}")
     elif args[:1] == ["run"] and len(args) > 3 and args[2] == "--":
         return run(int(args[1]), args[3:])
     else:

@@ -7,12 +7,18 @@
 //!
 //! A database is dropped when the app that made its folder is dropped, or once its folder is
 //! gone (a test's own temporary folder): each database notes its folder in its comment, and every
-//! app dropped, and the first database a run makes, drop those whose folder no longer exists. When PostgreSQL is asked for and
-//! cannot be reached, the test fails saying so: the PostgreSQL run is never skipped silently.
+//! app dropped, and the first database a run makes, drop those whose folder no longer exists.
+//! The drops run on a thread of their own, one after another, and no test waits for them: on
+//! PostgreSQL 15 a `DROP DATABASE` waits for a checkpoint (0.3 to 1.4 s each on the two shared
+//! cores of the test machine), and waiting for them took most of the PostgreSQL run's time. What
+//! is still to drop when the test process ends is dropped by the next run. When PostgreSQL is
+//! asked for and cannot be reached, the test fails saying so: the PostgreSQL run is never skipped
+//! silently.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::sync::{Mutex, Once};
+use std::sync::mpsc::{Sender, channel};
+use std::sync::{Mutex, Once, OnceLock};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 /// The database of each data folder.
@@ -69,7 +75,8 @@ pub fn storage_env(data_dir: &Path) -> Vec<(String, String)> {
     vec![("INDGANG__STORAGE__URL".to_owned(), database_url(&name))]
 }
 
-/// Drops the database of `data_dir`, if it has one, and those of data folders that are gone.
+/// Drops the database of `data_dir`, if it has one, and those of data folders that are gone (on
+/// the dropper's thread: this returns at once).
 pub fn drop_database_of(data_dir: &Path) {
     if !postgres() {
         return;
@@ -80,13 +87,49 @@ pub fn drop_database_of(data_dir: &Path) {
         .as_mut()
         .and_then(|d| d.remove(data_dir));
     if let Some(name) = known {
-        let _ = admin(move |client| async move {
-            client
-                .batch_execute(&format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"))
-                .await
-        });
+        chore(Chore::Drop(name));
     }
     drop_left_behind();
+}
+
+/// What the dropper's thread is asked to do.
+enum Chore {
+    Drop(String),
+    Sweep,
+}
+
+/// Hands `chore` to the thread that drops databases, one after another. Sweeps asked for while
+/// it was busy are done once.
+fn chore(chore: Chore) {
+    static DROPPER: OnceLock<Mutex<Sender<Chore>>> = OnceLock::new();
+    let sender = DROPPER.get_or_init(|| {
+        let (sender, chores) = channel::<Chore>();
+        std::thread::Builder::new()
+            .name("test-database-dropper".to_owned())
+            .spawn(move || {
+                while let Ok(first) = chores.recv() {
+                    let mut sweep = false;
+                    for chore in std::iter::once(first).chain(chores.try_iter()) {
+                        match chore {
+                            Chore::Drop(name) => {
+                                let _ = admin(move |client| async move {
+                                    client
+                                        .batch_execute(&format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"))
+                                        .await
+                                });
+                            }
+                            Chore::Sweep => sweep = true,
+                        }
+                    }
+                    if sweep {
+                        sweep_left_behind();
+                    }
+                }
+            })
+            .expect("a thread for dropping test databases");
+        Mutex::new(sender)
+    });
+    let _ = sender.lock().unwrap_or_else(|e| e.into_inner()).send(chore);
 }
 
 /// A new database for `data_dir`, its folder noted in the database's comment.
@@ -113,11 +156,15 @@ fn create_database(data_dir: &Path) -> String {
 }
 
 /// Drops the test databases whose data folder is gone (their test is over, in this run or an
-/// earlier one), and those without a folder noted that are older than `STALE`.
+/// earlier one), and those without a folder noted that are older than `STALE` (on the dropper's
+/// thread: this returns at once).
 pub fn drop_left_behind() {
-    if !postgres() {
-        return;
+    if postgres() {
+        chore(Chore::Sweep);
     }
+}
+
+fn sweep_left_behind() {
     let cutoff = SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_secs() - STALE.as_secs();
     let _ = admin(move |client| async move {
         let rows = client

@@ -20,6 +20,7 @@ mod helpers;
 mod hostile;
 mod housing;
 mod idempotency;
+mod instances;
 mod intake;
 mod matching;
 mod migrate_store;

@@ -45,6 +45,8 @@ pub struct Received {
     pub extra_header: Option<String>,
     /// The status the receiver answered with.
     pub answered: u16,
+    /// When it arrived.
+    pub at: std::time::Instant,
 }
 
 #[derive(Default)]
@@ -189,6 +191,7 @@ async fn receive(req: HttpRequest, body: web::Bytes, state: web::Data<State>) ->
         content_type: header("content-type").unwrap_or_default(),
         extra_header: header("x-tenant"),
         answered: reply.status,
+        at: std::time::Instant::now(),
     });
     if !reply.delay.is_zero() {
         tokio::time::sleep(reply.delay).await;

@@ -12,6 +12,8 @@ pub struct Mail {
     pub from: String,
     pub to: Vec<String>,
     pub data: Vec<u8>,
+    /// When its DATA ended (before the answer).
+    pub at: std::time::Instant,
 }
 
 #[derive(Default)]
@@ -112,6 +114,7 @@ async fn session(socket: tokio::net::TcpStream, state: Arc<State>) -> std::io::R
                             from: from.clone(),
                             to: to.clone(),
                             data,
+                            at: std::time::Instant::now(),
                         });
                         write.write_all(b"250 2.0.0 queued\r\n").await?;
                     }

@@ -1,5 +1,6 @@
 //! Load generator for indgang: submits N valid release notices (about `--size` bytes each) from
 //! C concurrent clients, each awaiting its answer, and prints throughput and latency percentiles.
+//! Given several `--url`, the clients are spread over those instances round-robin.
 //!
 //! Every message names a citizen of its own: the CPR numbers are unique within a run and, unless
 //! `--first-citizen` says otherwise, start where the clock puts them, so that the warm-up and the
@@ -15,8 +16,10 @@ use std::time::{Duration, Instant};
 #[derive(Parser)]
 #[command(about = "Submit valid release notices to indgang and report throughput and latency")]
 struct Args {
-    #[arg(long, default_value = "http://127.0.0.1:8080")]
-    url: String,
+    /// The gateway, http://HOST:PORT. Repeat it for several instances: the clients are spread
+    /// over them round-robin (client 0 on the first, client 1 on the second, …).
+    #[arg(long = "url", value_name = "URL", default_value = "http://127.0.0.1:8080")]
+    urls: Vec<String>,
     /// A sender token allowed to submit release notices (indgang token create --role sender …).
     #[arg(long, env = "INDGANG_TOKEN")]
     token: String,
@@ -59,12 +62,16 @@ fn main() {
 }
 
 async fn run(args: Args) {
-    let authority = args
-        .url
-        .trim_end_matches('/')
-        .strip_prefix("http://")
-        .expect("--url: http://HOST:PORT (the generator speaks plain HTTP/1.1)")
-        .to_owned();
+    let authorities: Vec<String> = args
+        .urls
+        .iter()
+        .map(|url| {
+            url.trim_end_matches('/')
+                .strip_prefix("http://")
+                .expect("--url: http://HOST:PORT (the generator speaks plain HTTP/1.1)")
+                .to_owned()
+        })
+        .collect();
     let run_id = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap()
@@ -80,7 +87,7 @@ async fn run(args: Args) {
     let next = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
     let mut tasks = Vec::with_capacity(args.concurrency);
     for client_no in 0..args.concurrency {
-        let mut connection = Connection::new(&authority, &args.token);
+        let mut connection = Connection::new(&authorities[client_no % authorities.len()], &args.token);
         let template = template.clone();
         let next = next.clone();
         let count = args.messages / args.concurrency + usize::from(client_no < args.messages % args.concurrency);
@@ -124,6 +131,7 @@ async fn run(args: Args) {
     };
     println!("messages      {}", latencies.len());
     println!("concurrency   {}", args.concurrency);
+    println!("instances     {}", authorities.len());
     println!("body bytes    {}", template.render("load-x-0-0", 0).len());
     println!("citizens      from {first_citizen}, one per message");
     println!("elapsed       {:.2} s", elapsed.as_secs_f64());
