@@ -2,9 +2,13 @@
 //! at least once, in acceptance order per case and destination.
 //!
 //! Deliveries are rows of the outbox, written with the message. The worker claims due rows (a
-//! claim is a lease: a crash leaves it to expire, and a start releases every claim, so a claimed
-//! delivery is sent again rather than lost), sends them with at most `delivery.concurrency` in
-//! flight, and records every attempt. Failures are retried on the schedule of `retry`; a
+//! claim is a lease until `delivery.claim_seconds` from now: a crash leaves it to expire, so a
+//! claimed delivery is sent again rather than lost), sends them with at most
+//! `delivery.concurrency` in flight, and records every attempt. A lease outlasts its attempt:
+//! `check_settings` wants `claim_seconds` 10 s longer than the longest webhook or SMTP timeout.
+//! On a store only this process uses (SQLite) a start releases every claim at once; on a shared
+//! one (PostgreSQL, several instances) a claim may be a live instance's, and another instance
+//! takes it over only once it has expired. Failures are retried on the schedule of `retry`; a
 //! permanent refusal or an exhausted schedule makes a dead letter, which replay puts back with
 //! the same delivery id. A destination that fails `delivery.pause_after_failures` times in a row
 //! pauses: nothing is sent to it until the cool-down has passed, then one probe; other
@@ -300,7 +304,12 @@ impl Delivery {
     /// Runs until `stop`: claims and sends due deliveries whenever woken, and at least every
     /// `delivery.poll_interval_ms`.
     pub async fn run(self: Arc<Self>) {
-        match self.store.release_claims().await {
+        let release = match self.store.shared() {
+            // A claim may be a live instance's: it is taken over once it expires.
+            true => Ok(0),
+            false => self.store.release_claims().await,
+        };
+        match release {
             Ok(0) => {}
             Ok(n) => tracing::warn!(
                 deliveries = n,

@@ -19,6 +19,7 @@ mod helpers;
 mod hostile;
 mod housing;
 mod idempotency;
+mod instances;
 mod intake;
 mod matching;
 mod mtls;
