@@ -1,14 +1,15 @@
 //! Several gateways on one PostgreSQL database behave as one: a starting instance leaves alone
 //! what another is sending, one scheduler at a time with another taking over when it stops,
 //! wake-ups by NOTIFY, and per-case order across workers. Two apps in one test share a data
-//! folder, and so its database and key. On the SQLite run each test says it is PostgreSQL only:
-//! SQLite is one process per data folder.
+//! folder, and so its database and key. On the SQLite run each such test says it is PostgreSQL
+//! only: SQLite is one process per data folder. And on both: an attempt never outruns its claim.
 
-use crate::helpers::{TestApp, release_notice, spawn_app_in};
+use crate::helpers::{TestApp, release_notice, spawn_app_in, spawn_app_with};
 use crate::receiver::{Receiver, Reply};
 use indgang::domain::Kind;
 use std::path::Path;
 use std::time::Duration;
+use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 
 fn postgres_only() -> bool {
     if !crate::backend::postgres() {
@@ -241,4 +242,80 @@ async fn the_messages_of_a_case_arrive_in_order_from_two_workers() {
     );
     drop((a, b));
     crate::backend::drop_database_of(dir.path());
+}
+
+/// An SMTP server that takes a second over each answer: each within the gateway's SMTP timeout,
+/// the whole conversation far longer. Returns its `smtp.url`.
+async fn slow_smtp() -> String {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    tokio::spawn(async move {
+        while let Ok((socket, _)) = listener.accept().await {
+            tokio::spawn(async move {
+                let (read, mut write) = socket.into_split();
+                let mut lines = BufReader::new(read).lines();
+                let slow = Duration::from_secs(1);
+                tokio::time::sleep(slow).await;
+                write.write_all(b"220 slow ESMTP\r\n").await?;
+                let mut in_data = false;
+                while let Some(line) = lines.next_line().await? {
+                    let answer: &[u8] = if in_data {
+                        if line != "." {
+                            continue;
+                        }
+                        in_data = false;
+                        b"250 queued\r\n"
+                    } else {
+                        match line.get(..4).unwrap_or("").to_ascii_uppercase().as_str() {
+                            "DATA" => {
+                                in_data = true;
+                                b"354 go on\r\n"
+                            }
+                            "QUIT" => b"221 bye\r\n",
+                            _ => b"250 ok\r\n",
+                        }
+                    };
+                    tokio::time::sleep(slow).await;
+                    write.write_all(answer).await?;
+                }
+                Ok::<_, std::io::Error>(())
+            });
+        }
+    });
+    format!("smtp://127.0.0.1:{port}")
+}
+
+#[tokio::test]
+async fn an_attempt_that_would_outrun_its_claim_is_given_up_and_retried() {
+    let url = slow_smtp().await;
+    // A lease of 12 s leaves an attempt 2 s; the SMTP conversation takes five or more.
+    let app = spawn_app_with(&[
+        ("INDGANG__SMTP__URL", url.as_str()),
+        ("INDGANG__SMTP__TIMEOUT_SECONDS", "2"),
+        ("INDGANG__DELIVERY__CLAIM_SECONDS", "12"),
+    ])
+    .await;
+    let token = app.prison_token().await;
+    let receipt = app
+        .accept(
+            Kind::ReleaseNotice,
+            &token,
+            &release_notice("KIF-1", "150385-1234", "751"),
+        )
+        .await;
+    app.delivery.drain().await;
+
+    let now = app.receipt(&receipt, &token).await;
+    let email = now["deliveries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|d| d["destination"] == "mail:intake")
+        .unwrap()
+        .clone();
+    assert_eq!(email["state"], "retrying", "{email}");
+    assert!(
+        email["last_error"].as_str().unwrap().contains("delivery.claim_seconds"),
+        "{email}"
+    );
 }
