@@ -12,7 +12,8 @@
 //! **Wake-ups.** After a transaction that made a delivery due now commits, the store sends
 //! `NOTIFY indgang_deliveries` on a pooled connection, one at a time per instance (a store that
 //! commits many such transactions meanwhile sends one more, not one each). Each instance keeps
-//! one connection that `LISTEN`s and wakes its delivery worker; it reconnects with back-off
+//! one connection that `LISTEN`s and wakes its delivery worker (on its own notifications too: a
+//! housing answer wakes no worker directly); it reconnects with back-off
 //! when lost, and the worker polls (`delivery.poll_interval_ms`) all along. The `NOTIFY` is sent
 //! after the commit, not inside the transaction: PostgreSQL commits the transactions that
 //! notify one at a time (under one lock for the whole server, held while the commit is flushed),
