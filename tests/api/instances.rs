@@ -191,6 +191,25 @@ async fn a_message_accepted_by_one_instance_is_delivered_by_another_woken_by_not
     .await;
     receiver.wait_for(1).await;
     assert_eq!(receiver.received()[0].event["data"]["message_id"], "KIF-1");
+
+    // The listening connections are cut: B listens again (after a second's back-off) and is
+    // woken for the next message all the same.
+    let cut = crate::backend::first_row(
+        dir.path(),
+        "",
+        "SELECT COUNT(*) FILTER (WHERE pg_terminate_backend(pid))::text FROM pg_stat_activity
+         WHERE datname = current_database() AND query LIKE 'LISTEN%'",
+        &[],
+    );
+    assert_eq!(cut, ["2"], "each instance's listening connection is cut");
+    a.accept(
+        Kind::ReleaseNotice,
+        &token,
+        &release_notice("KIF-2", "010190-2345", "751"),
+    )
+    .await;
+    receiver.wait_for(2).await;
+    assert_eq!(receiver.received()[1].event["data"]["message_id"], "KIF-2");
     drop((a, b));
     crate::backend::drop_database_of(dir.path());
 }

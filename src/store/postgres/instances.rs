@@ -21,6 +21,7 @@
 
 use anyhow::Context;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 use tokio::sync::{Notify, mpsc, watch};
 use tokio_postgres::tls::MakeTlsConnect;
@@ -105,27 +106,37 @@ pub struct Sharing {
     dialer: Dialer,
     lock: tokio::sync::Mutex<Option<LockConnection>>,
     /// Kicked after a commit that made deliveries due; the notifier sends one `NOTIFY`.
-    due: Arc<Notify>,
+    due: Arc<Due>,
+    pool: deadpool_postgres::Pool,
     closed: watch::Sender<bool>,
+}
+
+/// Deliveries made due that the other instances have not been told of yet.
+#[derive(Default)]
+struct Due {
+    kick: Notify,
+    untold: AtomicBool,
 }
 
 impl Sharing {
     /// Starts the notifier on `pool`.
     pub fn new(dialer: Dialer, pool: deadpool_postgres::Pool) -> Sharing {
-        let due = Arc::new(Notify::new());
+        let due = Arc::new(Due::default());
         let (closed, watching) = watch::channel(false);
-        dialer.runtime.spawn(notifier(pool, due.clone(), watching));
+        dialer.runtime.spawn(notifier(pool.clone(), due.clone(), watching));
         Sharing {
             dialer,
             lock: tokio::sync::Mutex::new(None),
             due,
+            pool,
             closed,
         }
     }
 
     /// Tells the other instances (after the commit) that deliveries are due now.
     pub fn deliveries_due(&self) {
-        self.due.notify_one();
+        self.due.untold.store(true, Ordering::SeqCst);
+        self.due.kick.notify_one();
     }
 
     /// Whether this instance leads the scheduler: holds the lock, taking it if it is free.
@@ -210,9 +221,21 @@ impl Sharing {
     }
 
     /// Stops listening and notifying, and lets the scheduler's lock go (its connection closes).
+    /// What is untold is told first: a command (`indgang replay`) closes the store as soon as its
+    /// work is committed.
     pub async fn close(&self) {
         self.closed.send_replace(true);
-        self.lock.lock().await.take();
+        if self.due.untold.swap(false, Ordering::SeqCst) {
+            let _ = tokio::time::timeout(LOCK_CHECK, notify(&self.pool)).await;
+        }
+        // Let go of the lock before returning, rather than when the server notices the
+        // connection closed: an instance started next (a restart) takes over at its first tick.
+        if let Some(held) = self.lock.lock().await.take()
+            && held.holding
+        {
+            let unlock = held.client.batch_execute("SELECT pg_advisory_unlock_all()");
+            let _ = tokio::time::timeout(LOCK_CHECK, unlock).await;
+        }
     }
 }
 
@@ -223,22 +246,28 @@ fn lost(slot: &mut Option<LockConnection>) {
 }
 
 /// Sends one `NOTIFY` per kick; kicks that come while one is sent make one more.
-async fn notifier(pool: deadpool_postgres::Pool, due: Arc<Notify>, mut closed: watch::Receiver<bool>) {
+async fn notifier(pool: deadpool_postgres::Pool, due: Arc<Due>, mut closed: watch::Receiver<bool>) {
     loop {
         tokio::select! {
-            _ = due.notified() => {}
+            _ = due.kick.notified() => {}
             _ = closed.changed() => return,
         }
-        let sent = match pool.get().await {
-            Ok(client) => client
-                .batch_execute(&format!("NOTIFY {CHANNEL}"))
-                .await
-                .map_err(anyhow::Error::from),
-            Err(e) => Err(anyhow::Error::from(e)),
-        };
-        if let Err(e) = sent {
-            // The others find the deliveries at their next poll.
-            tracing::debug!(error = %format!("{e:#}"), "cannot tell the other instances that deliveries are due");
+        if due.untold.swap(false, Ordering::SeqCst) {
+            notify(&pool).await;
         }
+    }
+}
+
+async fn notify(pool: &deadpool_postgres::Pool) {
+    let sent = match pool.get().await {
+        Ok(client) => client
+            .batch_execute(&format!("NOTIFY {CHANNEL}"))
+            .await
+            .map_err(anyhow::Error::from),
+        Err(e) => Err(anyhow::Error::from(e)),
+    };
+    if let Err(e) = sent {
+        // The others find the deliveries at their next poll.
+        tracing::debug!(error = %format!("{e:#}"), "cannot tell the other instances that deliveries are due");
     }
 }
