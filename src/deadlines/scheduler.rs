@@ -55,6 +55,10 @@ pub struct Scheduler {
     metrics: Arc<crate::metrics::Metrics>,
     /// Whether this instance led at its last tick.
     leading: AtomicBool,
+    /// One tick at a time: a tick (a test's) that comes while the loop's is under way waits for
+    /// it to commit, rather than skip the deadlines it has locked and return before they are
+    /// written (on PostgreSQL, where the two would otherwise run side by side).
+    ticking: tokio::sync::Mutex<()>,
     stopping: AtomicBool,
     stop: Notify,
 }
@@ -86,6 +90,7 @@ impl Scheduler {
             digest,
             metrics,
             leading: AtomicBool::new(false),
+            ticking: tokio::sync::Mutex::new(()),
             stopping: AtomicBool::new(false),
             stop: Notify::new(),
         })
@@ -118,6 +123,7 @@ impl Scheduler {
     /// Fires everything due now and makes the day's digests when their time has come; returns
     /// how many deadlines were looked at. An instance that does not lead does nothing (0).
     pub async fn tick(&self) -> anyhow::Result<usize> {
+        let _one_at_a_time = self.ticking.lock().await;
         if !self.lead().await {
             return Ok(0);
         }
