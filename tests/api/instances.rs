@@ -221,10 +221,11 @@ async fn the_messages_of_a_case_arrive_in_order_from_two_workers() {
     }
     let dir = tempfile::tempdir().unwrap();
     let receiver = Receiver::start().await;
-    // The first notice takes a while: meanwhile the updates are due, and either worker may look.
+    // The first notice takes a while and then fails: meanwhile, and until its retry, the
+    // updates are due, and either worker may look.
     receiver.script([Reply {
         delay: Duration::from_secs(2),
-        ..Reply::status(200)
+        ..Reply::status(503)
     }]);
     let (a, b) = two(dir.path(), &receiver.settings()).await;
     let token = a.prison_token().await;
@@ -245,7 +246,15 @@ async fn the_messages_of_a_case_arrive_in_order_from_two_workers() {
         tokio::join!(a.delivery.drain(), b.delivery.drain());
         previous = id;
     }
-    for _ in 0..3 {
+    assert_eq!(receiver.received().len(), 1, "the updates wait for the first notice");
+    // Past the first notice's retry, by both instances' clocks.
+    for app in [&a, &b] {
+        app.clock.advance(Duration::from_secs(60));
+    }
+    for _ in 0..10 {
+        if receiver.accepted().len() >= 5 {
+            break;
+        }
         tokio::join!(a.delivery.drain(), b.delivery.drain());
     }
 
