@@ -96,7 +96,7 @@ where
 }
 
 /// The connection on which an instance holds, or tries to take, the scheduler's lock.
-pub struct LockConnection {
+struct LockConnection {
     client: Client,
     holding: bool,
 }
