@@ -4,6 +4,7 @@
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::registry::Registry;
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
@@ -28,6 +29,7 @@ pub struct Metrics {
     intake: Family<IntakeLabels, Counter>,
     deliveries: Family<DeliveryLabels, Counter>,
     refused_credentials: Counter,
+    scheduler_leader: Gauge,
 }
 
 impl Default for Metrics {
@@ -51,11 +53,18 @@ impl Default for Metrics {
             "Requests refused for missing, unknown or revoked tokens",
             refused_credentials.clone(),
         );
+        let scheduler_leader = Gauge::default();
+        registry.register(
+            "scheduler_leader",
+            "1 while this instance runs the deadline scheduler (fires deadlines, makes digests), else 0",
+            scheduler_leader.clone(),
+        );
         Metrics {
             registry,
             intake,
             deliveries,
             refused_credentials,
+            scheduler_leader,
         }
     }
 }
@@ -82,6 +91,10 @@ impl Metrics {
 
     pub fn refused_credentials(&self) {
         self.refused_credentials.inc();
+    }
+
+    pub fn scheduler_leader(&self, leading: bool) {
+        self.scheduler_leader.set(i64::from(leading));
     }
 
     pub fn render(&self) -> String {

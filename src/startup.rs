@@ -198,6 +198,7 @@ impl Application {
             store.clone(),
             clock.clone(),
             delivery.clone(),
+            metrics.clone(),
         )?);
         let policies_data = web::Data::new(policies);
         let settings_data = web::Data::new(settings.clone());
@@ -329,8 +330,13 @@ impl Application {
         let worker = tokio::spawn(self.delivery.clone().run());
         let scheduler = tokio::spawn(self.scheduler.clone().run());
         let pruning = tokio::spawn(self.auditor.clone().prune_hourly(self.audit_retention));
+        let woken = self.delivery.clone();
+        let store = self.store.clone();
+        // Other instances on the same database tell this one when they have made deliveries due.
+        let listening = tokio::spawn(async move { store.listen(Box::new(move || woken.wake())).await });
         let result = self.server.await;
         pruning.abort();
+        listening.abort();
         self.scheduler.stop();
         let _ = scheduler.await;
         self.delivery.stop().await;

@@ -7,6 +7,10 @@
 //! (Copenhagen), a list of the team's open deadlines due within `alerts.digest_working_days`
 //! working days and of its missed ones nobody has resolved, stored with its delivery and marked
 //! made for the team and day in one transaction, so a restart does not send it twice.
+//!
+//! Of several instances on one database only the leader does this (`Store::lead`: the holder of
+//! an advisory lock on PostgreSQL, always the one process on SQLite); the others ask again at
+//! every tick, so one of them takes over within a tick or two when the leader stops or dies.
 
 use crate::clock::Clock;
 use crate::config::Settings;
@@ -48,6 +52,13 @@ pub struct Scheduler {
     tick: Duration,
     alert_delay: SignedDuration,
     digest: Option<DigestPlan>,
+    metrics: Arc<crate::metrics::Metrics>,
+    /// Whether this instance led at its last tick.
+    leading: AtomicBool,
+    /// One tick at a time: a tick (a test's) that comes while the loop's is under way waits for
+    /// it to commit, rather than skip the deadlines it has locked and return before they are
+    /// written (on PostgreSQL, where the two would otherwise run side by side).
+    ticking: tokio::sync::Mutex<()>,
     stopping: AtomicBool,
     stop: Notify,
 }
@@ -58,6 +69,7 @@ impl Scheduler {
         store: Arc<dyn Store>,
         clock: Clock,
         delivery: Arc<Delivery>,
+        metrics: Arc<crate::metrics::Metrics>,
     ) -> anyhow::Result<Scheduler> {
         let digest = match settings.alerts.digest_at()? {
             Some(at) => Some(DigestPlan {
@@ -76,14 +88,45 @@ impl Scheduler {
             tick: Duration::from_millis(settings.scheduler.tick_ms),
             alert_delay: settings.alerts.group_window()?,
             digest,
+            metrics,
+            leading: AtomicBool::new(false),
+            ticking: tokio::sync::Mutex::new(()),
             stopping: AtomicBool::new(false),
             stop: Notify::new(),
         })
     }
 
+    /// Whether this instance led the scheduler at its last tick.
+    pub fn leading(&self) -> bool {
+        self.leading.load(Ordering::SeqCst)
+    }
+
+    /// Asks the store whether this instance leads, and says so when that changes.
+    async fn lead(&self) -> bool {
+        let leading = match self.store.lead().await {
+            Ok(leading) => leading,
+            Err(e) => {
+                tracing::error!(error = %format!("{e:#}"), "cannot tell whether this instance runs the deadline scheduler; it does not meanwhile");
+                false
+            }
+        };
+        let was = self.leading.swap(leading, Ordering::SeqCst);
+        self.metrics.scheduler_leader(leading);
+        match (was, leading) {
+            (false, true) => tracing::info!("this instance runs the deadline scheduler"),
+            (true, false) => tracing::warn!("this instance no longer runs the deadline scheduler"),
+            _ => {}
+        }
+        leading
+    }
+
     /// Fires everything due now and makes the day's digests when their time has come; returns
-    /// how many deadlines were looked at.
+    /// how many deadlines were looked at. An instance that does not lead does nothing (0).
     pub async fn tick(&self) -> anyhow::Result<usize> {
+        let _one_at_a_time = self.ticking.lock().await;
+        if !self.lead().await {
+            return Ok(0);
+        }
         let now = self.clock.now();
         let mut total = 0;
         loop {

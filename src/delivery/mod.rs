@@ -2,9 +2,14 @@
 //! at least once, in acceptance order per case and destination.
 //!
 //! Deliveries are rows of the outbox, written with the message. The worker claims due rows (a
-//! claim is a lease: a crash leaves it to expire, and a start releases every claim, so a claimed
-//! delivery is sent again rather than lost), sends them with at most `delivery.concurrency` in
-//! flight, and records every attempt. Failures are retried on the schedule of `retry`; a
+//! claim is a lease until `delivery.claim_seconds` from now: a crash leaves it to expire, so a
+//! claimed delivery is sent again rather than lost), sends them with at most
+//! `delivery.concurrency` in flight, and records every attempt. A lease outlasts its attempt:
+//! `check_settings` wants `claim_seconds` 10 s longer than the longest webhook or SMTP timeout,
+//! and an attempt still sending when only those 10 s of its lease are left is given up (a retry).
+//! On a store only this process uses (SQLite) a start releases every claim at once; on a shared
+//! one (PostgreSQL, several instances) a claim may be a live instance's, and another instance
+//! takes it over only once it has expired. Failures are retried on the schedule of `retry`; a
 //! permanent refusal or an exhausted schedule makes a dead letter, which replay puts back with
 //! the same delivery id. A destination that fails `delivery.pause_after_failures` times in a row
 //! pauses: nothing is sent to it until the cool-down has passed, then one probe; other
@@ -45,6 +50,10 @@ pub use target::Target;
 use tokio::sync::{Notify, Semaphore, mpsc, oneshot, watch};
 use webhook::Webhook;
 
+/// The part of a claim's lease kept for recording the attempt's outcome: an attempt may send
+/// for `delivery.claim_seconds` less this, and no transport's timeout may be longer.
+const RECORDING_MARGIN_SECONDS: u64 = 10;
+
 /// rustls needs one process-wide crypto provider; ours is ring.
 pub fn install_crypto() {
     static ONCE: Once = Once::new();
@@ -83,9 +92,9 @@ pub fn check_settings(settings: &Settings) -> anyhow::Result<()> {
         .chain([settings.smtp.timeout_seconds])
         .max()
         .unwrap_or(0);
-    if d.claim_seconds < longest + 10 {
+    if d.claim_seconds < longest + RECORDING_MARGIN_SECONDS {
         bail!(
-            "delivery.claim_seconds: at least 10 s more than the longest timeout ({longest} s), or an attempt still running could be started again"
+            "delivery.claim_seconds: at least {RECORDING_MARGIN_SECONDS} s more than the longest timeout ({longest} s), or an attempt still running could be started again"
         );
     }
     let public_url = &settings.web.public_url;
@@ -316,7 +325,12 @@ impl Delivery {
     /// Runs until `stop`: claims and sends due deliveries whenever woken, and at least every
     /// `delivery.poll_interval_ms`.
     pub async fn run(self: Arc<Self>) {
-        match self.store.release_claims().await {
+        let release = match self.store.shared() {
+            // A claim may be a live instance's: it is taken over once it expires.
+            true => Ok(0),
+            false => self.store.release_claims().await,
+        };
+        match release {
             Ok(0) => {}
             Ok(n) => tracing::warn!(
                 deliveries = n,
@@ -566,7 +580,21 @@ impl Delivery {
         let Some(d) = group.first() else { return };
         let started_at = self.clock.now();
         let started = Instant::now();
-        let verdict = self.send(&group).await;
+        // The transports' timeouts bound each request (lettre's each read and write of the SMTP
+        // conversation); this bounds the whole attempt, so that its lease cannot run out while
+        // it is still sending and another instance claims it again.
+        let budget = Duration::from_secs(self.settings.claim_seconds.saturating_sub(RECORDING_MARGIN_SECONDS));
+        let verdict = match tokio::time::timeout(budget, self.send(&group)).await {
+            Ok(verdict) => verdict,
+            Err(_) => Verdict::Retry {
+                status: None,
+                error: format!(
+                    "the attempt took longer than delivery.claim_seconds allows ({} s)",
+                    budget.as_secs()
+                ),
+                retry_after: None,
+            },
+        };
         let latency = started.elapsed();
         let now = self.clock.now();
         let probe = self.probing.lock().expect("probing lock").remove(&d.destination);

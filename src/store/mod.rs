@@ -70,7 +70,12 @@ pub trait Store: Send + Sync {
     /// towards their destinations' pauses in the same transaction; returns once durable, with
     /// the pauses that began or ended.
     async fn record_attempts(&self, attempts: Vec<AttemptRecord>) -> anyhow::Result<Vec<PauseChange>>;
-    /// Releases every claim (at start, when this process is the only one sending).
+    /// Whether other processes may share this store (PostgreSQL): then a claim found at start
+    /// may be a live instance's, and is taken over only once its lease (`claimed_until`) has
+    /// expired. SQLite's is one process's (one gateway per data folder).
+    fn shared(&self) -> bool;
+    /// Releases every claim, when this process is the only one sending (at start, on a store
+    /// that is not `shared`); on a shared store it releases nothing and returns 0.
     async fn release_claims(&self) -> anyhow::Result<u64>;
     /// The deliveries of one message.
     async fn deliveries(&self, receipt_id: &str) -> anyhow::Result<Vec<DeliveryRecord>>;
@@ -217,6 +222,14 @@ pub trait Store: Send + Sync {
     async fn key_check(&self, value: &str) -> anyhow::Result<KeyCheck>;
     /// Whether the database answers.
     async fn ping(&self) -> anyhow::Result<()>;
+    /// Whether this process leads the deadline scheduler (fires deadlines, makes digests) now.
+    /// SQLite: always (one process per data folder). PostgreSQL: while it holds the scheduler's
+    /// advisory lock, which it takes when free; an error means not leading.
+    async fn lead(&self) -> anyhow::Result<bool>;
+    /// Calls `wake` whenever another process may have made deliveries due, until the store is
+    /// closed. SQLite: returns at once (the process that files a delivery wakes its own worker).
+    /// PostgreSQL: listens for the notifications the store sends after such commits.
+    async fn listen(&self, wake: Box<dyn Fn() + Send + Sync>);
     /// Finishes queued writes and stops background threads.
     async fn close(&self);
 }

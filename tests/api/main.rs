@@ -38,5 +38,6 @@ mod reports;
 mod restart;
 mod shutdown;
 mod smtp;
+mod three_instances;
 mod tls;
 mod web;

@@ -167,6 +167,8 @@ pub async fn claim<C: GenericClient>(conn: &C, r: &ClaimRequest) -> anyhow::Resu
             _ => Vec::new(),
         };
         members.retain(|m| !taken.contains(m));
+        let behind = waiting_behind(conn, &members).await?;
+        members.retain(|m| !behind.contains(m));
         if members.is_empty() {
             members.push(row);
         }
@@ -202,6 +204,30 @@ fn group_sql() -> String {
         ready("d"),
         ready("e")
     )
+}
+
+/// The members of a group that wait behind an earlier open delivery of their case and
+/// destination outside the group. `group_sql` lets an earlier delivery that is ready join the
+/// group; but one that another instance's claim has locked (and not yet marked claimed) looks
+/// ready and is skipped, and the later one must not go out beside it.
+async fn waiting_behind<C: GenericClient>(conn: &C, members: &[i64]) -> anyhow::Result<HashSet<i64>> {
+    if members.is_empty() {
+        return Ok(HashSet::new());
+    }
+    rows(
+        conn,
+        "SELECT d.id FROM deliveries d
+         WHERE d.id = ANY($1::bigint[])
+           AND EXISTS (
+               SELECT 1 FROM deliveries e
+               WHERE e.case_id = d.case_id AND e.destination = d.destination AND e.id < d.id
+                 AND e.state IN ('pending', 'retrying') AND NOT (e.id = ANY($1::bigint[])))",
+        &[&members],
+    )
+    .await?
+    .iter()
+    .map(|row| Ok(row.try_get(0)?))
+    .collect()
 }
 
 /// The open alerts to one team address that may go out now in one email.
@@ -376,15 +402,6 @@ pub async fn record_attempt<C: GenericClient>(conn: &C, a: &AttemptRecord) -> an
     )
     .await?;
     Ok(())
-}
-
-pub async fn release_claims<C: GenericClient>(conn: &C) -> anyhow::Result<u64> {
-    exec(
-        conn,
-        "UPDATE deliveries SET claimed_until = NULL WHERE claimed_until IS NOT NULL AND state IN ('pending', 'retrying')",
-        &[],
-    )
-    .await
 }
 
 const DEAD_WHERE: &str = "d.state = 'dead'

@@ -14,6 +14,7 @@ mod certificates;
 mod deadlines;
 mod deliveries;
 mod destinations;
+mod instances;
 mod matching;
 mod queries;
 mod sessions;
@@ -55,6 +56,8 @@ const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 
 pub struct PostgresStore {
     pool: Pool,
+    /// The scheduler's lock and the wake-ups between instances.
+    sharing: instances::Sharing,
 }
 
 /// Runs `$body` in a transaction on a pooled connection and commits it; runs it again (a few
@@ -112,17 +115,24 @@ impl PostgresStore {
             recycling_method: RecyclingMethod::Fast,
         };
         let runtime = tokio::runtime::Handle::try_current().context("the PostgreSQL store needs a Tokio runtime")?;
-        let manager = match config.get_ssl_mode() {
-            SslMode::Disable => {
-                Manager::from_connect(config, OnRuntime::new(tokio_postgres::NoTls, runtime), manager_config)
-            }
+        let tls = match config.get_ssl_mode() {
+            SslMode::Disable => None,
             // `prefer` is the URL's default: without TLS asked for, none is offered, as the
             // server on the same host or network usually has no certificate.
             SslMode::Prefer => {
                 config.ssl_mode(SslMode::Disable);
-                Manager::from_connect(config, OnRuntime::new(tokio_postgres::NoTls, runtime), manager_config)
+                None
             }
-            _ => Manager::from_connect(config, OnRuntime::new(tls()?, runtime), manager_config),
+            _ => Some(tls()?),
+        };
+        let dialer = instances::Dialer {
+            config: config.clone(),
+            tls: tls.clone(),
+            runtime: runtime.clone(),
+        };
+        let manager = match tls {
+            None => Manager::from_connect(config, OnRuntime::new(tokio_postgres::NoTls, runtime), manager_config),
+            Some(tls) => Manager::from_connect(config, OnRuntime::new(tls, runtime), manager_config),
         };
         let pool = Pool::builder(manager)
             .max_size(connections.max(2))
@@ -131,7 +141,8 @@ impl PostgresStore {
             .runtime(deadpool_postgres::Runtime::Tokio1)
             .build()
             .context("setting up the connection pool")?;
-        Ok(PostgresStore { pool })
+        let sharing = instances::Sharing::new(dialer, pool.clone());
+        Ok(PostgresStore { pool, sharing })
     }
 
     /// A connection from the pool; when there is none to be had (the server is down or
@@ -299,7 +310,16 @@ fn tls() -> anyhow::Result<tokio_postgres_rustls::MakeRustlsConnect> {
 #[async_trait]
 impl Store for PostgresStore {
     async fn submit(&self, message: NewMessage) -> anyhow::Result<SubmitOutcome> {
-        in_transaction!(self, |tx| queries::file_message(&tx, &message).await)
+        let outcome = in_transaction!(self, |tx| queries::file_message(&tx, &message).await)?;
+        if let SubmitOutcome::Accepted(receipt) = &outcome
+            && receipt
+                .deliveries
+                .iter()
+                .any(|d| d.next_attempt_at.is_some_and(|at| at <= receipt.received_at))
+        {
+            self.sharing.deliveries_due();
+        }
+        Ok(outcome)
     }
 
     async fn receipt(&self, receipt_id: &str) -> anyhow::Result<Option<Receipt>> {
@@ -329,8 +349,14 @@ impl Store for PostgresStore {
         })
     }
 
+    fn shared(&self) -> bool {
+        true
+    }
+
+    /// Nothing: another instance may be sending what is claimed. A claim of an instance that
+    /// died is taken over once it expires (`delivery.claim_seconds`).
     async fn release_claims(&self) -> anyhow::Result<u64> {
-        in_transaction!(self, |tx| deliveries::release_claims(&tx).await)
+        Ok(0)
     }
 
     async fn deliveries(&self, receipt_id: &str) -> anyhow::Result<Vec<DeliveryRecord>> {
@@ -350,6 +376,9 @@ impl Store for PostgresStore {
                 in_transaction!(self, |tx| deliveries::replay(&tx, &selection, after, REPLAY_CHUNK, now)
                     .await)?;
             let full = ids.len() == REPLAY_CHUNK;
+            if !ids.is_empty() {
+                self.sharing.deliveries_due();
+            }
             replayed.extend(ids);
             match last {
                 Some(last) if full => after = last,
@@ -388,7 +417,13 @@ impl Store for PostgresStore {
         limit: usize,
         alert_delay: jiff::SignedDuration,
     ) -> anyhow::Result<usize> {
-        in_transaction!(self, |tx| deadlines::fire(&tx, now, limit, alert_delay).await)
+        let looked = in_transaction!(self, |tx| deadlines::fire(&tx, now, limit, alert_delay).await)?;
+        // Alerts due later (`alert_delay`, waiting for others to the same address) are found
+        // by polling.
+        if looked > 0 && !alert_delay.is_positive() {
+            self.sharing.deliveries_due();
+        }
+        Ok(looked)
     }
 
     async fn digest_items(&self, teams: Vec<String>, horizon: Timestamp) -> anyhow::Result<Vec<DigestItem>> {
@@ -396,7 +431,11 @@ impl Store for PostgresStore {
     }
 
     async fn add_digests(&self, digests: Vec<NewDigest>, now: Timestamp) -> anyhow::Result<usize> {
-        in_transaction!(self, |tx| deliveries::add_digests(&tx, &digests, now).await)
+        let made = in_transaction!(self, |tx| deliveries::add_digests(&tx, &digests, now).await)?;
+        if made > 0 {
+            self.sharing.deliveries_due();
+        }
+        Ok(made)
     }
 
     async fn deadlines(&self, filter: DeadlineFilter) -> anyhow::Result<Vec<DeadlineRecord>> {
@@ -588,7 +627,11 @@ impl Store for PostgresStore {
         &self,
         answer: crate::store::NewHousingAnswer,
     ) -> anyhow::Result<crate::store::HousingAnswerRecord> {
-        in_transaction!(self, |tx| matching::answer(&tx, &answer).await)
+        let record = in_transaction!(self, |tx| matching::answer(&tx, &answer).await)?;
+        if record.delivery_id.is_some() && !record.repeated {
+            self.sharing.deliveries_due();
+        }
+        Ok(record)
     }
 
     async fn housing_answers(&self, case_ref: &CaseRef) -> anyhow::Result<Vec<crate::store::HousingAnswerRecord>> {
@@ -625,7 +668,16 @@ impl Store for PostgresStore {
         })
     }
 
+    async fn lead(&self) -> anyhow::Result<bool> {
+        self.sharing.lead().await
+    }
+
+    async fn listen(&self, wake: Box<dyn Fn() + Send + Sync>) {
+        self.sharing.listen(wake).await
+    }
+
     async fn close(&self) {
+        self.sharing.close().await;
         self.pool.close();
     }
 }

@@ -215,6 +215,16 @@ impl Store for SqliteStore {
             .await
     }
 
+    async fn lead(&self) -> anyhow::Result<bool> {
+        Ok(true)
+    }
+
+    async fn listen(&self, _wake: Box<dyn Fn() + Send + Sync>) {}
+
+    fn shared(&self) -> bool {
+        false
+    }
+
     async fn release_claims(&self) -> anyhow::Result<u64> {
         self.writer.write(deliveries::release_claims).await
     }
