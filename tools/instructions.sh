@@ -129,26 +129,25 @@ for g, b, i in rows:
     print(f"    {g:<20} {b:>10,.0f}   (idle {i:,.0f})")
 EOF
 echo "  the HTTP workers' biggest functions (inclusive, instructions per message accepted):"
-workers=$(grep -l "actix_http::h1::dispatcher" "$work"/busy/* | tr '\n' ' ')
-# shellcheck disable=SC2086
-annotate $workers | python3 -c '
+workers=$(grep -l "actix_http::h1::dispatcher" "$work"/busy/*)
+# callgrind_annotate reads one profile at a time: each worker's, summed by function.
+for profile in $workers; do annotate "$profile"; done | python3 -c '
 import re, sys
-n, shown = int(sys.argv[1]), 0
+n = int(sys.argv[1])
 wanted = re.compile(r"indgang::(intake|validation|intake::filing|vault|deadlines|routing|server|api::request_id|api::errors|shutdown|web::protect|access|auth|metrics)::[\w:<>]+|serde_json::ser::to_vec|lz4_flex::block::compress|chacha20poly1305|hmac|actix_http::h1::dispatcher::Dispatcher.*poll|tokio::runtime::io::driver|getrandom|uuid::v7")
-seen = set()
+totals = {}
 for line in sys.stdin:
     m = re.match(r"\s*([\d,]+) \(\s*[\d.]+%\)\s+(?:\?\?\?|[^:]+):(.*?)(?: \[.*\])?$", line)
-    if not m:
+    if m and wanted.search(m.group(2)):
+        totals[m.group(2)] = totals.get(m.group(2), 0) + int(m.group(1).replace(",", ""))
+seen = set()
+for name, count in sorted(totals.items(), key=lambda item: -item[1]):
+    key = wanted.search(name).group(0)
+    if key in seen:
         continue
-    name = m.group(2)
-    key = wanted.search(name)
-    if not key or key.group(0) in seen:
-        continue
-    seen.add(key.group(0))
-    count = int(m.group(1).replace(",", ""))
+    seen.add(key)
     print(f"    {count / n:>10,.0f}  {name[:110]}")
-    shown += 1
-    if shown == 30:
+    if len(seen) == 30:
         break
 ' "$accepted"
 
