@@ -32,7 +32,9 @@ if [ -n "${BIN:-}" ]; then
   bin=$BIN
 else
   bin=$(mktemp -d)
-  cargo build --release -q -p indgang -p indgang-load --bench pipeline --message-format=json |
+  # (--bench alone would leave indgang-load out: two builds, one library.)
+  { cargo build --release -q -p indgang -p indgang-load --message-format=json
+    cargo build --release -q -p indgang --bench pipeline --message-format=json; } |
     python3 -c 'import json, sys, shutil
 for line in sys.stdin:
     m = json.loads(line)
