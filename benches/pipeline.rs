@@ -2,7 +2,9 @@
 //! validation (schema + domain rules), routing and deadline planning, sealing (hash + encryption), and filing through the
 //! group-commit store with 64 concurrent submitters, three times: the message and its case alone,
 //! with its outbox rows, and with its deadlines too (as the gateway files it).
-//! `cargo bench --bench pipeline`.
+//! `cargo bench --bench pipeline`. Routing, planning and sealing are the gateway's own functions
+//! (`indgang::intake::filing`). `PIPELINE_MESSAGES=N` sends N messages instead of 50,000;
+//! `PIPELINE_FILING=no` stops after sealing (tools/instructions.sh runs it so under callgrind).
 //! After each filing run it prints what each of the store's threads spent per message (CPU time
 //! and bytes handed to write(2), from /proc on Linux): the writer serialises filing, so its CPU
 //! time bounds the rate, and its bytes are the WAL that the syncer fsyncs and the checkpointer
@@ -12,12 +14,13 @@
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 use indgang::config::Settings;
-use indgang::deadlines::{Arrival, Policies};
+use indgang::deadlines::Policies;
 use indgang::domain::Kind;
-use indgang::routing::{Facts, Router};
+use indgang::intake::filing::{self, Planned};
+use indgang::routing::Router;
 use indgang::store::sqlite::SqliteStore;
-use indgang::store::{NewDelivery, NewMessage, Store, Subject, SubjectKind};
-use indgang::validation::{Validator, summary};
+use indgang::store::{NewMessage, Store};
+use indgang::validation::{Checked, Validator};
 use indgang::vault::Vault;
 use serde_json::Value;
 use std::sync::Arc;
@@ -45,111 +48,40 @@ fn message(n: usize) -> Value {
 fn main() {
     let settings = Settings::load_from(None, Vec::new()).unwrap();
     let validator = Validator::from_settings(&settings).unwrap();
+    let router = Router::from_settings(&settings).unwrap();
+    let policies = Policies::from_settings(&settings).unwrap();
     let vault = Vault::from_master_key(&[7; 32]);
     let now = jiff::Timestamp::now();
-    let n = 50_000;
+    let n = std::env::var("PIPELINE_MESSAGES").map_or(50_000, |v| v.parse().expect("PIPELINE_MESSAGES: a number"));
     let bodies: Vec<Vec<u8>> = (0..n).map(|i| serde_json::to_vec(&message(i)).unwrap()).collect();
     println!("message size      {} bytes", bodies[0].len());
 
     // Warm-up: the allocator's first touch of fresh memory is not what a running gateway pays.
-    for body in bodies.iter().take(5_000) {
+    for body in bodies.iter().take(5_000.min(n / 2)) {
         let doc: Value = serde_json::from_slice(body).unwrap();
         validator.check(Kind::ReleaseNotice, doc, now).unwrap();
     }
     // Each stage's input is made before its clock starts; a stage's output is kept for the next.
+    // Each stage is a function of its own, so that tools/instructions.sh finds its instructions
+    // under its name in callgrind's profile.
     let started = Instant::now();
-    for body in &bodies {
-        drop(std::hint::black_box(serde_json::from_slice::<Value>(body).unwrap()));
-    }
+    stage_parse_serde_json(&bodies);
     report("parse JSON (serde_json)", n, started);
-    // What the gateway reads with: the same Value, a repeated member refused.
     let started = Instant::now();
-    for body in &bodies {
-        drop(std::hint::black_box(
-            indgang::validation::json::from_slice(body).unwrap(),
-        ));
-    }
+    let docs = stage_parse(&bodies);
     report("parse JSON (gateway)", n, started);
-    let docs: Vec<Value> = bodies
-        .iter()
-        .map(|body| indgang::validation::json::from_slice(body).unwrap())
-        .collect();
-
     let started = Instant::now();
-    let checked: Vec<_> = docs
-        .into_iter()
-        .map(|doc| validator.check(Kind::ReleaseNotice, doc, now).unwrap())
-        .collect();
+    let checked = stage_check(&validator, docs, now);
     report("schema + domain rules + warnings", n, started);
-
-    let router = Router::from_settings(&settings).unwrap();
-    let policies = Policies::from_settings(&settings).unwrap();
     let started = Instant::now();
-    let decisions: Vec<_> = checked
-        .iter()
-        .map(|c| {
-            let decision = router.route(&Facts {
-                kind: c.kind,
-                municipality: "751",
-                sender_id: &c.sender_id,
-                document: &c.document,
-                birth_date: c.cpr.as_ref().and_then(|cpr| cpr.birth_date()),
-                on: now.to_zoned(jiff::tz::TimeZone::UTC).date(),
-            });
-            let deadlines = policies
-                .plan(&Arrival {
-                    kind: c.kind,
-                    document: &c.document,
-                    receipt_id: &c.message_id,
-                    received_at: now,
-                    team: decision.teams.first().map(String::as_str),
-                    alerts_at: now,
-                })
-                .expect("dates within the calendar");
-            (decision, deadlines)
-        })
-        .collect();
+    let planned = stage_plan(&router, &policies, &checked, now);
     report("route + plan deadlines", n, started);
-
     let started = Instant::now();
-    let messages: Vec<NewMessage> = checked
-        .into_iter()
-        .zip(decisions)
-        .map(|(c, (decision, deadlines))| {
-            let canonical = serde_json::to_vec(&c.document).unwrap();
-            let cpr = c.cpr.as_ref().unwrap().expose_digits().as_bytes().to_vec();
-            NewMessage {
-                receipt_id: uuid::Uuid::now_v7().to_string(),
-                kind: c.kind,
-                sender_id: c.sender_id.clone(),
-                message_id: c.message_id.clone(),
-                content_hash: vault.match_hash("content", &canonical),
-                offer_hash: None,
-                municipality: c.municipality,
-                subject: Subject {
-                    kind: SubjectKind::Citizen,
-                    match_hash: vault.match_hash("cpr", &cpr),
-                    cpr_sealed: Some(vault.encrypt(&cpr)),
-                },
-                body_sealed: vault.seal_document(&canonical),
-                summary: summary(c.kind, &c.document),
-                warnings: c.warnings,
-                received_at: now,
-                deliveries: decision
-                    .targets()
-                    .iter()
-                    .map(|t| NewDelivery {
-                        delivery_id: format!("dlv_{}", uuid::Uuid::now_v7().simple()),
-                        destination: t.key(),
-                        routes: decision.routes.clone(),
-                        not_before: now,
-                    })
-                    .collect(),
-                deadlines,
-            }
-        })
-        .collect();
+    let messages = stage_seal(&vault, checked, planned, now);
     report("canonicalise + seal", n, started);
+    if std::env::var("PIPELINE_FILING").is_ok_and(|v| v == "no") {
+        return;
+    }
 
     // Filing three times, each on a fresh database: what the writer pays for each part of a
     // message's transaction (the message and its case alone, as the foundation filed it; with
@@ -172,6 +104,48 @@ fn main() {
     file_all(bare, "file: message + case");
     file_all(with_outbox, "file: + outbox");
     file_all(messages, "file: + outbox + deadlines");
+}
+
+#[inline(never)]
+fn stage_parse_serde_json(bodies: &[Vec<u8>]) {
+    for body in bodies {
+        drop(std::hint::black_box(serde_json::from_slice::<Value>(body).unwrap()));
+    }
+}
+
+/// What the gateway reads with: the same Value, a repeated member refused.
+#[inline(never)]
+fn stage_parse(bodies: &[Vec<u8>]) -> Vec<Value> {
+    bodies
+        .iter()
+        .map(|body| indgang::validation::json::from_slice(body).unwrap())
+        .collect()
+}
+
+#[inline(never)]
+fn stage_check(validator: &Validator, docs: Vec<Value>, now: jiff::Timestamp) -> Vec<Checked> {
+    docs.into_iter()
+        .map(|doc| validator.check(Kind::ReleaseNotice, doc, now).unwrap())
+        .collect()
+}
+
+/// Routing and deadline planning, as the gateway does them (two minutes' alert delay, the
+/// default `alerts.group_window`).
+#[inline(never)]
+fn stage_plan(router: &Router, policies: &Policies, checked: &[Checked], now: jiff::Timestamp) -> Vec<Planned> {
+    checked
+        .iter()
+        .map(|c| filing::plan(router, policies, jiff::SignedDuration::from_mins(2), c, now).unwrap())
+        .collect()
+}
+
+#[inline(never)]
+fn stage_seal(vault: &Vault, checked: Vec<Checked>, planned: Vec<Planned>, now: jiff::Timestamp) -> Vec<NewMessage> {
+    checked
+        .into_iter()
+        .zip(planned)
+        .map(|(c, p)| filing::seal(vault, c, p, now).unwrap())
+        .collect()
 }
 
 /// Files `messages` on a fresh store from 64 concurrent submitters (group commit), and prints

@@ -6,7 +6,6 @@ use super::calendar::{is_weekend, public_holidays};
 use super::copenhagen;
 use crate::config::CalendarSettings;
 use jiff::Timestamp;
-use jiff::ToSpan;
 use jiff::civil::{Date, Time};
 
 /// An extra closing day: every year on a day of a month, or once on a date.
@@ -51,13 +50,21 @@ impl ClosingDay {
 /// The years whose closing days are worked out once, when the calendar is made.
 const KNOWN_YEARS: std::ops::RangeInclusive<i16> = 1900..=2200;
 
+/// A day of `KNOWN_YEARS` as a bit of `Calendar::closed`: 366 bits a year.
+fn day_bit(day: Date) -> Option<usize> {
+    KNOWN_YEARS
+        .contains(&day.year())
+        .then(|| (day.year() - KNOWN_YEARS.start()) as usize * 366 + (day.day_of_year() - 1) as usize)
+}
+
 #[derive(Debug, Clone)]
 pub struct Calendar {
     extra: Vec<ClosingDay>,
     deadline_time: Time,
-    /// Every weekday closing day of `KNOWN_YEARS`: counting working days looks days up here
-    /// instead of working out Easter again for each day counted.
-    closed: std::sync::Arc<std::collections::HashSet<Date>>,
+    /// Every day of `KNOWN_YEARS` that is not a working day (weekends and closing days), one bit
+    /// per day (`day_bit`): counting working days looks days up here instead of working out
+    /// Easter again, or hashing the date, for each day counted.
+    closed: std::sync::Arc<Vec<u64>>,
 }
 
 impl Calendar {
@@ -87,9 +94,28 @@ impl Calendar {
             deadline_time,
             closed: Default::default(),
         };
-        let closed = KNOWN_YEARS
-            .flat_map(|year| calendar.closing_days(year).into_iter().map(|(d, _)| d))
-            .collect();
+        let years = KNOWN_YEARS.len();
+        let mut closed = vec![0u64; (years * 366).div_ceil(64)];
+        let mut mark = |day: Date| {
+            if let Some(bit) = day_bit(day) {
+                closed[bit / 64] |= 1 << (bit % 64);
+            }
+        };
+        for year in KNOWN_YEARS {
+            for (day, _) in calendar.closing_days(year) {
+                mark(day);
+            }
+            let mut day = Date::new(year, 1, 1).expect("1 January of a known year");
+            while day.year() == year {
+                if is_weekend(day) {
+                    mark(day);
+                }
+                match day.tomorrow() {
+                    Ok(next) => day = next,
+                    Err(_) => break,
+                }
+            }
+        }
         calendar.closed = std::sync::Arc::new(closed);
         calendar
     }
@@ -112,8 +138,8 @@ impl Calendar {
     }
 
     pub fn is_working_day(&self, day: Date) -> bool {
-        if KNOWN_YEARS.contains(&day.year()) {
-            return !is_weekend(day) && !self.closed.contains(&day);
+        if let Some(bit) = day_bit(day) {
+            return self.closed[bit / 64] & (1 << (bit % 64)) == 0;
         }
         !is_weekend(day)
             && !public_holidays(day.year()).iter().any(|(d, _)| *d == day)
@@ -128,11 +154,10 @@ impl Calendar {
     /// itself does not count. `None` when that day lies beyond the dates the time library
     /// knows (year 9999).
     pub fn add_working_days(&self, day: Date, n: i32) -> Option<Date> {
-        let step = if n < 0 { -1 } else { 1 };
         let mut current = day;
         let mut left = n.abs();
         while left > 0 {
-            current = current.checked_add(step.days()).ok()?;
+            current = if n < 0 { current.yesterday() } else { current.tomorrow() }.ok()?;
             if self.is_working_day(current) {
                 left -= 1;
             }

@@ -6,6 +6,7 @@
 
 pub mod batch;
 mod body;
+pub mod filing;
 
 pub use batch::{BatchAnswer, RowAnswer, file_batch};
 use body::Format;
@@ -17,8 +18,8 @@ use crate::config::LimitSettings;
 use crate::domain::Kind;
 use crate::metrics::Metrics;
 use crate::problem::{Problem, kinds};
-use crate::store::{NewDelivery, NewMessage, Store, Subject, SubjectKind, SubmitOutcome};
-use crate::validation::{self, Validator};
+use crate::store::{Store, SubmitOutcome};
+use crate::validation::Validator;
 use crate::vault::Vault;
 use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, web};
@@ -275,7 +276,9 @@ pub async fn file(
         .check(kind, document, now)
         .map_err(|v| ("invalid", Problem::invalid(v)))?;
 
-    let message = seal(intake, checked, now).map_err(|e| ("internal", crate::problem::internal(e)))?;
+    let message = filing::plan(&intake.router, &intake.policies, intake.alert_delay, &checked, now)
+        .and_then(|planned| filing::seal(&intake.vault, checked, planned, now))
+        .map_err(|e| ("internal", crate::problem::internal(e)))?;
     let outcome = intake.store.submit(message).await.map_err(|e| {
         let problem = crate::problem::internal(e);
         (
@@ -308,79 +311,6 @@ pub async fn file(
             Err(("conflict", Problem::new(kinds::CONFLICT, detail)))
         }
     }
-}
-
-/// The message as the store takes it: canonical, hashed for matching and sealed.
-fn seal(intake: &Intake, checked: validation::Checked, now: jiff::Timestamp) -> anyhow::Result<NewMessage> {
-    let kind = checked.kind;
-    let canonical = serde_json::to_vec(&checked.document)?;
-    // A housing offer's messages (offer, update, withdrawal) belong together, named or not.
-    let offer_hash = checked.document["offer_id"].as_str().map(|offer| {
-        intake
-            .vault
-            .match_hash("offer", format!("{}\0{offer}", checked.sender_id).as_bytes())
-    });
-    let subject = match &checked.cpr {
-        Some(cpr) => Subject {
-            kind: SubjectKind::Citizen,
-            match_hash: intake.vault.match_hash("cpr", cpr.expose_digits().as_bytes()),
-            cpr_sealed: Some(intake.vault.encrypt(cpr.expose_digits().as_bytes())),
-        },
-        None => Subject {
-            kind: SubjectKind::VacantDwelling,
-            match_hash: offer_hash.unwrap_or_else(|| intake.vault.match_hash("message", &canonical)),
-            cpr_sealed: None,
-        },
-    };
-    let municipality = checked.municipality.to_string();
-    let decision = intake.router.route(&crate::routing::Facts {
-        kind,
-        municipality: &municipality,
-        sender_id: &checked.sender_id,
-        document: &checked.document,
-        birth_date: checked.cpr.as_ref().and_then(|c| c.birth_date()),
-        on: crate::domain::copenhagen_date(now),
-    });
-    let deliveries = decision
-        .targets()
-        .into_iter()
-        .map(|target| NewDelivery {
-            delivery_id: format!("dlv_{}", uuid::Uuid::now_v7().simple()),
-            not_before: match target {
-                crate::delivery::Target::Webhook(_) => now,
-                crate::delivery::Target::Mailbox(_) | crate::delivery::Target::Lead(_) => {
-                    now.saturating_add(intake.alert_delay).unwrap_or(now)
-                }
-            },
-            destination: target.key(),
-            routes: decision.routes.clone(),
-        })
-        .collect();
-    let receipt_id = uuid::Uuid::now_v7().to_string();
-    let deadlines = intake.policies.plan(&crate::deadlines::Arrival {
-        kind,
-        document: &checked.document,
-        receipt_id: &receipt_id,
-        received_at: now,
-        team: decision.teams.first().map(String::as_str),
-        alerts_at: now.saturating_add(intake.alert_delay).unwrap_or(now),
-    })?;
-    Ok(NewMessage {
-        deliveries,
-        deadlines,
-        receipt_id,
-        kind,
-        sender_id: checked.sender_id.clone(),
-        message_id: checked.message_id.clone(),
-        content_hash: intake.vault.match_hash("content", &canonical),
-        offer_hash,
-        municipality: checked.municipality,
-        subject,
-        body_sealed: intake.vault.seal_document(&canonical),
-        summary: validation::summary(kind, &checked.document),
-        warnings: checked.warnings,
-        received_at: now,
-    })
 }
 
 /// The receipt as XML (`urn:indgang:receipt:1`), for partners that send XML and ask for it.

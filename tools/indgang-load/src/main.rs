@@ -11,6 +11,7 @@
 //! (no coordinated omission).
 
 use clap::Parser;
+use std::fmt::Write as _;
 use std::time::{Duration, Instant};
 
 #[derive(Parser)]
@@ -94,6 +95,7 @@ async fn run(args: Args) {
         tasks.push(tokio::spawn(async move {
             let mut latencies = Vec::with_capacity(count);
             let mut statuses = std::collections::BTreeMap::<u16, usize>::new();
+            let mut message_id = String::with_capacity(48);
             // Spread the clients' schedules over one period.
             let offset = per_client_period.map(|p| p.mul_f64(client_no as f64 / concurrency as f64));
             for i in 0..count {
@@ -107,8 +109,11 @@ async fn run(args: Args) {
                 };
                 // Message ids rise across all clients, as a sender's own numbering would.
                 let n = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                let body = template.render(&format!("load-{run_id}-{n:010}"), first_citizen + n as u64);
-                let status = connection.post_release_notice(&body).await;
+                message_id.clear();
+                let _ = write!(message_id, "load-{run_id}-{n:010}");
+                let status = connection
+                    .post_release_notice(|request| template.render_into(request, &message_id, first_citizen + n as u64))
+                    .await;
                 latencies.push(scheduled.elapsed().as_micros() as u64);
                 *statuses.entry(status).or_default() += 1;
             }
@@ -132,7 +137,9 @@ async fn run(args: Args) {
     println!("messages      {}", latencies.len());
     println!("concurrency   {}", args.concurrency);
     println!("instances     {}", authorities.len());
-    println!("body bytes    {}", template.render("load-x-0-0", 0).len());
+    let mut sample = Vec::new();
+    template.render_into(&mut sample, "load-x-0-0", 0);
+    println!("body bytes    {}", sample.len());
     println!("citizens      from {first_citizen}, one per message");
     println!("elapsed       {:.2} s", elapsed.as_secs_f64());
     println!("{}", throughput(&statuses, elapsed));
@@ -255,8 +262,8 @@ fn notes(seed: u64, length: usize) -> String {
             .wrapping_add(1_442_695_040_888_963_407);
         let word = WORDS[(state >> 33) as usize % WORDS.len()];
         if !text.is_empty() {
-            text.push(if state % 11 == 0 { '.' } else { ' ' });
-            if state % 11 == 0 {
+            text.push(if state.is_multiple_of(11) { '.' } else { ' ' });
+            if state.is_multiple_of(11) {
                 text.push(' ');
             }
         }
@@ -282,18 +289,28 @@ impl Template {
 
     /// The notice of citizen number `citizen`: numbers below `CITIZENS` apart give different CPR
     /// numbers.
+    #[cfg(test)]
     fn render(&self, message_id: &str, citizen: u64) -> String {
+        let mut body = Vec::new();
+        self.render_into(&mut body, message_id, citizen);
+        String::from_utf8(body).expect("the template is UTF-8")
+    }
+
+    /// Appends the notice to `out` (a request being written: no body of its own is made).
+    fn render_into(&self, out: &mut Vec<u8>, message_id: &str, citizen: u64) {
+        use std::io::Write as _;
         // A real birth date in 1950–1999 and a seventh digit 0–3 (1900s).
         let n = citizen % CITIZENS;
         let day = 1 + n % 28;
         let month = 1 + (n / 28) % 12;
         let year = 50 + (n / 336) % 50;
         let serial = n / 16_800;
-        format!(
-            r#"{}"message_id":"{message_id}","citizen":{{"cpr":"{day:02}{month:02}{year:02}-{serial:04}","name":"Belastning Testesen"}},{}"#,
-            self.head,
-            self.tails[n as usize % self.tails.len()]
-        )
+        out.extend_from_slice(self.head.as_bytes());
+        let _ = write!(
+            out,
+            r#""message_id":"{message_id}","citizen":{{"cpr":"{day:02}{month:02}{year:02}-{serial:04}","name":"Belastning Testesen"}},"#
+        );
+        out.extend_from_slice(self.tails[n as usize % self.tails.len()].as_bytes());
     }
 }
 
@@ -304,6 +321,9 @@ struct Connection {
     head: String,
     stream: Option<tokio::net::TcpStream>,
     buffer: Vec<u8>,
+    /// The body and the request being sent, made in place each time.
+    body: Vec<u8>,
+    request: Vec<u8>,
 }
 
 impl Connection {
@@ -316,11 +336,14 @@ impl Connection {
             head,
             stream: None,
             buffer: Vec::with_capacity(4096),
+            body: Vec::with_capacity(8192),
+            request: Vec::with_capacity(8192),
         }
     }
 
     /// The answer's status code; 0 when the connection failed (it is opened again next time).
-    async fn post_release_notice(&mut self, body: &str) -> u16 {
+    /// `body` appends the request's body to the buffer it is given.
+    async fn post_release_notice(&mut self, body: impl FnOnce(&mut Vec<u8>)) -> u16 {
         match self.exchange(body).await {
             Ok(status) => status,
             Err(_) => {
@@ -330,7 +353,8 @@ impl Connection {
         }
     }
 
-    async fn exchange(&mut self, body: &str) -> std::io::Result<u16> {
+    async fn exchange(&mut self, body: impl FnOnce(&mut Vec<u8>)) -> std::io::Result<u16> {
+        use std::io::Write as _;
         use tokio::io::{AsyncReadExt, AsyncWriteExt};
         if self.stream.is_none() {
             let stream = tokio::net::TcpStream::connect(&self.authority).await?;
@@ -338,11 +362,15 @@ impl Connection {
             self.stream = Some(stream);
         }
         let stream = self.stream.as_mut().expect("connected above");
-        let mut request = Vec::with_capacity(self.head.len() + body.len() + 32);
+        // The body first, then the request around it, each in a buffer kept from the last time.
+        self.body.clear();
+        body(&mut self.body);
+        let request = &mut self.request;
+        request.clear();
         request.extend_from_slice(self.head.as_bytes());
-        request.extend_from_slice(format!("Content-Length: {}\r\n\r\n", body.len()).as_bytes());
-        request.extend_from_slice(body.as_bytes());
-        stream.write_all(&request).await?;
+        let _ = write!(request, "Content-Length: {}\r\n\r\n", self.body.len());
+        request.extend_from_slice(&self.body);
+        stream.write_all(request).await?;
 
         self.buffer.clear();
         let broken = || std::io::Error::new(std::io::ErrorKind::InvalidData, "not an HTTP answer");
