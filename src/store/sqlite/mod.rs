@@ -571,8 +571,9 @@ mod tests {
     }
 
     /// A database of schema version 11 comes through 0012 (which rebuilds `cases` with one
-    /// index on the subject) with its case and the message on it, and a second case for the same
-    /// subject in the same municipality is still refused.
+    /// index on the subject, and `deadlines` and `deliveries` with their checks as comparisons)
+    /// with its case and the message on it; a second case for the same subject in the same
+    /// municipality, and states and purposes outside the lists, are still refused.
     #[test]
     fn the_cases_rebuild_keeps_the_cases_and_their_uniqueness() {
         let dir = tempfile::tempdir().unwrap();
@@ -615,5 +616,39 @@ mod tests {
             elsewhere.is_ok(),
             "the same subject in another municipality: {elsewhere:?}"
         );
+        // 0012 also wrote the tables' CHECK lists as comparisons: they still refuse what they did.
+        let insert_delivery = |state: &str, purpose: &str| {
+            conn.execute(
+                "INSERT INTO deliveries (delivery_id, message, case_id, destination, routes, state, next_attempt_at,
+                     created_at, purpose)
+                 VALUES ('dlv_' || ?1 || ?2, 1, 1, 'mail:intake', '[]', ?1, 0, 0, ?2)",
+                [state, purpose],
+            )
+        };
+        assert!(
+            insert_delivery("lost", "message").is_err(),
+            "a delivery state outside the list"
+        );
+        assert!(
+            insert_delivery("pending", "gossip").is_err(),
+            "a purpose outside the list"
+        );
+        assert!(
+            insert_delivery("dead", "reminder").is_ok(),
+            "a state and purpose in the lists"
+        );
+        let insert_deadline = |state: &str| {
+            conn.execute(
+                "INSERT INTO deadlines (case_id, message, policy, scope, title, state, due_at, reminders, created_at,
+                     created_by)
+                 VALUES (1, 1, 'p', '', 't', ?1, 0, '[]', 0, 'receipt:r-1')",
+                [state],
+            )
+        };
+        assert!(
+            insert_deadline("forgotten").is_err(),
+            "a deadline state outside the list"
+        );
+        assert!(insert_deadline("missed").is_ok(), "a deadline state in the list");
     }
 }
