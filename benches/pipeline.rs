@@ -9,6 +9,12 @@
 //! and bytes handed to write(2), from /proc on Linux): the writer serialises filing, so its CPU
 //! time bounds the rate, and its bytes are the WAL that the syncer fsyncs and the checkpointer
 //! copies back.
+//!
+//! `PIPELINE_FILING=full` runs only the last filing (as the gateway files): with
+//! `PIPELINE_MESSAGES=5000` it makes a run short enough for
+//! `valgrind --tool=callgrind --toggle-collect='*run_batch*'`, whose instruction count divided
+//! by the messages is the writer's work per message, repeatable on a busy machine (see
+//! docs/benchmarks.md).
 
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
@@ -52,12 +58,15 @@ fn main() {
     let policies = Policies::from_settings(&settings).unwrap();
     let vault = Vault::from_master_key(&[7; 32]);
     let now = jiff::Timestamp::now();
-    let n = std::env::var("PIPELINE_MESSAGES").map_or(50_000, |v| v.parse().expect("PIPELINE_MESSAGES: a number"));
+    let n: usize = std::env::var("PIPELINE_MESSAGES")
+        .ok()
+        .map_or(50_000, |v| v.parse().expect("PIPELINE_MESSAGES: a number of messages"));
+    let full_only = std::env::var("PIPELINE_FILING").is_ok_and(|v| v == "full");
     let bodies: Vec<Vec<u8>> = (0..n).map(|i| serde_json::to_vec(&message(i)).unwrap()).collect();
     println!("message size      {} bytes", bodies[0].len());
 
     // Warm-up: the allocator's first touch of fresh memory is not what a running gateway pays.
-    for body in bodies.iter().take(5_000.min(n / 2)) {
+    for body in bodies.iter().take(5_000.min(n / 10)) {
         let doc: Value = serde_json::from_slice(body).unwrap();
         validator.check(Kind::ReleaseNotice, doc, now).unwrap();
     }
@@ -101,8 +110,10 @@ fn main() {
             ..m.clone()
         })
         .collect();
-    file_all(bare, "file: message + case");
-    file_all(with_outbox, "file: + outbox");
+    if !full_only {
+        file_all(bare, "file: message + case");
+        file_all(with_outbox, "file: + outbox");
+    }
     file_all(messages, "file: + outbox + deadlines");
 }
 

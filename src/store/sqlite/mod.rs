@@ -41,6 +41,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0010_matching.sql"),
     include_str!("migrations/0011_housing_answers.sql"),
     include_str!("migrations/0012_destination_pauses.sql"),
+    include_str!("migrations/0013_layout.sql"),
 ];
 
 const STATEMENT_CACHE: usize = 128;
@@ -620,5 +621,87 @@ mod tests {
             [],
         );
         assert!(transfer.is_ok(), "0006 allows the transfer alert: {transfer:?}");
+    }
+
+    /// A database of schema version 11 comes through 0012 and 0013 (which rebuilds `cases` with one
+    /// index on the subject, and `deadlines` and `deliveries` with their checks as comparisons)
+    /// with its case and the message on it; a second case for the same subject in the same
+    /// municipality, and states and purposes outside the lists, are still refused.
+    #[test]
+    fn the_cases_rebuild_keeps_the_cases_and_their_uniqueness() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("old.db");
+        {
+            let conn = Connection::open(&path).unwrap();
+            conn.execute_batch("PRAGMA journal_mode = WAL;").unwrap();
+            for sql in &MIGRATIONS[..11] {
+                conn.execute_batch(sql).unwrap();
+            }
+            conn.pragma_update(None, "user_version", 11).unwrap();
+            conn.execute_batch(
+                "INSERT INTO cases VALUES (1, 'K-2026-000001', '751', 'citizen', x'0102', x'03', 5, 6);
+                 INSERT INTO messages VALUES (1, 'r-1', 'release-notice', 'kif', 'm-1', x'00', NULL, 1, 0, x'00', '{}', '[]');",
+            )
+            .unwrap();
+        }
+        drop(SqliteStore::open(&path, 1, 10).unwrap());
+        let conn = Connection::open(&path).unwrap();
+        conn.execute_batch("PRAGMA foreign_keys = ON;").unwrap();
+        let found: (i64, String, Vec<u8>, i64) = conn
+            .query_row(
+                "SELECT c.id, c.case_ref, c.cpr_sealed, m.id FROM cases c JOIN messages m ON m.case_id = c.id
+                 WHERE c.municipality = '751' AND c.subject_hash = x'0102'",
+                [],
+                |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?)),
+            )
+            .unwrap();
+        assert_eq!(found, (1, "K-2026-000001".to_owned(), vec![3], 1));
+        let twice = conn.execute(
+            "INSERT INTO cases VALUES (2, 'K-2026-000002', '751', 'citizen', x'0102', NULL, 7, 7)",
+            [],
+        );
+        assert!(twice.is_err(), "one case per subject per municipality");
+        let elsewhere = conn.execute(
+            "INSERT INTO cases VALUES (2, 'K-2026-000002', '101', 'citizen', x'0102', NULL, 7, 7)",
+            [],
+        );
+        assert!(
+            elsewhere.is_ok(),
+            "the same subject in another municipality: {elsewhere:?}"
+        );
+        // 0013 also wrote the tables' CHECK lists as comparisons: they still refuse what they did.
+        let insert_delivery = |state: &str, purpose: &str| {
+            conn.execute(
+                "INSERT INTO deliveries (delivery_id, message, case_id, destination, routes, state, next_attempt_at,
+                     created_at, purpose)
+                 VALUES ('dlv_' || ?1 || ?2, 1, 1, 'mail:intake', '[]', ?1, 0, 0, ?2)",
+                [state, purpose],
+            )
+        };
+        assert!(
+            insert_delivery("lost", "message").is_err(),
+            "a delivery state outside the list"
+        );
+        assert!(
+            insert_delivery("pending", "gossip").is_err(),
+            "a purpose outside the list"
+        );
+        assert!(
+            insert_delivery("dead", "reminder").is_ok(),
+            "a state and purpose in the lists"
+        );
+        let insert_deadline = |state: &str| {
+            conn.execute(
+                "INSERT INTO deadlines (case_id, message, policy, scope, title, state, due_at, reminders, created_at,
+                     created_by)
+                 VALUES (1, 1, 'p', '', 't', ?1, 0, '[]', 0, 'receipt:r-1')",
+                [state],
+            )
+        };
+        assert!(
+            insert_deadline("forgotten").is_err(),
+            "a deadline state outside the list"
+        );
+        assert!(insert_deadline("missed").is_ok(), "a deadline state in the list");
     }
 }
