@@ -168,6 +168,12 @@ fn due_sql() -> String {
 }
 
 pub async fn claim<C: GenericClient>(conn: &C, r: &ClaimRequest) -> anyhow::Result<Vec<Vec<ClaimedDelivery>>> {
+    // The claim's queries read in the order of an index (`deliveries_due`, and
+    // `deliveries_open_by_destination` for a group) and stop at their limit. On a table never
+    // analysed the planner guesses few due rows and would rather read them all and sort them:
+    // with 38,000 due, half a second per claim. Until this transaction ends, a sort is its last
+    // resort (PostgreSQL still sorts where no index gives the order).
+    exec(conn, "SET LOCAL enable_sort = off", &[]).await?;
     let now = micros(r.now);
     let limit = i64::try_from(r.limit).unwrap_or(i64::MAX);
     let due: Vec<(i64, String, bool)> = rows(conn, &due_sql(), &[&now, &r.only, &r.exclude, &r.busy, &limit])
