@@ -55,7 +55,7 @@ async fn instances_starting_together_on_a_new_database_migrate_it_once() {
         "SELECT COUNT(*)::text || ' ' || MAX(version)::text FROM schema_migrations",
         &[],
     );
-    assert_eq!(applied, ["3 3"], "each migration applied once");
+    assert_eq!(applied, ["4 4"], "each migration applied once");
     crate::backend::drop_database_of(dir.path());
 }
 
@@ -68,7 +68,7 @@ fn migrate_applies_the_schema_once_and_then_finds_it_up_to_date() {
     let first = indgang(dir.path(), &["migrate"], &[]);
     assert!(first.status.success(), "{}", text(&first.stderr));
     assert!(
-        text(&first.stdout).ends_with(": applied 3 migration(s); the schema is up to date\n"),
+        text(&first.stdout).ends_with(": applied 4 migration(s); the schema is up to date\n"),
         "{}",
         text(&first.stdout)
     );

@@ -39,6 +39,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0001_init.sql"),
     include_str!("migrations/0002_housing_answers.sql"),
     include_str!("migrations/0003_destination_pauses.sql"),
+    include_str!("migrations/0004_open_by_case.sql"),
 ];
 
 /// The session advisory lock held while migrating ("indgang migrate" in a number).
