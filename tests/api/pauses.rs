@@ -2,7 +2,7 @@
 //! every instance on the same database, and failures seen by several instances count towards one
 //! automatic pause.
 
-use crate::helpers::{NOW, TestApp, release_notice, spawn_app_in, spawn_app_with, spawn_second_instance};
+use crate::helpers::{NOW, TestApp, release_notice, spawn_app_at, spawn_app_in, spawn_app_with, spawn_second_instance};
 use crate::receiver::Receiver;
 use indgang::auth::{Grant, create_token};
 use indgang::domain::Kind;
@@ -90,6 +90,18 @@ fn sent(receiver: &Receiver) -> Vec<String> {
         .collect()
 }
 
+/// How far the clock of `spawn_behind`'s second instance is behind the first's, in seconds.
+const BEHIND: u64 = 5;
+
+/// A second instance on the first's database whose clock is `BEHIND` seconds behind: what the
+/// first accepts is not yet due on it, so only the first sends it, though the second is woken
+/// (by NOTIFY on PostgreSQL) and polls; the test moves the second's clock on when it should send.
+async fn spawn_behind(a: &TestApp, extra: &[(&str, &str)]) -> TestApp {
+    let at: jiff::Timestamp = NOW.parse().unwrap();
+    let at = at - jiff::SignedDuration::from_secs(BEHIND as i64);
+    spawn_app_at(&a.data_dir, &at.to_string(), extra).await
+}
+
 #[tokio::test]
 async fn paused_through_one_instance_the_other_sends_nothing_and_resumed_through_it_the_first_sends() {
     let receiver = Receiver::start().await;
@@ -150,7 +162,7 @@ async fn failures_seen_by_two_instances_count_towards_one_automatic_pause() {
     env.push(("INDGANG__DELIVERY__RETRY_SCHEDULE".to_owned(), "10s,10s,10s".to_owned()));
     env.push(("INDGANG__DELIVERY__JITTER_PERCENT".to_owned(), "0".to_owned()));
     let a = spawn_app_with(&pairs(&env)).await;
-    let b = spawn_second_instance(&a, &pairs(&env)).await;
+    let b = spawn_behind(&a, &pairs(&env)).await;
     let prison = a.prison_token().await;
     let (_, operator) = operator(&a).await;
     receiver.stop().await;
@@ -167,8 +179,8 @@ async fn failures_seen_by_two_instances_count_towards_one_automatic_pause() {
         (one["failures_in_row"].as_i64(), &one["paused"]),
         (Some(1), &Value::Bool(false))
     );
-    // The retry falls due on B's clock too; B's failure is the second in a row.
-    b.advance_and_drain(10).await;
+    // The retry falls due on B's clock too (10 s after A's now); B's failure is the second in a row.
+    b.advance_and_drain(BEHIND + 10).await;
     let two = status_of(&a, "case_system", &operator).await;
     assert_eq!(two["failures_in_row"], 2, "{two}");
     assert_eq!(two["paused"], true, "{two}");
@@ -184,7 +196,7 @@ async fn after_the_cool_down_one_probe_goes_out_from_two_instances() {
     env.push(("INDGANG__DELIVERY__PAUSE_SECONDS".to_owned(), "60".to_owned()));
     env.push(("INDGANG__DELIVERY__RETRY_SCHEDULE".to_owned(), "1s,1s,1s".to_owned()));
     let a = spawn_app_with(&pairs(&env)).await;
-    let b = spawn_second_instance(&a, &pairs(&env)).await;
+    let b = spawn_behind(&a, &pairs(&env)).await;
     let prison = a.prison_token().await;
     receiver.stop().await;
     a.accept(
@@ -216,7 +228,7 @@ async fn after_the_cool_down_one_probe_goes_out_from_two_instances() {
     assert_eq!(attempts(&a), 1);
 
     a.clock.advance(std::time::Duration::from_secs(61));
-    b.clock.advance(std::time::Duration::from_secs(61));
+    b.clock.advance(std::time::Duration::from_secs(BEHIND + 61));
     tokio::join!(a.drain(), b.drain());
     assert_eq!(attempts(&a), 2, "one probe between the two instances");
     b.stop().await;
