@@ -8,7 +8,7 @@
 use anyhow::{Context, bail};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
-use chacha20poly1305::aead::{Aead, KeyInit};
+use chacha20poly1305::aead::{Aead, AeadInPlace, KeyInit};
 use chacha20poly1305::{XChaCha20Poly1305, XNonce};
 use hmac::{Hmac, Mac};
 use secrecy::ExposeSecret;
@@ -19,13 +19,16 @@ use std::path::Path;
 type HmacSha256 = Hmac<Sha256>;
 
 const NONCE_LEN: usize = 24;
+const TAG_LEN: usize = 16;
 
 /// No message body is larger than this (the intake limit is at most 64 MiB).
 const MAX_DOCUMENT: u32 = 64 * 1024 * 1024;
 
 pub struct Vault {
     cipher: XChaCha20Poly1305,
-    match_key: [u8; 32],
+    /// HMAC-SHA256 keyed with the match key, cloned per hash: keying hashes the padded key
+    /// (two SHA-256 blocks), which a clone of this state skips.
+    match_mac: HmacSha256,
     audit_key: [u8; 32],
 }
 
@@ -34,7 +37,8 @@ impl Vault {
         let enc = derive(master, b"indgang/encrypt/v1");
         Vault {
             cipher: XChaCha20Poly1305::new((&enc).into()),
-            match_key: derive(master, b"indgang/match/v1"),
+            match_mac: <HmacSha256 as Mac>::new_from_slice(&derive(master, b"indgang/match/v1"))
+                .expect("HMAC takes any key length"),
             audit_key: derive(master, b"indgang/audit/v1"),
         }
     }
@@ -57,19 +61,27 @@ impl Vault {
     }
 
     pub fn encrypt(&self, plaintext: &[u8]) -> Vec<u8> {
+        let mut out = Vec::with_capacity(NONCE_LEN + plaintext.len() + TAG_LEN);
+        out.resize(NONCE_LEN, 0);
+        out.extend_from_slice(plaintext);
+        self.seal_in_place(out)
+    }
+
+    /// Encrypts `buffer[NONCE_LEN..]` where it lies and appends the tag: nonce, ciphertext, tag,
+    /// as `encrypt` has always stored them, in one buffer instead of a copy per step.
+    fn seal_in_place(&self, mut buffer: Vec<u8>) -> Vec<u8> {
         // 192-bit random nonces never repeat in practice. They come from rand's thread-local
         // generator (ChaCha12, seeded from the operating system and reseeded every 64 KiB): a
         // getrandom(2) system call per nonce cost more than the encryption itself.
         let mut nonce = [0u8; NONCE_LEN];
         rand::fill(&mut nonce[..]);
-        let sealed = self
+        buffer[..NONCE_LEN].copy_from_slice(&nonce);
+        let tag = self
             .cipher
-            .encrypt(XNonce::from_slice(&nonce), plaintext)
+            .encrypt_in_place_detached(XNonce::from_slice(&nonce), b"", &mut buffer[NONCE_LEN..])
             .expect("encryption of an in-memory buffer");
-        let mut out = Vec::with_capacity(NONCE_LEN + sealed.len());
-        out.extend_from_slice(&nonce);
-        out.extend_from_slice(&sealed);
-        out
+        buffer.extend_from_slice(&tag);
+        buffer
     }
 
     pub fn decrypt(&self, sealed: &[u8]) -> anyhow::Result<Vec<u8>> {
@@ -85,8 +97,17 @@ impl Vault {
     /// Seals a message body: LZ4-compressed, then encrypted. Compressing first (encrypted data does
     /// not compress) keeps two or three messages to a database page instead of one, which is
     /// what the writer and the checkpoints pay for.
+    /// The sealed form is `encrypt(lz4_flex::compress_prepend_size(document))`, compressed straight
+    /// into the buffer that is then encrypted where it lies.
     pub fn seal_document(&self, document: &[u8]) -> Vec<u8> {
-        self.encrypt(&lz4_flex::compress_prepend_size(document))
+        let bound = lz4_flex::block::get_maximum_output_size(document.len());
+        let mut out = vec![0u8; NONCE_LEN + 4 + bound + TAG_LEN];
+        let size = u32::try_from(document.len()).expect("a message body is under 4 GiB");
+        out[NONCE_LEN..NONCE_LEN + 4].copy_from_slice(&size.to_le_bytes());
+        let compressed = lz4_flex::block::compress_into(document, &mut out[NONCE_LEN + 4..])
+            .expect("the output is as large as LZ4's bound");
+        out.truncate(NONCE_LEN + 4 + compressed);
+        self.seal_in_place(out)
     }
 
     /// Opens what `seal_document` sealed.
@@ -106,7 +127,7 @@ impl Vault {
     /// Keyed hash for matching: HMAC-SHA256 truncated to 128 bits, which keeps the indexes
     /// small while a chance collision stays out of reach (about 2^64 values for even odds).
     pub fn match_hash(&self, domain: &str, value: &[u8]) -> [u8; 16] {
-        let mut mac = <HmacSha256 as Mac>::new_from_slice(&self.match_key).expect("HMAC takes any key length");
+        let mut mac = self.match_mac.clone();
         mac.update(domain.as_bytes());
         mac.update(&[0]);
         mac.update(value);
@@ -196,6 +217,29 @@ mod tests {
         assert!(sealed.len() < document.len() / 2);
         assert_eq!(vault.open_document(&sealed).unwrap(), document);
         assert!(vault.open_document(&vault.encrypt(b"\xff\xff\xff\xffjunk")).is_err());
+    }
+
+    #[test]
+    fn values_sealed_by_earlier_versions_still_open() {
+        // Until December 2026 a value was sealed with `Aead::encrypt` into a fresh buffer, after
+        // `lz4_flex::compress_prepend_size` for a document: the stored bytes must keep opening,
+        // and the one-buffer form must be the same layout (nonce, ciphertext, tag).
+        let vault = Vault::from_master_key(&[7; 32]);
+        let document = br#"{"notes":"har en hund, har en hund","cpr":"0101901234"}"#.repeat(40);
+        let earlier = |plaintext: &[u8]| {
+            let nonce = [3u8; NONCE_LEN];
+            let mut out = nonce.to_vec();
+            out.extend(vault.cipher.encrypt(XNonce::from_slice(&nonce), plaintext).unwrap());
+            out
+        };
+        let old_document = earlier(&lz4_flex::compress_prepend_size(&document));
+        assert_eq!(vault.open_document(&old_document).unwrap(), document);
+        assert_eq!(vault.decrypt(&earlier(b"0101901234")).unwrap(), b"0101901234");
+        let sealed = vault.seal_document(&document);
+        assert_eq!(sealed.len(), old_document.len());
+        let opened = vault.decrypt(&sealed).unwrap();
+        assert_eq!(lz4_flex::decompress_size_prepended(&opened).unwrap(), document);
+        assert_eq!(vault.encrypt(b"0101901234").len(), NONCE_LEN + 10 + TAG_LEN);
     }
 
     #[test]
