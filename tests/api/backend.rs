@@ -45,6 +45,15 @@ pub fn sqlite_only(why: &str) -> bool {
     postgres()
 }
 
+/// A test of what only several processes on one database, or the PostgreSQL store itself, can
+/// show says so here, and returns at once on a SQLite run (printing that it did and why).
+pub fn postgres_only(why: &str) -> bool {
+    if !postgres() {
+        eprintln!("PostgreSQL only, run with INDGANG_TEST_STORAGE=postgres: {why}");
+    }
+    !postgres()
+}
+
 fn admin_url() -> String {
     std::env::var("INDGANG_TEST_POSTGRES").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".to_owned())
 }

@@ -11,13 +11,6 @@ use std::path::Path;
 use std::time::Duration;
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 
-fn postgres_only() -> bool {
-    if !crate::backend::postgres() {
-        eprintln!("PostgreSQL only, run with INDGANG_TEST_STORAGE=postgres");
-    }
-    !crate::backend::postgres()
-}
-
 /// Two gateways on the database of `dir`, with the same settings.
 async fn two(dir: &Path, env: &[(String, String)]) -> (TestApp, TestApp) {
     let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
@@ -40,7 +33,7 @@ fn alerts(dir: &Path) -> i64 {
 
 #[tokio::test]
 async fn an_instance_starting_leaves_alone_what_another_is_sending() {
-    if postgres_only() {
+    if crate::backend::postgres_only("several instances share one database") {
         return;
     }
     let dir = tempfile::tempdir().unwrap();
@@ -95,7 +88,7 @@ async fn an_instance_starting_leaves_alone_what_another_is_sending() {
 
 #[tokio::test]
 async fn one_scheduler_fires_and_another_takes_over_when_it_stops() {
-    if postgres_only() {
+    if crate::backend::postgres_only("several instances share one database") {
         return;
     }
     let dir = tempfile::tempdir().unwrap();
@@ -168,7 +161,7 @@ async fn one_scheduler_fires_and_another_takes_over_when_it_stops() {
 
 #[tokio::test]
 async fn a_message_accepted_by_one_instance_is_delivered_by_another_woken_by_notify() {
-    if postgres_only() {
+    if crate::backend::postgres_only("several instances share one database") {
         return;
     }
     let dir = tempfile::tempdir().unwrap();
@@ -216,7 +209,7 @@ async fn a_message_accepted_by_one_instance_is_delivered_by_another_woken_by_not
 
 #[tokio::test]
 async fn the_messages_of_a_case_arrive_in_order_from_two_workers() {
-    if postgres_only() {
+    if crate::backend::postgres_only("several instances share one database") {
         return;
     }
     let dir = tempfile::tempdir().unwrap();

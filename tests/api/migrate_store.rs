@@ -11,13 +11,6 @@ use std::collections::BTreeMap;
 use std::path::Path;
 use std::process::{Command, Output};
 
-fn postgres_only() -> bool {
-    if !crate::backend::postgres() {
-        eprintln!("PostgreSQL only (it needs both stores), run with INDGANG_TEST_STORAGE=postgres");
-    }
-    !crate::backend::postgres()
-}
-
 /// The binary with this data folder and no storage URL of the test run's own.
 fn indgang(data_dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_indgang"))
@@ -55,7 +48,7 @@ async fn json_of(app: &TestApp, path: &str, token: &str) -> Value {
 
 #[tokio::test]
 async fn an_sqlite_installation_moves_to_postgres_and_reads_back_as_it_was() {
-    if postgres_only() {
+    if crate::backend::postgres_only("it needs both stores") {
         return;
     }
     let receiver = Receiver::start().await;

@@ -6,13 +6,6 @@ use indgang::store::Store;
 use indgang::store::postgres::PostgresStore;
 use std::process::{Command, Output};
 
-fn postgres_only() -> bool {
-    if !crate::backend::postgres() {
-        eprintln!("PostgreSQL only, run with INDGANG_TEST_STORAGE=postgres");
-    }
-    !crate::backend::postgres()
-}
-
 fn indgang(data_dir: &std::path::Path, args: &[&str], env: &[(&str, &str)]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_indgang"))
         .args(args)
@@ -30,7 +23,7 @@ fn text(bytes: &[u8]) -> String {
 
 #[tokio::test]
 async fn instances_starting_together_on_a_new_database_migrate_it_once() {
-    if postgres_only() {
+    if crate::backend::postgres_only("what only the PostgreSQL store has") {
         return;
     }
     let dir = tempfile::tempdir().unwrap();
@@ -61,7 +54,7 @@ async fn instances_starting_together_on_a_new_database_migrate_it_once() {
 
 #[test]
 fn migrate_applies_the_schema_once_and_then_finds_it_up_to_date() {
-    if postgres_only() {
+    if crate::backend::postgres_only("what only the PostgreSQL store has") {
         return;
     }
     let dir = tempfile::tempdir().unwrap();
@@ -117,7 +110,7 @@ fn check_config_prints_a_postgres_url_without_its_password() {
 /// (The server here has Debian's self-signed certificate for `localhost`.)
 #[test]
 fn sslmode_require_speaks_tls_and_checks_the_servers_certificate() {
-    if postgres_only() {
+    if crate::backend::postgres_only("what only the PostgreSQL store has") {
         return;
     }
     let dir = tempfile::tempdir().unwrap();

@@ -35,13 +35,6 @@ const IN_FLIGHT_GRACE: Duration = Duration::from_millis(500);
 /// The deadline time is this far after the test starts its gateways.
 const DUE_AFTER: Duration = Duration::from_secs(10);
 
-fn postgres_only() -> bool {
-    if !crate::backend::postgres() {
-        eprintln!("PostgreSQL only, run with INDGANG_TEST_STORAGE=postgres");
-    }
-    !crate::backend::postgres()
-}
-
 /// How the client's submission of one message ended.
 #[derive(Debug, Clone, Copy, PartialEq)]
 enum Answer {
@@ -65,7 +58,7 @@ impl Run {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn three_gateways_on_one_database_lose_nothing_and_send_nothing_twice_when_one_is_killed() {
-    if postgres_only() {
+    if crate::backend::postgres_only("three instances share one database") {
         return;
     }
     let dir = tempfile::tempdir().unwrap();
