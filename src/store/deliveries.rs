@@ -141,10 +141,8 @@ pub struct ClaimRequest {
     /// Claimed deliveries are not claimed again before this time.
     pub until: Timestamp,
     pub limit: usize,
-    /// Destinations not to claim from. Paused destinations (`destination_states`) are never
-    /// claimed from, but for the probe of `only`.
-    pub exclude: Vec<String>,
-    /// Only this destination: the probe of a destination whose automatic pause has passed its
+    /// Only this destination (paused destinations, `destination_states`, are never claimed
+    /// from, but for this probe): the probe of a destination whose automatic pause has passed its
     /// cool-down (not of one an operator paused).
     pub only: Option<String>,
     /// Deliveries this worker is sending right now (their claims may have expired meanwhile).

@@ -150,8 +150,7 @@ fn due_sql() -> String {
          WHERE d.state IN ('pending', 'retrying') AND d.next_attempt_at <= $1
            AND (d.claimed_until IS NULL OR d.claimed_until <= $1)
            AND ($2::text IS NULL OR d.destination = $2)
-           AND NOT (d.destination = ANY($3::text[]))
-           AND NOT (d.id = ANY($4::bigint[]))
+           AND NOT (d.id = ANY($3::bigint[]))
            AND NOT EXISTS (
                SELECT 1 FROM deliveries e
                WHERE e.case_id = d.case_id AND e.destination = d.destination AND e.id < d.id
@@ -162,7 +161,7 @@ fn due_sql() -> String {
                WHERE p.destination = d.destination
                  AND (p.held_at IS NOT NULL OR (p.paused_until IS NOT NULL AND $2::text IS NULL)))
          ORDER BY d.next_attempt_at, d.id
-         LIMIT $5
+         LIMIT $4
          FOR UPDATE OF d SKIP LOCKED"
     )
 }
@@ -176,7 +175,7 @@ pub async fn claim<C: GenericClient>(conn: &C, r: &ClaimRequest) -> anyhow::Resu
     exec(conn, "SET LOCAL enable_sort = off", &[]).await?;
     let now = micros(r.now);
     let limit = i64::try_from(r.limit).unwrap_or(i64::MAX);
-    let due: Vec<(i64, String, bool)> = rows(conn, &due_sql(), &[&now, &r.only, &r.exclude, &r.busy, &limit])
+    let due: Vec<(i64, String, bool)> = rows(conn, &due_sql(), &[&now, &r.only, &r.busy, &limit])
         .await?
         .iter()
         .map(|row| Ok((row.try_get(0)?, row.try_get(1)?, row.try_get(2)?)))

@@ -136,8 +136,7 @@ fn due_sql() -> String {
          WHERE d.state IN ('pending', 'retrying') AND d.next_attempt_at <= ?1
            AND (d.claimed_until IS NULL OR d.claimed_until <= ?1)
            AND (?2 IS NULL OR d.destination = ?2)
-           AND d.destination NOT IN (SELECT value FROM json_each(?3))
-           AND d.id NOT IN (SELECT value FROM json_each(?4))
+           AND d.id NOT IN (SELECT value FROM json_each(?3))
            AND NOT EXISTS (
                SELECT 1 FROM deliveries e
                WHERE e.case_id = d.case_id AND e.destination = d.destination AND e.id < d.id
@@ -152,11 +151,10 @@ fn due_sql() -> String {
 
 pub fn claim(conn: &Connection, r: &ClaimRequest) -> anyhow::Result<Vec<Vec<ClaimedDelivery>>> {
     let now = micros(r.now);
-    let exclude = serde_json::to_string(&r.exclude)?;
     let busy = serde_json::to_string(&r.busy)?;
     let due: Vec<(i64, String, bool)> = conn
         .prepare_cached(&due_sql())?
-        .query_map(params![now, r.only, exclude, busy], |row| {
+        .query_map(params![now, r.only, busy], |row| {
             Ok((row.get(0)?, row.get(1)?, row.get(2)?))
         })?
         .take(r.limit)
@@ -508,7 +506,6 @@ mod tests {
                 now: now + jiff::SignedDuration::from_secs(limit as i64),
                 until: now,
                 limit,
-                exclude: vec!["case_system".to_owned()],
                 only: None,
                 busy: vec![1, limit as i64],
                 group: None,
@@ -520,7 +517,7 @@ mod tests {
         let plan: Vec<String> = conn
             .prepare(&format!("EXPLAIN QUERY PLAN {}", due_sql()))
             .unwrap()
-            .query_map(params![0, None::<String>, "[]", "[]"], |row| row.get(3))
+            .query_map(params![0, None::<String>, "[]"], |row| row.get(3))
             .unwrap()
             .collect::<rusqlite::Result<_>>()
             .unwrap();
