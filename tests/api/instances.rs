@@ -1,6 +1,7 @@
 //! Several gateways on one PostgreSQL database behave as one: a starting instance leaves alone
 //! what another is sending, one scheduler at a time with another taking over when it stops,
-//! wake-ups by NOTIFY, and per-case order across workers. Two apps in one test share a data
+//! wake-ups by NOTIFY, and per-case order across workers; a leader whose lock connection is cut
+//! stops leading and the deadlines still fire once. Two apps in one test share a data
 //! folder, and so its database and key. On the SQLite run each such test says it is PostgreSQL
 //! only: SQLite is one process per data folder. And on both: an attempt never outruns its claim.
 
@@ -94,20 +95,7 @@ async fn one_scheduler_fires_and_another_takes_over_when_it_stops() {
     let dir = tempfile::tempdir().unwrap();
     let (a, b) = two(dir.path(), &[]).await;
     // Both schedulers tick at start (and every second): one of them leads.
-    let mut leader = None;
-    for _ in 0..100 {
-        match (a.scheduler.leading(), b.scheduler.leading()) {
-            (true, false) => leader = Some(true),
-            (false, true) => leader = Some(false),
-            (true, true) => panic!("two schedulers lead at once"),
-            (false, false) => {}
-        }
-        if leader.is_some() {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    let (leader, follower) = match leader.expect("one scheduler leads") {
+    let (leader, follower) = match leader_of(&a, &b).await {
         true => (a, b),
         false => (b, a),
     };
@@ -156,6 +144,74 @@ async fn one_scheduler_fires_and_another_takes_over_when_it_stops() {
     follower.scheduler.tick().await.unwrap();
     assert!(alerts(dir.path()) > fired, "the new leader fires what falls due");
     drop(follower);
+    crate::backend::drop_database_of(dir.path());
+}
+
+/// Which of the two leads, once one does: `true` for the first.
+async fn leader_of(a: &TestApp, b: &TestApp) -> bool {
+    for _ in 0..100 {
+        match (a.scheduler.leading(), b.scheduler.leading()) {
+            (true, false) => return true,
+            (false, true) => return false,
+            (true, true) => panic!("two schedulers lead at once"),
+            (false, false) => tokio::time::sleep(Duration::from_millis(100)).await,
+        }
+    }
+    panic!("no scheduler leads within ten seconds");
+}
+
+#[tokio::test]
+async fn a_leader_whose_lock_connection_is_cut_stops_leading_and_reminders_go_on_once() {
+    if crate::backend::postgres_only("several instances share one database") {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let (a, b) = two(dir.path(), &[]).await;
+    let first_led = leader_of(&a, &b).await;
+
+    // The database ends the lock's connection while the instance runs on (a failover, an idle
+    // timeout, an operator's pg_terminate_backend).
+    let cut = crate::backend::first_row(
+        dir.path(),
+        "",
+        "SELECT COUNT(pg_terminate_backend(pid))::text FROM pg_locks
+         WHERE locktype = 'advisory' AND granted
+           AND database = (SELECT oid FROM pg_database WHERE datname = current_database())",
+        &[],
+    );
+    assert_eq!(cut[0], "1", "one connection held the scheduler's lock");
+    let (old, other) = if first_led { (&a, &b) } else { (&b, &a) };
+    // The old leader notices at its next tick and stops leading; then one of the two (never
+    // both) takes the lock again.
+    assert!(old.scheduler.tick().await.is_ok());
+    for _ in 0..50 {
+        if !old.scheduler.leading() || other.scheduler.leading() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let now_first = leader_of(&a, &b).await;
+    let (leader, follower) = if now_first { (&a, &b) } else { (&b, &a) };
+
+    // Deadlines still fire, once: both clocks past the acknowledgement's due time, both ticking.
+    let prison = leader.prison_token().await;
+    leader
+        .accept(Kind::ReleaseNotice, &prison, &release_notice("A", "150385-1234", "751"))
+        .await;
+    for app in [leader, follower] {
+        app.clock.advance(Duration::from_secs(28 * 3600));
+    }
+    for app in [follower, leader, follower, leader] {
+        app.scheduler.tick().await.unwrap();
+    }
+    let fired = alerts(dir.path());
+    assert!(fired > 0, "the new leader fires the escalation");
+    for app in [follower, leader] {
+        app.scheduler.tick().await.unwrap();
+    }
+    assert_eq!(alerts(dir.path()), fired, "nothing fires twice");
+    assert!(leader.scheduler.leading() && !follower.scheduler.leading());
+    drop((a, b));
     crate::backend::drop_database_of(dir.path());
 }
 
