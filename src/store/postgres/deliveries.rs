@@ -8,9 +8,10 @@ use crate::store::{
     About, AttemptNext, AttemptRecord, CalendarEntry, ClaimRequest, ClaimedDelivery, ClaimedMessage, DeadLetterFilter,
     DeliveryRecord, DeliveryState, DestinationQueue, Grouping, NewDigest, NewMessage, Replay,
 };
+use anyhow::Context;
 use deadpool_postgres::GenericClient;
 use jiff::Timestamp;
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use tokio_postgres::Row;
 
 /// Writes a new message's deliveries, each due at its `not_before`.
@@ -181,7 +182,7 @@ pub async fn claim<C: GenericClient>(conn: &C, r: &ClaimRequest) -> anyhow::Resu
         .map(|row| Ok((row.try_get(0)?, row.try_get(1)?, row.try_get(2)?)))
         .collect::<anyhow::Result<_>>()?;
     let mut taken = HashSet::new();
-    let mut groups = Vec::with_capacity(due.len());
+    let mut groups: Vec<Vec<i64>> = Vec::with_capacity(due.len());
     for (row, destination, groupable) in due {
         if taken.contains(&row) {
             continue;
@@ -196,14 +197,24 @@ pub async fn claim<C: GenericClient>(conn: &C, r: &ClaimRequest) -> anyhow::Resu
         if members.is_empty() {
             members.push(row);
         }
-        let mut group = Vec::with_capacity(members.len());
-        for member in members {
-            taken.insert(member);
-            group.push(claim_one(conn, member, r.until).await?);
-        }
-        groups.push(group);
+        taken.extend(members.iter().copied());
+        groups.push(members);
     }
-    Ok(groups)
+    let all: Vec<i64> = groups.iter().flatten().copied().collect();
+    let mut claimed = claim_rows(conn, &all, r.until).await?;
+    groups
+        .into_iter()
+        .map(|members| {
+            members
+                .into_iter()
+                .map(|id| {
+                    claimed
+                        .remove(&id)
+                        .context("a claimed delivery vanished within its claim")
+                })
+                .collect()
+        })
+        .collect()
 }
 
 /// The alerts to one address that may go out together, in acceptance order.
@@ -275,15 +286,23 @@ async fn group_of<C: GenericClient>(
     .collect()
 }
 
-/// Marks one delivery claimed until `until` and reads what sending it needs.
-async fn claim_one<C: GenericClient>(conn: &C, id: i64, until: Timestamp) -> anyhow::Result<ClaimedDelivery> {
+/// Marks the deliveries `ids` claimed until `until` and reads what sending them needs: three
+/// statements for the whole claim, not three per delivery (each is a round trip to the server).
+async fn claim_rows<C: GenericClient>(
+    conn: &C,
+    ids: &[i64],
+    until: Timestamp,
+) -> anyhow::Result<HashMap<i64, ClaimedDelivery>> {
+    if ids.is_empty() {
+        return Ok(HashMap::new());
+    }
     exec(
         conn,
-        "UPDATE deliveries SET claimed_until = $2 WHERE id = $1",
-        &[&id, &micros(until)],
+        "UPDATE deliveries SET claimed_until = $2 WHERE id = ANY($1::bigint[])",
+        &[&ids, &micros(until)],
     )
     .await?;
-    let row = one(
+    let rows = rows(
         conn,
         "SELECT d.id, d.delivery_id, d.destination, d.attempts, d.failures, m.receipt_id, c.case_ref, m.kind,
                 c.municipality, m.received_at, m.body_sealed, m.summary, d.purpose, x.title, x.due_at,
@@ -292,136 +311,204 @@ async fn claim_one<C: GenericClient>(conn: &C, id: i64, until: Timestamp) -> any
                 d.deadline, d.message, d.case_id, d.created_at, d.payload
          FROM deliveries d LEFT JOIN messages m ON m.id = d.message LEFT JOIN cases c ON c.id = d.case_id
               LEFT JOIN deadlines x ON x.id = d.deadline
-         WHERE d.id = $1",
-        &[&id],
+         WHERE d.id = ANY($1::bigint[])",
+        &[&ids],
     )
     .await?;
-    let message = match row.try_get::<_, Option<String>>(5)? {
-        Some(receipt_id) => {
-            let summary: String = row.try_get(11)?;
-            Some(ClaimedMessage {
-                receipt_id,
-                case_ref: case_ref_of(row.try_get(6)?),
-                kind: kind_of(row.try_get(7)?)?,
-                municipality: row.try_get(8)?,
-                received_at: at(&row, 9)?,
-                body_sealed: row.try_get(10)?,
-                summary: serde_json::from_str(&summary).unwrap_or_default(),
-                acknowledge_by: at_opt(&row, 15)?,
-            })
+    let mut claimed = HashMap::with_capacity(rows.len());
+    // Of each delivery about a message: its row, deadline, message, case and receipt id.
+    let mut about = Vec::new();
+    for row in &rows {
+        let message = match row.try_get::<_, Option<String>>(5)? {
+            Some(receipt_id) => {
+                let summary: String = row.try_get(11)?;
+                Some(ClaimedMessage {
+                    receipt_id,
+                    case_ref: case_ref_of(row.try_get(6)?),
+                    kind: kind_of(row.try_get(7)?)?,
+                    municipality: row.try_get(8)?,
+                    received_at: at(row, 9)?,
+                    body_sealed: row.try_get(10)?,
+                    summary: serde_json::from_str(&summary).unwrap_or_default(),
+                    acknowledge_by: at_opt(row, 15)?,
+                })
+            }
+            None => None,
+        };
+        let delivery = ClaimedDelivery {
+            row: row.try_get(0)?,
+            delivery_id: row.try_get(1)?,
+            destination: row.try_get(2)?,
+            attempts: row.try_get(3)?,
+            failures: row.try_get(4)?,
+            created_at: at(row, 19)?,
+            purpose: row.try_get(12)?,
+            message,
+            deadline: match (row.try_get::<_, Option<String>>(13)?, at_opt(row, 14)?) {
+                (Some(title), Some(due)) => Some((title, due)),
+                _ => None,
+            },
+            calendar: Vec::new(),
+            payload: row
+                .try_get::<_, Option<String>>(20)?
+                .and_then(|text| serde_json::from_str(&text).ok()),
+        };
+        let deadline: Option<i64> = row.try_get(16)?;
+        let message: Option<i64> = row.try_get(17)?;
+        let case_id: Option<i64> = row.try_get(18)?;
+        if let (Some(message), Some(case_id), Some(on)) = (message, case_id, &delivery.message) {
+            about.push((delivery.row, deadline, message, case_id, on.receipt_id.clone()));
         }
-        None => None,
-    };
-    let mut delivery = ClaimedDelivery {
-        row: row.try_get(0)?,
-        delivery_id: row.try_get(1)?,
-        destination: row.try_get(2)?,
-        attempts: row.try_get(3)?,
-        failures: row.try_get(4)?,
-        created_at: at(&row, 19)?,
-        purpose: row.try_get(12)?,
-        message,
-        deadline: match (row.try_get::<_, Option<String>>(13)?, at_opt(&row, 14)?) {
-            (Some(title), Some(due)) => Some((title, due)),
-            _ => None,
-        },
-        calendar: Vec::new(),
-        payload: row
-            .try_get::<_, Option<String>>(20)?
-            .and_then(|text| serde_json::from_str(&text).ok()),
-    };
-    let deadline: Option<i64> = row.try_get(16)?;
-    let message: Option<i64> = row.try_get(17)?;
-    let case_id: Option<i64> = row.try_get(18)?;
-    if let (Some(message), Some(case_id), Some(about)) = (message, case_id, &delivery.message) {
-        let receipt_id = about.receipt_id.clone();
-        delivery.calendar = calendar(conn, deadline, message, case_id, &receipt_id).await?;
+        claimed.insert(delivery.row, delivery);
     }
-    Ok(delivery)
+    for (row, entry) in calendars(conn, &about).await? {
+        if let Some(delivery) = claimed.get_mut(&row) {
+            delivery.calendar.push(entry);
+        }
+    }
+    for delivery in claimed.values_mut() {
+        delivery.calendar.sort_by_key(|e| (e.due_at, e.deadline));
+    }
+    Ok(claimed)
 }
 
-/// The calendar entries of a delivery: its deadline (an alert), or the deadlines its message
-/// set, moved or cancelled (a notification).
-async fn calendar<C: GenericClient>(
+/// The calendar entries of deliveries about a message, by delivery row: its deadline (an
+/// alert), or the deadlines its message set, moved or cancelled (a notification). One query for
+/// all of them.
+async fn calendars<C: GenericClient>(
     conn: &C,
-    deadline: Option<i64>,
-    message: i64,
-    case_id: i64,
-    receipt_id: &str,
-) -> anyhow::Result<Vec<CalendarEntry>> {
-    let rows = rows(
+    about: &[(i64, Option<i64>, i64, i64, String)],
+) -> anyhow::Result<Vec<(i64, CalendarEntry)>> {
+    if about.is_empty() {
+        return Ok(Vec::new());
+    }
+    let deliveries: Vec<i64> = about.iter().map(|a| a.0).collect();
+    let deadlines: Vec<Option<i64>> = about.iter().map(|a| a.1).collect();
+    let messages: Vec<i64> = about.iter().map(|a| a.2).collect();
+    let cases: Vec<i64> = about.iter().map(|a| a.3).collect();
+    let receipts: Vec<&str> = about.iter().map(|a| a.4.as_str()).collect();
+    rows(
         conn,
-        "SELECT x.id, x.title, x.due_at, x.state,
+        "SELECT q.delivery, x.id, x.title, x.due_at, x.state,
                 (SELECT COUNT(*) FROM deadline_events e WHERE e.deadline = x.id
                  AND e.event IN ('moved', 'cancelled', 'met', 'reopened'))
-         FROM deadlines x
-         WHERE x.case_id = $1
-           AND (x.id = $2 OR ($2::bigint IS NULL AND (x.message = $3 OR x.resolved_by = 'receipt:' || $4::text)))",
-        &[&case_id, &deadline, &message, &receipt_id],
+         FROM UNNEST($1::bigint[], $2::bigint[], $3::bigint[], $4::bigint[], $5::text[])
+                  AS q (delivery, deadline, message, case_id, receipt_id)
+         JOIN deadlines x ON x.case_id = q.case_id
+          AND (x.id = q.deadline
+               OR (q.deadline IS NULL AND (x.message = q.message OR x.resolved_by = 'receipt:' || q.receipt_id)))",
+        &[&deliveries, &deadlines, &messages, &cases, &receipts],
     )
-    .await?;
-    let mut entries = rows
-        .iter()
-        .map(|row| {
-            let state: &str = row.try_get(3)?;
-            Ok(CalendarEntry {
-                deadline: row.try_get(0)?,
-                title: row.try_get(1)?,
-                due_at: at(row, 2)?,
+    .await?
+    .iter()
+    .map(|row| {
+        let state: &str = row.try_get(4)?;
+        Ok((
+            row.try_get(0)?,
+            CalendarEntry {
+                deadline: row.try_get(1)?,
+                title: row.try_get(2)?,
+                due_at: at(row, 3)?,
                 cancelled: state == "cancelled",
                 met: state == "met",
-                sequence: row.try_get(4)?,
-            })
-        })
-        .collect::<anyhow::Result<Vec<_>>>()?;
-    entries.sort_by_key(|e| (e.due_at, e.deadline));
-    Ok(entries)
+                sequence: row.try_get(5)?,
+            },
+        ))
+    })
+    .collect()
 }
 
-pub async fn record_attempt<C: GenericClient>(conn: &C, a: &AttemptRecord) -> anyhow::Result<()> {
-    let finished = micros(a.started_at) + a.latency_us;
-    let (outcome, state, next, dead_reason) = match &a.next {
-        AttemptNext::Delivered => ("delivered", "delivered", None, None),
-        AttemptNext::Retry { at } | AttemptNext::Alone { at } => ("retry", "retrying", Some(micros(*at)), None),
-        AttemptNext::Dead { reason } => ("dead", "dead", None, Some(reason.as_str())),
-    };
+/// Records attempts: two statements for a batch, not two per attempt. A delivery named twice in
+/// a batch has its attempts recorded in order, one statement pair per round.
+pub async fn record_attempts<C: GenericClient>(conn: &C, attempts: &[AttemptRecord]) -> anyhow::Result<()> {
+    let mut rounds: Vec<Vec<&AttemptRecord>> = Vec::new();
+    let mut seen: HashMap<i64, usize> = HashMap::new();
+    for attempt in attempts {
+        let round = seen.entry(attempt.row).or_default();
+        if rounds.len() <= *round {
+            rounds.push(Vec::new());
+        }
+        rounds[*round].push(attempt);
+        *round += 1;
+    }
+    for round in rounds {
+        record_round(conn, &round).await?;
+    }
+    Ok(())
+}
+
+/// Attempts of different deliveries.
+async fn record_round<C: GenericClient>(conn: &C, attempts: &[&AttemptRecord]) -> anyhow::Result<()> {
+    let n = attempts.len();
+    let (mut rows, mut started, mut latency, mut outcomes, mut statuses, mut errors) = (
+        Vec::with_capacity(n),
+        Vec::with_capacity(n),
+        Vec::with_capacity(n),
+        Vec::with_capacity(n),
+        Vec::with_capacity(n),
+        Vec::with_capacity(n),
+    );
+    let (mut states, mut nexts, mut finished, mut dead_reasons, mut alone) = (
+        Vec::with_capacity(n),
+        Vec::with_capacity(n),
+        Vec::with_capacity(n),
+        Vec::with_capacity(n),
+        Vec::with_capacity(n),
+    );
+    for a in attempts {
+        let (outcome, state, next, dead_reason) = match &a.next {
+            AttemptNext::Delivered => ("delivered", "delivered", None, None),
+            AttemptNext::Retry { at } | AttemptNext::Alone { at } => ("retry", "retrying", Some(micros(*at)), None),
+            AttemptNext::Dead { reason } => ("dead", "dead", None, Some(reason.as_str())),
+        };
+        rows.push(a.row);
+        started.push(micros(a.started_at));
+        latency.push(a.latency_us);
+        outcomes.push(outcome);
+        statuses.push(a.status);
+        errors.push(a.error.as_deref());
+        states.push(state);
+        nexts.push(next);
+        finished.push(micros(a.started_at) + a.latency_us);
+        dead_reasons.push(dead_reason);
+        alone.push(matches!(a.next, AttemptNext::Alone { .. }));
+    }
     exec(
         conn,
         "INSERT INTO delivery_attempts (delivery, number, started_at, latency_us, outcome, status, error)
-         SELECT $1, attempts + 1, $2, $3, $4, $5, $6 FROM deliveries WHERE id = $1",
-        &[
-            &a.row,
-            &micros(a.started_at),
-            &a.latency_us,
-            &outcome,
-            &a.status,
-            &a.error,
-        ],
+         SELECT q.delivery, d.attempts + 1, q.started_at, q.latency_us, q.outcome, q.status, q.error
+         FROM UNNEST($1::bigint[], $2::bigint[], $3::bigint[], $4::text[], $5::bigint[], $6::text[]) WITH ORDINALITY
+                  AS q (delivery, started_at, latency_us, outcome, status, error, n)
+         JOIN deliveries d ON d.id = q.delivery
+         ORDER BY q.n",
+        &[&rows, &started, &latency, &outcomes, &statuses, &errors],
     )
     .await?;
-    let alone = matches!(a.next, AttemptNext::Alone { .. });
     exec(
         conn,
-        "UPDATE deliveries SET
-             state = $2,
-             attempts = attempts + 1,
-             failures = failures + CASE WHEN $2 <> 'delivered' THEN 1 ELSE 0 END,
-             next_attempt_at = COALESCE($3, next_attempt_at),
+        "UPDATE deliveries d SET
+             state = q.state,
+             attempts = d.attempts + 1,
+             failures = d.failures + CASE WHEN q.state <> 'delivered' THEN 1 ELSE 0 END,
+             next_attempt_at = COALESCE(q.next, d.next_attempt_at),
              claimed_until = NULL,
-             finished_at = CASE WHEN $3::bigint IS NULL THEN $4::bigint END,
-             last_status = $5,
-             last_error = $6,
-             dead_reason = $7,
-             alone = alone OR $8
-         WHERE id = $1",
+             finished_at = CASE WHEN q.next IS NULL THEN q.finished END,
+             last_status = q.status,
+             last_error = q.error,
+             dead_reason = q.dead_reason,
+             alone = d.alone OR q.alone
+         FROM UNNEST($1::bigint[], $2::text[], $3::bigint[], $4::bigint[], $5::bigint[], $6::text[], $7::text[],
+                     $8::bool[])
+                  AS q (delivery, state, next, finished, status, error, dead_reason, alone)
+         WHERE d.id = q.delivery",
         &[
-            &a.row,
-            &state,
-            &next,
+            &rows,
+            &states,
+            &nexts,
             &finished,
-            &a.status,
-            &a.error,
-            &dead_reason,
+            &statuses,
+            &errors,
+            &dead_reasons,
             &alone,
         ],
     )

@@ -343,9 +343,7 @@ impl Store for PostgresStore {
     async fn record_attempts(&self, attempts: Vec<AttemptRecord>) -> anyhow::Result<Vec<PauseChange>> {
         let notes: Vec<_> = attempts.iter().filter_map(|a| a.health.as_ref()).collect();
         in_transaction!(self, |tx| {
-            for attempt in &attempts {
-                deliveries::record_attempt(&tx, attempt).await?;
-            }
+            deliveries::record_attempts(&tx, &attempts).await?;
             destinations::count(&tx, &notes).await
         })
     }
