@@ -267,6 +267,8 @@ fn transfer(
     Ok(())
 }
 
+/// A new deadline of `case_id`, created by `message`. Neither is a foreign key that SQLite checks
+/// (migration 0014): the caller has just filed or read both in this transaction.
 fn insert(
     conn: &Connection,
     plan: &DeadlinePlan,

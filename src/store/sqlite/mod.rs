@@ -42,6 +42,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0011_housing_answers.sql"),
     include_str!("migrations/0012_destination_pauses.sql"),
     include_str!("migrations/0013_layout.sql"),
+    include_str!("migrations/0014_deadline_parents.sql"),
 ];
 
 const STATEMENT_CACHE: usize = 128;
@@ -703,5 +704,99 @@ mod tests {
             "a deadline state outside the list"
         );
         assert!(insert_deadline("missed").is_ok(), "a deadline state in the list");
+    }
+
+    /// A database of schema version 13 comes through 0014 (which rebuilds `deadlines` without the
+    /// foreign keys on its case and message) with its deadline as it was, still linked to its
+    /// event and its reminder, which still refuse a deadline that does not exist.
+    #[test]
+    fn the_deadlines_rebuild_keeps_the_deadlines_and_their_links() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("old.db");
+        {
+            let conn = Connection::open(&path).unwrap();
+            conn.execute_batch("PRAGMA journal_mode = WAL;").unwrap();
+            for sql in &MIGRATIONS[..13] {
+                conn.execute_batch(sql).unwrap();
+            }
+            conn.pragma_update(None, "user_version", 13).unwrap();
+            conn.execute_batch(
+                "INSERT INTO cases VALUES (1, 'K-2026-000001', '751', 'citizen', x'0102', x'03', 5, 6);
+                 INSERT INTO messages VALUES (1, 'r-1', 'release-notice', 'kif', 'm-1', x'00', NULL, 1, 0, x'00', '{}', '[]');
+                 INSERT INTO deadlines VALUES (9, 1, 1, 'release-plan', '', 'Plan', 'team-a', 'open', 1000, '[400,700]', 1,
+                     'mail:team-a', 'lead:team-a', 700, 5, 'receipt:r-1', NULL, NULL, NULL);
+                 INSERT INTO deadline_events (deadline, at, event, actor, details)
+                 VALUES (9, 6, 'reminded', 'scheduler', '{\"reminder\":1}');
+                 INSERT INTO deliveries (delivery_id, message, case_id, destination, routes, state, next_attempt_at,
+                     created_at, purpose, deadline)
+                 VALUES ('dlv_1', 1, 1, 'mail:team-a', '[]', 'pending', 400, 400, 'reminder', 9);",
+            )
+            .unwrap();
+        }
+        drop(SqliteStore::open(&path, 1, 10).unwrap());
+        let conn = Connection::open(&path).unwrap();
+        conn.execute_batch("PRAGMA foreign_keys = ON;").unwrap();
+        let version: i64 = conn.query_row("PRAGMA user_version", [], |row| row.get(0)).unwrap();
+        assert_eq!(version, MIGRATIONS.len() as i64);
+        type Kept = (i64, i64, String, String, i64, String, i64, Option<i64>, String);
+        let kept: Kept = conn
+            .query_row(
+                "SELECT d.case_id, d.message, d.policy, d.state, d.due_at, d.reminders, d.reminders_done,
+                     d.next_alert_at, d.created_by
+                 FROM deadlines d WHERE d.id = 9",
+                [],
+                |row| {
+                    Ok((
+                        row.get(0)?,
+                        row.get(1)?,
+                        row.get(2)?,
+                        row.get(3)?,
+                        row.get(4)?,
+                        row.get(5)?,
+                        row.get(6)?,
+                        row.get(7)?,
+                        row.get(8)?,
+                    ))
+                },
+            )
+            .unwrap();
+        assert_eq!(
+            kept,
+            (
+                1,
+                1,
+                "release-plan".to_owned(),
+                "open".to_owned(),
+                1000,
+                "[400,700]".to_owned(),
+                1,
+                Some(700),
+                "receipt:r-1".to_owned()
+            )
+        );
+        let linked: (String, String) = conn
+            .query_row(
+                "SELECT e.event, l.delivery_id FROM deadline_events e JOIN deliveries l ON l.deadline = e.deadline
+                 WHERE e.deadline = 9",
+                [],
+                |row| Ok((row.get(0)?, row.get(1)?)),
+            )
+            .unwrap();
+        assert_eq!(linked, ("reminded".to_owned(), "dlv_1".to_owned()));
+        // The scheduler's alerts and the case's deadlines are still found through their indexes.
+        let plan: String = conn
+            .query_row(
+                "EXPLAIN QUERY PLAN SELECT id FROM deadlines WHERE next_alert_at IS NOT NULL AND next_alert_at <= 800
+                 ORDER BY next_alert_at LIMIT 10",
+                [],
+                |row| row.get(3),
+            )
+            .unwrap();
+        assert!(plan.contains("deadlines_alerts"), "{plan}");
+        let orphan = conn.execute(
+            "INSERT INTO deadline_events (deadline, at, event, actor, details) VALUES (10, 7, 'met', 'scheduler', '{}')",
+            [],
+        );
+        assert!(orphan.is_err(), "an event still needs its deadline");
     }
 }
