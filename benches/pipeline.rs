@@ -14,7 +14,8 @@
 //! `PIPELINE_MESSAGES=5000` it makes a run short enough for
 //! `valgrind --tool=callgrind --toggle-collect='*run_batch*'`, whose instruction count divided
 //! by the messages is the writer's work per message, repeatable on a busy machine (see
-//! docs/benchmarks.md).
+//! docs/benchmarks.md). `PIPELINE_SCRATCH_SQL` is run on each fresh database before its filing
+//! (a scratch change of layout, e.g. `DROP INDEX deliveries_dead`), to count what an index costs.
 
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
@@ -164,7 +165,15 @@ fn stage_seal(vault: &Vault, checked: Vec<Checked>, planned: Vec<Planned>, now: 
 fn file_all(messages: Vec<NewMessage>, stage: &str) {
     let n = messages.len();
     let dir = tempfile::tempdir().unwrap();
-    let store: Arc<dyn Store> = Arc::new(SqliteStore::open(&dir.path().join("bench.db"), 4, 512).unwrap());
+    let path = dir.path().join("bench.db");
+    let store: Arc<dyn Store> = Arc::new(SqliteStore::open(&path, 4, 512).unwrap());
+    // `PIPELINE_SCRATCH_SQL`: SQL run on the fresh database before filing (a dropped or changed
+    // index), to measure what one B-tree entry costs the writer without a migration of its own.
+    if let Ok(sql) = std::env::var("PIPELINE_SCRATCH_SQL") {
+        let conn = rusqlite::Connection::open(&path).unwrap();
+        conn.busy_timeout(std::time::Duration::from_secs(10)).unwrap();
+        conn.execute_batch(&sql).unwrap();
+    }
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()

@@ -392,6 +392,7 @@ pub fn replay(
     now: Timestamp,
 ) -> anyhow::Result<(Vec<String>, Option<i64>)> {
     let found: Vec<(String, i64)> = match selection {
+        // Through `deliveries_dead_by_id`: a delivery's id is indexed only while it is dead.
         Replay::One(id) => conn
             .prepare_cached("SELECT delivery_id, id FROM deliveries WHERE delivery_id = ?1 AND state = 'dead'")?
             .query_map([id], |row| Ok((row.get(0)?, row.get(1)?)))?

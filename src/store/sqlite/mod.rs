@@ -43,6 +43,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0012_destination_pauses.sql"),
     include_str!("migrations/0013_layout.sql"),
     include_str!("migrations/0014_deadline_parents.sql"),
+    include_str!("migrations/0015_deliveries_ids.sql"),
 ];
 
 const STATEMENT_CACHE: usize = 128;
@@ -798,5 +799,94 @@ mod tests {
             [],
         );
         assert!(orphan.is_err(), "an event still needs its deadline");
+    }
+
+    /// A database of schema version 13 comes through 0015 (which rebuilds `deliveries` without the
+    /// unique index on every delivery id) with its deliveries and their attempts, still linked;
+    /// a dead letter is still found by its id through an index, and an open delivery no longer
+    /// has an entry for its id.
+    #[test]
+    fn the_deliveries_ids_rebuild_keeps_the_rows_and_finds_dead_letters_by_id() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("old.db");
+        {
+            let conn = Connection::open(&path).unwrap();
+            conn.execute_batch("PRAGMA journal_mode = WAL;").unwrap();
+            for sql in &MIGRATIONS[..13] {
+                conn.execute_batch(sql).unwrap();
+            }
+            conn.pragma_update(None, "user_version", 13).unwrap();
+            conn.execute_batch(
+                "INSERT INTO cases VALUES (1, 'K-2026-000001', '751', 'citizen', x'0102', x'03', 5, 6);
+                 INSERT INTO messages VALUES (1, 'r-1', 'release-notice', 'kif', 'm-1', x'00', NULL, 1, 0, x'00', '{}', '[]');
+                 INSERT INTO deliveries (id, delivery_id, message, case_id, destination, routes, state, attempts,
+                     next_attempt_at, created_at, finished_at, dead_reason, purpose)
+                 VALUES (7, 'dlv_dead', 1, 1, 'crm', '[\"all\"]', 'dead', 1, 0, 0, 90, 'gave up', 'message'),
+                        (8, 'dlv_open', 1, 1, 'mail:intake', '[]', 'pending', 0, 50, 0, NULL, NULL, 'message');
+                 INSERT INTO delivery_attempts VALUES (1, 7, 1, 0, 10, 'dead', 500, 'refused');",
+            )
+            .unwrap();
+        }
+        drop(SqliteStore::open(&path, 1, 10).unwrap());
+        let conn = Connection::open(&path).unwrap();
+        let version: i64 = conn.query_row("PRAGMA user_version", [], |row| row.get(0)).unwrap();
+        assert_eq!(version, MIGRATIONS.len() as i64);
+        let rows: Vec<(i64, String, String, i64, Option<String>)> = conn
+            .prepare("SELECT id, delivery_id, state, next_attempt_at, dead_reason FROM deliveries ORDER BY id")
+            .unwrap()
+            .query_map([], |row| {
+                Ok((row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?, row.get(4)?))
+            })
+            .unwrap()
+            .collect::<rusqlite::Result<_>>()
+            .unwrap();
+        assert_eq!(
+            rows,
+            vec![
+                (
+                    7,
+                    "dlv_dead".to_owned(),
+                    "dead".to_owned(),
+                    0,
+                    Some("gave up".to_owned())
+                ),
+                (8, "dlv_open".to_owned(), "pending".to_owned(), 50, None),
+            ]
+        );
+        let linked: (String, i64) = conn
+            .query_row(
+                "SELECT d.delivery_id, a.status FROM delivery_attempts a JOIN deliveries d ON d.id = a.delivery",
+                [],
+                |row| Ok((row.get(0)?, row.get(1)?)),
+            )
+            .unwrap();
+        assert_eq!(linked, ("dlv_dead".to_owned(), 500));
+        let plan: Vec<String> = conn
+            .prepare(
+                "EXPLAIN QUERY PLAN SELECT delivery_id, id FROM deliveries WHERE delivery_id = ?1 AND state = 'dead'",
+            )
+            .unwrap()
+            .query_map(["dlv_dead"], |row| row.get(3))
+            .unwrap()
+            .collect::<rusqlite::Result<_>>()
+            .unwrap();
+        assert!(
+            plan.iter().any(|step| step.contains("deliveries_dead_by_id")),
+            "a dead letter is found by its id without reading the table: {plan:?}"
+        );
+        // What `indgang replay dlv_…` does: the dead letter is put back, an open delivery is not.
+        let now = jiff::Timestamp::from_second(1_800_000_000).unwrap();
+        let one = |id: &str| deliveries::replay(&conn, &crate::store::Replay::One(id.to_owned()), 0, 10, now).unwrap();
+        assert_eq!(one("dlv_open").0, Vec::<String>::new());
+        assert_eq!(one("dlv_dead").0, vec!["dlv_dead".to_owned()]);
+        assert_eq!(one("dlv_dead").0, Vec::<String>::new(), "no longer dead");
+        let unique_indexes: i64 = conn
+            .query_row(
+                "SELECT COUNT(*) FROM pragma_index_list('deliveries') WHERE \"unique\"",
+                [],
+                |row| row.get(0),
+            )
+            .unwrap();
+        assert_eq!(unique_indexes, 0, "no index of every delivery's id");
     }
 }
