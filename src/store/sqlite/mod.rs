@@ -48,6 +48,10 @@ const MIGRATIONS: &[&str] = &[
 
 const STATEMENT_CACHE: usize = 128;
 
+/// Pages of WAL after which the writer's commit copies it back itself (SQLite's automatic
+/// checkpoint; see `checkpointer`).
+const WAL_AUTOCHECKPOINT: i64 = 65536;
+
 /// Dead letters put back per transaction.
 const REPLAY_CHUNK: usize = 256;
 
@@ -122,15 +126,15 @@ impl SqliteStore {
 /// The writing connection, set up: WAL mode, `synchronous=NORMAL` (the syncer makes commits
 /// durable), and a statement cache large enough for the writer.
 fn set_up_writing(conn: Connection) -> anyhow::Result<Connection> {
-    conn.execute_batch(
+    conn.execute_batch(&format!(
         "PRAGMA journal_mode = WAL;
          PRAGMA synchronous = NORMAL;
          PRAGMA foreign_keys = ON;
          PRAGMA busy_timeout = 5000;
          PRAGMA cache_size = -16384;
          PRAGMA temp_store = MEMORY;
-         PRAGMA wal_autocheckpoint = 65536;",
-    )
+         PRAGMA wal_autocheckpoint = {WAL_AUTOCHECKPOINT};"
+    ))
     .context("setting up the database connection")?;
     // rusqlite keeps 16 prepared statements by default; the writer alone uses more, and a
     // statement prepared again costs as much as running it.
