@@ -72,7 +72,7 @@ pub fn seal(vault: &Vault, checked: Checked, planned: Planned, now: Timestamp) -
     // Sized for a typical message (1-3 KB) at once, instead of grown by doubling from empty
     // through a dozen reallocations and copies.
     let mut canonical = Vec::with_capacity(4096);
-    serde_json::to_writer(&mut canonical, &checked.document)?;
+    validation::json::write_compact(&mut canonical, &checked.document);
     // A housing offer's messages (offer, update, withdrawal) belong together, named or not.
     let offer_hash = checked.document["offer_id"]
         .as_str()

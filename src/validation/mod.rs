@@ -285,10 +285,28 @@ pub fn summary(kind: Kind, document: &Value) -> Value {
 
 /// The member at a plain JSON pointer (no `~` escapes, as all of ours are), without the
 /// allocations `Value::pointer` makes for each step; this runs a dozen times per message.
+/// The pointer is cut at its `/` bytes by hand: `str::split` with a `char` pattern went through
+/// a general searcher, a third of this function's cost.
 pub fn member<'v>(document: &'v Value, pointer: &str) -> Option<&'v Value> {
-    pointer.split('/').skip(1).try_fold(document, |value, key| match value {
-        Value::Object(map) => map.get(key),
-        Value::Array(items) => key.parse::<usize>().ok().and_then(|i| items.get(i)),
-        _ => None,
-    })
+    // What comes before the first `/` is not a step (it is empty in a pointer).
+    let Some(first) = pointer.bytes().position(|b| b == b'/') else {
+        return Some(document);
+    };
+    let mut rest = &pointer[first + 1..];
+    let mut value = document;
+    loop {
+        let (key, next) = match rest.bytes().position(|b| b == b'/') {
+            Some(end) => (&rest[..end], Some(&rest[end + 1..])),
+            None => (rest, None),
+        };
+        value = match value {
+            Value::Object(map) => map.get(key)?,
+            Value::Array(items) => items.get(key.parse::<usize>().ok()?)?,
+            _ => return None,
+        };
+        match next {
+            Some(next) => rest = next,
+            None => return Some(value),
+        }
+    }
 }
