@@ -571,30 +571,35 @@ impl Store for SqliteStore {
 mod tests {
     use super::*;
 
+    /// A database file at schema version `version` (its first migrations applied, foreign keys
+    /// checked) holding `rows`, as an older gateway left it.
+    fn database_at(path: &std::path::Path, version: usize, rows: &str) {
+        let conn = Connection::open(path).unwrap();
+        conn.execute_batch("PRAGMA journal_mode = WAL; PRAGMA foreign_keys = ON;")
+            .unwrap();
+        for sql in &MIGRATIONS[..version] {
+            conn.execute_batch(sql).unwrap();
+        }
+        conn.pragma_update(None, "user_version", version as i64).unwrap();
+        conn.execute_batch(rows).unwrap();
+    }
+
     /// A database of schema version 3 with a delivered delivery and its attempt comes through
     /// migration 4 (which rebuilds the deliveries table) with both, still linked.
     #[test]
     fn the_deliveries_rebuild_keeps_the_rows_and_their_links() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("old.db");
-        {
-            let conn = Connection::open(&path).unwrap();
-            conn.execute_batch("PRAGMA journal_mode = WAL; PRAGMA foreign_keys = ON;")
-                .unwrap();
-            for sql in &MIGRATIONS[..3] {
-                conn.execute_batch(sql).unwrap();
-            }
-            conn.pragma_update(None, "user_version", 3).unwrap();
-            conn.execute_batch(
-                "INSERT INTO cases VALUES (1, 'K-2026-000001', '751', 'citizen', x'00', NULL, 0, 0);
+        database_at(
+            &path,
+            3,
+            "INSERT INTO cases VALUES (1, 'K-2026-000001', '751', 'citizen', x'00', NULL, 0, 0);
                  INSERT INTO messages VALUES (1, 'r-1', 'release-notice', 'kif', 'm-1', x'00', NULL, 1, 0, x'00', '{}', '[]');
                  INSERT INTO deliveries (id, delivery_id, message, case_id, destination, routes, state, next_attempt_at,
                      created_at, purpose)
                  VALUES (7, 'dlv_1', 1, 1, 'mail:intake', '[]', 'delivered', 0, 0, 'message');
                  INSERT INTO delivery_attempts VALUES (1, 7, 1, 0, 10, 'delivered', 250, NULL);",
-            )
-            .unwrap();
-        }
+        );
         let store = SqliteStore::open(&path, 1, 10).unwrap();
         drop(store);
         let conn = Connection::open(&path).unwrap();
@@ -637,19 +642,12 @@ mod tests {
     fn the_cases_rebuild_keeps_the_cases_and_their_uniqueness() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("old.db");
-        {
-            let conn = Connection::open(&path).unwrap();
-            conn.execute_batch("PRAGMA journal_mode = WAL;").unwrap();
-            for sql in &MIGRATIONS[..11] {
-                conn.execute_batch(sql).unwrap();
-            }
-            conn.pragma_update(None, "user_version", 11).unwrap();
-            conn.execute_batch(
-                "INSERT INTO cases VALUES (1, 'K-2026-000001', '751', 'citizen', x'0102', x'03', 5, 6);
+        database_at(
+            &path,
+            11,
+            "INSERT INTO cases VALUES (1, 'K-2026-000001', '751', 'citizen', x'0102', x'03', 5, 6);
                  INSERT INTO messages VALUES (1, 'r-1', 'release-notice', 'kif', 'm-1', x'00', NULL, 1, 0, x'00', '{}', '[]');",
-            )
-            .unwrap();
-        }
+        );
         drop(SqliteStore::open(&path, 1, 10).unwrap());
         let conn = Connection::open(&path).unwrap();
         conn.execute_batch("PRAGMA foreign_keys = ON;").unwrap();
@@ -718,15 +716,10 @@ mod tests {
     fn the_deadlines_rebuild_keeps_the_deadlines_and_their_links() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("old.db");
-        {
-            let conn = Connection::open(&path).unwrap();
-            conn.execute_batch("PRAGMA journal_mode = WAL;").unwrap();
-            for sql in &MIGRATIONS[..13] {
-                conn.execute_batch(sql).unwrap();
-            }
-            conn.pragma_update(None, "user_version", 13).unwrap();
-            conn.execute_batch(
-                "INSERT INTO cases VALUES (1, 'K-2026-000001', '751', 'citizen', x'0102', x'03', 5, 6);
+        database_at(
+            &path,
+            13,
+            "INSERT INTO cases VALUES (1, 'K-2026-000001', '751', 'citizen', x'0102', x'03', 5, 6);
                  INSERT INTO messages VALUES (1, 'r-1', 'release-notice', 'kif', 'm-1', x'00', NULL, 1, 0, x'00', '{}', '[]');
                  INSERT INTO deadlines VALUES (9, 1, 1, 'release-plan', '', 'Plan', 'team-a', 'open', 1000, '[400,700]', 1,
                      'mail:team-a', 'lead:team-a', 700, 5, 'receipt:r-1', NULL, NULL, NULL);
@@ -735,9 +728,7 @@ mod tests {
                  INSERT INTO deliveries (delivery_id, message, case_id, destination, routes, state, next_attempt_at,
                      created_at, purpose, deadline)
                  VALUES ('dlv_1', 1, 1, 'mail:team-a', '[]', 'pending', 400, 400, 'reminder', 9);",
-            )
-            .unwrap();
-        }
+        );
         drop(SqliteStore::open(&path, 1, 10).unwrap());
         let conn = Connection::open(&path).unwrap();
         conn.execute_batch("PRAGMA foreign_keys = ON;").unwrap();
@@ -813,24 +804,17 @@ mod tests {
     fn the_deliveries_ids_rebuild_keeps_the_rows_and_finds_dead_letters_by_id() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("old.db");
-        {
-            let conn = Connection::open(&path).unwrap();
-            conn.execute_batch("PRAGMA journal_mode = WAL;").unwrap();
-            for sql in &MIGRATIONS[..13] {
-                conn.execute_batch(sql).unwrap();
-            }
-            conn.pragma_update(None, "user_version", 13).unwrap();
-            conn.execute_batch(
-                "INSERT INTO cases VALUES (1, 'K-2026-000001', '751', 'citizen', x'0102', x'03', 5, 6);
+        database_at(
+            &path,
+            13,
+            "INSERT INTO cases VALUES (1, 'K-2026-000001', '751', 'citizen', x'0102', x'03', 5, 6);
                  INSERT INTO messages VALUES (1, 'r-1', 'release-notice', 'kif', 'm-1', x'00', NULL, 1, 0, x'00', '{}', '[]');
                  INSERT INTO deliveries (id, delivery_id, message, case_id, destination, routes, state, attempts,
                      next_attempt_at, created_at, finished_at, dead_reason, purpose)
                  VALUES (7, 'dlv_dead', 1, 1, 'crm', '[\"all\"]', 'dead', 1, 0, 0, 90, 'gave up', 'message'),
                         (8, 'dlv_open', 1, 1, 'mail:intake', '[]', 'pending', 0, 50, 0, NULL, NULL, 'message');
                  INSERT INTO delivery_attempts VALUES (1, 7, 1, 0, 10, 'dead', 500, 'refused');",
-            )
-            .unwrap();
-        }
+        );
         drop(SqliteStore::open(&path, 1, 10).unwrap());
         let conn = Connection::open(&path).unwrap();
         let version: i64 = conn.query_row("PRAGMA user_version", [], |row| row.get(0)).unwrap();
