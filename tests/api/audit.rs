@@ -97,14 +97,7 @@ async fn every_look_at_personal_data_and_every_change_leaves_exactly_one_entry()
         .json()
         .await
         .unwrap();
-    let housing = case["deadlines"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|d| d["policy"] == "housing")
-        .unwrap()["id"]
-        .as_i64()
-        .unwrap();
+    let housing = deadline_id(&case, "housing");
     let resolve = format!("/v1/deadlines/{housing}/resolve");
     let reopen = format!("/v1/deadlines/{housing}/reopen");
     assert_eq!(

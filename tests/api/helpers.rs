@@ -316,6 +316,18 @@ pub fn example_sender(kind: Kind) -> &'static str {
     }
 }
 
+/// The id of the first deadline of `policy` in a case (or a list) as the API shows it, `{"deadlines": [...]}`.
+pub fn deadline_id(case: &Value, policy: &str) -> i64 {
+    case["deadlines"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|d| d["policy"] == policy)
+        .unwrap_or_else(|| panic!("no {policy} deadline in {}", case["deadlines"]))["id"]
+        .as_i64()
+        .unwrap()
+}
+
 /// A valid release notice with its own message id and CPR number.
 pub fn release_notice(message_id: &str, cpr: &str, municipality: &str) -> Value {
     let mut notice = parole_notice();

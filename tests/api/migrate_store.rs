@@ -3,7 +3,7 @@
 //! was. It needs both stores, so it runs on the PostgreSQL run (`INDGANG_TEST_STORAGE=postgres`)
 //! and says so on the SQLite one.
 
-use crate::helpers::{TestApp, example, release_notice, spawn_app_in};
+use crate::helpers::{TestApp, deadline_id, example, release_notice, spawn_app_in};
 use crate::receiver::{Receiver, Reply};
 use indgang::domain::Kind;
 use serde_json::{Value, json};
@@ -103,14 +103,7 @@ async fn an_sqlite_installation_moves_to_postgres_and_reads_back_as_it_was() {
     let case_path = format!("/v1/cases/{case_ref}");
     // Reading the case (CPR number and all) is an audit entry.
     let case: Value = json_of(&app, &case_path, &aarhus).await;
-    let housing_deadline = case["deadlines"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|d| d["policy"] == "housing")
-        .unwrap()["id"]
-        .as_i64()
-        .unwrap();
+    let housing_deadline = deadline_id(&case, "housing");
     let resolved = app
         .client
         .post(format!("{}/v1/deadlines/{housing_deadline}/resolve", app.address))

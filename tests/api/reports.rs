@@ -1,6 +1,6 @@
 //! The three reports on a known data set, as JSON, CSV and from the command line.
 
-use crate::helpers::{TestApp, release_notice, spawn_app_in};
+use crate::helpers::{TestApp, deadline_id, release_notice, spawn_app_in};
 use indgang::domain::Kind;
 use serde_json::{Value, json};
 
@@ -105,14 +105,7 @@ async fn institutions_municipalities_and_teams_on_a_known_data_set() {
         .json()
         .await
         .unwrap();
-    let housing = case["deadlines"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|d| d["policy"] == "housing")
-        .unwrap()["id"]
-        .as_i64()
-        .unwrap();
+    let housing = deadline_id(&case, "housing");
     let resolved = app
         .client
         .post(format!("{}/v1/deadlines/{housing}/resolve", app.address))

@@ -271,14 +271,7 @@ async fn the_deadlines_page_lists_by_view_and_resolves_and_reopens_with_plain_fo
     assert!(!page.contains("150385"), "no CPR number on the deadlines page");
 
     let deadlines: serde_json::Value = alice.get(app, "/v1/deadlines?state=open").await.json().await.unwrap();
-    let housing = deadlines["deadlines"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|d| d["policy"] == "housing")
-        .unwrap()["id"]
-        .as_i64()
-        .unwrap();
+    let housing = deadline_id(&deadlines, "housing");
     let csrf = alice.csrf_token(app).await;
 
     let unknown = post_form(

@@ -32,14 +32,7 @@ async fn deadline_id(app: &TestApp, case_ref: &str, policy: &str) -> i64 {
         .json()
         .await
         .unwrap();
-    case["deadlines"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|d| d["policy"] == policy)
-        .unwrap_or_else(|| panic!("no {policy} deadline: {case}"))["id"]
-        .as_i64()
-        .unwrap()
+    crate::helpers::deadline_id(&case, policy)
 }
 
 /// A notice, its update and a housing offer on one citizen's case in Aarhus; the case reference.
