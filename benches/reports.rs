@@ -105,7 +105,8 @@ fn main() {
                         "release.expected_date": release.to_string(),
                         "sender.name": PRISONS[n % PRISONS.len()],
                         "cover_letter": !n.is_multiple_of(3),
-                    }),
+                    })
+                    .to_string(),
                     warnings: Vec::new(),
                     received_at: received,
                     deliveries: Vec::new(),

@@ -83,7 +83,7 @@ fn main() {
                         cpr_sealed: Some(vec![0; 40]),
                     },
                     body_sealed: vec![0; 64],
-                    summary: Value::Null,
+                    summary: "null".to_owned(),
                     warnings: Vec::new(),
                     received_at: received,
                     deliveries: Vec::new(),

@@ -99,7 +99,7 @@ pub fn seal(vault: &Vault, checked: Checked, planned: Planned, now: Timestamp) -
         municipality: checked.municipality,
         subject,
         body_sealed: vault.seal_document(&canonical),
-        summary: validation::summary(kind, &checked.document),
+        summary: validation::summary_text(kind, &checked.document),
         sender_id: checked.sender_id,
         message_id: checked.message_id,
         warnings: checked.warnings,

@@ -20,8 +20,8 @@ pub struct NewMessage {
     pub municipality: Kommunekode,
     pub subject: Subject,
     pub body_sealed: Vec<u8>,
-    /// Members without personal data, as JSON (see `validation::summary`).
-    pub summary: serde_json::Value,
+    /// Members without personal data, as JSON text (see `validation::summary_text`).
+    pub summary: String,
     pub warnings: Vec<Warning>,
     pub received_at: Timestamp,
     /// Where the message goes, written in the same transaction (the outbox).

@@ -123,7 +123,6 @@ pub async fn file_message<C: GenericClient>(conn: &C, m: &NewMessage) -> anyhow:
         }
     };
     let warnings = serde_json::to_string(&m.warnings)?;
-    let summary = m.summary.to_string();
     let offer_hash = m.offer_hash.as_ref().map(|h| h.as_slice());
     let message: i64 = one(
         conn,
@@ -139,7 +138,7 @@ pub async fn file_message<C: GenericClient>(conn: &C, m: &NewMessage) -> anyhow:
             &case_id,
             &at,
             &m.body_sealed,
-            &summary,
+            &m.summary,
             &warnings,
         ],
     )

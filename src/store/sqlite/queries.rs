@@ -135,7 +135,7 @@ pub fn file_message(conn: &Connection, m: &NewMessage) -> anyhow::Result<SubmitO
         case_id,
         at,
         m.body_sealed,
-        m.summary.to_string(),
+        m.summary,
         warnings
     ])?;
     let message = conn.last_insert_rowid();
