@@ -25,12 +25,14 @@ fn next_alert(reminders: &[i64], done: usize, due_at: i64) -> i64 {
 }
 
 /// Applies what a message does to its case's deadlines.
+/// `(case_id, other_cases)`: the message's case, and the citizen's cases in other
+/// municipalities (what a transfer closes), ascending.
 /// `new_case`: the case was opened by this message, so it has no deadlines to move or cancel.
 pub fn apply(
     conn: &Connection,
     changes: &[DeadlineChange],
     message: i64,
-    case_id: i64,
+    (case_id, other_cases): (i64, &[i64]),
     new_case: bool,
     receipt_id: &str,
     at: Timestamp,
@@ -52,7 +54,7 @@ pub fn apply(
                 continue;
             }
             DeadlineChange::Transfer { policies, alert_at } => {
-                transfer(conn, policies, case_id, (now, micros(*alert_at)), &actor)?;
+                transfer(conn, policies, other_cases, (now, micros(*alert_at)), &actor)?;
                 continue;
             }
         };
@@ -208,28 +210,20 @@ fn reopen_by_message(
 /// closed as transferred (cancelled, outcome `transferred`): this message sets them on this
 /// case, so the citizen counts once, where they will live. Each one's team is told.
 ///
-/// In two steps: the citizen's other cases (through the subject index; most citizens have none,
-/// and then that is all), then each one's open deadlines of each policy (through
-/// `deadlines_by_case`). One query joining both with `json_each` over the policies was prepared
-/// again by SQLite at every run (so is a join of `cases` with itself on `id = ?1`), and cost the
-/// writer two fifths of its work on a release notice.
+/// `others`: the citizen's other cases, found by the filing's own search of the subject index
+/// (queries::file_message; most citizens have none, and then that is all). Each one's open
+/// deadlines of each policy are read through `deadlines_by_case`. One query joining both with
+/// `json_each` over the policies was prepared again by SQLite at every run (so is a join of
+/// `cases` with itself on `id = ?1`), and cost the writer two fifths of its work on a release
+/// notice; a query of its own for the other cases cost 6,800 instructions per release notice.
 fn transfer(
     conn: &Connection,
     policies: &[String],
-    case_id: i64,
+    others: &[i64],
     (now, alert_at): (i64, i64),
     actor: &str,
 ) -> anyhow::Result<()> {
-    let others: Vec<i64> = conn
-        .prepare_cached(
-            "SELECT c.id FROM cases c
-             WHERE c.subject_hash = (SELECT h.subject_hash FROM cases h WHERE h.id = ?1 AND h.subject_kind = 'citizen')
-               AND c.id != ?1 AND c.subject_kind = 'citizen'
-             ORDER BY c.id",
-        )?
-        .query_map([case_id], |row| row.get(0))?
-        .collect::<rusqlite::Result<_>>()?;
-    for case in others {
+    for &case in others {
         for policy in policies {
             // The scope as a parameter and the state tested here: with `scope = ''` and
             // `state = 'open'` in the SQL, SQLite prepared the statement again at every run.

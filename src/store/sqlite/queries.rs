@@ -79,14 +79,28 @@ pub fn file_message(conn: &Connection, m: &NewMessage) -> anyhow::Result<SubmitO
             .optional()?,
         _ => None,
     };
+    // The subject's cases in every municipality, in one search of the subject index: the one
+    // here is the message's; a citizen's others are what a transfer closes (deadlines::apply),
+    // which searched the same index again for them.
+    let mut other_cases = Vec::new();
     let case = match earlier_offer {
         Some(case) => Some(case),
-        None => conn
-            .prepare_cached("SELECT id, case_ref FROM cases WHERE municipality = ?1 AND subject_hash = ?2")?
-            .query_row(params![municipality, m.subject.match_hash], |row| {
-                Ok((row.get::<_, i64>(0)?, row.get::<_, String>(1)?))
-            })
-            .optional()?,
+        None => {
+            let mut here = None;
+            let mut rows = conn
+                .prepare_cached("SELECT id, case_ref, municipality, subject_kind FROM cases WHERE subject_hash = ?1")?;
+            let mut rows = rows.query([m.subject.match_hash])?;
+            while let Some(row) = rows.next()? {
+                let id: i64 = row.get(0)?;
+                if row.get_ref(2)?.as_str()? == municipality {
+                    here = Some((id, row.get::<_, String>(1)?));
+                } else if m.subject.kind == SubjectKind::Citizen && row.get_ref(3)?.as_str()? == "citizen" {
+                    other_cases.push(id);
+                }
+            }
+            other_cases.sort_unstable();
+            here
+        }
     };
     let new_case = case.is_none();
     let (case_id, case_ref) = match case {
@@ -144,7 +158,7 @@ pub fn file_message(conn: &Connection, m: &NewMessage) -> anyhow::Result<SubmitO
         conn,
         &m.deadlines,
         message,
-        case_id,
+        (case_id, &other_cases),
         new_case,
         &m.receipt_id,
         m.received_at,
