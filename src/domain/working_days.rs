@@ -3,7 +3,7 @@
 //! fall at a configured time of day, Copenhagen time, correct across daylight-saving changes.
 
 use super::calendar::{is_weekend, public_holidays};
-use super::copenhagen;
+use super::copenhagen_instant;
 use crate::config::CalendarSettings;
 use jiff::Timestamp;
 use jiff::civil::{Date, Time};
@@ -169,10 +169,7 @@ impl Calendar {
     /// `None` when that instant lies beyond the instants the time library knows (the last
     /// days of year 9999).
     pub fn due_at(&self, day: Date) -> Option<Timestamp> {
-        day.to_datetime(self.deadline_time)
-            .to_zoned(copenhagen())
-            .ok()
-            .map(|zoned| zoned.timestamp())
+        copenhagen_instant(day.to_datetime(self.deadline_time)).ok()
     }
 }
 
