@@ -9,7 +9,7 @@ pub mod scheduler;
 use crate::config::{FieldMatchSettings, Settings};
 use crate::delivery::Target;
 use crate::domain::working_days::Calendar;
-use crate::domain::{Kind, copenhagen, copenhagen_date};
+use crate::domain::{Kind, copenhagen_date};
 use crate::store::{DeadlineChange, DeadlinePlan, MetByResolving};
 use anyhow::{Context, bail};
 use jiff::Timestamp;
@@ -387,7 +387,7 @@ impl Policies {
                         Some((text.parse::<Date>().ok()?, None))
                     } else {
                         let at = text.parse::<Timestamp>().ok()?;
-                        Some((at.to_zoned(copenhagen()).date(), Some(at)))
+                        Some((copenhagen_date(at), Some(at)))
                     }
                 }
             }

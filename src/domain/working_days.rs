@@ -3,7 +3,7 @@
 //! fall at a configured time of day, Copenhagen time, correct across daylight-saving changes.
 
 use super::calendar::{is_weekend, public_holidays};
-use super::copenhagen;
+use super::copenhagen_instant;
 use crate::config::CalendarSettings;
 use jiff::Timestamp;
 use jiff::civil::{Date, Time};
@@ -55,6 +55,25 @@ fn day_bit(day: Date) -> Option<usize> {
     KNOWN_YEARS
         .contains(&day.year())
         .then(|| (day.year() - KNOWN_YEARS.start()) as usize * 366 + (day.day_of_year() - 1) as usize)
+}
+
+/// 366 in a leap year of the Gregorian calendar, 365 otherwise.
+fn days_in_year(year: i16) -> i16 {
+    if year % 4 == 0 && (year % 100 != 0 || year % 400 == 0) {
+        366
+    } else {
+        365
+    }
+}
+
+/// The date of the `of_year`th day (from 1) of `year`.
+fn date_of_year(year: i16, of_year: i16) -> Option<Date> {
+    /// The days of the year before each month's first, in a year that is not a leap year.
+    const BEFORE: [i16; 12] = [0, 31, 59, 90, 120, 151, 181, 212, 243, 273, 304, 334];
+    let leap = i16::from(days_in_year(year) == 366);
+    let before = |month: usize| BEFORE[month] + if month >= 2 { leap } else { 0 };
+    let month = (0..12).rev().find(|&month| of_year > before(month))?;
+    Date::new(year, month as i8 + 1, (of_year - before(month)) as i8).ok()
 }
 
 #[derive(Debug, Clone)]
@@ -154,6 +173,9 @@ impl Calendar {
     /// itself does not count. `None` when that day lies beyond the dates the time library
     /// knows (year 9999).
     pub fn add_working_days(&self, day: Date, n: i32) -> Option<Date> {
+        if let Some((year, of_year)) = self.working_day_from(day, n) {
+            return date_of_year(year, of_year);
+        }
         let mut current = day;
         let mut left = n.abs();
         while left > 0 {
@@ -165,14 +187,51 @@ impl Calendar {
         Some(current)
     }
 
+    /// The working day `n` working days from `day` as (year, day of the year), counted in the
+    /// bitmap; `None` when the count leaves `KNOWN_YEARS`. A deadline planned counts ten working
+    /// days and more, and jiff's `tomorrow` and `day_of_year` for each day counted, or adding a
+    /// span of days at the end, cost more than the counting.
+    fn working_day_from(&self, day: Date, n: i32) -> Option<(i16, i16)> {
+        day_bit(day)?;
+        let mut year = day.year();
+        let mut of_year = day.day_of_year();
+        let mut length = days_in_year(year);
+        let mut left = n.unsigned_abs();
+        while left > 0 {
+            if n > 0 {
+                of_year += 1;
+                if of_year > length {
+                    year += 1;
+                    if !KNOWN_YEARS.contains(&year) {
+                        return None;
+                    }
+                    length = days_in_year(year);
+                    of_year = 1;
+                }
+            } else {
+                of_year -= 1;
+                if of_year < 1 {
+                    year -= 1;
+                    if !KNOWN_YEARS.contains(&year) {
+                        return None;
+                    }
+                    length = days_in_year(year);
+                    of_year = length;
+                }
+            }
+            let bit = (year - KNOWN_YEARS.start()) as usize * 366 + (of_year - 1) as usize;
+            if self.closed[bit / 64] & (1 << (bit % 64)) == 0 {
+                left -= 1;
+            }
+        }
+        Some((year, of_year))
+    }
+
     /// The instant a deadline on `day` falls due: the configured time of day in Copenhagen.
     /// `None` when that instant lies beyond the instants the time library knows (the last
     /// days of year 9999).
     pub fn due_at(&self, day: Date) -> Option<Timestamp> {
-        day.to_datetime(self.deadline_time)
-            .to_zoned(copenhagen())
-            .ok()
-            .map(|zoned| zoned.timestamp())
+        copenhagen_instant(day.to_datetime(self.deadline_time)).ok()
     }
 }
 
@@ -199,6 +258,48 @@ mod tests {
         assert_eq!(cal.add_working_days(date(2026, 12, 23), 1), Some(date(2026, 12, 28)));
         assert!(!cal.is_working_day(date(2026, 6, 5)));
         assert!(cal.is_working_day(date(2026, 6, 4)));
+    }
+
+    #[test]
+    fn counting_in_the_bitmap_gives_what_counting_day_by_day_gives() {
+        let cal = danish();
+        let day_by_day = |day: Date, n: i32| {
+            let mut current = day;
+            let mut left = n.abs();
+            while left > 0 {
+                current = if n < 0 { current.yesterday() } else { current.tomorrow() }.ok()?;
+                if cal.is_working_day(current) {
+                    left -= 1;
+                }
+            }
+            Some(current)
+        };
+        for year in [1900, 1901, 1999, 2000, 2023, 2024, 2026, 2100, 2199, 2200] {
+            let mut day = date(year, 1, 1).yesterday().unwrap().yesterday().unwrap();
+            for _ in 0..40 {
+                for n in [-300, -40, -10, -3, -1, 0, 1, 2, 5, 10, 40, 300] {
+                    assert_eq!(cal.add_working_days(day, n), day_by_day(day, n), "{day} {n}");
+                }
+                day = day.checked_add(jiff::Span::new().days(9)).unwrap();
+            }
+            for day in [date(year, 2, 28), date(year, 3, 1), date(year, 12, 30)] {
+                for n in [-400, -1, 1, 400] {
+                    assert_eq!(cal.add_working_days(day, n), day_by_day(day, n), "{day} {n}");
+                }
+            }
+        }
+        assert_eq!(
+            cal.add_working_days(date(1800, 6, 1), 3),
+            day_by_day(date(1800, 6, 1), 3)
+        );
+        assert_eq!(cal.add_working_days(date(9999, 12, 30), 5), None);
+        for year in [2023, 2024, 2100, 2000] {
+            let mut day = date(year, 1, 1);
+            while day.year() == year {
+                assert_eq!(date_of_year(year, day.day_of_year()), Some(day));
+                day = day.tomorrow().unwrap();
+            }
+        }
     }
 
     #[test]
@@ -229,6 +330,13 @@ mod tests {
         // 16:00 Copenhagen time on the last day of year 9999 is beyond the last instant.
         assert_eq!(cal.due_at(date(9999, 12, 31)), None);
         assert_eq!(cal.add_working_days(date(9999, 12, 30), 5), None);
+        for year in [2023, 2024, 2100, 2000] {
+            let mut day = date(year, 1, 1);
+            while day.year() == year {
+                assert_eq!(date_of_year(year, day.day_of_year()), Some(day));
+                day = day.tomorrow().unwrap();
+            }
+        }
         assert_eq!(cal.add_working_days(date(-9999, 1, 3), -5), None);
         assert!(cal.due_at(date(2199, 12, 31)).is_some());
     }

@@ -132,10 +132,13 @@ impl Validator {
         let mut violations = self.schema_violations(kind, &document);
         let context = rules::Context {
             now,
+            today: crate::domain::copenhagen_date(now),
             municipalities: &self.municipalities,
             max_clock_skew_seconds: self.intake.max_clock_skew_seconds,
         };
-        let facts = rules::check(kind, &document, &context, &mut violations);
+        // Every date member read once, for the rules and the warnings.
+        let days = rules::Days::of(kind, &document);
+        let facts = rules::check(kind, &document, &days, &context, &mut violations);
         if !violations.is_empty() {
             violations.sort_by(|a, b| a.pointer.cmp(&b.pointer));
             return Err(violations);
@@ -143,7 +146,7 @@ impl Validator {
         if let Some(cpr) = &facts.cpr {
             document["citizen"]["cpr"] = Value::String(cpr.expose_digits().to_owned());
         }
-        let warnings = warnings::for_message(kind, &document, now, self.intake.late_notice_days);
+        let warnings = warnings::for_message(kind, &document, &days, context.today, self.intake.late_notice_days);
         let text = |pointer: &str| {
             member(&document, pointer)
                 .and_then(Value::as_str)

@@ -15,6 +15,8 @@ use std::fmt::Write;
 
 pub struct Context<'a> {
     pub now: Timestamp,
+    /// The date of `now` in Copenhagen.
+    pub today: Date,
     pub municipalities: &'a Municipalities,
     pub max_clock_skew_seconds: i64,
 }
@@ -112,13 +114,51 @@ fn date_members(kind: Kind) -> &'static [&'static str] {
 /// answer deadline or an appointment is years away at most, never centuries.
 pub const MAX_YEARS_AHEAD: i16 = 50;
 
-pub fn check(kind: Kind, doc: &Value, ctx: &Context, violations: &mut Vec<Violation>) -> Facts {
+/// The calendar days of a message's date and date-time members and of `sent_at`, each read once
+/// per message: the rules and the warnings ask for them sixteen times, and a date-time's day in
+/// Copenhagen costs a time-zone lookup each time.
+pub struct Days {
+    /// `sent_at` as an instant, when it is one.
+    pub sent_at: Option<Timestamp>,
+    /// (pointer, its day): `sent_at` first, then the kind's `date_members`; unused places have
+    /// the pointer "".
+    at: [(&'static str, Option<Date>); 5],
+}
+
+impl Days {
+    pub fn of(kind: Kind, doc: &Value) -> Days {
+        let sent_text = member(doc, "/sent_at").and_then(Value::as_str);
+        let sent_at = sent_text.and_then(|s| s.parse::<Timestamp>().ok());
+        // As `day_at`, without parsing the instant again.
+        let sent_day = sent_text.and_then(|text| {
+            (text.len() == 10)
+                .then(|| text.parse::<Date>().ok())
+                .flatten()
+                .or_else(|| sent_at.map(copenhagen_date))
+        });
+        let mut at = [("", None); 5];
+        at[0] = ("/sent_at", sent_day);
+        for (place, &pointer) in at[1..].iter_mut().zip(date_members(kind)) {
+            *place = (pointer, day_at(doc, pointer));
+        }
+        Days { sent_at, at }
+    }
+
+    /// The day of `pointer`, which is `/sent_at` or one of the kind's `date_members`.
+    pub fn get(&self, pointer: &str) -> Option<Date> {
+        let found = self.at.iter().find(|(p, _)| *p == pointer);
+        debug_assert!(found.is_some(), "{pointer} is not a date member of the message's kind");
+        found.and_then(|(_, day)| *day)
+    }
+}
+
+pub fn check(kind: Kind, doc: &Value, days: &Days, ctx: &Context, violations: &mut Vec<Violation>) -> Facts {
     let flagged = violations.iter().map(|v| v.pointer.clone()).collect();
     let mut faults = Faults {
         flagged,
         list: violations,
     };
-    let today = copenhagen_date(ctx.now);
+    let today = ctx.today;
     let mut facts = Facts::default();
 
     text_and_numbers(doc, &mut String::new(), &mut faults);
@@ -161,20 +201,17 @@ pub fn check(kind: Kind, doc: &Value, ctx: &Context, violations: &mut Vec<Violat
         }
     }
 
-    let sent_at = member(doc, "/sent_at")
-        .and_then(Value::as_str)
-        .and_then(|s| s.parse::<Timestamp>().ok());
-    if let Some(sent_at) = sent_at
+    if let Some(sent_at) = days.sent_at
         && sent_at.as_second() > ctx.now.as_second() + ctx.max_clock_skew_seconds
     {
         faults.add("/sent_at", "not-in-future", "sent_at lies in the future");
     }
 
-    if let Some(sent) = day_at(doc, "/sent_at")
+    if let Some(sent) = days.get("/sent_at")
         && let Ok(limit) = sent.checked_add(jiff::Span::new().years(MAX_YEARS_AHEAD))
     {
         for pointer in date_members(kind) {
-            if day_at(doc, pointer).is_some_and(|day| day > limit) {
+            if days.get(pointer).is_some_and(|day| day > limit) {
                 faults.add(
                     pointer,
                     "date-range",
@@ -190,7 +227,7 @@ pub fn check(kind: Kind, doc: &Value, ctx: &Context, violations: &mut Vec<Violat
         Kind::JobcenterMessage => &[],
     };
     for order in orders {
-        if let (Some(earlier), Some(later)) = (day_at(doc, order.earlier), day_at(doc, order.later))
+        if let (Some(earlier), Some(later)) = (days.get(order.earlier), days.get(order.later))
             && earlier > later
         {
             faults.add(order.at, "date-order", order.message);
@@ -312,7 +349,7 @@ fn push_segment(pointer: &mut String, name: &str) {
 }
 
 /// The calendar day (in Copenhagen) of a `date` or `date-time` member, if present and well formed.
-pub fn day_at(doc: &Value, pointer: &str) -> Option<Date> {
+fn day_at(doc: &Value, pointer: &str) -> Option<Date> {
     let text = member(doc, pointer)?.as_str()?;
     if text.len() == 10
         && let Ok(day) = text.parse::<Date>()
@@ -330,6 +367,42 @@ mod tests {
     fn reference(text: &str) -> Option<char> {
         text.chars()
             .find(|c| c.is_control() && !matches!(c, '\t' | '\n' | '\r'))
+    }
+
+    #[test]
+    fn every_date_the_rules_and_warnings_compare_is_read_once() {
+        for (kind, orders) in [
+            (Kind::ReleaseNotice, RELEASE_NOTICE_ORDER),
+            (Kind::HousingOffer, HOUSING_OFFER_ORDER),
+        ] {
+            let known = |pointer: &str| pointer == "/sent_at" || date_members(kind).contains(&pointer);
+            assert!(orders.iter().all(|o| known(o.earlier) && known(o.later)));
+        }
+        assert!(date_members(Kind::ReleaseNotice).contains(&super::super::warnings::RELEASE_DATE));
+        assert!(
+            [Kind::ReleaseNotice, Kind::HousingOffer, Kind::JobcenterMessage]
+                .iter()
+                .all(|&kind| date_members(kind).len() < 5)
+        );
+        // The same days as reading each member on its own.
+        let doc: Value = serde_json::json!({
+            "sent_at": "2026-03-28T23:30:00Z",
+            "custody": {"admitted_on": "2025-01-02"},
+            "release": {"expected_date": "2026-13-01"},
+            "release_meeting": {"date": "2026-06-01T10:00:00+02:00"},
+        });
+        let days = Days::of(Kind::ReleaseNotice, &doc);
+        for pointer in [
+            "/sent_at",
+            "/custody/admitted_on",
+            "/release/expected_date",
+            "/release_meeting/date",
+            "/transfer/date",
+        ] {
+            assert_eq!(days.get(pointer), day_at(&doc, pointer), "{pointer}");
+        }
+        assert_eq!(days.get("/sent_at"), Some(jiff::civil::date(2026, 3, 29)));
+        assert_eq!(days.sent_at, Some("2026-03-28T23:30:00Z".parse().unwrap()));
     }
 
     #[test]

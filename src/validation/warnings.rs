@@ -2,21 +2,21 @@
 //! stored with the message for the reports (late notices are counted per sending institution).
 
 use super::Warning;
-use super::rules::day_at;
+use super::rules::Days;
+use crate::domain::Kind;
 use crate::domain::calendar::{holiday_name, is_weekend};
-use crate::domain::{Kind, copenhagen_date};
-use jiff::Timestamp;
-use jiff::civil::Weekday;
+use jiff::civil::{Date, Weekday};
 use serde_json::Value;
 
-const RELEASE_DATE: &str = "/release/expected_date";
+pub(super) const RELEASE_DATE: &str = "/release/expected_date";
 
-pub fn for_message(kind: Kind, doc: &Value, now: Timestamp, late_notice_days: i32) -> Vec<Warning> {
+/// `days` are the message's dates (`Days::of`), `today` the date of its arrival in Copenhagen.
+pub fn for_message(kind: Kind, doc: &Value, days: &Days, today: Date, late_notice_days: i32) -> Vec<Warning> {
     let mut warnings = Vec::new();
     if kind != Kind::ReleaseNotice || doc["notice_type"] == "cancellation" {
         return warnings;
     }
-    let Some(release) = day_at(doc, RELEASE_DATE) else {
+    let Some(release) = days.get(RELEASE_DATE) else {
         return warnings;
     };
     let mut warn = |code: &str, message: String| {
@@ -26,14 +26,13 @@ pub fn for_message(kind: Kind, doc: &Value, now: Timestamp, late_notice_days: i3
             message,
         });
     };
-    let today = copenhagen_date(now);
     if release < today {
         warn(
             "release_in_past",
             format!("the expected release date {release} has already passed"),
         );
     }
-    if let Some(sent) = day_at(doc, "/sent_at") {
+    if let Some(sent) = days.get("/sent_at") {
         let days = (release - sent).get_days();
         if (0..late_notice_days).contains(&days) {
             warn(
