@@ -406,9 +406,13 @@ pub fn fire(conn: &Connection, now: Timestamp, limit: usize, alert_delay: Signed
         // then what firing leaves on the due ones.
         let mut cases: Vec<(i64, Option<i64>)> = Vec::new();
         let mut due: Vec<Due> = Vec::new();
-        for (at, case_id) in &alarms {
-            conn.prepare_cached("DELETE FROM alarms WHERE at = ?1 AND case_id = ?2")?
+        // The alarms taken are the first ones in key order: one range of the primary key, deleted
+        // in one statement. (The alarms written below are all later than `now`.)
+        if let Some((at, case_id)) = alarms.last() {
+            conn.prepare_cached("DELETE FROM alarms WHERE (at, case_id) <= (?1, ?2)")?
                 .execute(params![at, case_id])?;
+        }
+        for (_, case_id) in &alarms {
             if cases.iter().any(|(case, _)| case == case_id) {
                 continue;
             }
@@ -1087,7 +1091,7 @@ mod tests {
         }
         for sql in [
             "SELECT at, case_id FROM alarms WHERE at <= ?1 ORDER BY at, case_id",
-            "DELETE FROM alarms WHERE at = ?1 AND case_id = ?2",
+            "DELETE FROM alarms WHERE (at, case_id) <= (?1, ?2)",
             "INSERT OR IGNORE INTO alarms (at, case_id) VALUES (?1, ?2)",
             "SELECT id, message, state, due_at, reminders, reminders_done, remind_to, escalate_to, next_alert_at
                  FROM deadlines WHERE case_id = ?1",

@@ -795,6 +795,12 @@ mod tests {
             vec!["SEARCH alarms USING PRIMARY KEY (at<?)".to_owned()],
             "the due alarms from the primary key, in its order"
         );
+        let taken = plan("DELETE FROM alarms WHERE (at, case_id) <= (?1, ?1)");
+        assert_eq!(
+            taken,
+            vec!["SEARCH alarms USING PRIMARY KEY ((at,case_id)<(?,?))".to_owned()],
+            "the alarms taken deleted as one range of the primary key"
+        );
         let of_case = plan("SELECT id, next_alert_at FROM deadlines WHERE case_id = ?1");
         assert!(
             of_case.len() == 1 && of_case[0].contains("deadlines_by_case (case_id=?)"),
