@@ -137,7 +137,7 @@ fn main() {
     let plan = rusqlite::Connection::open(dir.path().join("bench.db"))
         .unwrap()
         .query_row(
-            "EXPLAIN QUERY PLAN SELECT id FROM deadlines WHERE next_alert_at IS NOT NULL AND next_alert_at <= 0 ORDER BY next_alert_at LIMIT 500",
+            "EXPLAIN QUERY PLAN SELECT at, case_id FROM alarms WHERE at <= 0 ORDER BY at, case_id",
             [],
             |row| row.get::<_, String>(3),
         )

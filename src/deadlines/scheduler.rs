@@ -1,6 +1,6 @@
 //! The scheduler: every `scheduler.tick_ms` it lets the store fire the reminders and breach
-//! escalations that are due (by the index on the next alert, so a tick costs what is due, not
-//! what is stored). Each alert is written to the delivery outbox in the same transaction that
+//! escalations that are due (by the index on the next alert, or SQLite's alarms, so a tick costs
+//! what is due, not what is stored). Each alert is written to the delivery outbox in the same transaction that
 //! marks it sent, so it goes out exactly once across restarts and then has the outbox's retries.
 //!
 //! It also makes each team's daily digest: on working days, from `alerts.digest_at`

@@ -303,6 +303,13 @@ pub const LEFT_OUT: &[(&str, &str)] = &[
     ),
 ];
 
+/// SQLite tables that PostgreSQL does not have: made from the copied rows, so not copied.
+pub const DERIVED: &[(&str, &str)] = &[(
+    "alarms",
+    "not copied: when each case has an alert due, made from deadlines.next_alert_at (PostgreSQL finds \
+     them by its index on next_alert_at)",
+)];
+
 impl Table {
     pub fn column_list(&self) -> String {
         self.columns.iter().map(|c| c.name).collect::<Vec<_>>().join(", ")
@@ -341,7 +348,7 @@ mod tests {
             .unwrap();
         for table in &tables {
             let copied = COPIED.iter().find(|t| t.name == table);
-            let left_out = LEFT_OUT.iter().any(|(name, _)| name == table);
+            let left_out = LEFT_OUT.iter().chain(DERIVED).any(|(name, _)| name == table);
             assert!(
                 copied.is_some() || left_out,
                 "the SQLite table {table} is neither copied nor left out"

@@ -1,4 +1,14 @@
 //! The SQL of deadlines: applying a message's changes, the scheduler's tick, caseworker actions.
+//!
+//! The scheduler finds what is due through `alarms` (migration 0016), one row per case and time
+//! rather than an index entry per deadline. The invariant every writer here keeps: **every
+//! deadline whose `next_alert_at` is t has an alarm of its case at some time <= t.** An alarm may
+//! be early (stale: the deadline was met, cancelled or moved later, or its alert already went out)
+//! but never late, so the tick that takes an alarm looks at its case's deadlines and fires those
+//! whose `next_alert_at` has come; `deadlines.next_alert_at` stays the truth (and what the API
+//! shows). Whoever sets a next alert earlier than the one before (a new deadline, a move, a
+//! reopening) adds an alarm at it, one per case and transaction step (`apply` adds one for all the
+//! deadlines of a message); setting it to NULL or later needs nothing.
 
 use super::queries::{instant, micros};
 use crate::domain::CaseRef;
@@ -39,6 +49,9 @@ pub fn apply(
 ) -> anyhow::Result<()> {
     let now = micros(at);
     let actor = format!("receipt:{receipt_id}");
+    // The earliest next alert this message sets on the case: one alarm for all of them, written
+    // at the end (a release notice's four deadlines make one alarm row, not four index entries).
+    let mut alarm: Option<i64> = None;
     for change in changes {
         let (policy, scope) = match change {
             DeadlineChange::Set(plan) => (&plan.policy, &plan.scope),
@@ -60,22 +73,24 @@ pub fn apply(
         };
         // The newest deadline of the policy and scope on the case. (No ORDER BY … LIMIT:
         // SQLite prepares such a statement again for each new binding.)
-        let latest: Option<(i64, i64, String, Option<String>)> = if new_case {
+        type Latest = (i64, i64, String, Option<String>, Option<i64>);
+        let latest: Option<Latest> = if new_case {
             None
         } else {
             conn.prepare_cached(
-                "SELECT id, due_at, state, resolved_by FROM deadlines WHERE case_id = ?1 AND policy = ?2 AND scope = ?3",
+                "SELECT id, due_at, state, resolved_by, next_alert_at FROM deadlines
+                 WHERE case_id = ?1 AND policy = ?2 AND scope = ?3",
             )?
             .query_map(params![case_id, policy, scope], |row| {
-                Ok((row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?))
+                Ok((row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?, row.get(4)?))
             })?
-            .collect::<rusqlite::Result<Vec<(i64, i64, String, Option<String>)>>>()?
+            .collect::<rusqlite::Result<Vec<Latest>>>()?
             .into_iter()
             .max()
         };
-        let Some((id, old_due, state, resolved_by)) = latest else {
+        let Some((id, old_due, state, resolved_by, old_alert)) = latest else {
             if let DeadlineChange::Set(plan) = change {
-                insert(conn, plan, message, case_id, now, &actor)?;
+                earliest(&mut alarm, insert(conn, plan, message, case_id, now, &actor)?);
             }
             continue;
         };
@@ -90,11 +105,17 @@ pub fn apply(
             }
             (DeadlineChange::Cancel { .. }, _) => {}
             // After a cancellation a new notice starts afresh.
-            (DeadlineChange::Set(plan), "cancelled") => insert(conn, plan, message, case_id, now, &actor)?,
+            (DeadlineChange::Set(plan), "cancelled") => {
+                earliest(&mut alarm, insert(conn, plan, message, case_id, now, &actor)?);
+            }
             (DeadlineChange::Set(plan), "open") => {
                 let due = micros(plan.due_at);
                 if due != old_due {
-                    move_to(conn, id, plan, message, old_due, now, &actor)?;
+                    let next = move_to(conn, id, plan, message, old_due, now, &actor)?;
+                    // Its alarm, at or before its old next alert, still does for a later one.
+                    if old_alert.is_none_or(|old| next < old) {
+                        earliest(&mut alarm, Some(next));
+                    }
                 }
                 if let Some(outcome) = &plan.meets {
                     meet(conn, id, outcome, &actor, now, due)?;
@@ -104,7 +125,7 @@ pub fn apply(
             // new deadline beside it; the same one, with the solution stated, meets it late.
             (DeadlineChange::Set(plan), "missed") => {
                 if micros(plan.due_at) != old_due {
-                    insert(conn, plan, message, case_id, now, &actor)?;
+                    earliest(&mut alarm, insert(conn, plan, message, case_id, now, &actor)?);
                 } else if let Some(outcome) = &plan.meets {
                     meet(conn, id, outcome, &actor, now, old_due)?;
                 }
@@ -114,7 +135,8 @@ pub fn apply(
             // caseworker resolved stands until a caseworker reopens it.
             (DeadlineChange::Set(plan), _) => {
                 if plan.reopens && resolved_by.is_some_and(|by| by.starts_with("receipt:")) {
-                    reopen_by_message(conn, id, plan, message, old_due, now, &actor)?;
+                    let next = reopen_by_message(conn, id, plan, message, old_due, now, &actor)?;
+                    earliest(&mut alarm, Some(next));
                 }
             }
             (DeadlineChange::Note { .. } | DeadlineChange::Transfer { .. }, _) => {
@@ -122,10 +144,28 @@ pub fn apply(
             }
         }
     }
+    if let Some(at) = alarm {
+        add_alarm(conn, at, case_id)?;
+    }
     Ok(())
 }
 
-/// Moves an open deadline to the plan's due time, with its reminders worked out afresh.
+/// Keeps the earlier of two alarm times.
+fn earliest(alarm: &mut Option<i64>, at: Option<i64>) {
+    if let Some(at) = at {
+        *alarm = Some(alarm.map_or(at, |before| before.min(at)));
+    }
+}
+
+/// An alarm of the case at `at` (see the module's invariant). The same one twice is one row.
+fn add_alarm(conn: &Connection, at: i64, case_id: i64) -> anyhow::Result<()> {
+    conn.prepare_cached("INSERT OR IGNORE INTO alarms (at, case_id) VALUES (?1, ?2)")?
+        .execute(params![at, case_id])?;
+    Ok(())
+}
+
+/// Moves an open deadline to the plan's due time, with its reminders worked out afresh; returns
+/// its next alert (the caller owes it an alarm).
 fn move_to(
     conn: &Connection,
     id: i64,
@@ -134,8 +174,8 @@ fn move_to(
     old_due: i64,
     now: i64,
     actor: &str,
-) -> anyhow::Result<()> {
-    set_due(conn, id, plan, message)?;
+) -> anyhow::Result<i64> {
+    let next = set_due(conn, id, plan, message)?;
     event(
         conn,
         id,
@@ -143,13 +183,16 @@ fn move_to(
         "moved",
         actor,
         &json!({"from": instant(old_due)?.to_string(), "to": plan.due_at.to_string()}),
-    )
+    )?;
+    Ok(next)
 }
 
-/// The plan's due time and reminders (those still ahead), and the message they now belong to.
-fn set_due(conn: &Connection, id: i64, plan: &DeadlinePlan, message: i64) -> anyhow::Result<()> {
+/// The plan's due time and reminders (those still ahead), and the message they now belong to;
+/// returns the next alert it sets (the caller owes it an alarm).
+fn set_due(conn: &Connection, id: i64, plan: &DeadlinePlan, message: i64) -> anyhow::Result<i64> {
     let reminders: Vec<i64> = plan.reminders.iter().map(|t| micros(*t)).collect();
     let due = micros(plan.due_at);
+    let next = next_alert(&reminders, 0, due);
     conn.prepare_cached(
         "UPDATE deadlines SET message = ?2, due_at = ?3, reminders = ?4, reminders_done = 0, next_alert_at = ?5,
              team = COALESCE(team, ?6)
@@ -160,10 +203,10 @@ fn set_due(conn: &Connection, id: i64, plan: &DeadlinePlan, message: i64) -> any
         message,
         due,
         serde_json::to_string(&reminders)?,
-        next_alert(&reminders, 0, due),
+        next,
         plan.team
     ])?;
-    Ok(())
+    Ok(next)
 }
 
 /// Meets an open or missed deadline (`actor`: the message or caseworker that did it).
@@ -184,7 +227,8 @@ fn meet(conn: &Connection, id: i64, outcome: &str, actor: &str, now: i64, due: i
 }
 
 /// A deadline a message met is open again, at the plan's due time, since a later message says
-/// the solution is gone. Past its due time it is missed at the scheduler's next tick.
+/// the solution is gone. Past its due time it is missed at the scheduler's next tick. Returns its
+/// next alert (the caller owes it an alarm).
 fn reopen_by_message(
     conn: &Connection,
     id: i64,
@@ -193,7 +237,7 @@ fn reopen_by_message(
     old_due: i64,
     now: i64,
     actor: &str,
-) -> anyhow::Result<()> {
+) -> anyhow::Result<i64> {
     conn.prepare_cached(
         "UPDATE deadlines SET state = 'open', resolved_at = NULL, resolved_by = NULL, outcome = NULL WHERE id = ?1",
     )?
@@ -262,7 +306,8 @@ fn transfer(
 }
 
 /// A new deadline of `case_id`, created by `message`. Neither is a foreign key that SQLite checks
-/// (migration 0014): the caller has just filed or read both in this transaction.
+/// (migration 0014): the caller has just filed or read both in this transaction. Returns its next
+/// alert, which the caller owes an alarm; none when the message meets it at once.
 fn insert(
     conn: &Connection,
     plan: &DeadlinePlan,
@@ -270,9 +315,10 @@ fn insert(
     case_id: i64,
     now: i64,
     actor: &str,
-) -> anyhow::Result<()> {
+) -> anyhow::Result<Option<i64>> {
     let reminders: Vec<i64> = plan.reminders.iter().map(|t| micros(*t)).collect();
     let due = micros(plan.due_at);
+    let next = next_alert(&reminders, 0, due);
     conn.prepare_cached(
         "INSERT INTO deadlines (case_id, message, policy, scope, title, team, state, due_at, reminders, remind_to,
              escalate_to, next_alert_at, created_at, created_by)
@@ -289,14 +335,15 @@ fn insert(
         serde_json::to_string(&reminders)?,
         plan.remind_to,
         plan.escalate_to,
-        next_alert(&reminders, 0, due),
+        next,
         now,
         actor
     ])?;
     if let Some(outcome) = &plan.meets {
         meet(conn, conn.last_insert_rowid(), outcome, actor, now, due)?;
+        return Ok(None);
     }
-    Ok(())
+    Ok(Some(next))
 }
 
 fn alert_delivery(
@@ -329,70 +376,142 @@ fn alert_delivery(
 /// One scheduler step: every deadline whose next alert is due. A passed due time makes the
 /// deadline missed and sends the escalation, and nothing else; otherwise the latest reminder
 /// that fell due is sent (earlier ones that fell due meanwhile are skipped, not flooded).
+///
+/// The due deadlines are found through the due alarms (earliest first): each alarm taken is
+/// deleted, its case's deadlines are read (through `deadlines_by_case`), those whose next alert
+/// has come are fired, earliest first, and the case gets one alarm at its next alert still set.
+/// Alarms are taken until `limit` deadlines were looked at or none is due any more, so that a
+/// return below `limit` still means that nothing due is left (the scheduler loops on it), even
+/// when stale alarms found nothing. Returns how many deadlines it looked at.
 pub fn fire(conn: &Connection, now: Timestamp, limit: usize, alert_delay: SignedDuration) -> anyhow::Result<usize> {
     let send_at = micros(now.saturating_add(alert_delay).unwrap_or(now));
     let now = micros(now);
-    type Due = (i64, i64, i64, String, i64, String, i64, Option<String>, Option<String>);
-    let due: Vec<Due> = conn
-        .prepare_cached(
-            "SELECT id, message, case_id, state, due_at, reminders, reminders_done, remind_to, escalate_to
-             FROM deadlines WHERE next_alert_at IS NOT NULL AND next_alert_at <= ?1
-             ORDER BY next_alert_at LIMIT ?2",
-        )?
-        .query_map(params![now, limit as i64], |row| {
-            Ok((
-                row.get(0)?,
-                row.get(1)?,
-                row.get(2)?,
-                row.get(3)?,
-                row.get(4)?,
-                row.get(5)?,
-                row.get(6)?,
-                row.get(7)?,
-                row.get(8)?,
-            ))
-        })?
-        .collect::<rusqlite::Result<_>>()?;
-    for (id, message, case_id, state, due_at, reminders, done, remind_to, escalate_to) in &due {
-        if state != "open" {
-            conn.prepare_cached("UPDATE deadlines SET next_alert_at = NULL WHERE id = ?1")?
-                .execute([id])?;
-            continue;
+    let mut looked = 0;
+    while looked < limit {
+        let wanted = limit - looked;
+        // The first `wanted` rows read, without `LIMIT ?2`: SQLite 3.54 prepares a statement
+        // again whenever the value bound to its LIMIT changes, and `wanted` does.
+        let alarms: Vec<(i64, i64)> = conn
+            .prepare_cached("SELECT at, case_id FROM alarms WHERE at <= ?1 ORDER BY at, case_id")?
+            .query_map([now], |row| Ok((row.get(0)?, row.get(1)?)))?
+            .take(wanted)
+            .collect::<rusqlite::Result<_>>()?;
+        // Each case once, with the earliest next alert it keeps: its deadlines not yet due, and
+        // then what firing leaves on the due ones.
+        let mut cases: Vec<(i64, Option<i64>)> = Vec::new();
+        let mut due: Vec<Due> = Vec::new();
+        // The alarms taken are the first ones in key order: one range of the primary key, deleted
+        // in one statement. (The alarms written below are all later than `now`.)
+        if let Some((at, case_id)) = alarms.last() {
+            conn.prepare_cached("DELETE FROM alarms WHERE (at, case_id) <= (?1, ?2)")?
+                .execute(params![at, case_id])?;
         }
-        if now >= *due_at {
-            conn.prepare_cached("UPDATE deadlines SET state = 'missed', next_alert_at = NULL WHERE id = ?1")?
-                .execute([id])?;
-            event(conn, *id, now, "missed", "scheduler", &json!({}))?;
-            if let Some(to) = escalate_to {
-                alert_delivery(conn, *id, *message, *case_id, to, "escalation", (now, send_at))?;
+        for (_, case_id) in &alarms {
+            if cases.iter().any(|(case, _)| case == case_id) {
+                continue;
             }
-            continue;
-        }
-        let reminders: Vec<i64> = serde_json::from_str(reminders)?;
-        let behind = reminders.iter().filter(|at| **at <= now).count();
-        let done = usize::try_from(*done).unwrap_or(0);
-        if behind > done {
-            if let Some(to) = remind_to {
-                alert_delivery(conn, *id, *message, *case_id, to, "reminder", (now, send_at))?;
-            }
-            let skipped = behind - done - 1;
-            event(
-                conn,
-                *id,
-                now,
-                "reminded",
-                "scheduler",
-                &json!({"reminder": behind, "of": reminders.len(), "skipped": skipped}),
+            let mut next: Option<i64> = None;
+            let mut statement = conn.prepare_cached(
+                "SELECT id, message, state, due_at, reminders, reminders_done, remind_to, escalate_to, next_alert_at
+                 FROM deadlines WHERE case_id = ?1",
             )?;
+            let mut rows = statement.query([case_id])?;
+            while let Some(row) = rows.next()? {
+                let Some(alert) = row.get::<_, Option<i64>>(8)? else {
+                    continue;
+                };
+                if alert > now {
+                    earliest(&mut next, Some(alert));
+                    continue;
+                }
+                due.push(Due {
+                    alert,
+                    id: row.get(0)?,
+                    message: row.get(1)?,
+                    case_id: *case_id,
+                    state: row.get(2)?,
+                    due_at: row.get(3)?,
+                    reminders: row.get(4)?,
+                    done: row.get(5)?,
+                    remind_to: row.get(6)?,
+                    escalate_to: row.get(7)?,
+                });
+            }
+            cases.push((*case_id, next));
         }
-        conn.prepare_cached("UPDATE deadlines SET reminders_done = ?2, next_alert_at = ?3 WHERE id = ?1")?
-            .execute(params![
-                id,
-                behind.max(done) as i64,
-                next_alert(&reminders, behind.max(done), *due_at)
-            ])?;
+        // The alerts in the order of their times across the cases, as one index over all
+        // deadlines gave them.
+        due.sort_by_key(|d| (d.alert, d.id));
+        for d in &due {
+            let next = fire_one(conn, d, now, send_at)?;
+            if let Some((_, case_next)) = cases.iter_mut().find(|(case, _)| *case == d.case_id) {
+                earliest(case_next, next);
+            }
+        }
+        for (case_id, next) in &cases {
+            if let Some(at) = next {
+                add_alarm(conn, *at, *case_id)?;
+            }
+        }
+        looked += due.len();
+        if alarms.len() < wanted {
+            break;
+        }
     }
-    Ok(due.len())
+    Ok(looked)
+}
+
+/// A deadline whose next alert has come, as the tick read it.
+struct Due {
+    alert: i64,
+    id: i64,
+    message: i64,
+    case_id: i64,
+    state: String,
+    due_at: i64,
+    reminders: String,
+    done: i64,
+    remind_to: Option<String>,
+    escalate_to: Option<String>,
+}
+
+/// Fires one due deadline (see `fire`); returns its next alert, if any is left.
+fn fire_one(conn: &Connection, d: &Due, now: i64, send_at: i64) -> anyhow::Result<Option<i64>> {
+    if d.state != "open" {
+        conn.prepare_cached("UPDATE deadlines SET next_alert_at = NULL WHERE id = ?1")?
+            .execute([d.id])?;
+        return Ok(None);
+    }
+    if now >= d.due_at {
+        conn.prepare_cached("UPDATE deadlines SET state = 'missed', next_alert_at = NULL WHERE id = ?1")?
+            .execute([d.id])?;
+        event(conn, d.id, now, "missed", "scheduler", &json!({}))?;
+        if let Some(to) = &d.escalate_to {
+            alert_delivery(conn, d.id, d.message, d.case_id, to, "escalation", (now, send_at))?;
+        }
+        return Ok(None);
+    }
+    let reminders: Vec<i64> = serde_json::from_str(&d.reminders)?;
+    let behind = reminders.iter().filter(|at| **at <= now).count();
+    let done = usize::try_from(d.done).unwrap_or(0);
+    if behind > done {
+        if let Some(to) = &d.remind_to {
+            alert_delivery(conn, d.id, d.message, d.case_id, to, "reminder", (now, send_at))?;
+        }
+        let skipped = behind - done - 1;
+        event(
+            conn,
+            d.id,
+            now,
+            "reminded",
+            "scheduler",
+            &json!({"reminder": behind, "of": reminders.len(), "skipped": skipped}),
+        )?;
+    }
+    let next = next_alert(&reminders, behind.max(done), d.due_at);
+    conn.prepare_cached("UPDATE deadlines SET reminders_done = ?2, next_alert_at = ?3 WHERE id = ?1")?
+        .execute(params![d.id, behind.max(done) as i64, next])?;
+    Ok(Some(next))
 }
 
 const COLUMNS: &str = "d.id, c.case_ref, c.municipality, d.policy, d.title, d.scope, d.team, d.state, d.due_at, \
@@ -551,9 +670,9 @@ pub fn act(
             }
         }
         DeadlineAction::Reopen { reason } => {
-            let (reminders, due): (String, i64) = conn
-                .prepare_cached("SELECT reminders, due_at FROM deadlines WHERE id = ?1")?
-                .query_row([id], |row| Ok((row.get(0)?, row.get(1)?)))?;
+            let (reminders, due, case_id): (String, i64, i64) = conn
+                .prepare_cached("SELECT reminders, due_at, case_id FROM deadlines WHERE id = ?1")?
+                .query_row([id], |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)))?;
             let reminders: Vec<i64> = serde_json::from_str(&reminders)?;
             let behind = reminders.iter().filter(|r| **r <= now).count();
             // Past its due time it is missed again at once, without a second escalation.
@@ -568,6 +687,9 @@ pub fn act(
                  WHERE id = ?1",
             )?
             .execute(params![id, behind as i64, next, state])?;
+            if let Some(at) = next {
+                add_alarm(conn, at, case_id)?;
+            }
             let details = match reason {
                 Some(reason) => json!({ "reason": reason }),
                 None => json!({}),
@@ -665,19 +787,23 @@ pub fn deadline_rows(
     Ok(rows)
 }
 
-/// The open deadlines of `teams` due before `horizon` (found through the alert index: an open
-/// deadline's next alert is at the latest its due time) and their missed ones.
+const DIGEST_ITEMS: &str =
+    "SELECT x.team, c.case_ref, x.title, x.due_at, x.state FROM deadlines x JOIN cases c ON c.id = x.case_id
+     WHERE x.case_id IN (SELECT a.case_id FROM alarms a WHERE a.at < ?2)
+       AND x.next_alert_at IS NOT NULL AND x.next_alert_at < ?2 AND x.due_at < ?2 AND x.state = 'open'
+       AND x.team IN (SELECT value FROM json_each(?1))
+     UNION ALL
+     SELECT x.team, c.case_ref, x.title, x.due_at, x.state FROM deadlines x JOIN cases c ON c.id = x.case_id
+     WHERE x.state = 'missed' AND x.team IN (SELECT value FROM json_each(?1))
+     ORDER BY 4, 2";
+
+/// The open deadlines of `teams` due before `horizon` and their missed ones. The open ones are
+/// found through `alarms`: an open deadline's next alert is at the latest its due time, and every
+/// next alert before `horizon` has an alarm of its case before `horizon` (the module's
+/// invariant), so the cases with such an alarm hold them all; their rows decide as before.
 pub fn digest_items(conn: &Connection, teams: &[String], horizon: Timestamp) -> anyhow::Result<Vec<DigestItem>> {
     let teams = serde_json::to_string(teams)?;
-    let mut statement = conn.prepare_cached(
-        "SELECT x.team, c.case_ref, x.title, x.due_at, x.state FROM deadlines x JOIN cases c ON c.id = x.case_id
-         WHERE x.next_alert_at IS NOT NULL AND x.next_alert_at < ?2 AND x.due_at < ?2 AND x.state = 'open'
-           AND x.team IN (SELECT value FROM json_each(?1))
-         UNION ALL
-         SELECT x.team, c.case_ref, x.title, x.due_at, x.state FROM deadlines x JOIN cases c ON c.id = x.case_id
-         WHERE x.state = 'missed' AND x.team IN (SELECT value FROM json_each(?1))
-         ORDER BY 4, 2",
-    )?;
+    let mut statement = conn.prepare_cached(DIGEST_ITEMS)?;
     let items = statement
         .query_map(params![teams, micros(horizon)], |row| {
             let case_ref: String = row.get(1)?;
@@ -692,4 +818,287 @@ pub fn digest_items(conn: &Connection, teams: &[String], horizon: Timestamp) -> 
         })?
         .collect::<rusqlite::Result<Vec<_>>>()?;
     Ok(items)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::MetByResolving;
+    use rusqlite::StatementStatus;
+
+    /// A database at the current schema with cases 1 and 2 and a message on each.
+    fn database() -> Connection {
+        let conn = Connection::open_in_memory().unwrap();
+        super::super::migrate(&conn).unwrap();
+        conn.execute_batch(
+            "INSERT INTO cases VALUES (1, 'K-2026-000001', '751', 'citizen', x'01', x'03', 5, 6);
+             INSERT INTO cases VALUES (2, 'K-2026-000002', '751', 'citizen', x'02', x'03', 5, 6);
+             INSERT INTO messages VALUES (1, 'r-1', 'release-notice', 'kif', 'm-1', x'00', NULL, 1, 0, x'00', '{}', '[]');
+             INSERT INTO messages VALUES (2, 'r-2', 'release-notice', 'kif', 'm-2', x'00', NULL, 2, 0, x'00', '{}', '[]');",
+        )
+        .unwrap();
+        conn
+    }
+
+    fn at(micros: i64) -> Timestamp {
+        Timestamp::from_microsecond(micros).unwrap()
+    }
+
+    fn plan(policy: &str, due: i64, reminders: &[i64]) -> DeadlineChange {
+        DeadlineChange::Set(DeadlinePlan {
+            policy: policy.to_owned(),
+            title: policy.to_owned(),
+            scope: String::new(),
+            team: Some("team-a".to_owned()),
+            due_at: at(due),
+            reminders: reminders.iter().map(|r| at(*r)).collect(),
+            remind_to: Some("mail:team-a".to_owned()),
+            escalate_to: Some("lead:team-a".to_owned()),
+            meets: None,
+            reopens: false,
+        })
+    }
+
+    fn alarms(conn: &Connection) -> Vec<(i64, i64)> {
+        conn.prepare("SELECT at, case_id FROM alarms ORDER BY at, case_id")
+            .unwrap()
+            .query_map([], |row| Ok((row.get(0)?, row.get(1)?)))
+            .unwrap()
+            .collect::<rusqlite::Result<_>>()
+            .unwrap()
+    }
+
+    /// The invariant: every next alert has an alarm of its case at or before it.
+    fn assert_covered(conn: &Connection) {
+        let late: Vec<(i64, i64)> = conn
+            .prepare(
+                "SELECT d.id, d.next_alert_at FROM deadlines d WHERE d.next_alert_at IS NOT NULL
+                   AND NOT EXISTS (SELECT 1 FROM alarms a WHERE a.case_id = d.case_id AND a.at <= d.next_alert_at)",
+            )
+            .unwrap()
+            .query_map([], |row| Ok((row.get(0)?, row.get(1)?)))
+            .unwrap()
+            .collect::<rusqlite::Result<_>>()
+            .unwrap();
+        assert_eq!(late, Vec::new(), "deadlines whose next alert has no alarm in time");
+    }
+
+    /// (deadline, purpose) of every alert written, in the order written.
+    fn alerts(conn: &Connection) -> Vec<(i64, String)> {
+        conn.prepare("SELECT deadline, purpose FROM deliveries ORDER BY id")
+            .unwrap()
+            .query_map([], |row| Ok((row.get(0)?, row.get(1)?)))
+            .unwrap()
+            .collect::<rusqlite::Result<_>>()
+            .unwrap()
+    }
+
+    fn state(conn: &Connection, id: i64) -> (String, Option<i64>) {
+        conn.query_row(
+            "SELECT state, next_alert_at FROM deadlines WHERE id = ?1",
+            [id],
+            |row| Ok((row.get(0)?, row.get(1)?)),
+        )
+        .unwrap()
+    }
+
+    fn tick(conn: &Connection, now: i64) -> usize {
+        let looked = fire(conn, at(now), 64, SignedDuration::ZERO).unwrap();
+        assert_covered(conn);
+        looked
+    }
+
+    /// A message's deadlines make one alarm; a deadline moved earlier, a caseworker's reopening
+    /// and the tick's own re-arming each keep every next alert covered, so each alert fires on
+    /// time, and a stale alarm fires nothing.
+    #[test]
+    fn every_next_alert_has_an_alarm_in_time() {
+        let conn = database();
+        apply(
+            &conn,
+            &[plan("plan", 10_000, &[1_000, 5_000]), plan("housing", 20_000, &[])],
+            1,
+            1,
+            true,
+            "r-1",
+            at(10),
+        )
+        .unwrap();
+        assert_eq!(
+            alarms(&conn),
+            vec![(1_000, 1)],
+            "one alarm for the message's two deadlines"
+        );
+        assert_covered(&conn);
+        let (plan_id, housing_id) = (1, 2);
+
+        // The second message moves the housing deadline before the plan's first reminder.
+        apply(&conn, &[plan("housing", 800, &[])], 2, 1, false, "r-2", at(100)).unwrap();
+        assert_eq!(alarms(&conn), vec![(800, 1), (1_000, 1)]);
+        assert_covered(&conn);
+        assert_eq!(tick(&conn, 799), 0);
+        assert_eq!(tick(&conn, 800), 1, "the moved deadline fires at its new time");
+        assert_eq!(state(&conn, housing_id), ("missed".to_owned(), None));
+        assert_eq!(alerts(&conn), vec![(housing_id, "escalation".to_owned())]);
+        assert_eq!(alarms(&conn), vec![(1_000, 1)]);
+
+        // The plan's first reminder, then the tick's alarm at its second.
+        assert_eq!(tick(&conn, 1_000), 1);
+        assert_eq!(state(&conn, plan_id), ("open".to_owned(), Some(5_000)));
+        assert_eq!(alarms(&conn), vec![(5_000, 1)]);
+
+        // A caseworker meets it: the alarm is stale, and its tick fires nothing and leaves none.
+        let resolve = DeadlineAction::Resolve {
+            outcome: "plan".to_owned(),
+            meets: Vec::<MetByResolving>::new(),
+        };
+        act(&conn, plan_id, &resolve, "user:a", at(1_500)).unwrap();
+        assert_eq!(tick(&conn, 5_000), 0);
+        assert_eq!(alarms(&conn), Vec::new());
+
+        // Reopened after its second reminder's time: the due time is its next alert, with an alarm.
+        let reopen = DeadlineAction::Reopen { reason: None };
+        act(&conn, plan_id, &reopen, "user:a", at(6_000)).unwrap();
+        assert_eq!(state(&conn, plan_id), ("open".to_owned(), Some(10_000)));
+        assert_eq!(alarms(&conn), vec![(10_000, 1)]);
+        assert_covered(&conn);
+        assert_eq!(tick(&conn, 9_999), 0);
+        assert_eq!(tick(&conn, 10_000), 1);
+        assert_eq!(state(&conn, plan_id), ("missed".to_owned(), None));
+        assert_eq!(
+            alerts(&conn),
+            vec![
+                (housing_id, "escalation".to_owned()),
+                (plan_id, "reminder".to_owned()),
+                (plan_id, "escalation".to_owned())
+            ]
+        );
+        assert_eq!(alarms(&conn), Vec::new());
+    }
+
+    /// Alerts of several cases go out in the order of their times, as with one index over all
+    /// deadlines; a call with a limit below what is due returns at least the limit, and the
+    /// next call (which the scheduler makes then) fires the rest.
+    #[test]
+    fn alerts_go_out_earliest_first_across_cases() {
+        let conn = database();
+        apply(
+            &conn,
+            &[plan("a", 100, &[]), plan("c", 300, &[])],
+            1,
+            1,
+            true,
+            "r-1",
+            at(10),
+        )
+        .unwrap();
+        apply(&conn, &[plan("b", 200, &[])], 2, 2, true, "r-2", at(10)).unwrap();
+        assert_eq!(alarms(&conn), vec![(100, 1), (200, 2)]);
+        assert_eq!(tick(&conn, 400), 3);
+        let order: Vec<i64> = alerts(&conn).into_iter().map(|(id, _)| id).collect();
+        assert_eq!(
+            order,
+            vec![1, 3, 2],
+            "case 1's at 100, case 2's at 200, case 1's at 300"
+        );
+
+        let conn = database();
+        apply(
+            &conn,
+            &[plan("a", 100, &[]), plan("c", 300, &[])],
+            1,
+            1,
+            true,
+            "r-1",
+            at(10),
+        )
+        .unwrap();
+        apply(&conn, &[plan("b", 200, &[])], 2, 2, true, "r-2", at(10)).unwrap();
+        assert_eq!(
+            fire(&conn, at(400), 1, SignedDuration::ZERO).unwrap(),
+            2,
+            "case 1's two"
+        );
+        assert_covered(&conn);
+        assert_eq!(fire(&conn, at(400), 1, SignedDuration::ZERO).unwrap(), 1);
+        assert_eq!(fire(&conn, at(400), 1, SignedDuration::ZERO).unwrap(), 0);
+        assert_eq!(alerts(&conn).len(), 3);
+    }
+
+    /// The digest finds the open deadlines through the alarms due before its horizon and the
+    /// missed ones through their index: it reads no deadline beyond those.
+    #[test]
+    fn the_digest_reads_the_deadlines_of_cases_with_an_alarm() {
+        let conn = database();
+        apply(
+            &conn,
+            &[plan("a", 1_000, &[500]), plan("b", 9_000, &[])],
+            1,
+            1,
+            true,
+            "r-1",
+            at(10),
+        )
+        .unwrap();
+        apply(&conn, &[plan("c", 3_000, &[])], 2, 2, true, "r-2", at(10)).unwrap();
+        let steps: Vec<String> = conn
+            .prepare(&format!("EXPLAIN QUERY PLAN {DIGEST_ITEMS}"))
+            .unwrap()
+            .query_map(params!["[\"team-a\"]", 2_000], |row| row.get(3))
+            .unwrap()
+            .collect::<rusqlite::Result<_>>()
+            .unwrap();
+        assert!(
+            !steps
+                .iter()
+                .any(|step| step.starts_with("SCAN x") || step.starts_with("SCAN c")),
+            "no scan of the deadlines or cases: {steps:?}"
+        );
+        let items = digest_items(&conn, &["team-a".to_owned()], at(2_000)).unwrap();
+        let titles: Vec<&str> = items.iter().map(|i| i.title.as_str()).collect();
+        assert_eq!(titles, vec!["a"], "due before the horizon: a; b and c are later");
+        let items = digest_items(&conn, &["team-a".to_owned()], at(9_500)).unwrap();
+        let titles: Vec<&str> = items.iter().map(|i| i.title.as_str()).collect();
+        assert_eq!(titles, vec!["a", "c", "b"]);
+    }
+
+    /// The statements of the alarms are not prepared again when their bound values change
+    /// (docs/benchmarks.md, "The writer's work per message").
+    #[test]
+    fn the_alarms_statements_are_prepared_once() {
+        let conn = database();
+        for (message, case, now) in [(1, 1, 10), (2, 2, 20)] {
+            apply(
+                &conn,
+                &[plan("a", 1_000 * now, &[100 * now])],
+                message,
+                case,
+                case == 1,
+                "r",
+                at(now),
+            )
+            .unwrap();
+        }
+        apply(&conn, &[plan("a", 5_000, &[])], 2, 1, false, "r", at(30)).unwrap();
+        for now in [1_000, 2_000, 5_000, 20_000] {
+            tick(&conn, now);
+        }
+        for sql in [
+            "SELECT at, case_id FROM alarms WHERE at <= ?1 ORDER BY at, case_id",
+            "DELETE FROM alarms WHERE (at, case_id) <= (?1, ?2)",
+            "INSERT OR IGNORE INTO alarms (at, case_id) VALUES (?1, ?2)",
+            "SELECT id, message, state, due_at, reminders, reminders_done, remind_to, escalate_to, next_alert_at
+                 FROM deadlines WHERE case_id = ?1",
+            "SELECT id, due_at, state, resolved_by, next_alert_at FROM deadlines
+                 WHERE case_id = ?1 AND policy = ?2 AND scope = ?3",
+        ] {
+            let statement = conn.prepare_cached(sql).unwrap();
+            assert!(statement.get_status(StatementStatus::VmStep) > 0, "not run: {sql}");
+            assert_eq!(
+                statement.get_status(StatementStatus::RePrepare),
+                0,
+                "prepared again: {sql}"
+            );
+        }
+    }
 }

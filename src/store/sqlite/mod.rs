@@ -44,6 +44,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0013_layout.sql"),
     include_str!("migrations/0014_deadline_parents.sql"),
     include_str!("migrations/0015_deliveries_ids.sql"),
+    include_str!("migrations/0016_alarms.sql"),
 ];
 
 const STATEMENT_CACHE: usize = 128;
@@ -779,21 +780,114 @@ mod tests {
             )
             .unwrap();
         assert_eq!(linked, ("reminded".to_owned(), "dlv_1".to_owned()));
-        // The scheduler's alerts and the case's deadlines are still found through their indexes.
-        let plan: String = conn
-            .query_row(
-                "EXPLAIN QUERY PLAN SELECT id FROM deadlines WHERE next_alert_at IS NOT NULL AND next_alert_at <= 800
-                 ORDER BY next_alert_at LIMIT 10",
-                [],
-                |row| row.get(3),
-            )
-            .unwrap();
-        assert!(plan.contains("deadlines_alerts"), "{plan}");
+        // The scheduler's alarms (0016) and the case's deadlines are found through their keys.
+        let plan = |sql: &str| -> Vec<String> {
+            conn.prepare(&format!("EXPLAIN QUERY PLAN {sql}"))
+                .unwrap()
+                .query_map([800], |row| row.get(3))
+                .unwrap()
+                .collect::<rusqlite::Result<_>>()
+                .unwrap()
+        };
+        let due = plan("SELECT at, case_id FROM alarms WHERE at <= ?1 ORDER BY at, case_id");
+        assert_eq!(
+            due,
+            vec!["SEARCH alarms USING PRIMARY KEY (at<?)".to_owned()],
+            "the due alarms from the primary key, in its order"
+        );
+        let taken = plan("DELETE FROM alarms WHERE (at, case_id) <= (?1, ?1)");
+        assert_eq!(
+            taken,
+            vec!["SEARCH alarms USING PRIMARY KEY ((at,case_id)<(?,?))".to_owned()],
+            "the alarms taken deleted as one range of the primary key"
+        );
+        let of_case = plan("SELECT id, next_alert_at FROM deadlines WHERE case_id = ?1");
+        assert!(
+            of_case.len() == 1 && of_case[0].contains("deadlines_by_case (case_id=?)"),
+            "a case's deadlines through deadlines_by_case: {of_case:?}"
+        );
         let orphan = conn.execute(
             "INSERT INTO deadline_events (deadline, at, event, actor, details) VALUES (10, 7, 'met', 'scheduler', '{}')",
             [],
         );
         assert!(orphan.is_err(), "an event still needs its deadline");
+    }
+
+    /// A database of schema version 15 comes through 0016 with one alarm per case at its earliest
+    /// next alert (none for a case with nothing ahead) and without the index of every next alert;
+    /// the tick then fires the open deadlines when they fall due.
+    #[test]
+    fn the_alarms_migration_gives_open_deadlines_their_alarms() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("old.db");
+        let deadline = |id: i64, case: i64, state: &str, due: i64, reminders: &str, next: &str| {
+            format!(
+                "INSERT INTO deadlines VALUES ({id}, {case}, {case}, 'p{id}', '', 'Plan', 'team-a', '{state}', {due},
+                     '{reminders}', 0, 'mail:team-a', 'lead:team-a', {next}, 5, 'receipt:r-{case}', NULL, NULL, NULL);"
+            )
+        };
+        database_at(
+            &path,
+            15,
+            &[
+                "INSERT INTO cases VALUES (1, 'K-2026-000001', '751', 'citizen', x'01', x'03', 5, 6);
+                 INSERT INTO cases VALUES (2, 'K-2026-000002', '751', 'citizen', x'02', x'03', 5, 6);
+                 INSERT INTO cases VALUES (3, 'K-2026-000003', '751', 'citizen', x'03', x'03', 5, 6);
+                 INSERT INTO messages VALUES (1, 'r-1', 'release-notice', 'kif', 'm-1', x'00', NULL, 1, 0, x'00', '{}', '[]');
+                 INSERT INTO messages VALUES (2, 'r-2', 'release-notice', 'kif', 'm-2', x'00', NULL, 2, 0, x'00', '{}', '[]');
+                 INSERT INTO messages VALUES (3, 'r-3', 'release-notice', 'kif', 'm-3', x'00', NULL, 3, 0, x'00', '{}', '[]');"
+                    .to_owned(),
+                deadline(1, 1, "open", 1_000, "[400]", "400"),
+                deadline(2, 1, "open", 2_000, "[]", "2000"),
+                deadline(3, 2, "open", 700, "[]", "700"),
+                deadline(4, 3, "met", 900, "[]", "NULL"),
+            ]
+            .concat(),
+        );
+        drop(SqliteStore::open(&path, 1, 10).unwrap());
+        let conn = Connection::open(&path).unwrap();
+        let version: i64 = conn.query_row("PRAGMA user_version", [], |row| row.get(0)).unwrap();
+        assert_eq!(version, MIGRATIONS.len() as i64);
+        let alarms = |conn: &Connection| -> Vec<(i64, i64)> {
+            conn.prepare("SELECT at, case_id FROM alarms ORDER BY at, case_id")
+                .unwrap()
+                .query_map([], |row| Ok((row.get(0)?, row.get(1)?)))
+                .unwrap()
+                .collect::<rusqlite::Result<_>>()
+                .unwrap()
+        };
+        assert_eq!(alarms(&conn), vec![(400, 1), (700, 2)]);
+        let alert_index: i64 = conn
+            .query_row(
+                "SELECT COUNT(*) FROM sqlite_master WHERE type = 'index' AND name = 'deadlines_alerts'",
+                [],
+                |row| row.get(0),
+            )
+            .unwrap();
+        assert_eq!(alert_index, 0, "the index of every next alert is gone");
+        let fire = |now: i64| {
+            let now = Timestamp::from_microsecond(now).unwrap();
+            deadlines::fire(&conn, now, 64, jiff::SignedDuration::ZERO).unwrap()
+        };
+        let alerts = || -> Vec<(i64, String)> {
+            conn.prepare("SELECT deadline, purpose FROM deliveries ORDER BY id")
+                .unwrap()
+                .query_map([], |row| Ok((row.get(0)?, row.get(1)?)))
+                .unwrap()
+                .collect::<rusqlite::Result<_>>()
+                .unwrap()
+        };
+        assert_eq!(fire(399), 0);
+        assert_eq!(fire(700), 2, "the reminder at 400 and the breach at 700");
+        assert_eq!(alerts(), vec![(1, "reminder".to_owned()), (3, "escalation".to_owned())]);
+        assert_eq!(
+            alarms(&conn),
+            vec![(1_000, 1)],
+            "case 1 at its next alert, its due time"
+        );
+        assert_eq!(fire(2_000), 2);
+        assert_eq!(alerts().len(), 4);
+        assert_eq!(alarms(&conn), Vec::new());
     }
 
     /// A database of schema version 13 comes through 0015 (which rebuilds `deliveries` without the
