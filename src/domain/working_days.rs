@@ -176,6 +176,12 @@ impl Calendar {
         if let Some((year, of_year)) = self.working_day_from(day, n) {
             return date_of_year(year, of_year);
         }
+        self.add_working_days_one_by_one(day, n)
+    }
+
+    /// [`Self::add_working_days`] a day at a time: for the years outside the bitmap, and as the
+    /// reference the bitmap is tested against.
+    fn add_working_days_one_by_one(&self, day: Date, n: i32) -> Option<Date> {
         let mut current = day;
         let mut left = n.abs();
         while left > 0 {
@@ -263,17 +269,7 @@ mod tests {
     #[test]
     fn counting_in_the_bitmap_gives_what_counting_day_by_day_gives() {
         let cal = danish();
-        let day_by_day = |day: Date, n: i32| {
-            let mut current = day;
-            let mut left = n.abs();
-            while left > 0 {
-                current = if n < 0 { current.yesterday() } else { current.tomorrow() }.ok()?;
-                if cal.is_working_day(current) {
-                    left -= 1;
-                }
-            }
-            Some(current)
-        };
+        let day_by_day = |day: Date, n: i32| cal.add_working_days_one_by_one(day, n);
         for year in [1900, 1901, 1999, 2000, 2023, 2024, 2026, 2100, 2199, 2200] {
             let mut day = date(year, 1, 1).yesterday().unwrap().yesterday().unwrap();
             for _ in 0..40 {

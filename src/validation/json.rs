@@ -195,8 +195,25 @@ fn needs_escape(bytes: &[u8]) -> bool {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
+
+    /// Every JSON document under schemas/examples (valid and invalid ones), with its path.
+    pub(crate) fn schema_examples() -> Vec<(std::path::PathBuf, Value)> {
+        let mut examples = Vec::new();
+        let mut folders = vec![std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("schemas/examples")];
+        while let Some(folder) = folders.pop() {
+            for entry in std::fs::read_dir(folder).unwrap() {
+                let path = entry.unwrap().path();
+                if path.is_dir() {
+                    folders.push(path);
+                } else if let Ok(document) = serde_json::from_slice::<Value>(&std::fs::read(&path).unwrap()) {
+                    examples.push((path, document));
+                }
+            }
+        }
+        examples
+    }
 
     #[test]
     fn reads_what_serde_json_reads() {
@@ -239,28 +256,13 @@ mod tests {
             String::from_utf8(ours).unwrap(),
             serde_json::to_string(&document).unwrap()
         );
-        let mut examples = 0;
-        let mut folders = vec![std::path::PathBuf::from(concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/schemas/examples"
-        ))];
-        while let Some(folder) = folders.pop() {
-            for entry in std::fs::read_dir(folder).unwrap() {
-                let path = entry.unwrap().path();
-                if path.is_dir() {
-                    folders.push(path);
-                    continue;
-                }
-                let Ok(document) = serde_json::from_slice::<Value>(&std::fs::read(&path).unwrap()) else {
-                    continue;
-                };
-                let mut ours = Vec::new();
-                write_compact(&mut ours, &document);
-                assert_eq!(ours, serde_json::to_vec(&document).unwrap(), "{}", path.display());
-                examples += 1;
-            }
+        let examples = schema_examples();
+        for (path, document) in &examples {
+            let mut ours = Vec::new();
+            write_compact(&mut ours, document);
+            assert_eq!(ours, serde_json::to_vec(document).unwrap(), "{}", path.display());
         }
-        assert!(examples >= 10, "{examples}");
+        assert!(examples.len() >= 10, "{}", examples.len());
     }
 
     #[test]

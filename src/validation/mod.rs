@@ -375,24 +375,13 @@ mod tests {
     /// every kind (read as each of the three kinds, so that absent members are covered too).
     #[test]
     fn the_summary_text_is_the_summary_value_serialised() {
-        let mut folders = vec![std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("schemas/examples")];
         let mut compared = 0;
-        while let Some(folder) = folders.pop() {
-            for entry in std::fs::read_dir(&folder).unwrap() {
-                let path = entry.unwrap().path();
-                if path.is_dir() {
-                    folders.push(path);
-                    continue;
-                }
-                let Ok(document) = serde_json::from_slice::<Value>(&std::fs::read(&path).unwrap()) else {
-                    continue;
-                };
-                for kind in [Kind::ReleaseNotice, Kind::HousingOffer, Kind::JobcenterMessage] {
-                    let text = summary_text(kind, &document);
-                    assert_eq!(text, summary(kind, &document).to_string(), "{}", path.display());
-                    assert_eq!(serde_json::from_str::<Value>(&text).unwrap(), summary(kind, &document));
-                    compared += 1;
-                }
+        for (path, document) in json::tests::schema_examples() {
+            for kind in [Kind::ReleaseNotice, Kind::HousingOffer, Kind::JobcenterMessage] {
+                let text = summary_text(kind, &document);
+                assert_eq!(text, summary(kind, &document).to_string(), "{}", path.display());
+                assert_eq!(serde_json::from_str::<Value>(&text).unwrap(), summary(kind, &document));
+                compared += 1;
             }
         }
         assert!(compared >= 30, "{compared}");

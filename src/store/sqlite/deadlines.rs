@@ -821,7 +821,7 @@ pub fn digest_items(conn: &Connection, teams: &[String], horizon: Timestamp) -> 
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use super::*;
     use crate::store::MetByResolving;
     use rusqlite::StatementStatus;
@@ -859,7 +859,8 @@ mod tests {
         })
     }
 
-    fn alarms(conn: &Connection) -> Vec<(i64, i64)> {
+    /// The alarms, in their key's order: `(at, case_id)`.
+    pub(in crate::store::sqlite) fn alarms(conn: &Connection) -> Vec<(i64, i64)> {
         conn.prepare("SELECT at, case_id FROM alarms ORDER BY at, case_id")
             .unwrap()
             .query_map([], |row| Ok((row.get(0)?, row.get(1)?)))
@@ -918,7 +919,7 @@ mod tests {
             &conn,
             &[plan("plan", 10_000, &[1_000, 5_000]), plan("housing", 20_000, &[])],
             1,
-            1,
+            (1, &[]),
             true,
             "r-1",
             at(10),
@@ -933,7 +934,7 @@ mod tests {
         let (plan_id, housing_id) = (1, 2);
 
         // The second message moves the housing deadline before the plan's first reminder.
-        apply(&conn, &[plan("housing", 800, &[])], 2, 1, false, "r-2", at(100)).unwrap();
+        apply(&conn, &[plan("housing", 800, &[])], 2, (1, &[]), false, "r-2", at(100)).unwrap();
         assert_eq!(alarms(&conn), vec![(800, 1), (1_000, 1)]);
         assert_covered(&conn);
         assert_eq!(tick(&conn, 799), 0);
@@ -981,18 +982,23 @@ mod tests {
     /// next call (which the scheduler makes then) fires the rest.
     #[test]
     fn alerts_go_out_earliest_first_across_cases() {
-        let conn = database();
-        apply(
-            &conn,
-            &[plan("a", 100, &[]), plan("c", 300, &[])],
-            1,
-            1,
-            true,
-            "r-1",
-            at(10),
-        )
-        .unwrap();
-        apply(&conn, &[plan("b", 200, &[])], 2, 2, true, "r-2", at(10)).unwrap();
+        // Case 1 with deadlines due at 100 and 300, case 2 with one due at 200.
+        let two_cases = || {
+            let conn = database();
+            apply(
+                &conn,
+                &[plan("a", 100, &[]), plan("c", 300, &[])],
+                1,
+                (1, &[]),
+                true,
+                "r-1",
+                at(10),
+            )
+            .unwrap();
+            apply(&conn, &[plan("b", 200, &[])], 2, (2, &[]), true, "r-2", at(10)).unwrap();
+            conn
+        };
+        let conn = two_cases();
         assert_eq!(alarms(&conn), vec![(100, 1), (200, 2)]);
         assert_eq!(tick(&conn, 400), 3);
         let order: Vec<i64> = alerts(&conn).into_iter().map(|(id, _)| id).collect();
@@ -1002,18 +1008,7 @@ mod tests {
             "case 1's at 100, case 2's at 200, case 1's at 300"
         );
 
-        let conn = database();
-        apply(
-            &conn,
-            &[plan("a", 100, &[]), plan("c", 300, &[])],
-            1,
-            1,
-            true,
-            "r-1",
-            at(10),
-        )
-        .unwrap();
-        apply(&conn, &[plan("b", 200, &[])], 2, 2, true, "r-2", at(10)).unwrap();
+        let conn = two_cases();
         assert_eq!(
             fire(&conn, at(400), 1, SignedDuration::ZERO).unwrap(),
             2,
@@ -1034,13 +1029,13 @@ mod tests {
             &conn,
             &[plan("a", 1_000, &[500]), plan("b", 9_000, &[])],
             1,
-            1,
+            (1, &[]),
             true,
             "r-1",
             at(10),
         )
         .unwrap();
-        apply(&conn, &[plan("c", 3_000, &[])], 2, 2, true, "r-2", at(10)).unwrap();
+        apply(&conn, &[plan("c", 3_000, &[])], 2, (2, &[]), true, "r-2", at(10)).unwrap();
         let steps: Vec<String> = conn
             .prepare(&format!("EXPLAIN QUERY PLAN {DIGEST_ITEMS}"))
             .unwrap()
@@ -1072,14 +1067,14 @@ mod tests {
                 &conn,
                 &[plan("a", 1_000 * now, &[100 * now])],
                 message,
-                case,
+                (case, &[]),
                 case == 1,
                 "r",
                 at(now),
             )
             .unwrap();
         }
-        apply(&conn, &[plan("a", 5_000, &[])], 2, 1, false, "r", at(30)).unwrap();
+        apply(&conn, &[plan("a", 5_000, &[])], 2, (1, &[]), false, "r", at(30)).unwrap();
         for now in [1_000, 2_000, 5_000, 20_000] {
             tick(&conn, now);
         }

@@ -848,14 +848,7 @@ mod tests {
         let conn = Connection::open(&path).unwrap();
         let version: i64 = conn.query_row("PRAGMA user_version", [], |row| row.get(0)).unwrap();
         assert_eq!(version, MIGRATIONS.len() as i64);
-        let alarms = |conn: &Connection| -> Vec<(i64, i64)> {
-            conn.prepare("SELECT at, case_id FROM alarms ORDER BY at, case_id")
-                .unwrap()
-                .query_map([], |row| Ok((row.get(0)?, row.get(1)?)))
-                .unwrap()
-                .collect::<rusqlite::Result<_>>()
-                .unwrap()
-        };
+        let alarms = deadlines::tests::alarms;
         assert_eq!(alarms(&conn), vec![(400, 1), (700, 2)]);
         let alert_index: i64 = conn
             .query_row(
