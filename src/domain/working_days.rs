@@ -288,7 +288,6 @@ mod tests {
             cal.add_working_days(date(1800, 6, 1), 3),
             day_by_day(date(1800, 6, 1), 3)
         );
-        assert_eq!(cal.add_working_days(date(9999, 12, 30), 5), None);
         for year in [2023, 2024, 2100, 2000] {
             let mut day = date(year, 1, 1);
             while day.year() == year {
@@ -326,13 +325,6 @@ mod tests {
         // 16:00 Copenhagen time on the last day of year 9999 is beyond the last instant.
         assert_eq!(cal.due_at(date(9999, 12, 31)), None);
         assert_eq!(cal.add_working_days(date(9999, 12, 30), 5), None);
-        for year in [2023, 2024, 2100, 2000] {
-            let mut day = date(year, 1, 1);
-            while day.year() == year {
-                assert_eq!(date_of_year(year, day.day_of_year()), Some(day));
-                day = day.tomorrow().unwrap();
-            }
-        }
         assert_eq!(cal.add_working_days(date(-9999, 1, 3), -5), None);
         assert!(cal.due_at(date(2199, 12, 31)).is_some());
     }
