@@ -380,15 +380,19 @@ fn alert_delivery(
 /// The due deadlines are found through the due alarms (earliest first): each alarm taken is
 /// deleted, its case's deadlines are read (through `deadlines_by_case`), those whose next alert
 /// has come are fired, earliest first, and the case gets one alarm at its next alert still set.
-/// Alarms are taken until `limit` deadlines were looked at or none is due any more, so that a
-/// return below `limit` still means that nothing due is left (the scheduler loops on it), even
-/// when stale alarms found nothing. Returns how many deadlines it looked at.
+/// Alarms are taken until `limit` deadlines were looked at, `limit` alarms were taken (stale
+/// ones find nothing) or none is due any more. Returns how many deadlines it looked at, or
+/// `limit` when it stopped at `limit` alarms: a return below `limit` means that nothing due is
+/// left, and the scheduler asks again otherwise.
 pub fn fire(conn: &Connection, now: Timestamp, limit: usize, alert_delay: SignedDuration) -> anyhow::Result<usize> {
     let send_at = micros(now.saturating_add(alert_delay).unwrap_or(now));
     let now = micros(now);
     let mut looked = 0;
-    while looked < limit {
-        let wanted = limit - looked;
+    // Alarms taken, stale ones too: a job stops at `limit` of them as well, so that a backlog
+    // of stale alarms (deadlines met or moved later) never holds the writer for long.
+    let mut taken = 0;
+    while looked < limit && taken < limit {
+        let wanted = limit - looked.max(taken);
         // The first `wanted` rows read, without `LIMIT ?2`: SQLite 3.54 prepares a statement
         // again whenever the value bound to its LIMIT changes, and `wanted` does.
         let alarms: Vec<(i64, i64)> = conn
@@ -454,11 +458,14 @@ pub fn fire(conn: &Connection, now: Timestamp, limit: usize, alert_delay: Signed
             }
         }
         looked += due.len();
+        taken += alarms.len();
         if alarms.len() < wanted {
-            break;
+            return Ok(looked);
         }
     }
-    Ok(looked)
+    // Stopped at the limit: more may be due, and the caller asks again while a job answers
+    // `limit` (the scheduler's loop).
+    Ok(looked.max(limit))
 }
 
 /// A deadline whose next alert has come, as the tick read it.
@@ -974,6 +981,24 @@ pub(super) mod tests {
                 (plan_id, "escalation".to_owned())
             ]
         );
+        assert_eq!(alarms(&conn), Vec::new());
+    }
+
+    /// A backlog of stale alarms (cases whose deadlines were met or moved later) is worked off
+    /// `limit` alarms a job, each job answering `limit` so that the scheduler asks again, and
+    /// a real alert behind them still goes out.
+    #[test]
+    fn stale_alarms_are_taken_a_limit_at_a_time() {
+        let conn = database();
+        apply(&conn, &[plan("a", 100, &[])], 1, (1, &[]), true, "r-1", at(10)).unwrap();
+        conn.execute_batch("INSERT INTO alarms (at, case_id) VALUES (50, 7), (50, 8), (50, 9)")
+            .unwrap();
+        let fire = |limit| fire(&conn, at(400), limit, SignedDuration::ZERO).unwrap();
+        assert_eq!(fire(2), 2, "two stale alarms taken, nothing looked at");
+        assert_eq!(alarms(&conn), vec![(50, 9), (100, 1)]);
+        assert_eq!(fire(2), 2, "the last stale one and case 1's, whose deadline fires");
+        assert_eq!(alerts(&conn).len(), 1);
+        assert_eq!(fire(2), 0, "nothing due is left");
         assert_eq!(alarms(&conn), Vec::new());
     }
 

@@ -81,25 +81,25 @@ pub fn file_message(conn: &Connection, m: &NewMessage) -> anyhow::Result<SubmitO
     };
     // The subject's cases in every municipality, in one search of the subject index: the one
     // here is the message's; a citizen's others are what a transfer closes (deadlines::apply),
-    // which searched the same index again for them.
-    let mut other_cases = Vec::new();
-    let case = match earlier_offer {
-        Some(case) => Some(case),
+    // which searched the same index again for them. A message filed on the case of the offer it
+    // follows (a citizen's case, when the offer named one) has that case's subject instead.
+    let (case, other_cases) = match earlier_offer {
+        Some((id, case_ref)) => {
+            let (hash, kind): ([u8; 16], String) = conn
+                .prepare_cached("SELECT subject_hash, subject_kind FROM cases WHERE id = ?1")?
+                .query_row([id], |row| Ok((row.get(0)?, row.get(1)?)))?;
+            let others = match kind.as_str() {
+                "citizen" => subject_cases(conn, &hash, |case, _| case != id)?.1,
+                _ => Vec::new(),
+            };
+            (Some((id, case_ref)), others)
+        }
         None => {
-            let mut here = None;
-            let mut rows = conn
-                .prepare_cached("SELECT id, case_ref, municipality, subject_kind FROM cases WHERE subject_hash = ?1")?;
-            let mut rows = rows.query([m.subject.match_hash])?;
-            while let Some(row) = rows.next()? {
-                let id: i64 = row.get(0)?;
-                if row.get_ref(2)?.as_str()? == municipality {
-                    here = Some((id, row.get::<_, String>(1)?));
-                } else if m.subject.kind == SubjectKind::Citizen && row.get_ref(3)?.as_str()? == "citizen" {
-                    other_cases.push(id);
-                }
+            let (here, others) = subject_cases(conn, &m.subject.match_hash, |_, place| place != municipality)?;
+            match m.subject.kind {
+                SubjectKind::Citizen => (here, others),
+                _ => (here, Vec::new()),
             }
-            other_cases.sort_unstable();
-            here
         }
     };
     let new_case = case.is_none();
@@ -174,6 +174,33 @@ pub fn file_message(conn: &Connection, m: &NewMessage) -> anyhow::Result<SubmitO
         warnings: m.warnings.clone(),
         deliveries,
     }))
+}
+
+/// A case's id and reference.
+type CaseHead = (i64, String);
+
+/// The cases of a subject (its keyed hash): the one that `other` rejects (by id and
+/// municipality), with its reference, and the ids of the citizen cases it accepts, ascending.
+fn subject_cases(
+    conn: &Connection,
+    hash: &[u8; 16],
+    other: impl Fn(i64, &str) -> bool,
+) -> anyhow::Result<(Option<CaseHead>, Vec<i64>)> {
+    let mut here = None;
+    let mut others = Vec::new();
+    let mut statement =
+        conn.prepare_cached("SELECT id, case_ref, municipality, subject_kind FROM cases WHERE subject_hash = ?1")?;
+    let mut rows = statement.query([hash])?;
+    while let Some(row) = rows.next()? {
+        let id: i64 = row.get(0)?;
+        if !other(id, row.get_ref(2)?.as_str()?) {
+            here = Some((id, row.get::<_, String>(1)?));
+        } else if row.get_ref(3)?.as_str()? == "citizen" {
+            others.push(id);
+        }
+    }
+    others.sort_unstable();
+    Ok((here, others))
 }
 
 pub fn receipt(conn: &Connection, receipt_id: &str) -> anyhow::Result<Option<Receipt>> {
@@ -341,4 +368,38 @@ pub fn key_check(conn: &Connection, value: &str) -> anyhow::Result<KeyCheck> {
             KeyCheck::FirstUse
         }
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rusqlite::StatementStatus;
+
+    /// A citizen's cases are read in one search, the one of the municipality apart from the
+    /// others (citizen cases only, ascending), and SQLite keeps the statement prepared whatever
+    /// the hash bound.
+    #[test]
+    fn a_subjects_cases_are_read_in_one_search() {
+        let conn = Connection::open_in_memory().unwrap();
+        super::super::migrate(&conn).unwrap();
+        let hash = [7u8; 16];
+        for (id, municipality, kind) in [(3, "751", "citizen"), (1, "101", "citizen"), (2, "147", "citizen")] {
+            conn.execute(
+                "INSERT INTO cases VALUES (?1, ?2, ?3, ?4, ?5, NULL, 5, 6)",
+                params![id, format!("K-2026-00000{id}"), municipality, kind, hash],
+            )
+            .unwrap();
+        }
+        let (here, others) = subject_cases(&conn, &hash, |_, place| place != "751").unwrap();
+        assert_eq!(here, Some((3, "K-2026-000003".to_owned())));
+        assert_eq!(others, vec![1, 2]);
+        let (here, others) = subject_cases(&conn, &hash, |id, _| id != 2).unwrap();
+        assert_eq!((here.map(|(id, _)| id), others), (Some(2), vec![1, 3]));
+        assert_eq!(subject_cases(&conn, &[8; 16], |_, _| true).unwrap(), (None, Vec::new()));
+        let statement = conn
+            .prepare_cached("SELECT id, case_ref, municipality, subject_kind FROM cases WHERE subject_hash = ?1")
+            .unwrap();
+        assert!(statement.get_status(StatementStatus::VmStep) > 0);
+        assert_eq!(statement.get_status(StatementStatus::RePrepare), 0);
+    }
 }
