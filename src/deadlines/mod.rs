@@ -283,6 +283,10 @@ impl Policies {
                 }),
             });
         }
+        // The team's destination keys, made once for all the policies that apply.
+        let team = arrival.team.map(str::to_owned);
+        let mailbox = arrival.team.map(|t| Target::Mailbox(t.to_owned()).key());
+        let lead = arrival.team.map(|t| Target::Lead(t.to_owned()).key());
         for policy in self.policies.iter().filter(|p| p.kinds.contains(&arrival.kind)) {
             let scope = match policy.scope {
                 Scope::Message => format!("message:{}", arrival.receipt_id),
@@ -336,17 +340,15 @@ impl Policies {
                 policy: policy.id.clone(),
                 title: policy.title.clone(),
                 scope,
-                team: arrival.team.map(str::to_owned),
+                team: team.clone(),
                 due_at,
                 reminders,
-                remind_to: arrival.team.map(|t| Target::Mailbox(t.to_owned()).key()),
-                escalate_to: arrival.team.map(|t| {
-                    if policy.escalate_to_lead {
-                        Target::Lead(t.to_owned()).key()
-                    } else {
-                        Target::Mailbox(t.to_owned()).key()
-                    }
-                }),
+                remind_to: mailbox.clone(),
+                escalate_to: if policy.escalate_to_lead {
+                    lead.clone()
+                } else {
+                    mailbox.clone()
+                },
                 meets: stated.as_ref().filter(|(home, _)| *home).map(|(_, v)| v.clone()),
                 reopens: stated.as_ref().is_some_and(|(home, _)| !home),
             }));
