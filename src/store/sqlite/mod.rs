@@ -574,6 +574,11 @@ mod tests {
 
     /// A database file at schema version `version` (its first migrations applied, foreign keys
     /// checked) holding `rows`, as an older gateway left it.
+    /// Case 1 and a message on it, rows that every schema version since 11 takes.
+    const CASE_AND_MESSAGE: &str =
+        "INSERT INTO cases VALUES (1, 'K-2026-000001', '751', 'citizen', x'0102', x'03', 5, 6);
+         INSERT INTO messages VALUES (1, 'r-1', 'release-notice', 'kif', 'm-1', x'00', NULL, 1, 0, x'00', '{}', '[]');";
+
     fn database_at(path: &std::path::Path, version: usize, rows: &str) {
         let conn = Connection::open(path).unwrap();
         conn.execute_batch("PRAGMA journal_mode = WAL; PRAGMA foreign_keys = ON;")
@@ -643,12 +648,7 @@ mod tests {
     fn the_cases_rebuild_keeps_the_cases_and_their_uniqueness() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("old.db");
-        database_at(
-            &path,
-            11,
-            "INSERT INTO cases VALUES (1, 'K-2026-000001', '751', 'citizen', x'0102', x'03', 5, 6);
-                 INSERT INTO messages VALUES (1, 'r-1', 'release-notice', 'kif', 'm-1', x'00', NULL, 1, 0, x'00', '{}', '[]');",
-        );
+        database_at(&path, 11, CASE_AND_MESSAGE);
         drop(SqliteStore::open(&path, 1, 10).unwrap());
         let conn = Connection::open(&path).unwrap();
         conn.execute_batch("PRAGMA foreign_keys = ON;").unwrap();
@@ -720,15 +720,15 @@ mod tests {
         database_at(
             &path,
             13,
-            "INSERT INTO cases VALUES (1, 'K-2026-000001', '751', 'citizen', x'0102', x'03', 5, 6);
-                 INSERT INTO messages VALUES (1, 'r-1', 'release-notice', 'kif', 'm-1', x'00', NULL, 1, 0, x'00', '{}', '[]');
+            &[CASE_AND_MESSAGE, "
                  INSERT INTO deadlines VALUES (9, 1, 1, 'release-plan', '', 'Plan', 'team-a', 'open', 1000, '[400,700]', 1,
                      'mail:team-a', 'lead:team-a', 700, 5, 'receipt:r-1', NULL, NULL, NULL);
                  INSERT INTO deadline_events (deadline, at, event, actor, details)
                  VALUES (9, 6, 'reminded', 'scheduler', '{\"reminder\":1}');
                  INSERT INTO deliveries (delivery_id, message, case_id, destination, routes, state, next_attempt_at,
                      created_at, purpose, deadline)
-                 VALUES ('dlv_1', 1, 1, 'mail:team-a', '[]', 'pending', 400, 400, 'reminder', 9);",
+                 VALUES ('dlv_1', 1, 1, 'mail:team-a', '[]', 'pending', 400, 400, 'reminder', 9);"]
+                .concat(),
         );
         drop(SqliteStore::open(&path, 1, 10).unwrap());
         let conn = Connection::open(&path).unwrap();
@@ -894,13 +894,16 @@ mod tests {
         database_at(
             &path,
             13,
-            "INSERT INTO cases VALUES (1, 'K-2026-000001', '751', 'citizen', x'0102', x'03', 5, 6);
-                 INSERT INTO messages VALUES (1, 'r-1', 'release-notice', 'kif', 'm-1', x'00', NULL, 1, 0, x'00', '{}', '[]');
+            &[
+                CASE_AND_MESSAGE,
+                "
                  INSERT INTO deliveries (id, delivery_id, message, case_id, destination, routes, state, attempts,
                      next_attempt_at, created_at, finished_at, dead_reason, purpose)
                  VALUES (7, 'dlv_dead', 1, 1, 'crm', '[\"all\"]', 'dead', 1, 0, 0, 90, 'gave up', 'message'),
                         (8, 'dlv_open', 1, 1, 'mail:intake', '[]', 'pending', 0, 50, 0, NULL, NULL, 'message');
                  INSERT INTO delivery_attempts VALUES (1, 7, 1, 0, 10, 'dead', 500, 'refused');",
+            ]
+            .concat(),
         );
         drop(SqliteStore::open(&path, 1, 10).unwrap());
         let conn = Connection::open(&path).unwrap();
