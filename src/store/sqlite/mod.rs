@@ -13,6 +13,7 @@ mod matching;
 mod queries;
 mod readers;
 mod sessions;
+mod wal_vfs;
 mod writer;
 
 use super::{
@@ -67,7 +68,7 @@ impl SqliteStore {
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
             std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
         }
-        let conn = Connection::open(path).with_context(|| format!("opening {}", path.display()))?;
+        let conn = open_writing(path)?;
         // Sealed or not, the data is nobody else's business; SQLite gives the WAL and shared
         // memory files the database file's mode.
         #[cfg(unix)]
@@ -96,9 +97,7 @@ impl SqliteStore {
             if let Some(opened) = first.take() {
                 return Ok(opened);
             }
-            let conn = Connection::open(&reopen_path)
-                .with_context(|| format!("opening {}", reopen_path.display()))
-                .and_then(set_up_writing)?;
+            let conn = open_writing(&reopen_path).and_then(set_up_writing)?;
             let wal_path = sqlite_wal_path(&reopen_path);
             let wal = std::fs::File::open(&wal_path).with_context(|| format!("opening {}", wal_path.display()))?;
             Ok((conn, wal))
@@ -122,6 +121,14 @@ impl SqliteStore {
             checkpointer: checkpointer::Checkpointer::start(Connection::open(path)?)?,
         })
     }
+}
+
+/// The writing connection, through the VFS that writes each commit's WAL frames at once
+/// (wal_vfs.rs).
+fn open_writing(path: &Path) -> anyhow::Result<Connection> {
+    wal_vfs::register()?;
+    Connection::open_with_flags_and_vfs(path, OpenFlags::default(), wal_vfs::NAME)
+        .with_context(|| format!("opening {}", path.display()))
 }
 
 /// The writing connection, set up: WAL mode, `synchronous=NORMAL` (the syncer makes commits
