@@ -8,8 +8,8 @@
 //! that was a quarter of the writer's CPU time (docs/benchmarks.md).
 //!
 //! This VFS wraps the operating system's (`unix`) and changes one thing for WAL files only:
-//! consecutive writes are collected in memory and written with one call when the commit is
-//! complete. Everything else, database and journal files, locking, shared memory, goes to the
+//! consecutive writes are collected in memory and written with one call per 31 pages and when
+//! the commit is complete. Everything else, database and journal files, locking, shared memory, goes to the
 //! `unix` VFS untouched: a non-WAL file is the `unix` VFS's own file object.
 //!
 //! Why a commit is still on disk (in the page cache, for the syncer to fsync) before anyone can
@@ -31,11 +31,10 @@ use std::sync::OnceLock;
 pub const NAME: &str = "indgang-wal";
 const NAME_C: &CStr = c"indgang-wal";
 
-/// What is collected is written out once it reaches this size, commit or not.
-const MAX_PENDING: usize = 4 << 20;
-
-/// The most the `unix` VFS writes with one call: it takes the size modulo 128 KiB
-/// (`seekAndWriteFd`), so what is collected goes out in pieces of 31 pages.
+/// The most collected before it is written out, commit or not: the `unix` VFS takes a write's
+/// size modulo 128 KiB (`seekAndWriteFd`), so no write may be larger than 31 pages. Writing out
+/// at that size, rather than collecting the whole commit first, also keeps the buffer small
+/// enough to stay in the CPU's cache.
 const MAX_WRITE: usize = 31 * 4096;
 
 /// The size of a WAL frame's header; every other write to a WAL file is larger (the WAL header
@@ -188,7 +187,9 @@ impl WalFile {
     }
 
     fn write(&mut self, data: &[u8], offset: i64) -> c_int {
-        if !self.pending.is_empty() && offset != self.offset + self.pending.len() as i64 {
+        if !self.pending.is_empty()
+            && (offset != self.offset + self.pending.len() as i64 || self.pending.len() + data.len() > MAX_WRITE)
+        {
             let rc = self.flush();
             if rc != ffi::SQLITE_OK {
                 return rc;
@@ -203,7 +204,7 @@ impl WalFile {
             self.commit |= data[4..8] != [0; 4];
             return ffi::SQLITE_OK;
         }
-        if self.commit || self.pending.len() >= MAX_PENDING {
+        if self.commit {
             self.commit = false;
             return self.flush();
         }
