@@ -1,4 +1,4 @@
-//! The writer's WAL, written with one `pwrite` per commit instead of two per page.
+//! The writer's WAL, written with one `pwrite` per 31 pages instead of two per page.
 //!
 //! SQLite appends a commit to the WAL frame by frame, each frame with two `write`s: its 24-byte
 //! header, then its page. At full speed a commit of some 40 messages is about 100 frames, so the
@@ -9,11 +9,11 @@
 //!
 //! This VFS wraps the operating system's (`unix`) and changes one thing for WAL files only:
 //! consecutive writes are collected in memory and written with one call per 31 pages and when
-//! the commit is complete. Everything else, database and journal files, locking, shared memory, goes to the
-//! `unix` VFS untouched: a non-WAL file is the `unix` VFS's own file object.
+//! the commit is complete. Everything else (database and journal files, locking, shared memory)
+//! is the `unix` VFS's, untouched: a non-WAL file is the `unix` VFS's own file object.
 //!
-//! Why a commit is still on disk (in the page cache, for the syncer to fsync) before anyone can
-//! see it: SQLite makes new frames visible only by publishing a new WAL-index header after the
+//! Why a commit is in the file (in the kernel's page cache, for the syncer to fsync) before
+//! anyone can see it: SQLite makes new frames visible only by publishing a new WAL-index header after the
 //! commit's last frame is written, and that last frame is the one whose header carries the
 //! database size (bytes 4–7 non-zero: a commit frame). The write of the page that follows a commit
 //! frame's header writes out everything collected, before it returns; an error there is that
