@@ -13,13 +13,17 @@
 //! is the `unix` VFS's, untouched: a non-WAL file is the `unix` VFS's own file object.
 //!
 //! Why a commit is in the file (in the kernel's page cache, for the syncer to fsync) before
-//! anyone can see it: SQLite makes new frames visible only by publishing a new WAL-index header after the
-//! commit's last frame is written, and that last frame is the one whose header carries the
-//! database size (bytes 4–7 non-zero: a commit frame). The write of the page that follows a commit
-//! frame's header writes out everything collected, before it returns; an error there is that
-//! write's error, so SQLite fails the commit as it would have failed a direct write. Every other
-//! call on the file (a read, a sync, a truncation, its size, a file control, closing it) writes
-//! out what is collected first, so SQLite never sees the file differ from what it wrote. Frames of
+//! anyone can see it: SQLite makes new frames visible only by publishing a new WAL-index header
+//! after the commit's frames are written. Only appends are collected: a frame written again in
+//! place goes straight to the file, after what is collected. The commit's last frame is appended
+//! with a header that carries the database's size (bytes 4–7 non-zero: a commit frame); the write
+//! of the page that follows it writes out everything collected before it returns, and from then
+//! on every write goes straight through until the next transaction's first frame, for SQLite may
+//! still rewrite checksums or pad the commit before it publishes it. An error writing out is the
+//! error of the write SQLite made, so it fails the commit as a direct write would have. Every
+//! other call on the file (a read, a sync, a truncation, its size, a lock, a file control,
+//! closing it) writes out what is collected first, so SQLite never reads the file otherwise
+//! than it wrote it; an error there is an I/O error, which rolls the transaction back. Frames of
 //! a commit in progress that are collected and lost in a crash are what SQLite ignores anyway
 //! (a WAL's frames count only up to its last valid commit frame).
 
@@ -37,22 +41,26 @@ const NAME_C: &CStr = c"indgang-wal";
 /// enough to stay in the CPU's cache.
 const MAX_WRITE: usize = 31 * 4096;
 
-/// The size of a WAL frame's header; every other write to a WAL file is larger (the WAL header
-/// is 32 bytes, pages at least 512).
+/// The size of a WAL frame's header. Before a commit's page every write to a WAL file is a
+/// frame's header, a page (at least 512 bytes) or the WAL's header; after it SQLite may split a
+/// padding frame anywhere, which is why those writes go straight through.
 const FRAME_HEADER: usize = 24;
+
+/// The size of the WAL's own header, written at its start when the WAL starts over.
+const WAL_HEADER: usize = 32;
 
 /// Registers the VFS (once); an error when SQLite refuses.
 pub fn register() -> anyhow::Result<()> {
     static REGISTERED: OnceLock<Result<(), String>> = OnceLock::new();
     REGISTERED
         .get_or_init(|| {
-            // SAFETY: `sqlite3_vfs_find` with a null name returns the default VFS, which lives as long
-            // as the process; the VFS built from it is leaked, so it does too, as SQLite requires of a
+            // SAFETY: `sqlite3_vfs_find` returns a built-in VFS, which lives as long as the process; the VFS built from it is leaked, so it does too, as SQLite requires of a
             // registered VFS.
             unsafe {
-                let unix = ffi::sqlite3_vfs_find(std::ptr::null());
+                // `unix` by name: the size of the pieces written out is its limit.
+                let unix = ffi::sqlite3_vfs_find(c"unix".as_ptr());
                 if unix.is_null() {
-                    return Err("SQLite has no default VFS".to_owned());
+                    return Err("SQLite has no unix VFS".to_owned());
                 }
                 let vfs = Box::leak(Box::new(ffi::sqlite3_vfs {
                     iVersion: 1,
@@ -98,12 +106,22 @@ struct WalFile {
     /// Bytes written by SQLite and not yet to the file, which they belong at `offset` of.
     pending: Vec<u8>,
     offset: i64,
+    /// Just past the furthest byte SQLite has written since the WAL's header (collected or not):
+    /// a write that starts here appends.
+    end: i64,
     /// A commit frame's header has been written and its page not yet: that page completes the
     /// commit, and what is collected is written out with it.
     commit: bool,
+    /// The commit's page has gone out: from then on every write goes straight to the file until
+    /// the next transaction's first frame (or a new WAL header). After its commit frame SQLite
+    /// may still rewrite the checksums of frames it overwrote in place, the commit frame's among
+    /// them, and pad the commit with copies of its last frame, and then publish the commit
+    /// without another call on the file.
+    through: bool,
 }
 
-/// Where the `unix` file object starts in a WAL file's memory (aligned for any field of it).
+/// Where the `unix` file object starts in a WAL file's memory: a multiple of 16 past the start,
+/// which SQLite aligns to 8, as the `unix` file object needs.
 const WAL_FILE_INNER: usize = std::mem::size_of::<WalFile>().next_multiple_of(16);
 
 fn unix(vfs: *mut ffi::sqlite3_vfs) -> *mut ffi::sqlite3_vfs {
@@ -139,7 +157,9 @@ unsafe extern "C" fn open(
             inner,
             pending: Vec::new(),
             offset: 0,
+            end: 0,
             commit: false,
+            through: false,
         });
         ffi::SQLITE_OK
     }
@@ -187,9 +207,32 @@ impl WalFile {
     }
 
     fn write(&mut self, data: &[u8], offset: i64) -> c_int {
-        if !self.pending.is_empty()
-            && (offset != self.offset + self.pending.len() as i64 || self.pending.len() + data.len() > MAX_WRITE)
-        {
+        let reach = offset + data.len() as i64;
+        let wal_header = offset == 0 && data.len() == WAL_HEADER;
+        let append = offset == self.end || wal_header;
+        if wal_header {
+            self.end = 0;
+        }
+        // Bytes 4-7 of a frame's header: the database's size in pages after a commit, 0 in every
+        // other frame. A frame that is not a commit's, appended, starts a transaction's frames.
+        if append && (wal_header || (data.len() == FRAME_HEADER && data[4..8] == [0; 4])) {
+            self.through = false;
+        }
+        if !append || self.through {
+            // An overwrite (a page written again, a checksum rewritten) or what follows a
+            // commit's page: after what is collected, straight to the file.
+            let rc = self.flush();
+            if rc != ffi::SQLITE_OK {
+                return rc;
+            }
+            self.end = self.end.max(reach);
+            // SAFETY: `inner` is open; SQLite's buffer is valid for the call.
+            return unsafe {
+                let write = methods(self.inner).xWrite.expect("files are writable");
+                write(self.inner, data.as_ptr().cast(), data.len() as c_int, offset)
+            };
+        }
+        if self.pending.len() + data.len() > MAX_WRITE {
             let rc = self.flush();
             if rc != ffi::SQLITE_OK {
                 return rc;
@@ -199,13 +242,14 @@ impl WalFile {
             self.offset = offset;
         }
         self.pending.extend_from_slice(data);
+        self.end = reach;
         if data.len() == FRAME_HEADER {
-            // Bytes 4-7: the database's size in pages after a commit, 0 in every other frame.
             self.commit |= data[4..8] != [0; 4];
             return ffi::SQLITE_OK;
         }
         if self.commit {
             self.commit = false;
+            self.through = true;
             return self.flush();
         }
         ffi::SQLITE_OK
@@ -218,9 +262,10 @@ macro_rules! flushing {
         unsafe extern "C" fn $name(file: *mut ffi::sqlite3_file $(, $arg: $ty)*) -> c_int {
             // SAFETY: SQLite calls the methods of a file `open` made a WAL file.
             let wal = unsafe { WalFile::from(file) };
-            let rc = wal.flush();
-            if rc != ffi::SQLITE_OK {
-                return rc;
+            if wal.flush() != ffi::SQLITE_OK {
+                // Always an I/O error, which makes SQLite roll the whole transaction back (a
+                // `SQLITE_FULL` from a read could leave it believing earlier frames written).
+                return ffi::SQLITE_IOERR_WRITE;
             }
             // SAFETY: the same call on the `unix` file object, with SQLite's arguments.
             unsafe { (methods(wal.inner).$method.expect("a version 1 method"))(wal.inner $(, $arg)*) }
@@ -352,14 +397,15 @@ unsafe extern "C" fn last_error(vfs: *mut ffi::sqlite3_vfs, size: c_int, out: *m
 mod tests {
     use rusqlite::{Connection, OpenFlags};
 
-    fn writing(path: &std::path::Path) -> Connection {
+    fn writing(path: &str, synchronous: &str) -> Connection {
         super::register().unwrap();
-        let conn = Connection::open_with_flags_and_vfs(path, OpenFlags::default(), super::NAME).unwrap();
-        conn.execute_batch(
-            "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA cache_size = 20;
+        let flags = OpenFlags::default() | OpenFlags::SQLITE_OPEN_URI;
+        let conn = Connection::open_with_flags_and_vfs(path, flags, super::NAME).unwrap();
+        conn.execute_batch(&format!(
+            "PRAGMA journal_mode = WAL; PRAGMA synchronous = {synchronous}; PRAGMA cache_size = 20;
              PRAGMA wal_autocheckpoint = 0;
-             CREATE TABLE t (id INTEGER PRIMARY KEY, body BLOB NOT NULL); CREATE INDEX t_body ON t (body);",
-        )
+             CREATE TABLE t (id INTEGER PRIMARY KEY, body BLOB NOT NULL); CREATE INDEX t_body ON t (body);"
+        ))
         .unwrap();
         conn
     }
@@ -371,61 +417,59 @@ mod tests {
         .unwrap()
     }
 
-    /// Commits of every size: one row, one over the pieces the unix VFS writes at once, and one
-    /// larger than what is collected before it goes out, with a cache of 20 pages so that SQLite
-    /// also spills pages to the WAL before the commit.
-    fn commits(conn: &Connection) -> (i64, i64) {
-        let mut expected = (0, 0);
-        for (round, (rows, size)) in [(1, 100), (300, 1000), (2500, 3000), (3, 5)].into_iter().enumerate() {
-            conn.execute_batch("BEGIN").unwrap();
-            for i in 0..rows {
-                let body: Vec<u8> = (0..size).map(|b| (b * 31 + i * 7 + round) as u8).collect();
-                conn.execute("INSERT INTO t (body) VALUES (?1)", [body]).unwrap();
-            }
-            conn.execute_batch("COMMIT").unwrap();
-            expected = (expected.0 + rows as i64, expected.1 + (rows * size) as i64);
+    fn commit(conn: &Connection, count: i64, size: i64) {
+        conn.execute_batch("BEGIN").unwrap();
+        for _ in 0..count {
+            conn.execute("INSERT INTO t (body) VALUES (randomblob(?1))", [size])
+                .unwrap();
         }
-        expected
+        conn.execute_batch("COMMIT").unwrap();
     }
 
-    #[test]
-    fn what_a_commit_wrote_is_in_the_wal_file_when_the_commit_returns() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("a.db");
-        let conn = writing(&path);
-        let expected = commits(&conn);
-        // A copy of the files taken now, with the connection open and nothing checkpointed, is
-        // what a crash would leave: SQLite recovers it from the WAL.
-        let copy = dir.path().join("copy");
+    /// What a crash right now would leave: a copy of the files, taken with the writing connection
+    /// open and nothing checkpointed, recovered by SQLite from the WAL.
+    fn recovered(dir: &std::path::Path, copy: &str) -> (i64, i64) {
+        let copy = dir.join(copy);
         std::fs::create_dir(&copy).unwrap();
         for name in ["a.db", "a.db-wal"] {
-            std::fs::copy(dir.path().join(name), copy.join(name)).unwrap();
+            std::fs::copy(dir.join(name), copy.join(name)).unwrap();
         }
-        let recovered = Connection::open(copy.join("a.db")).unwrap();
-        assert_eq!(rows(&recovered), expected);
-        let check: String = recovered
-            .query_row("PRAGMA integrity_check", [], |row| row.get(0))
-            .unwrap();
+        let conn = Connection::open(copy.join("a.db")).unwrap();
+        let check: String = conn.query_row("PRAGMA integrity_check", [], |row| row.get(0)).unwrap();
         assert_eq!(check, "ok");
-        drop(conn);
+        rows(&conn)
+    }
+
+    /// Commits of every size, with a cache of 20 pages: one row; more pages than are written out
+    /// at once; a transaction that spills pages to the WAL before its commit and writes some of them
+    /// again in place (SQLite then rewrites the frames' checksums after the commit frame), last.
+    #[test]
+    fn every_commit_is_in_the_wal_file_when_it_returns() {
+        let dir = tempfile::tempdir().unwrap();
+        let conn = writing(dir.path().join("a.db").to_str().unwrap(), "NORMAL");
+        let mut expected = (0, 0);
+        for (round, (count, size)) in [(1, 100), (300, 1000), (3, 5), (2000, 300)].into_iter().enumerate() {
+            commit(&conn, count, size);
+            expected = (expected.0 + count, expected.1 + count * size);
+            assert_eq!(
+                recovered(dir.path(), &format!("copy{round}")),
+                expected,
+                "after commit {round}"
+            );
+        }
     }
 
     #[test]
     fn another_connection_sees_each_commit_at_once() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("a.db");
-        let conn = writing(&path);
+        let conn = writing(path.to_str().unwrap(), "NORMAL");
         let reader = Connection::open_with_flags(&path, OpenFlags::SQLITE_OPEN_READ_ONLY).unwrap();
         let checkpointer = Connection::open(&path).unwrap();
         let mut expected = (0, 0);
         for i in 0..200_i64 {
             let count = 1 + i % 40;
-            conn.execute_batch("BEGIN").unwrap();
-            for _ in 0..count {
-                conn.execute("INSERT INTO t (body) VALUES (randomblob(1500))", [])
-                    .unwrap();
-            }
-            conn.execute_batch("COMMIT").unwrap();
+            commit(&conn, count, 1500);
             expected = (expected.0 + count, expected.1 + count * 1500);
             assert_eq!(rows(&reader), expected, "after commit {i}");
             if i % 50 == 49 {
@@ -439,5 +483,27 @@ mod tests {
         }
         drop(conn);
         assert_eq!(rows(&Connection::open(&path).unwrap()), expected);
+    }
+
+    /// With `synchronous = FULL` and no power-safe overwrite SQLite pads each commit to a sector
+    /// with copies of its last frame, one of them split around an fsync: other connections read
+    /// pages from those copies.
+    #[test]
+    fn a_padded_commit_reads_back_whole() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("a.db");
+        let conn = writing(&format!("file:{}?psow=0", path.display()), "FULL");
+        let reader = Connection::open_with_flags(&path, OpenFlags::SQLITE_OPEN_READ_ONLY).unwrap();
+        let mut expected = (0, 0);
+        for i in 0..50_i64 {
+            let count = 1 + i % 7;
+            commit(&conn, count, 1000);
+            expected = (expected.0 + count, expected.1 + count * 1000);
+            let check: String = reader
+                .query_row("PRAGMA integrity_check", [], |row| row.get(0))
+                .unwrap();
+            assert_eq!(check, "ok", "after commit {i}");
+            assert_eq!(rows(&reader), expected, "after commit {i}");
+        }
     }
 }
