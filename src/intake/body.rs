@@ -32,21 +32,29 @@ impl Format {
 /// `charset=utf-8` are fine; an XML document's own declaration names its encoding).
 pub fn format(req: &HttpRequest, allowed: &[Format]) -> Result<Format, Problem> {
     let content_type = req.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok());
-    let essence = content_type.map(|v| v.split(';').next().unwrap_or_default().trim().to_ascii_lowercase());
-    let found = match essence.as_deref() {
-        Some("application/json") => Some(Format::Json),
-        Some("application/xml" | "text/xml") => Some(Format::Xml),
-        Some("text/csv") => Some(Format::Csv),
-        _ => None,
-    };
+    let essence = content_type.map(|v| v.split(';').next().unwrap_or_default().trim());
+    // Compared without case and without a lower-cased copy: every submission passes here.
+    let found = essence.and_then(|essence| {
+        [
+            ("application/json", Format::Json),
+            ("application/xml", Format::Xml),
+            ("text/xml", Format::Xml),
+            ("text/csv", Format::Csv),
+        ]
+        .into_iter()
+        .find(|(name, _)| essence.eq_ignore_ascii_case(name))
+        .map(|(_, format)| format)
+    });
+    if let Some(format) = found.filter(|format| allowed.contains(format)) {
+        return Ok(format);
+    }
     let names: Vec<&str> = allowed.iter().map(|f| f.media_type()).collect();
-    match (found, essence) {
-        (Some(format), _) if allowed.contains(&format) => Ok(format),
-        (_, Some(other)) => Err(Problem::new(
+    match essence {
+        Some(other) => Err(Problem::new(
             kinds::MEDIA_TYPE,
-            format!("send {}, not {other}", names.join(" or ")),
+            format!("send {}, not {}", names.join(" or "), other.to_ascii_lowercase()),
         )),
-        (_, None) => Err(Problem::new(
+        None => Err(Problem::new(
             kinds::MEDIA_TYPE,
             format!("send Content-Type: {}", names.join(" or ")),
         )),
@@ -93,4 +101,43 @@ pub fn parse_json(body: &[u8]) -> Result<Value, Problem> {
         };
         Problem::new(kinds::MALFORMED_JSON, detail)
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn format_of(content_type: Option<&str>, allowed: &[Format]) -> Result<Format, String> {
+        let mut req = actix_web::test::TestRequest::default();
+        if let Some(content_type) = content_type {
+            req = req.insert_header((header::CONTENT_TYPE, content_type));
+        }
+        format(&req.to_http_request(), allowed).map_err(|p| p.detail.unwrap_or_default())
+    }
+
+    /// The media type is read without regard to case or parameters, and a refusal names what
+    /// was sent in lower case and what is taken.
+    #[test]
+    fn the_content_type_is_matched_without_case_and_named_when_refused() {
+        let both = [Format::Json, Format::Xml];
+        assert_eq!(
+            format_of(Some("Application/JSON; charset=utf-8"), &both),
+            Ok(Format::Json)
+        );
+        assert_eq!(format_of(Some(" text/XML "), &both), Ok(Format::Xml));
+        assert_eq!(format_of(Some("application/xml"), &both), Ok(Format::Xml));
+        assert_eq!(format_of(Some("TEXT/CSV"), &[Format::Csv]), Ok(Format::Csv));
+        assert_eq!(
+            format_of(Some("Text/CSV"), &both),
+            Err("send application/json or application/xml, not text/csv".to_owned())
+        );
+        assert_eq!(
+            format_of(Some("Application/JSONx"), &[Format::Json]),
+            Err("send application/json, not application/jsonx".to_owned())
+        );
+        assert_eq!(
+            format_of(None, &[Format::Json]),
+            Err("send Content-Type: application/json".to_owned())
+        );
+    }
 }

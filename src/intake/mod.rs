@@ -350,8 +350,6 @@ fn xml_receipt_response(mut builder: actix_web::HttpResponseBuilder, receipt: cr
 }
 
 fn receipt_response(mut builder: actix_web::HttpResponseBuilder, receipt: crate::store::Receipt) -> HttpResponse {
-    let body = ReceiptBody::from(receipt);
-    builder
-        .insert_header((header::LOCATION, format!("/v1/receipts/{}", body.receipt_id)))
-        .json(body)
+    builder.insert_header((header::LOCATION, format!("/v1/receipts/{}", receipt.receipt_id)));
+    crate::api::receipts::receipt_answer(builder, &receipt)
 }

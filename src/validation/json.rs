@@ -174,7 +174,8 @@ pub fn write_compact(out: &mut Vec<u8>, value: &Value) {
     }
 }
 
-fn write_string(out: &mut Vec<u8>, text: &str) {
+/// Writes `text` as a JSON string, exactly as `serde_json` writes it (see [`write_compact`]).
+pub fn write_string(out: &mut Vec<u8>, text: &str) {
     if needs_escape(text.as_bytes()) {
         serde_json::to_writer(&mut *out, text).expect("writing to a Vec");
     } else {

@@ -264,7 +264,16 @@ fn text_and_numbers(value: &Value, pointer: &mut String, faults: &mut Faults) {
         Value::Array(items) => {
             for (i, item) in items.iter().enumerate() {
                 let len = pointer.len();
-                let _ = write!(pointer, "/{i}");
+                // Most arrays are short: a digit pushed as it is, not through `fmt`.
+                match u8::try_from(i) {
+                    Ok(digit @ 0..10) => {
+                        pointer.push('/');
+                        pointer.push(char::from(b'0' + digit));
+                    }
+                    _ => {
+                        let _ = write!(pointer, "/{i}");
+                    }
+                }
                 text_and_numbers(item, pointer, faults);
                 pointer.truncate(len);
             }
@@ -335,7 +344,10 @@ fn control_character(text: &str) -> Option<char> {
 
 /// Appends a member name to a JSON pointer with its RFC 6901 escapes, without allocating.
 fn push_segment(pointer: &mut String, name: &str) {
-    if !name.contains(['~', '/']) {
+    // Looked for as bytes (both are ASCII, and no other character's UTF-8 holds their bytes):
+    // `contains` with a set of `char`s decodes the name character by character, and this runs
+    // for every member of every message.
+    if !name.bytes().any(|b| b == b'~' || b == b'/') {
         pointer.push_str(name);
         return;
     }
@@ -362,6 +374,25 @@ fn day_at(doc: &Value, pointer: &str) -> Option<Date> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A fault deep in a message is reported at its JSON pointer: member names escaped (`~0`,
+    /// `~1`), array indexes of one digit and of more.
+    #[test]
+    fn control_characters_are_reported_at_their_pointer() {
+        let mut items = vec![serde_json::json!("ok"); 12];
+        items[3] = "a\u{1}".into();
+        items[11] = "b\u{7f}".into();
+        let doc = serde_json::json!({"a/b": {"c~d": ["x", {"é~/": "\u{0}"}]}, "list": items, "plain": "\u{85}"});
+        let mut list = Vec::new();
+        let mut faults = Faults {
+            flagged: HashSet::new(),
+            list: &mut list,
+        };
+        text_and_numbers(&doc, &mut String::new(), &mut faults);
+        let pointers: Vec<&str> = list.iter().map(|v| v.pointer.as_str()).collect();
+        assert_eq!(pointers, ["/a~1b/c~0d/1/é~0~1", "/list/3", "/list/11", "/plain"]);
+        assert!(list.iter().all(|v| v.rule == "control-character"));
+    }
 
     /// What `control_character` finds, character by character.
     fn reference(text: &str) -> Option<char> {
