@@ -48,20 +48,14 @@ impl From<Receipt> for ReceiptBody {
 /// sized for a whole receipt. `ReceiptBody` stays the documented shape; a test holds the two to
 /// the same bytes.
 pub fn receipt_json(r: &Receipt) -> Vec<u8> {
-    use crate::validation::json::write_string;
     let mut out = Vec::with_capacity(1024);
-    out.extend_from_slice(b"{\"receipt_id\":");
-    write_string(&mut out, &r.receipt_id);
-    out.extend_from_slice(b",\"case_ref\":");
-    write_string(&mut out, r.case_ref.as_str());
+    member(&mut out, b"{\"receipt_id\":", &r.receipt_id);
+    member(&mut out, b",\"case_ref\":", r.case_ref.as_str());
     out.extend_from_slice(b",\"kind\":");
     serde_json::to_writer(&mut out, &r.kind).expect("writing to a Vec");
-    out.extend_from_slice(b",\"message_id\":");
-    write_string(&mut out, &r.message_id);
-    out.extend_from_slice(b",\"sender_id\":");
-    write_string(&mut out, &r.sender_id);
-    out.extend_from_slice(b",\"municipality\":");
-    write_string(&mut out, &r.municipality);
+    member(&mut out, b",\"message_id\":", &r.message_id);
+    member(&mut out, b",\"sender_id\":", &r.sender_id);
+    member(&mut out, b",\"municipality\":", &r.municipality);
     out.extend_from_slice(b",\"received_at\":");
     write_timestamp(&mut out, r.received_at);
     out.extend_from_slice(b",\"warnings\":[");
@@ -69,12 +63,9 @@ pub fn receipt_json(r: &Receipt) -> Vec<u8> {
         if i > 0 {
             out.push(b',');
         }
-        out.extend_from_slice(b"{\"code\":");
-        write_string(&mut out, &w.code);
-        out.extend_from_slice(b",\"pointer\":");
-        write_string(&mut out, &w.pointer);
-        out.extend_from_slice(b",\"message\":");
-        write_string(&mut out, &w.message);
+        member(&mut out, b"{\"code\":", &w.code);
+        member(&mut out, b",\"pointer\":", &w.pointer);
+        member(&mut out, b",\"message\":", &w.message);
         out.push(b'}');
     }
     out.extend_from_slice(b"],\"deliveries\":[");
@@ -91,10 +82,8 @@ pub fn receipt_json(r: &Receipt) -> Vec<u8> {
 /// A delivery as `DeliveryBody` serialises: its members in its order, the absent ones left out.
 fn write_delivery(out: &mut Vec<u8>, d: &crate::store::DeliveryRecord) {
     use crate::validation::json::write_string;
-    out.extend_from_slice(b"{\"delivery_id\":");
-    write_string(out, &d.delivery_id);
-    out.extend_from_slice(b",\"destination\":");
-    write_string(out, &d.destination);
+    member(out, b"{\"delivery_id\":", &d.delivery_id);
+    member(out, b",\"destination\":", &d.destination);
     out.extend_from_slice(b",\"state\":");
     serde_json::to_writer(&mut *out, &d.state).expect("writing to a Vec");
     out.extend_from_slice(b",\"attempts\":");
@@ -112,12 +101,10 @@ fn write_delivery(out: &mut Vec<u8>, d: &crate::store::DeliveryRecord) {
         serde_json::to_writer(&mut *out, &status).expect("writing to a Vec");
     }
     if let Some(error) = &d.last_error {
-        out.extend_from_slice(b",\"last_error\":");
-        write_string(out, error);
+        member(out, b",\"last_error\":", error);
     }
     if let Some(reason) = &d.dead_reason {
-        out.extend_from_slice(b",\"dead_reason\":");
-        write_string(out, reason);
+        member(out, b",\"dead_reason\":", reason);
     }
     out.extend_from_slice(b",\"routes\":[");
     for (i, route) in d.routes.iter().enumerate() {
@@ -127,6 +114,13 @@ fn write_delivery(out: &mut Vec<u8>, d: &crate::store::DeliveryRecord) {
         write_string(out, route);
     }
     out.extend_from_slice(b"]}");
+}
+
+/// A member with a string value: `head` (its name, with the comma or brace before it), then the
+/// string as JSON.
+fn member(out: &mut Vec<u8>, head: &[u8], value: &str) {
+    out.extend_from_slice(head);
+    crate::validation::json::write_string(out, value);
 }
 
 /// A timestamp as the string its `Display` gives (RFC 3339: digits, `-`, `:`, `.`, `T` and `Z`,
