@@ -10,6 +10,7 @@ mod deadlines;
 mod deliveries;
 mod destinations;
 mod matching;
+pub mod page_cache;
 mod queries;
 mod readers;
 mod sessions;
@@ -67,6 +68,8 @@ impl SqliteStore {
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
             std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
         }
+        // Before SQLite's first connection in the process, when it still takes a page cache.
+        page_cache::install();
         let conn = Connection::open(path).with_context(|| format!("opening {}", path.display()))?;
         // Sealed or not, the data is nobody else's business; SQLite gives the WAL and shared
         // memory files the database file's mode.
