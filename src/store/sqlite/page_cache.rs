@@ -9,17 +9,21 @@
 //! 6.65 % of the writer thread's CPU time at full speed (issue 18).
 //!
 //! The wrapper forwards every method to the default cache and keeps, per cache, an upper bound of
-//! the keys the cache holds: the largest key `xFetch` returned a page for since the last truncation
-//! it forwarded, and the keys pages were moved to (`xRekey`) above that, for as long as they stay
-//! there. `xTruncate(limit)` is forwarded when `limit <= bound`; otherwise no page has a key at or
-//! past `limit` and the call is skipped, as pcache1 itself would skip it had it not been misled by
-//! the temporary key. What SQLite stores is the same either way.
+//! the keys the cache holds: the largest key `xFetch` was asked to make a page for since the last
+//! truncation it forwarded, and the keys pages were moved to (`xRekey`) above that, for as long as
+//! they stay there. `xTruncate(limit)` is forwarded when `limit <= bound`; otherwise no page has a
+//! key at or past `limit` and the call is skipped, as pcache1 itself would skip it had it not been
+//! misled by the temporary key. What SQLite stores is the same either way.
 //!
-//! Why the bound stays an upper bound, method by method:
+//! Why the bound stays an upper bound (every page held has a key at most the fetch bound, or a
+//! noted key), method by method:
 //! - `xInit`, `xShutdown`, `xCachesize`, `xPagecount`: forwarded; they add no page.
 //! - `xCreate`: a new cache holds no page; its bound starts at 0 (keys start at 1).
-//! - `xFetch`: the only way a page enters a cache under a new key besides `xRekey`; a non-null
-//!   answer raises the bound to the key if it is larger. A null answer adds nothing.
+//! - `xFetch`: the only way a page enters a cache under a new key besides `xRekey`, and only with
+//!   `createFlag` set: then the bound is raised to the key if it is larger, before the call (if no
+//!   page is made, the bound is only higher than need be). Without `createFlag` it answers with a
+//!   page the cache holds already, within the bound, or with none; SQLite asks so for the key a
+//!   page is about to be moved to, the temporary one included, so that must not raise it.
 //! - `xRekey(old, new)`: the page leaves `old` and holds `new`. `new` is noted when above the fetch
 //!   bound. A noted `old` is forgotten: keys are unique in a cache, so nothing else holds `old`.
 //!   When the notes are full, the fetch bound is raised to `new` instead (coarser, still a bound).
@@ -27,8 +31,9 @@
 //!   A note is forgotten only for the page that made it, or replaced by a later note on the same
 //!   key; a page that pcache1 recycles behind our back (it may drop or reuse unpinned pages at any
 //!   time, also for another cache) only leaves a stale note, which over-estimates.
-//! - `xTruncate(limit)`: forwarded, the cache holds no key `>= limit`, so the bound falls to
-//!   `limit - 1` and notes at or past `limit` are forgotten. Skipped, nothing changes.
+//! - `xTruncate(limit)`: forwarded, the cache holds no key `>= limit`, so the fetch bound falls to
+//!   `limit - 1` if it was higher and notes at or past `limit` are forgotten. Skipped, nothing
+//!   changes.
 //! - `xShrink`: forwarded; it only drops pages.
 //! - `xDestroy`: forwarded, and the wrapper's state freed.
 //!
@@ -163,7 +168,7 @@ impl Forward {
 struct Cache {
     inner: *mut ffi::sqlite3_pcache,
     forward: &'static Forward,
-    /// The largest key `xFetch` returned a page for since the last forwarded truncation.
+    /// The largest key `xFetch` was asked to make a page for since the last forwarded truncation.
     fetched: c_uint,
     /// Pages moved by `xRekey` to a key above `fetched`; key 0 marks a free note.
     notes: [Note; NOTES],
@@ -288,12 +293,11 @@ unsafe extern "C" fn pagecount(p: *mut ffi::sqlite3_pcache) -> c_int {
 unsafe extern "C" fn fetch(p: *mut ffi::sqlite3_pcache, key: c_uint, create: c_int) -> *mut ffi::sqlite3_pcache_page {
     // SAFETY: see `cachesize`.
     let cache = unsafe { cache(p) };
-    // SAFETY: the default cache's own instance, with SQLite's arguments.
-    let page = unsafe { (cache.forward.fetch)(cache.inner, key, create) };
-    if !page.is_null() && key > cache.fetched {
+    if create != 0 && key > cache.fetched {
         cache.fetched = key;
     }
-    page
+    // SAFETY: the default cache's own instance, with SQLite's arguments.
+    unsafe { (cache.forward.fetch)(cache.inner, key, create) }
 }
 
 unsafe extern "C" fn unpin(p: *mut ffi::sqlite3_pcache, page: *mut ffi::sqlite3_pcache_page, discard: c_int) {
@@ -492,10 +496,15 @@ mod tests {
     fn a_balance_swapping_two_pages_through_the_temporary_key_leaves_nothing_to_truncate() {
         let p = cache_of(10);
         let (a, b) = (page(p, 3), page(p, 7));
-        // What balance_nonroot does to put pages 3 and 7 in order.
-        unsafe { rekey(p, a, 3, TEMP) };
-        unsafe { rekey(p, b, 7, 3) };
-        unsafe { rekey(p, a, TEMP, 7) };
+        // What balance_nonroot does to put pages 3 and 7 in order: each move (sqlite3PcacheMove)
+        // first looks for a page at the new key, to drop it.
+        let moving = |page, old, new| unsafe {
+            assert!(fetch(p, new, 0).is_null());
+            rekey(p, page, old, new);
+        };
+        moving(a, 3, TEMP);
+        moving(b, 7, 3);
+        moving(a, TEMP, 7);
         unsafe { truncate(p, 11) };
         assert_eq!(truncations(p), Vec::<c_uint>::new());
         assert_eq!(keys(p), (1..=10).collect::<Vec<_>>());
