@@ -10,6 +10,7 @@ mod deadlines;
 mod deliveries;
 mod destinations;
 mod matching;
+pub mod page_cache;
 mod queries;
 mod readers;
 mod sessions;
@@ -126,6 +127,9 @@ impl SqliteStore {
 /// The writing connection, through the VFS that writes each commit's WAL frames at once
 /// (wal_vfs.rs).
 fn open_writing(path: &Path) -> anyhow::Result<Connection> {
+    // Before SQLite's first connection in the process, when it still takes a page cache (the
+    // VFS's registration initialises SQLite).
+    page_cache::install();
     wal_vfs::register()?;
     Connection::open_with_flags_and_vfs(path, OpenFlags::default(), wal_vfs::NAME)
         .with_context(|| format!("opening {}", path.display()))
