@@ -21,11 +21,13 @@
 //! on every write goes straight through until the next transaction's first frame, for SQLite may
 //! still rewrite checksums or pad the commit before it publishes it. An error writing out is the
 //! error of the write SQLite made, so it fails the commit as a direct write would have. Every
-//! other call on the file (a read, a sync, a truncation, its size, a lock, a file control,
-//! closing it) writes out what is collected first, so SQLite never reads the file otherwise
-//! than it wrote it; an error there is an I/O error, which rolls the transaction back. Frames of
-//! a commit in progress that are collected and lost in a crash are what SQLite ignores anyway
-//! (a WAL's frames count only up to its last valid commit frame).
+//! other call on the file (a read, a sync, a truncation, its size, a lock, a file control)
+//! writes out what is collected first, so SQLite never reads the file otherwise than it wrote
+//! it; an error there is an I/O error, which rolls the transaction back. Frames of a commit in
+//! progress that are collected and lost in a crash are what SQLite ignores anyway (a WAL's
+//! frames count only up to its last valid commit frame); after a rollback (`rolled_back`) and on
+//! closing, what is still collected is dropped, never written over frames that another
+//! connection may have appended since.
 
 use rusqlite::ffi;
 use std::ffi::{CStr, c_char, c_int, c_void};
@@ -209,30 +211,59 @@ impl WalFile {
     fn write(&mut self, data: &[u8], offset: i64) -> c_int {
         let reach = offset + data.len() as i64;
         let wal_header = offset == 0 && data.len() == WAL_HEADER;
-        let append = offset == self.end || wal_header;
+        let frame_header = data.len() == FRAME_HEADER;
+        // Bytes 4-7 of a frame's header: the database's size in pages after a commit, 0 in every
+        // other frame.
+        let commit_header = frame_header && data[4..8] != [0; 4];
         if wal_header {
             self.end = 0;
         }
-        // Bytes 4-7 of a frame's header: the database's size in pages after a commit, 0 in every
-        // other frame. A frame that is not a commit's, appended, starts a transaction's frames.
-        if append && (wal_header || (data.len() == FRAME_HEADER && data[4..8] == [0; 4])) {
+        let append = offset == self.end || wal_header;
+        // A frame that is not a commit's, appended, starts a transaction's frames.
+        if append && (wal_header || (frame_header && !commit_header)) {
             self.through = false;
         }
-        if !append || self.through {
-            // An overwrite (a page written again, a checksum rewritten) or what follows a
-            // commit's page: after what is collected, straight to the file.
-            let rc = self.flush();
-            if rc != ffi::SQLITE_OK {
-                return rc;
-            }
-            self.end = self.end.max(reach);
-            // SAFETY: `inner` is open; SQLite's buffer is valid for the call.
-            return unsafe {
-                let write = methods(self.inner).xWrite.expect("files are writable");
-                write(self.inner, data.as_ptr().cast(), data.len() as c_int, offset)
-            };
+        let rc = if !append || self.through {
+            // An overwrite (a page written again, a checksum rewritten, frames after another
+            // connection's) or what follows a commit's page: after what is collected, straight
+            // to the file.
+            self.direct(data, offset)
+        } else {
+            self.collect(data, offset)
+        };
+        if rc != ffi::SQLITE_OK {
+            return rc;
         }
-        if self.pending.len() + data.len() > MAX_WRITE {
+        self.end = if append { reach } else { self.end.max(reach) };
+        if frame_header {
+            self.commit |= commit_header;
+            return ffi::SQLITE_OK;
+        }
+        if self.commit {
+            // The commit frame's page, however it was written: everything is in the file now.
+            self.commit = false;
+            self.through = true;
+            return self.flush();
+        }
+        ffi::SQLITE_OK
+    }
+
+    fn direct(&mut self, data: &[u8], offset: i64) -> c_int {
+        let rc = self.flush();
+        if rc != ffi::SQLITE_OK {
+            return rc;
+        }
+        // SAFETY: `inner` is open; SQLite's buffer is valid for the call.
+        unsafe {
+            let write = methods(self.inner).xWrite.expect("files are writable");
+            write(self.inner, data.as_ptr().cast(), data.len() as c_int, offset)
+        }
+    }
+
+    fn collect(&mut self, data: &[u8], offset: i64) -> c_int {
+        if !self.pending.is_empty()
+            && (offset != self.offset + self.pending.len() as i64 || self.pending.len() + data.len() > MAX_WRITE)
+        {
             let rc = self.flush();
             if rc != ffi::SQLITE_OK {
                 return rc;
@@ -242,17 +273,35 @@ impl WalFile {
             self.offset = offset;
         }
         self.pending.extend_from_slice(data);
-        self.end = reach;
-        if data.len() == FRAME_HEADER {
-            self.commit |= data[4..8] != [0; 4];
-            return ffi::SQLITE_OK;
-        }
-        if self.commit {
-            self.commit = false;
-            self.through = true;
-            return self.flush();
-        }
         ffi::SQLITE_OK
+    }
+
+    /// Forgets what is collected: frames of a transaction that was rolled back, which SQLite
+    /// never counts and which must not be written later over frames another connection may have
+    /// appended since.
+    fn forget(&mut self) {
+        self.pending.clear();
+        self.commit = false;
+    }
+}
+
+/// After a rollback on `conn` (a connection of this VFS): forgets the WAL frames it collected
+/// for the transaction rolled back.
+pub fn rolled_back(conn: &rusqlite::Connection) {
+    let mut file: *mut ffi::sqlite3_file = std::ptr::null_mut();
+    // SAFETY: the connection's handle is valid while `conn` lives; SQLITE_FCNTL_JOURNAL_POINTER
+    // writes the WAL's (or the rollback journal's) file object, which lives as long as the
+    // connection; it is ours only if its methods are.
+    unsafe {
+        let rc = ffi::sqlite3_file_control(
+            conn.handle(),
+            c"main".as_ptr(),
+            ffi::SQLITE_FCNTL_JOURNAL_POINTER,
+            (&raw mut file).cast(),
+        );
+        if rc == ffi::SQLITE_OK && !file.is_null() && std::ptr::eq((*file).pMethods, &WAL_METHODS) {
+            WalFile::from(file).forget();
+        }
     }
 }
 
@@ -312,12 +361,13 @@ unsafe extern "C" fn wal_close(file: *mut ffi::sqlite3_file) -> c_int {
     // SAFETY: SQLite closes a file once; after this its memory is SQLite's again, so our part is
     // dropped in place.
     unsafe {
+        // What is still collected belongs to no commit (a commit writes out all it collected):
+        // it is dropped, not written over what another connection may have appended since.
         let wal = WalFile::from(file);
-        let flushed = wal.flush();
         let closed = (methods(wal.inner).xClose.expect("files close"))(wal.inner);
         std::ptr::drop_in_place(file.cast::<WalFile>());
         (*file).pMethods = std::ptr::null();
-        if flushed != ffi::SQLITE_OK { flushed } else { closed }
+        closed
     }
 }
 
@@ -483,6 +533,36 @@ mod tests {
         }
         drop(conn);
         assert_eq!(rows(&Connection::open(&path).unwrap()), expected);
+    }
+
+    /// Two writing connections taking turns (two gateways on one file, or a command beside a
+    /// running gateway): each one's first frame follows the other's, where it did not write
+    /// last, and one of them commits a page at a time (a row in a table without an index).
+    #[test]
+    fn two_writers_taking_turns_lose_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("a.db");
+        let a = writing(path.to_str().unwrap(), "NORMAL");
+        a.execute_batch("CREATE TABLE u (n INTEGER NOT NULL)").unwrap();
+        let flags = OpenFlags::default() | OpenFlags::SQLITE_OPEN_URI;
+        let b = Connection::open_with_flags_and_vfs(&path, flags, super::NAME).unwrap();
+        b.execute_batch("PRAGMA synchronous = NORMAL; PRAGMA busy_timeout = 5000;")
+            .unwrap();
+        let reader = Connection::open_with_flags(&path, OpenFlags::SQLITE_OPEN_READ_ONLY).unwrap();
+        let ones =
+            |conn: &Connection| -> i64 { conn.query_row("SELECT COUNT(*) FROM u", [], |row| row.get(0)).unwrap() };
+        let mut expected = (0, 0);
+        for i in 0..40_i64 {
+            commit(&a, 1 + i % 5, 900);
+            expected = (expected.0 + 1 + i % 5, expected.1 + (1 + i % 5) * 900);
+            b.execute("INSERT INTO u (n) VALUES (?1)", [i]).unwrap();
+            assert_eq!((rows(&reader), ones(&reader)), (expected, i + 1), "after commit {i}");
+            if i % 10 == 9 {
+                assert_eq!(recovered(dir.path(), &format!("copy{i}")), expected, "after commit {i}");
+                let copy = Connection::open(dir.path().join(format!("copy{i}")).join("a.db")).unwrap();
+                assert_eq!(ones(&copy), i + 1, "after commit {i}");
+            }
+        }
     }
 
     /// With `synchronous = FULL` and no power-safe overwrite SQLite pads each commit to a sector

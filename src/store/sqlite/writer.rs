@@ -441,6 +441,7 @@ fn run_batch(conn: &Connection, batch: &mut Vec<Job>, queue: &mut Queue, state: 
 
 fn rollback(conn: &Connection, state: &State) {
     let _ = conn.execute_batch("ROLLBACK");
+    super::wal_vfs::rolled_back(conn);
     if !conn.is_autocommit() {
         tracing::error!("a transaction could not be rolled back; the database is re-opened before the next");
         state.fail(true);
