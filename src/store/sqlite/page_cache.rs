@@ -42,8 +42,9 @@
 //! per-cache state without a lock for the same reason, and so does this wrapper.
 //!
 //! SQLite takes a page cache only before it is initialised, so [`install`] must run before the
-//! process opens its first connection; `SqliteStore::open` calls it (through `open_writing`, before the WAL VFS registers, which initialises SQLite) ahead of any connection. Later it is
-//! refused, and SQLite goes on with its default cache: correct either way, only slower.
+//! process opens its first connection; `SqliteStore::open` calls it (in `open_writing`, before
+//! the WAL VFS registers, which initialises SQLite) ahead of any connection. Later it is refused,
+//! and SQLite goes on with its default cache: correct either way, only slower.
 
 use rusqlite::ffi;
 use std::ffi::{c_int, c_uint, c_void};
