@@ -9,6 +9,11 @@
 //! With `--rate R` the clients keep to a schedule of R messages per second in all, and latency is
 //! measured from each message's scheduled time, so a stalled server cannot hide its queueing
 //! (no coordinated omission).
+//!
+//! With `--amqp URI` the same messages go to RabbitMQ instead, as the yardstick of issue 18: each
+//! published, persistent, to a durable queue on a channel with publisher confirms, each client
+//! awaiting its confirm before the next (the broker's "durable before the answer"). The clients'
+//! channels share `--amqp-connections` connections (default one, the broker's fastest arrangement).
 
 use clap::Parser;
 use std::fmt::Write as _;
@@ -22,8 +27,18 @@ struct Args {
     #[arg(long = "url", value_name = "URL", default_value = "http://127.0.0.1:8080")]
     urls: Vec<String>,
     /// A sender token allowed to submit release notices (indgang token create --role sender …).
-    #[arg(long, env = "INDGANG_TOKEN")]
-    token: String,
+    #[arg(long, env = "INDGANG_TOKEN", required_unless_present = "amqp")]
+    token: Option<String>,
+    /// Publish to RabbitMQ instead of the gateway, e.g. amqp://guest:guest@127.0.0.1:5672/%2f:
+    /// persistent messages to a durable queue, a publisher confirm awaited for each.
+    #[arg(long, value_name = "URI")]
+    amqp: Option<String>,
+    /// The durable queue `--amqp` publishes to; it is declared, and emptied before the run.
+    #[arg(long, default_value = "indgang-load")]
+    amqp_queue: String,
+    /// Connections the clients' channels are spread over (one channel per client).
+    #[arg(long, default_value_t = 1)]
+    amqp_connections: usize,
     /// The token's sender id.
     #[arg(long, default_value = "kif-load")]
     sender: String,
@@ -79,16 +94,26 @@ async fn run(args: Args) {
         .as_millis();
     let first_citizen = args.first_citizen.unwrap_or(run_id as u64 * 20) % CITIZENS;
     let template = Template::new(&args.sender, &args.municipality, args.size);
-    let started = Instant::now();
     let per_client_period = args
         .rate
         .map(|rate| Duration::from_secs_f64(args.concurrency as f64 / rate));
 
     let concurrency = args.concurrency;
     let next = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let clients: Vec<Client> = match &args.amqp {
+        Some(uri) => amqp::clients(uri, &args.amqp_queue, args.amqp_connections, args.concurrency).await,
+        None => (0..args.concurrency)
+            .map(|client_no| {
+                let token = args.token.as_deref().expect("clap asks for --token without --amqp");
+                Client::Http(Connection::new(&authorities[client_no % authorities.len()], token))
+            })
+            .collect(),
+    };
+    let mut clients = clients.into_iter();
+    let started = Instant::now();
     let mut tasks = Vec::with_capacity(args.concurrency);
     for client_no in 0..args.concurrency {
-        let mut connection = Connection::new(&authorities[client_no % authorities.len()], &args.token);
+        let mut connection = clients.next().expect("one client each");
         let template = template.clone();
         let next = next.clone();
         let count = args.messages / args.concurrency + usize::from(client_no < args.messages % args.concurrency);
@@ -112,7 +137,7 @@ async fn run(args: Args) {
                 message_id.clear();
                 let _ = write!(message_id, "load-{run_id}-{n:010}");
                 let status = connection
-                    .post_release_notice(|request| template.render_into(request, &message_id, first_citizen + n as u64))
+                    .send(|request| template.render_into(request, &message_id, first_citizen + n as u64))
                     .await;
                 latencies.push(scheduled.elapsed().as_micros() as u64);
                 *statuses.entry(status).or_default() += 1;
@@ -136,7 +161,10 @@ async fn run(args: Args) {
     };
     println!("messages      {}", latencies.len());
     println!("concurrency   {}", args.concurrency);
-    println!("instances     {}", authorities.len());
+    match &args.amqp {
+        Some(_) => println!("broker        RabbitMQ, {} connection(s)", args.amqp_connections),
+        None => println!("instances     {}", authorities.len()),
+    }
     let mut sample = Vec::new();
     template.render_into(&mut sample, "load-x-0-0", 0);
     println!("body bytes    {}", sample.len());
@@ -156,7 +184,8 @@ async fn run(args: Args) {
 }
 
 /// The headline: only a `202` is a message filed; a `200` (a repeat), a refusal or a broken
-/// connection (status 0) is an answer, not throughput.
+/// connection (status 0) is an answer, not throughput. A broker's confirm counts as a `202`, its
+/// refusal (a nack) as a `503`.
 fn throughput(statuses: &std::collections::BTreeMap<u16, usize>, elapsed: Duration) -> String {
     let accepted = statuses.get(&202).copied().unwrap_or(0);
     let answers: usize = statuses.values().sum();
@@ -311,6 +340,88 @@ impl Template {
             r#""message_id":"{message_id}","citizen":{{"cpr":"{day:02}{month:02}{year:02}-{serial:04}","name":"Belastning Testesen"}},"#
         );
         out.extend_from_slice(self.tails[n as usize % self.tails.len()].as_bytes());
+    }
+}
+
+/// Where a client's messages go: the gateway over HTTP, or RabbitMQ.
+enum Client {
+    Http(Connection),
+    Amqp(lapin::Channel, lapin::types::ShortString),
+}
+
+impl Client {
+    /// The answer's status code as `Connection::post_release_notice` gives it.
+    async fn send(&mut self, body: impl FnOnce(&mut Vec<u8>)) -> u16 {
+        match self {
+            Client::Http(connection) => connection.post_release_notice(body).await,
+            Client::Amqp(channel, queue) => amqp::publish(channel, queue, body).await,
+        }
+    }
+}
+
+mod amqp {
+    use super::Client;
+    use lapin::options::{BasicPublishOptions, ConfirmSelectOptions, QueueDeclareOptions, QueuePurgeOptions};
+    use lapin::{BasicProperties, Channel, Connection, ConnectionProperties, types::FieldTable, types::ShortString};
+
+    /// One channel per client, in confirm mode, over `connections` connections; the queue declared
+    /// durable and emptied, so that every run starts from the same broker.
+    pub async fn clients(uri: &str, queue: &str, connections: usize, clients: usize) -> Vec<Client> {
+        let mut opened = Vec::new();
+        for _ in 0..connections.max(1) {
+            let connection = Connection::connect(uri, ConnectionProperties::default())
+                .await
+                .unwrap_or_else(|error| panic!("--amqp {uri}: {error}"));
+            opened.push(connection);
+        }
+        let queue = ShortString::from(queue);
+        let first = opened[0].create_channel().await.expect("a channel");
+        let durable = QueueDeclareOptions {
+            durable: true,
+            ..QueueDeclareOptions::default()
+        };
+        first
+            .queue_declare(queue.clone(), durable, FieldTable::default())
+            .await
+            .expect("queue.declare");
+        first
+            .queue_purge(queue.clone(), QueuePurgeOptions::default())
+            .await
+            .expect("queue.purge");
+        let mut channels = Vec::with_capacity(clients);
+        for client_no in 0..clients {
+            let channel = opened[client_no % opened.len()]
+                .create_channel()
+                .await
+                .expect("a channel");
+            channel
+                .confirm_select(ConfirmSelectOptions::default())
+                .await
+                .expect("confirm.select");
+            channels.push(Client::Amqp(channel, queue.clone()));
+        }
+        channels
+    }
+
+    /// Publishes one persistent message and awaits the broker's confirm: 202 for an ack, 503 for
+    /// a nack, 0 when the channel failed.
+    pub async fn publish(channel: &Channel, queue: &ShortString, body: impl FnOnce(&mut Vec<u8>)) -> u16 {
+        let mut payload = Vec::with_capacity(2560);
+        body(&mut payload);
+        let persistent = BasicProperties::default().with_delivery_mode(2);
+        let options = BasicPublishOptions::default();
+        let confirm = match channel
+            .basic_publish("".into(), queue.clone(), options, &payload, persistent)
+            .await
+        {
+            Ok(confirm) => confirm,
+            Err(_) => return 0,
+        };
+        match confirm.await {
+            Ok(confirmation) if confirmation.is_ack() => 202,
+            Ok(_) => 503,
+            Err(_) => 0,
+        }
     }
 }
 
