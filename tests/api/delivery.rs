@@ -800,12 +800,8 @@ teams = ["ungeteam"]
 
 #[tokio::test]
 async fn alerts_written_while_the_mail_server_is_down_arrive_once_it_is_up() {
-    // A port nobody listens on yet.
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    // A port nobody listens on yet, held so that no other test's server takes it meanwhile.
+    let (reserved, port) = SmtpServer::reserve();
     let url = format!("smtp://127.0.0.1:{port}");
     let app = spawn_app_with(&[
         ("INDGANG__SMTP__URL", &url),
@@ -834,7 +830,7 @@ async fn alerts_written_while_the_mail_server_is_down_arrive_once_it_is_up() {
         );
     }
 
-    let smtp = SmtpServer::start_on(port).await;
+    let smtp = SmtpServer::start_on(reserved).await;
     for _ in 0..10 {
         app.advance_and_drain(600).await;
     }

@@ -29,12 +29,24 @@ pub struct SmtpServer {
 
 impl SmtpServer {
     pub async fn start() -> SmtpServer {
-        SmtpServer::start_on(0).await
+        SmtpServer::listen(TcpListener::bind(("127.0.0.1", 0)).await.unwrap())
     }
 
-    /// On a given port (a server that comes up where the gateway has been knocking).
-    pub async fn start_on(port: u16) -> SmtpServer {
-        let listener = TcpListener::bind(("127.0.0.1", port)).await.unwrap();
+    /// A port of this machine held for a server that is not up yet: bound, so that nothing else
+    /// can take it meanwhile, but not listening, so that connections to it are refused.
+    pub fn reserve() -> (tokio::net::TcpSocket, u16) {
+        let socket = tokio::net::TcpSocket::new_v4().unwrap();
+        socket.bind(([127, 0, 0, 1], 0).into()).unwrap();
+        let port = socket.local_addr().unwrap().port();
+        (socket, port)
+    }
+
+    /// On a port held by `reserve` (a server that comes up where the gateway has been knocking).
+    pub async fn start_on(reserved: tokio::net::TcpSocket) -> SmtpServer {
+        SmtpServer::listen(reserved.listen(128).unwrap())
+    }
+
+    fn listen(listener: TcpListener) -> SmtpServer {
         let port = listener.local_addr().unwrap().port();
         let state = Arc::new(State::default());
         let shared = state.clone();
