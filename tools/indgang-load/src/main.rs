@@ -346,7 +346,8 @@ impl Template {
 /// Where a client's messages go: the gateway over HTTP, or RabbitMQ.
 enum Client {
     Http(Connection),
-    Amqp(lapin::Channel, lapin::types::ShortString),
+    /// A channel in confirm mode, the queue, and the buffer each message is made in.
+    Amqp(lapin::Channel, lapin::types::ShortString, Vec<u8>),
 }
 
 impl Client {
@@ -354,7 +355,7 @@ impl Client {
     async fn send(&mut self, body: impl FnOnce(&mut Vec<u8>)) -> u16 {
         match self {
             Client::Http(connection) => connection.post_release_notice(body).await,
-            Client::Amqp(channel, queue) => amqp::publish(channel, queue, body).await,
+            Client::Amqp(channel, queue, payload) => amqp::publish(channel, queue, payload, body).await,
         }
     }
 }
@@ -398,20 +399,26 @@ mod amqp {
                 .confirm_select(ConfirmSelectOptions::default())
                 .await
                 .expect("confirm.select");
-            channels.push(Client::Amqp(channel, queue.clone()));
+            channels.push(Client::Amqp(channel, queue.clone(), Vec::with_capacity(8192)));
         }
         channels
     }
 
-    /// Publishes one persistent message and awaits the broker's confirm: 202 for an ack, 503 for
-    /// a nack, 0 when the channel failed.
-    pub async fn publish(channel: &Channel, queue: &ShortString, body: impl FnOnce(&mut Vec<u8>)) -> u16 {
-        let mut payload = Vec::with_capacity(2560);
-        body(&mut payload);
+    /// Publishes one persistent message, made in `payload` (kept from the last time, as the HTTP
+    /// client keeps its buffers), and awaits the broker's confirm: 202 for an ack, 503 for a nack,
+    /// 0 when the channel failed.
+    pub async fn publish(
+        channel: &Channel,
+        queue: &ShortString,
+        payload: &mut Vec<u8>,
+        body: impl FnOnce(&mut Vec<u8>),
+    ) -> u16 {
+        payload.clear();
+        body(payload);
         let persistent = BasicProperties::default().with_delivery_mode(2);
         let options = BasicPublishOptions::default();
         let confirm = match channel
-            .basic_publish("".into(), queue.clone(), options, &payload, persistent)
+            .basic_publish("".into(), queue.clone(), options, payload, persistent)
             .await
         {
             Ok(confirm) => confirm,
