@@ -166,7 +166,7 @@ fn file_all(messages: Vec<NewMessage>, stage: &str) {
     let n = messages.len();
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("bench.db");
-    let store: Arc<dyn Store> = Arc::new(SqliteStore::open(&path, 4, 512).unwrap());
+    let store: Arc<dyn Store> = Arc::new(SqliteStore::open(&path, 4, 512, std::time::Duration::ZERO).unwrap());
     // `PIPELINE_SCRATCH_SQL`: SQL run on the fresh database before filing (a dropped or changed
     // index), to measure what one B-tree entry costs the writer without a migration of its own.
     if let Ok(sql) = std::env::var("PIPELINE_SCRATCH_SQL") {

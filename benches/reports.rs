@@ -42,7 +42,8 @@ fn main() {
     let municipalities: Vec<Kommunekode> = Kommunekode::all().collect();
     let aarhus = Kommunekode::parse("751").unwrap();
     let dir = tempfile::tempdir().unwrap();
-    let store: Arc<dyn Store> = Arc::new(SqliteStore::open(&dir.path().join("bench.db"), 4, 512).unwrap());
+    let store: Arc<dyn Store> =
+        Arc::new(SqliteStore::open(&dir.path().join("bench.db"), 4, 512, std::time::Duration::ZERO).unwrap());
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()

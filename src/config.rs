@@ -461,6 +461,22 @@ pub struct StorageSettings {
     pub read_connections: usize,
     /// How many submissions one commit may carry at most (group commit).
     pub max_batch: usize,
+    /// SQLite: the least time between two commits while submissions keep coming, e.g. `2ms`.
+    pub commit_interval: String,
+}
+
+impl StorageSettings {
+    /// `commit_interval` read: 0 to 100 ms.
+    pub fn commit_interval(&self) -> anyhow::Result<std::time::Duration> {
+        let text = self.commit_interval.trim();
+        let interval: jiff::SignedDuration = text
+            .parse()
+            .map_err(|_| anyhow::anyhow!("storage.commit_interval: {text:?} is not a duration such as 2ms or 0s"))?;
+        if interval.is_negative() || interval > jiff::SignedDuration::from_millis(100) {
+            bail!("storage.commit_interval: {text:?} must lie between 0s and 100ms");
+        }
+        Ok(interval.unsigned_abs())
+    }
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -629,6 +645,7 @@ impl Settings {
         if self.storage.max_batch == 0 || self.storage.max_batch > 10_000 {
             bail!("storage.max_batch: must lie between 1 and 10000");
         }
+        self.storage.commit_interval()?;
         if self.server.workers > 256 {
             bail!("server.workers: at most 256 (0 means one per core)");
         }

@@ -95,6 +95,7 @@ pub async fn open_store(settings: &Settings) -> anyhow::Result<Arc<dyn Store>> {
             &path,
             settings.storage.read_connections,
             settings.storage.max_batch,
+            settings.storage.commit_interval()?,
         )?)),
         StorageUrl::Postgres(url) => Ok(Arc::new(
             PostgresStore::open(&url, postgres_connections(settings))

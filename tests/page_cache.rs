@@ -38,7 +38,7 @@ fn insert(conn: &mut Connection, rows: std::ops::Range<u64>, round: u8) -> rusql
 fn rows_written_through_page_splits_and_a_rollback_read_back_as_committed() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("store.db");
-    let _store = SqliteStore::open(&path, 1, 16).unwrap();
+    let _store = SqliteStore::open(&path, 1, 16, std::time::Duration::ZERO).unwrap();
     assert!(
         page_cache::installed(),
         "the store's open installs the page cache wrapper"

@@ -11,7 +11,7 @@ pub async fn run(settings: Settings) -> anyhow::Result<()> {
     match &url {
         StorageUrl::Sqlite(path) => {
             // Opening the file applies its migrations.
-            let store = SqliteStore::open(path, 1, 1)?;
+            let store = SqliteStore::open(path, 1, 1, std::time::Duration::ZERO)?;
             crate::store::Store::close(&store).await;
             outln!("{url}: the schema is up to date");
         }

@@ -279,6 +279,10 @@ pub async fn file(
     let message = filing::plan(&intake.router, &intake.policies, intake.alert_delay, &checked, now)
         .and_then(|planned| filing::seal(&intake.vault, checked, planned, now))
         .map_err(|e| ("internal", crate::problem::internal(e)))?;
+    // Only a delivery due now (a webhook) needs the worker at once: a team email waits
+    // `alerts.group_window`, and the worker's poll finds it then. Each wake costs the writer a
+    // claim of its own, which at a steady rate was a second transaction per message.
+    let due_now = message.deliveries.iter().any(|d| d.not_before <= now);
     let outcome = intake.store.submit(message).await.map_err(|e| {
         let problem = crate::problem::internal(e);
         (
@@ -293,7 +297,7 @@ pub async fn file(
     match outcome {
         SubmitOutcome::Accepted(receipt) => {
             intake.metrics.intake(kind.as_str(), "accepted", "");
-            if let Some(delivery) = &intake.delivery {
+            if let Some(delivery) = intake.delivery.as_ref().filter(|_| due_now) {
                 delivery.wake();
             }
             tracing::info!(kind = kind.as_str(), sender = %receipt.sender_id, receipt = %receipt.receipt_id, case = %receipt.case_ref, warnings = receipt.warnings.len(), "message accepted");

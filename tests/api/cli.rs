@@ -43,6 +43,8 @@ fn a_bad_value_is_refused_naming_its_key() {
         ("INDGANG__SECURITY__KEY", "not-base64!", "security.key"),
         ("INDGANG__ALERTS__GROUP_WINDOW", "soon", "alerts.group_window"),
         ("INDGANG__ALERTS__GROUP_WINDOW", "2h", "alerts.group_window"),
+        ("INDGANG__STORAGE__COMMIT_INTERVAL", "soon", "storage.commit_interval"),
+        ("INDGANG__STORAGE__COMMIT_INTERVAL", "1s", "storage.commit_interval"),
         ("INDGANG__ALERTS__GROUP_MAX", "0", "alerts.group_max"),
         (
             "INDGANG__MATCHING__ANSWER_DESTINATION",

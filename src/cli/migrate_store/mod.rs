@@ -51,7 +51,8 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
     drop(lock(&source)?);
     // Bring an older file's schema up to date, as `indgang migrate` would, so that its columns
     // are the ones copied.
-    let store = SqliteStore::open(&source, 1, 1).with_context(|| format!("opening {}", source.display()))?;
+    let store = SqliteStore::open(&source, 1, 1, std::time::Duration::ZERO)
+        .with_context(|| format!("opening {}", source.display()))?;
     store.close().await;
     drop(store);
     let sqlite = lock(&source)?;

@@ -336,7 +336,7 @@ mod tests {
     fn every_sqlite_table_and_column_is_copied_or_named_as_left_out() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("indgang.db");
-        drop(crate::store::sqlite::SqliteStore::open(&path, 1, 1).unwrap());
+        drop(crate::store::sqlite::SqliteStore::open(&path, 1, 1, std::time::Duration::ZERO).unwrap());
         let conn = rusqlite::Connection::open(&path).unwrap();
         let mut statement = conn
             .prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name")

@@ -499,7 +499,7 @@ mod tests {
     fn the_due_query_is_not_prepared_again_on_each_pass() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("claim.db");
-        drop(super::super::SqliteStore::open(&path, 1, 10).unwrap());
+        drop(super::super::SqliteStore::open(&path, 1, 10, std::time::Duration::ZERO).unwrap());
         let conn = Connection::open(&path).unwrap();
         let now = Timestamp::now();
         for limit in [1, 7, 3, 64] {

@@ -65,7 +65,15 @@ pub struct SqliteStore {
 }
 
 impl SqliteStore {
-    pub fn open(path: &Path, read_connections: usize, max_batch: usize) -> anyhow::Result<SqliteStore> {
+    /// Opens (and migrates) the database at `path`: `read_connections` for reading, and one writer
+    /// whose commits carry at most `max_batch` submissions and begin at least `commit_interval`
+    /// apart while more submissions keep coming (`storage.commit_interval`).
+    pub fn open(
+        path: &Path,
+        read_connections: usize,
+        max_batch: usize,
+        commit_interval: std::time::Duration,
+    ) -> anyhow::Result<SqliteStore> {
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
             std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
         }
@@ -117,7 +125,7 @@ impl SqliteStore {
             .collect::<anyhow::Result<Vec<_>>>()
             .context("opening read connections")?;
         Ok(SqliteStore {
-            writer: writer::Writer::start(open, max_batch)?,
+            writer: writer::Writer::start(open, max_batch, commit_interval)?,
             readers: readers::Readers::new(readers),
             checkpointer: checkpointer::Checkpointer::start(Connection::open(path)?)?,
         })
@@ -617,7 +625,7 @@ mod tests {
                  VALUES (7, 'dlv_1', 1, 1, 'mail:intake', '[]', 'delivered', 0, 0, 'message');
                  INSERT INTO delivery_attempts VALUES (1, 7, 1, 0, 10, 'delivered', 250, NULL);",
         );
-        let store = SqliteStore::open(&path, 1, 10).unwrap();
+        let store = SqliteStore::open(&path, 1, 10, std::time::Duration::ZERO).unwrap();
         drop(store);
         let conn = Connection::open(&path).unwrap();
         let version: i64 = conn.query_row("PRAGMA user_version", [], |row| row.get(0)).unwrap();
@@ -660,7 +668,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("old.db");
         database_at(&path, 11, CASE_AND_MESSAGE);
-        drop(SqliteStore::open(&path, 1, 10).unwrap());
+        drop(SqliteStore::open(&path, 1, 10, std::time::Duration::ZERO).unwrap());
         let conn = Connection::open(&path).unwrap();
         conn.execute_batch("PRAGMA foreign_keys = ON;").unwrap();
         let found: (i64, String, Vec<u8>, i64) = conn
@@ -741,7 +749,7 @@ mod tests {
                  VALUES ('dlv_1', 1, 1, 'mail:team-a', '[]', 'pending', 400, 400, 'reminder', 9);"]
                 .concat(),
         );
-        drop(SqliteStore::open(&path, 1, 10).unwrap());
+        drop(SqliteStore::open(&path, 1, 10, std::time::Duration::ZERO).unwrap());
         let conn = Connection::open(&path).unwrap();
         conn.execute_batch("PRAGMA foreign_keys = ON;").unwrap();
         let version: i64 = conn.query_row("PRAGMA user_version", [], |row| row.get(0)).unwrap();
@@ -855,7 +863,7 @@ mod tests {
             ]
             .concat(),
         );
-        drop(SqliteStore::open(&path, 1, 10).unwrap());
+        drop(SqliteStore::open(&path, 1, 10, std::time::Duration::ZERO).unwrap());
         let conn = Connection::open(&path).unwrap();
         let version: i64 = conn.query_row("PRAGMA user_version", [], |row| row.get(0)).unwrap();
         assert_eq!(version, MIGRATIONS.len() as i64);
@@ -916,7 +924,7 @@ mod tests {
             ]
             .concat(),
         );
-        drop(SqliteStore::open(&path, 1, 10).unwrap());
+        drop(SqliteStore::open(&path, 1, 10, std::time::Duration::ZERO).unwrap());
         let conn = Connection::open(&path).unwrap();
         let version: i64 = conn.query_row("PRAGMA user_version", [], |row| row.get(0)).unwrap();
         assert_eq!(version, MIGRATIONS.len() as i64);
