@@ -178,14 +178,11 @@ impl AlertSettings {
 
     /// How long an alert to a team waits for others to the same address.
     pub fn group_window(&self) -> anyhow::Result<jiff::SignedDuration> {
-        let text = self.group_window.trim();
-        let window: jiff::SignedDuration = text
-            .parse()
-            .map_err(|_| anyhow::anyhow!("alerts.group_window: {text:?} is not a duration such as 2m, 90s or 0s"))?;
-        if window.is_negative() || window > jiff::SignedDuration::from_hours(1) {
-            bail!("alerts.group_window: {text:?} must lie between 0s and 1h");
-        }
-        Ok(window)
+        duration_setting(
+            "alerts.group_window",
+            &self.group_window,
+            ("2m, 90s or 0s", "1h", jiff::SignedDuration::from_hours(1)),
+        )
     }
 
     /// When the daily digest goes out, if at all.
@@ -468,15 +465,30 @@ pub struct StorageSettings {
 impl StorageSettings {
     /// `commit_interval` read: 0 to 100 ms.
     pub fn commit_interval(&self) -> anyhow::Result<std::time::Duration> {
-        let text = self.commit_interval.trim();
-        let interval: jiff::SignedDuration = text
-            .parse()
-            .map_err(|_| anyhow::anyhow!("storage.commit_interval: {text:?} is not a duration such as 2ms or 0s"))?;
-        if interval.is_negative() || interval > jiff::SignedDuration::from_millis(100) {
-            bail!("storage.commit_interval: {text:?} must lie between 0s and 100ms");
-        }
+        let interval = duration_setting(
+            "storage.commit_interval",
+            &self.commit_interval,
+            ("2ms or 0s", "100ms", jiff::SignedDuration::from_millis(100)),
+        )?;
         Ok(interval.unsigned_abs())
     }
+}
+
+/// The duration setting `key` written as `text`, between zero and a most (`examples` for the
+/// message, the most as written and as a duration).
+fn duration_setting(
+    key: &str,
+    text: &str,
+    (examples, most_text, most): (&str, &str, jiff::SignedDuration),
+) -> anyhow::Result<jiff::SignedDuration> {
+    let text = text.trim();
+    let duration: jiff::SignedDuration = text
+        .parse()
+        .map_err(|_| anyhow::anyhow!("{key}: {text:?} is not a duration such as {examples}"))?;
+    if duration.is_negative() || duration > most {
+        bail!("{key}: {text:?} must lie between 0s and {most_text}");
+    }
+    Ok(duration)
 }
 
 #[derive(Debug, Clone, Deserialize)]
