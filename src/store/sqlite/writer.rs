@@ -658,7 +658,9 @@ mod tests {
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn jobs_that_come_soon_after_a_commit_share_the_next_one() {
         let dir = tempfile::tempdir().unwrap();
-        let writer = Arc::new(paced_writer(dir.path(), Duration::from_millis(400)));
+        // Long enough that a slow fsync of the first commit on a busy machine still leaves the third
+        // job inside the interval.
+        let writer = Arc::new(paced_writer(dir.path(), Duration::from_millis(1500)));
         // The first commit goes at once; then one job at once and another 100 ms later.
         assert_eq!(file(&writer, dir.path(), 1).await, 1);
         let second = tokio::spawn({
