@@ -263,7 +263,7 @@ impl Pace {
         (self.paying && Instant::now() < due).then_some(due)
     }
 
-    /// A commit of `size` jobs begins.
+    /// A commit begins of a batch that held `size` jobs (some may have failed and left it).
     fn commit(&mut self, size: usize) {
         self.committed_at = Some(Instant::now());
         if size > 1 {
@@ -442,6 +442,8 @@ fn reopen(open: &mut Opener) -> anyhow::Result<(Connection, File)> {
 /// Runs a batch to its commit, adding to it what arrives while the syncer is busy. Returns the
 /// answers that wait for the sync; jobs that failed have had their answer already.
 fn run_batch(conn: &Connection, batch: &mut Vec<Job>, queue: &mut Queue, state: &State) -> Vec<(Reply, Output)> {
+    // The most jobs the batch held, failed ones included: what tells `Pace` that others send.
+    let mut most = 0;
     loop {
         if let Err(e) = conn.execute_batch("BEGIN IMMEDIATE") {
             if is_disk_failure(&e) {
@@ -474,6 +476,7 @@ fn run_batch(conn: &Connection, batch: &mut Vec<Job>, queue: &mut Queue, state: 
             }
         }
         let size = batch.len();
+        most = most.max(size);
         if let Some((index, error)) = failed {
             rollback(conn, state);
             if let Some(disk) = database_failure(&error) {
@@ -496,7 +499,7 @@ fn run_batch(conn: &Connection, batch: &mut Vec<Job>, queue: &mut Queue, state: 
             continue;
         }
         let started = Instant::now();
-        queue.pace.commit(size);
+        queue.pace.commit(most);
         let committed = conn.execute_batch("COMMIT");
         let commit_micros = started.elapsed().as_micros() as u64;
         if commit_micros > 100_000 {
