@@ -10,6 +10,7 @@
 //! reopening) adds an alarm at it, one per case and transaction step (`apply` adds one for all the
 //! deadlines of a message); setting it to NULL or later needs nothing.
 
+use super::prepared;
 use super::queries::{instant, micros};
 use crate::domain::CaseRef;
 use crate::store::{
@@ -159,8 +160,11 @@ fn earliest(alarm: &mut Option<i64>, at: Option<i64>) {
 
 /// An alarm of the case at `at` (see the module's invariant). The same one twice is one row.
 fn add_alarm(conn: &Connection, at: i64, case_id: i64) -> anyhow::Result<()> {
-    conn.prepare_cached("INSERT OR IGNORE INTO alarms (at, case_id) VALUES (?1, ?2)")?
-        .execute(params![at, case_id])?;
+    prepared::execute(
+        conn,
+        "INSERT OR IGNORE INTO alarms (at, case_id) VALUES (?1, ?2)",
+        params![at, case_id],
+    )?;
     Ok(())
 }
 
@@ -319,26 +323,27 @@ fn insert(
     let reminders: Vec<i64> = plan.reminders.iter().map(|t| micros(*t)).collect();
     let due = micros(plan.due_at);
     let next = next_alert(&reminders, 0, due);
-    conn.prepare_cached(
+    prepared::execute(
+        conn,
         "INSERT INTO deadlines (case_id, message, policy, scope, title, team, state, due_at, reminders, remind_to,
              escalate_to, next_alert_at, created_at, created_by)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, 'open', ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
-    )?
-    .execute(params![
-        case_id,
-        message,
-        plan.policy,
-        plan.scope,
-        plan.title,
-        plan.team,
-        due,
-        serde_json::to_string(&reminders)?,
-        plan.remind_to,
-        plan.escalate_to,
-        next,
-        now,
-        actor
-    ])?;
+        params![
+            case_id,
+            message,
+            plan.policy,
+            plan.scope,
+            plan.title,
+            plan.team,
+            due,
+            serde_json::to_string(&reminders)?,
+            plan.remind_to,
+            plan.escalate_to,
+            next,
+            now,
+            actor
+        ],
+    )?;
     if let Some(outcome) = &plan.meets {
         meet(conn, conn.last_insert_rowid(), outcome, actor, now, due)?;
         return Ok(None);

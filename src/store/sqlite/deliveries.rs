@@ -1,5 +1,6 @@
 //! The SQL of the delivery outbox.
 
+use super::prepared;
 use super::queries::{instant, kind_of, micros};
 use crate::domain::CaseRef;
 use crate::store::{
@@ -19,13 +20,13 @@ pub fn insert(
     case_ref: &CaseRef,
 ) -> anyhow::Result<Vec<DeliveryRecord>> {
     let at = micros(m.received_at);
-    let mut statement = conn.prepare_cached(
-        "INSERT INTO deliveries (delivery_id, message, case_id, destination, routes, state, next_attempt_at, created_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, 'pending', ?6, ?7)",
-    )?;
     let mut records = Vec::with_capacity(m.deliveries.len());
     for d in &m.deliveries {
-        statement.execute(params![
+        prepared::execute(
+            conn,
+            "INSERT INTO deliveries (delivery_id, message, case_id, destination, routes, state, next_attempt_at, created_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, 'pending', ?6, ?7)",
+            params![
             d.delivery_id,
             message,
             case_id,

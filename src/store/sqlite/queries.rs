@@ -1,6 +1,7 @@
 //! The SQL of the SQLite backend. Functions take a connection and run inside whatever
 //! transaction the caller holds (the writer's group transaction for writes).
 
+use super::prepared;
 use crate::domain::{CaseRef, Kind, copenhagen_date};
 use crate::store::{
     CaseFilter, CaseRecord, CaseSummary, KeyCheck, MessageRecord, NewMessage, Receipt, SubjectKind, SubmitOutcome,
@@ -105,8 +106,11 @@ pub fn file_message(conn: &Connection, m: &NewMessage) -> anyhow::Result<SubmitO
     let new_case = case.is_none();
     let (case_id, case_ref) = match case {
         Some((id, case_ref)) => {
-            conn.prepare_cached("UPDATE cases SET updated_at = MAX(updated_at, ?2) WHERE id = ?1")?
-                .execute(params![id, at])?;
+            prepared::execute(
+                conn,
+                "UPDATE cases SET updated_at = MAX(updated_at, ?2) WHERE id = ?1",
+                params![id, at],
+            )?;
             (
                 id,
                 CaseRef::parse(&case_ref).context("a stored case reference is malformed")?,
@@ -118,11 +122,11 @@ pub fn file_message(conn: &Connection, m: &NewMessage) -> anyhow::Result<SubmitO
                 .prepare_cached("SELECT COALESCE(MAX(id), 0) + 1 FROM cases")?
                 .query_row([], |row| row.get(0))?;
             let case_ref = CaseRef::new(copenhagen_date(m.received_at).year(), id);
-            conn.prepare_cached(
+            prepared::execute(
+                conn,
                 "INSERT INTO cases (id, case_ref, municipality, subject_kind, subject_hash, cpr_sealed, created_at, updated_at)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?7)",
-            )?
-            .execute(params![
+                params![
                 id,
                 case_ref.as_str(),
                 municipality,
@@ -135,11 +139,11 @@ pub fn file_message(conn: &Connection, m: &NewMessage) -> anyhow::Result<SubmitO
         }
     };
     let warnings = serde_json::to_string(&m.warnings)?;
-    conn.prepare_cached(
+    prepared::execute(
+        conn,
         "INSERT INTO messages (receipt_id, kind, sender_id, message_id, content_hash, offer_hash, case_id, received_at, body_sealed, summary, warnings)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
-    )?
-    .execute(params![
+        params![
         m.receipt_id,
         m.kind.as_str(),
         m.sender_id,

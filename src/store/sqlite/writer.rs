@@ -36,6 +36,7 @@
 //! writable. The queue is bounded, so a slow disk slows the senders down instead of filling the
 //! memory.
 
+use super::prepared::WriterConnection;
 use crate::store::Unavailable;
 use anyhow::Context;
 use rusqlite::Connection;
@@ -382,12 +383,13 @@ fn unavailable(what: impl std::fmt::Display) -> anyhow::Error {
 }
 
 fn run(
-    mut connection: Connection,
+    connection: Connection,
     open: &mut Opener,
     queue: &mut Queue,
     syncer: sync_mpsc::Sender<ToSyncer>,
     state: &State,
 ) {
+    let mut connection = WriterConnection::new(connection);
     let mut batch = Vec::with_capacity(queue.max_batch);
     while let Some(first) = queue.next(state) {
         batch.push(first);
@@ -395,7 +397,7 @@ fn run(
         if state.broken.load(Ordering::SeqCst) {
             match reopen(open) {
                 Ok((reopened, wal)) => {
-                    connection = reopened;
+                    connection = WriterConnection::new(reopened);
                     state.broken.store(false, Ordering::SeqCst);
                     if syncer.send(ToSyncer::Wal(wal)).is_err() {
                         tracing::error!("the syncer thread has stopped");

@@ -1,0 +1,317 @@
+//! The writer's own prepared statements for the inserts every message makes.
+//!
+//! rusqlite's statement cache (`prepare_cached`) finds a statement by hashing its SQL text, takes
+//! it out of an LRU list and puts it back after each use, and it binds every text and blob with
+//! `SQLITE_TRANSIENT`, so that SQLite copies each one. For the eight inserts of a release notice
+//! that came to about a tenth of the writer's instructions (docs/benchmarks.md, "The writer's
+//! statements"). [`execute`] runs the same statements without either: on the writer's connection
+//! each statement is found by the address of its `&'static str` and prepared once for the
+//! connection's life, and its values are bound with `SQLITE_STATIC`, in place, since they outlive
+//! the step and the bindings are cleared right after it. On any other connection (tests, the
+//! command line) it is `prepare_cached(sql)?.execute(params)`, so callers need not know where
+//! they run.
+//!
+//! The statements belong to the connection: [`WriterConnection`] owns the connection, registers it
+//! for this thread and finalizes its statements before the connection closes (SQLite will not
+//! close a connection that still has statements).
+
+use rusqlite::types::{ToSqlOutput, ValueRef};
+use rusqlite::{Connection, ToSql, ffi};
+use std::cell::RefCell;
+use std::ffi::{c_char, c_int};
+use std::ptr;
+
+/// The registered connection of this thread and its statements, by the address of their SQL.
+struct Registry {
+    db: *mut ffi::sqlite3,
+    statements: Vec<(*const str, *mut ffi::sqlite3_stmt)>,
+}
+
+thread_local! {
+    static REGISTRY: RefCell<Registry> = const {
+        RefCell::new(Registry { db: ptr::null_mut(), statements: Vec::new() })
+    };
+}
+
+/// The writer thread's connection: while it lives, [`execute`] on it uses the statements
+/// prepared here. A thread has one at a time: a new one (the writer re-opening the database
+/// after a failed write) takes over from the one before, whose statements it finalizes.
+pub struct WriterConnection(Connection);
+
+impl WriterConnection {
+    pub fn new(connection: Connection) -> WriterConnection {
+        // SAFETY: the handle is only compared and used while `connection` is open: the
+        // registration ends in `drop`, before the connection closes, or when another takes over.
+        let db = unsafe { connection.handle() };
+        let before = REGISTRY.with_borrow_mut(|registry| {
+            registry.db = db;
+            std::mem::take(&mut registry.statements)
+        });
+        // Their connection is still open: a dropped one takes its statements with it.
+        finalize(before);
+        WriterConnection(connection)
+    }
+}
+
+impl std::ops::Deref for WriterConnection {
+    type Target = Connection;
+    fn deref(&self) -> &Connection {
+        &self.0
+    }
+}
+
+impl Drop for WriterConnection {
+    fn drop(&mut self) {
+        // SAFETY: only compared.
+        let db = unsafe { self.0.handle() };
+        let statements = REGISTRY.with_borrow_mut(|registry| {
+            if registry.db != db {
+                return Vec::new();
+            }
+            registry.db = ptr::null_mut();
+            std::mem::take(&mut registry.statements)
+        });
+        finalize(statements);
+        // The connection itself closes when the field drops, after this.
+    }
+}
+
+/// Finalizes statements whose connection is open and that no one else uses.
+fn finalize(statements: Vec<(*const str, *mut ffi::sqlite3_stmt)>) {
+    for (_, statement) in statements {
+        // SAFETY: the callers' promise.
+        unsafe { ffi::sqlite3_finalize(statement) };
+    }
+}
+
+/// Runs `sql`, which returns no rows, with `params`; the number of rows changed.
+pub fn execute(conn: &Connection, sql: &'static str, params: &[&dyn ToSql]) -> rusqlite::Result<usize> {
+    // SAFETY: only compared with the registered handle.
+    let db = unsafe { conn.handle() };
+    let found = REGISTRY.with_borrow(|registry| {
+        (registry.db == db).then(|| {
+            registry
+                .statements
+                .iter()
+                .find(|(text, _)| ptr::eq(*text, sql))
+                .map(|(_, statement)| *statement)
+        })
+    });
+    let statement = match found {
+        None => return conn.prepare_cached(sql)?.execute(params),
+        Some(Some(statement)) => statement,
+        Some(None) => {
+            let statement = prepare(db, sql)?;
+            REGISTRY.with_borrow_mut(|registry| registry.statements.push((sql, statement)));
+            statement
+        }
+    };
+    // SAFETY: `statement` was prepared on `db`, which is open (the registration says so) and
+    // used on this thread only; no other use of it is in progress (the writer runs one
+    // statement at a time). The values bound live in `params` and `values` until the bindings
+    // are cleared below.
+    unsafe {
+        let expected = ffi::sqlite3_bind_parameter_count(statement) as usize;
+        if expected != params.len() {
+            return Err(rusqlite::Error::InvalidParameterCount(params.len(), expected));
+        }
+        let values = params
+            .iter()
+            .map(|p| p.to_sql())
+            .collect::<rusqlite::Result<Vec<_>>>()?;
+        let mut outcome = Ok(());
+        for (index, value) in values.iter().enumerate() {
+            let code = bind(statement, index as c_int + 1, value);
+            if code != ffi::SQLITE_OK {
+                outcome = Err(failure(db, code));
+                break;
+            }
+        }
+        let outcome = outcome.and_then(|()| match ffi::sqlite3_step(statement) {
+            ffi::SQLITE_DONE => Ok(ffi::sqlite3_changes64(db) as usize),
+            ffi::SQLITE_ROW => Err(rusqlite::Error::ExecuteReturnedResults),
+            code => Err(failure(db, code)),
+        });
+        ffi::sqlite3_reset(statement);
+        ffi::sqlite3_clear_bindings(statement);
+        drop(values);
+        outcome
+    }
+}
+
+/// A statement for the connection's life (SQLite re-prepares it after a schema change).
+fn prepare(db: *mut ffi::sqlite3, sql: &str) -> rusqlite::Result<*mut ffi::sqlite3_stmt> {
+    let mut statement = ptr::null_mut();
+    // SAFETY: `db` is the open, registered connection; the text and its length are valid.
+    let code = unsafe {
+        ffi::sqlite3_prepare_v3(
+            db,
+            sql.as_ptr().cast::<c_char>(),
+            sql.len() as c_int,
+            ffi::SQLITE_PREPARE_PERSISTENT,
+            &mut statement,
+            ptr::null_mut(),
+        )
+    };
+    if code != ffi::SQLITE_OK {
+        // SAFETY: as above.
+        return Err(unsafe { failure(db, code) });
+    }
+    if statement.is_null() {
+        return Err(rusqlite::Error::InvalidQuery);
+    }
+    Ok(statement)
+}
+
+/// Binds one value where it lies (`SQLITE_STATIC`): the caller keeps it alive until the
+/// bindings are cleared.
+unsafe fn bind(statement: *mut ffi::sqlite3_stmt, index: c_int, value: &ToSqlOutput<'_>) -> c_int {
+    let value = match value {
+        ToSqlOutput::Borrowed(value) => *value,
+        ToSqlOutput::Owned(value) => ValueRef::from(value),
+        #[allow(unreachable_patterns)]
+        _ => return ffi::SQLITE_MISUSE,
+    };
+    // SAFETY: the caller's promise; the pointers and lengths come from live slices.
+    unsafe {
+        match value {
+            ValueRef::Null => ffi::sqlite3_bind_null(statement, index),
+            ValueRef::Integer(i) => ffi::sqlite3_bind_int64(statement, index, i),
+            ValueRef::Real(r) => ffi::sqlite3_bind_double(statement, index, r),
+            ValueRef::Text(text) => ffi::sqlite3_bind_text64(
+                statement,
+                index,
+                text.as_ptr().cast::<c_char>(),
+                text.len() as u64,
+                ffi::SQLITE_STATIC(),
+                ffi::SQLITE_UTF8 as u8,
+            ),
+            ValueRef::Blob(blob) => ffi::sqlite3_bind_blob64(
+                statement,
+                index,
+                blob.as_ptr().cast(),
+                blob.len() as u64,
+                ffi::SQLITE_STATIC(),
+            ),
+        }
+    }
+}
+
+/// The error of a failed call on `db`, as rusqlite would report it: the extended code and
+/// SQLite's message.
+unsafe fn failure(db: *mut ffi::sqlite3, code: c_int) -> rusqlite::Error {
+    // SAFETY: `db` is open; the message is SQLite's own text, copied at once.
+    unsafe {
+        let extended = if ffi::sqlite3_errcode(db) == code {
+            ffi::sqlite3_extended_errcode(db)
+        } else {
+            code
+        };
+        let message = ffi::sqlite3_errmsg(db);
+        let message = (!message.is_null()).then(|| std::ffi::CStr::from_ptr(message).to_string_lossy().into_owned());
+        rusqlite::Error::SqliteFailure(ffi::Error::new(extended), message)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rusqlite::params;
+
+    const INSERT: &str = "INSERT INTO t (a, b, c, d) VALUES (?1, ?2, ?3, ?4)";
+
+    fn table(conn: &Connection) {
+        conn.execute_batch("CREATE TABLE t (a INTEGER PRIMARY KEY, b TEXT, c BLOB, d REAL, UNIQUE (b))")
+            .unwrap();
+    }
+
+    type Row = (i64, Option<String>, Option<Vec<u8>>, Option<f64>);
+
+    fn rows(conn: &Connection) -> Vec<Row> {
+        let mut statement = conn.prepare("SELECT a, b, c, d FROM t ORDER BY a").unwrap();
+        statement
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap()
+    }
+
+    /// On the writer's connection and on any other the same statement stores the same values,
+    /// texts and blobs made and dropped around each call included (bound in place, so a value
+    /// read after its buffer was reused would show here), and fails the same way.
+    #[test]
+    fn the_writers_statements_store_what_the_cache_stores_and_fail_alike() {
+        let plain = Connection::open_in_memory().unwrap();
+        let writer = WriterConnection::new(Connection::open_in_memory().unwrap());
+        for conn in [&plain, &*writer] {
+            table(conn);
+            for n in 0..50i64 {
+                let text = format!("text {n} æøå");
+                let blob = vec![n as u8; n as usize % 7];
+                let real = (n % 3 != 0).then_some(n as f64 / 4.0);
+                assert_eq!(execute(conn, INSERT, params![n, text, blob, real]).unwrap(), 1);
+            }
+            assert_eq!(
+                execute(conn, INSERT, params![100, Option::<String>::None, b"", 0.5]).unwrap(),
+                1
+            );
+            let duplicate = execute(conn, INSERT, params![101, "text 3 æøå", b"x", 1.0]).unwrap_err();
+            assert_eq!(
+                duplicate.sqlite_error_code(),
+                Some(rusqlite::ErrorCode::ConstraintViolation)
+            );
+            assert!(duplicate.to_string().contains("UNIQUE"), "{duplicate}");
+            let wrong = execute(conn, INSERT, params![102, "x"]).unwrap_err();
+            assert!(
+                matches!(wrong, rusqlite::Error::InvalidParameterCount(2, 4)),
+                "{wrong:?}"
+            );
+            // The statement works again after each failure.
+            assert_eq!(execute(conn, INSERT, params![103, "after", b"y", 2.0]).unwrap(), 1);
+            let changed = execute(conn, "UPDATE t SET d = ?1 WHERE a >= ?2", params![9.0, 100]).unwrap();
+            assert_eq!(changed, 2);
+        }
+        assert_eq!(rows(&plain), rows(&writer));
+        assert_eq!(rows(&writer).len(), 52);
+        assert_eq!(
+            REGISTRY.with_borrow(|r| r.statements.len()),
+            2,
+            "one statement per SQL text"
+        );
+    }
+
+    /// A dropped writer connection finalizes its statements first, so that the connection
+    /// really closes (the last connection of a database in WAL mode deletes the WAL file as it
+    /// closes; one left open would keep it), and the thread may register the next one.
+    #[test]
+    fn a_writer_connection_closes_and_the_next_one_registers() {
+        let dir = std::env::temp_dir().join(format!("indgang-prepared-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("t.db");
+        let wal = dir.join("t.db-wal");
+        for round in 0..2 {
+            let writer = WriterConnection::new(Connection::open(&path).unwrap());
+            writer.execute_batch("PRAGMA journal_mode = WAL").unwrap();
+            if round == 0 {
+                table(&writer);
+            }
+            execute(&writer, INSERT, params![round, format!("r{round}"), b"", 1.0]).unwrap();
+            assert!(wal.exists());
+            drop(writer);
+            assert!(!wal.exists(), "round {round}: the connection is still open");
+        }
+        assert!(REGISTRY.with_borrow(|r| r.db.is_null() && r.statements.is_empty()));
+        // A new one while the one before is still open (the writer re-opening after a failed
+        // write) takes over; the one before then closes without touching the new one's.
+        let first = WriterConnection::new(Connection::open(&path).unwrap());
+        execute(&first, INSERT, params![2, "r2", b"", 1.0]).unwrap();
+        let second = WriterConnection::new(Connection::open(&path).unwrap());
+        drop(first);
+        execute(&second, INSERT, params![3, "r3", b"", 1.0]).unwrap();
+        assert_eq!(REGISTRY.with_borrow(|r| r.statements.len()), 1);
+        drop(second);
+        assert!(!wal.exists());
+        assert_eq!(rows(&Connection::open(&path).unwrap()).len(), 4);
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+}
