@@ -32,8 +32,27 @@ pub fn copenhagen_date(now: jiff::Timestamp) -> jiff::civil::Date {
 /// The instant of a civil date and time in Copenhagen, as `DateTime::to_zoned` gives it (a time
 /// skipped or repeated by a daylight-saving change taken the "compatible" way), without making
 /// a `Zoned`. An error beyond the instants the time library knows.
+///
+/// The last instants worked out on this thread are kept, a slot per day and hour: a message's
+/// deadlines and reminders fall on a few days, mostly the same as the messages' before, and
+/// the time library works the year's daylight-saving rule out again on each call, a quarter of
+/// planning a release notice's deadlines (docs/benchmarks.md, "The writer's statements").
 pub fn copenhagen_instant(at: jiff::civil::DateTime) -> Result<jiff::Timestamp, jiff::Error> {
-    COPENHAGEN.to_timestamp(at)
+    type Slot = Option<(jiff::civil::DateTime, jiff::Timestamp)>;
+    const SLOTS: usize = 512;
+    thread_local! {
+        static RECENT: std::cell::RefCell<[Slot; SLOTS]> = const { std::cell::RefCell::new([None; SLOTS]) };
+    }
+    let slot = (at.year() as usize * 372 + at.month() as usize * 31 + at.day() as usize) * 24 + at.hour() as usize;
+    let slot = slot % SLOTS;
+    if let Some((key, instant)) = RECENT.with_borrow(|recent| recent[slot])
+        && key == at
+    {
+        return Ok(instant);
+    }
+    let instant = COPENHAGEN.to_timestamp(at)?;
+    RECENT.with_borrow_mut(|recent| recent[slot] = Some((at, instant)));
+    Ok(instant)
 }
 
 #[cfg(test)]
@@ -43,14 +62,17 @@ mod tests {
     #[test]
     fn the_short_ways_give_what_zoned_gives_across_daylight_saving() {
         // 2026 changes on 29 March (02:00–03:00 skipped) and 25 October (02:00–03:00 twice).
-        for day in [
+        // Each day twice: the second time answers from the instants kept; and the minutes of an
+        // hour share a slot, so a slot's instant must not answer for another minute.
+        let days = [
             "2026-03-28",
             "2026-03-29",
             "2026-03-30",
             "2026-10-24",
             "2026-10-25",
             "2026-12-31",
-        ] {
+        ];
+        for day in days.iter().chain(&days) {
             let day: jiff::civil::Date = day.parse().unwrap();
             for hour in [0, 1, 2, 3, 16, 23] {
                 for minute in [0, 30, 59] {
