@@ -43,8 +43,9 @@ pub fn copenhagen_instant(at: jiff::civil::DateTime) -> Result<jiff::Timestamp, 
     thread_local! {
         static RECENT: std::cell::RefCell<[Slot; SLOTS]> = const { std::cell::RefCell::new([None; SLOTS]) };
     }
-    let slot = (at.year() as usize * 372 + at.month() as usize * 31 + at.day() as usize) * 24 + at.hour() as usize;
-    let slot = slot % SLOTS;
+    // In i64 and Euclid's remainder: years before 1 are negative, and the slot is only a hash.
+    let day = i64::from(at.year()) * 372 + i64::from(at.month()) * 31 + i64::from(at.day());
+    let slot = (day * 24 + i64::from(at.hour())).rem_euclid(SLOTS as i64) as usize;
     if let Some((key, instant)) = RECENT.with_borrow(|recent| recent[slot])
         && key == at
     {
@@ -59,26 +60,41 @@ pub fn copenhagen_instant(at: jiff::civil::DateTime) -> Result<jiff::Timestamp, 
 mod tests {
     use super::*;
 
+    /// Years before 1 (a member date of year 0 with working days counted back) and the last
+    /// ones the time library knows: the same instant as `to_zoned`, or the same refusal.
+    #[test]
+    fn far_years_give_what_zoned_gives() {
+        for (year, month, day) in [(-1, 12, 31), (0, 1, 3), (1, 6, 1), (2199, 12, 31), (9999, 12, 31)] {
+            let at = jiff::civil::date(year, month, day).at(23, 30, 0, 0);
+            for _ in 0..2 {
+                match at.to_zoned(copenhagen()) {
+                    Ok(zoned) => assert_eq!(copenhagen_instant(at).unwrap(), zoned.timestamp(), "{at}"),
+                    Err(_) => assert!(copenhagen_instant(at).is_err(), "{at}"),
+                }
+            }
+        }
+    }
+
     #[test]
     fn the_short_ways_give_what_zoned_gives_across_daylight_saving() {
         // 2026 changes on 29 March (02:00–03:00 skipped) and 25 October (02:00–03:00 twice).
-        // Each day twice: the second time answers from the instants kept; and the minutes of an
-        // hour share a slot, so a slot's instant must not answer for another minute.
-        let days = [
+        // Each instant asked for twice in a row: the second answer comes from the instants kept.
+        // The minutes of an hour share a slot, so a slot's instant must not answer for another minute.
+        for day in [
             "2026-03-28",
             "2026-03-29",
             "2026-03-30",
             "2026-10-24",
             "2026-10-25",
             "2026-12-31",
-        ];
-        for day in days.iter().chain(&days) {
+        ] {
             let day: jiff::civil::Date = day.parse().unwrap();
             for hour in [0, 1, 2, 3, 16, 23] {
                 for minute in [0, 30, 59] {
                     let at = day.at(hour, minute, 0, 0);
                     let zoned = at.to_zoned(copenhagen()).unwrap();
                     assert_eq!(copenhagen_instant(at).unwrap(), zoned.timestamp(), "{at}");
+                    assert_eq!(copenhagen_instant(at).unwrap(), zoned.timestamp(), "{at}, again");
                     let instant = jiff::Timestamp::from_second(zoned.timestamp().as_second() - 3600 * 2).unwrap();
                     assert_eq!(
                         copenhagen_date(instant),

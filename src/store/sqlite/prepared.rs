@@ -36,7 +36,11 @@ thread_local! {
 /// The writer thread's connection: while it lives, [`execute`] on it uses the statements
 /// prepared here. A thread has one at a time: a new one (the writer re-opening the database
 /// after a failed write) takes over from the one before, whose statements it finalizes.
-pub struct WriterConnection(Connection);
+pub struct WriterConnection {
+    connection: Connection,
+    /// Not `Send`: the registration is this thread's, so the connection must close here.
+    _here: std::marker::PhantomData<*const ()>,
+}
 
 impl WriterConnection {
     pub fn new(connection: Connection) -> WriterConnection {
@@ -49,28 +53,35 @@ impl WriterConnection {
         });
         // Their connection is still open: a dropped one takes its statements with it.
         finalize(before);
-        WriterConnection(connection)
+        WriterConnection {
+            connection,
+            _here: std::marker::PhantomData,
+        }
     }
 }
 
 impl std::ops::Deref for WriterConnection {
     type Target = Connection;
     fn deref(&self) -> &Connection {
-        &self.0
+        &self.connection
     }
 }
 
 impl Drop for WriterConnection {
     fn drop(&mut self) {
         // SAFETY: only compared.
-        let db = unsafe { self.0.handle() };
-        let statements = REGISTRY.with_borrow_mut(|registry| {
-            if registry.db != db {
-                return Vec::new();
-            }
-            registry.db = ptr::null_mut();
-            std::mem::take(&mut registry.statements)
-        });
+        let db = unsafe { self.connection.handle() };
+        // `try_with`: at the thread's end the registry may be gone before this.
+        let statements = REGISTRY
+            .try_with(|registry| {
+                let mut registry = registry.borrow_mut();
+                if registry.db != db {
+                    return Vec::new();
+                }
+                registry.db = ptr::null_mut();
+                std::mem::take(&mut registry.statements)
+            })
+            .unwrap_or_default();
         finalize(statements);
         // The connection itself closes when the field drops, after this.
     }
@@ -111,9 +122,11 @@ pub fn execute(conn: &Connection, sql: &'static str, params: &[&dyn ToSql]) -> r
     // statement at a time). The values bound live in `params` and `values` until the bindings
     // are cleared below.
     unsafe {
+        // The counts rusqlite reports: the parameters given, or one past those expected.
         let expected = ffi::sqlite3_bind_parameter_count(statement) as usize;
         if expected != params.len() {
-            return Err(rusqlite::Error::InvalidParameterCount(params.len(), expected));
+            let given = params.len().min(expected + 1);
+            return Err(rusqlite::Error::InvalidParameterCount(given, expected));
         }
         let values = params
             .iter()
@@ -169,6 +182,8 @@ unsafe fn bind(statement: *mut ffi::sqlite3_stmt, index: c_int, value: &ToSqlOut
     let value = match value {
         ToSqlOutput::Borrowed(value) => *value,
         ToSqlOutput::Owned(value) => ValueRef::from(value),
+        // The forms of rusqlite's optional features (zero blobs, function arguments, pointers),
+        // which no statement here uses.
         #[allow(unreachable_patterns)]
         _ => return ffi::SQLITE_MISUSE,
     };
@@ -178,14 +193,21 @@ unsafe fn bind(statement: *mut ffi::sqlite3_stmt, index: c_int, value: &ToSqlOut
             ValueRef::Null => ffi::sqlite3_bind_null(statement, index),
             ValueRef::Integer(i) => ffi::sqlite3_bind_int64(statement, index, i),
             ValueRef::Real(r) => ffi::sqlite3_bind_double(statement, index, r),
+            // An empty text or blob as rusqlite binds it: a static empty string, a zero blob;
+            // never the dangling address of an empty slice.
             ValueRef::Text(text) => ffi::sqlite3_bind_text64(
                 statement,
                 index,
-                text.as_ptr().cast::<c_char>(),
+                if text.is_empty() {
+                    c"".as_ptr()
+                } else {
+                    text.as_ptr().cast::<c_char>()
+                },
                 text.len() as u64,
                 ffi::SQLITE_STATIC(),
                 ffi::SQLITE_UTF8 as u8,
             ),
+            ValueRef::Blob([]) => ffi::sqlite3_bind_zeroblob(statement, index, 0),
             ValueRef::Blob(blob) => ffi::sqlite3_bind_blob64(
                 statement,
                 index,
@@ -202,12 +224,12 @@ unsafe fn bind(statement: *mut ffi::sqlite3_stmt, index: c_int, value: &ToSqlOut
 unsafe fn failure(db: *mut ffi::sqlite3, code: c_int) -> rusqlite::Error {
     // SAFETY: `db` is open; the message is SQLite's own text, copied at once.
     unsafe {
-        let extended = if ffi::sqlite3_errcode(db) == code {
-            ffi::sqlite3_extended_errcode(db)
+        // As rusqlite: the connection's message when it is about this code, else the code's own.
+        let (extended, message) = if ffi::sqlite3_errcode(db) == code {
+            (ffi::sqlite3_extended_errcode(db), ffi::sqlite3_errmsg(db))
         } else {
-            code
+            (code, ffi::sqlite3_errstr(code))
         };
-        let message = ffi::sqlite3_errmsg(db);
         let message = (!message.is_null()).then(|| std::ffi::CStr::from_ptr(message).to_string_lossy().into_owned());
         rusqlite::Error::SqliteFailure(ffi::Error::new(extended), message)
     }
@@ -236,9 +258,9 @@ mod tests {
             .unwrap()
     }
 
-    /// On the writer's connection and on any other the same statement stores the same values,
-    /// texts and blobs made and dropped around each call included (bound in place, so a value
-    /// read after its buffer was reused would show here), and fails the same way.
+    /// On the writer's connection and on any other the same statement stores the same values
+    /// (texts and blobs made for each call and dropped after it, empty ones, nulls) and fails
+    /// the same way.
     #[test]
     fn the_writers_statements_store_what_the_cache_stores_and_fail_alike() {
         let plain = Connection::open_in_memory().unwrap();
@@ -266,18 +288,53 @@ mod tests {
                 matches!(wrong, rusqlite::Error::InvalidParameterCount(2, 4)),
                 "{wrong:?}"
             );
+            let wrong = execute(conn, INSERT, params![102, "x", b"", 1.0, 5]).unwrap_err();
+            assert!(
+                matches!(wrong, rusqlite::Error::InvalidParameterCount(5, 4)),
+                "{wrong:?}"
+            );
+            assert_eq!(execute(conn, INSERT, params![104, "", b"", -0.5]).unwrap(), 1);
             // The statement works again after each failure.
             assert_eq!(execute(conn, INSERT, params![103, "after", b"y", 2.0]).unwrap(), 1);
             let changed = execute(conn, "UPDATE t SET d = ?1 WHERE a >= ?2", params![9.0, 100]).unwrap();
-            assert_eq!(changed, 2);
+            assert_eq!(changed, 3);
         }
         assert_eq!(rows(&plain), rows(&writer));
-        assert_eq!(rows(&writer).len(), 52);
+        assert_eq!(rows(&writer).len(), 53);
+        assert!(rows(&writer).contains(&(104, Some(String::new()), Some(Vec::new()), Some(9.0))));
         assert_eq!(
             REGISTRY.with_borrow(|r| r.statements.len()),
             2,
             "one statement per SQL text"
         );
+    }
+
+    /// A statement kept across a change of the schema made by another connection (a migration
+    /// of `indgang migrate` while the gateway runs) is prepared again by SQLite and goes on.
+    #[test]
+    fn a_kept_statement_survives_a_schema_change() {
+        let dir = std::env::temp_dir().join(format!("indgang-prepared-schema-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("t.db");
+        let writer = WriterConnection::new(Connection::open(&path).unwrap());
+        table(&writer);
+        execute(&writer, INSERT, params![1, "one", b"1", 1.0]).unwrap();
+        Connection::open(&path)
+            .unwrap()
+            .execute_batch("ALTER TABLE t ADD COLUMN e TEXT NOT NULL DEFAULT 'e'; CREATE INDEX t_d ON t (d);")
+            .unwrap();
+        execute(&writer, INSERT, params![2, "two", b"2", 2.0]).unwrap();
+        let e: Vec<String> = writer
+            .prepare("SELECT e FROM t ORDER BY a")
+            .unwrap()
+            .query_map([], |r| r.get(0))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        assert_eq!(e, ["e", "e"]);
+        assert_eq!(REGISTRY.with_borrow(|r| r.statements.len()), 1);
+        drop(writer);
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 
     /// A dropped writer connection finalizes its statements first, so that the connection
