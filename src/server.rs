@@ -343,12 +343,22 @@ fn replacement(written: &[u8], first_line: usize) -> Option<Vec<u8>> {
     };
     let body = serde_json::to_vec(&problem).ok()?;
     let status = problem.status();
+    // A request id as every other answer has one, and the log line that it finds. Nothing of
+    // the request is logged: its head could not be read, and its URL could hold anything.
+    let request_id = uuid::Uuid::now_v7();
+    tracing::info!(
+        request_id = %request_id,
+        status = status.as_u16(),
+        problem = %problem.problem_type,
+        "the HTTP parser refused a request head"
+    );
     let mut answer = format!(
-        "HTTP/1.1 {} {}\r\ncontent-type: {}\r\ncontent-length: {}\r\nconnection: close\r\n",
+        "HTTP/1.1 {} {}\r\ncontent-type: {}\r\ncontent-length: {}\r\n{}: {request_id}\r\nconnection: close\r\n",
         status.as_u16(),
         status.canonical_reason().unwrap_or_default(),
         crate::problem::CONTENT_TYPE,
-        body.len()
+        body.len(),
+        crate::api::request_id::HEADER,
     );
     if let Some(date) = date {
         answer.push_str(&format!("date: {date}\r\n"));
@@ -397,6 +407,8 @@ mod tests {
             assert!(head.contains("content-type: application/problem+json"), "{head}");
             assert!(head.contains("connection: close"), "{head}");
             assert!(head.contains(DATE.trim_end()), "{head}");
+            let id = head.lines().find_map(|l| l.strip_prefix("x-request-id: ")).unwrap();
+            assert!(uuid::Uuid::parse_str(id).is_ok(), "{head}");
             assert_eq!(body["type"], format!("urn:indgang:problem:{kind}"));
             assert_eq!(body["status"], status);
         }

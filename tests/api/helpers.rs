@@ -469,6 +469,11 @@ pub fn assert_problem_answer(what: &str, answer: &RawAnswer, status: u16, proble
         "{what}"
     );
     assert_eq!(answer.header("connection"), Some("close"), "{what}");
+    // Its request id, as every answer has one (the log line of the refusal carries it).
+    let id = answer
+        .header("x-request-id")
+        .unwrap_or_else(|| panic!("{what}: no x-request-id"));
+    assert!(uuid::Uuid::parse_str(id).is_ok(), "{what}: {id}");
     let body: Value = serde_json::from_slice(&answer.body).unwrap_or_else(|e| panic!("{what}: {e}"));
     assert_eq!(body["type"], problem_type, "{what}");
     assert_eq!(body["status"], status, "{what}");
