@@ -27,14 +27,15 @@ pub fn insert(
             "INSERT INTO deliveries (delivery_id, message, case_id, destination, routes, state, next_attempt_at, created_at)
              VALUES (?1, ?2, ?3, ?4, ?5, 'pending', ?6, ?7)",
             params![
-            d.delivery_id,
-            message,
-            case_id,
-            d.destination,
-            serde_json::to_string(&d.routes)?,
-            micros(d.not_before),
-            at
-        ])?;
+                d.delivery_id,
+                message,
+                case_id,
+                d.destination,
+                serde_json::to_string(&d.routes)?,
+                micros(d.not_before),
+                at
+            ],
+        )?;
         records.push(DeliveryRecord {
             delivery_id: d.delivery_id.clone(),
             destination: d.destination.clone(),

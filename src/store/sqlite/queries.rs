@@ -127,14 +127,15 @@ pub fn file_message(conn: &Connection, m: &NewMessage) -> anyhow::Result<SubmitO
                 "INSERT INTO cases (id, case_ref, municipality, subject_kind, subject_hash, cpr_sealed, created_at, updated_at)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?7)",
                 params![
-                id,
-                case_ref.as_str(),
-                municipality,
-                m.subject.kind.as_str(),
-                m.subject.match_hash,
-                m.subject.cpr_sealed,
-                at
-            ])?;
+                    id,
+                    case_ref.as_str(),
+                    municipality,
+                    m.subject.kind.as_str(),
+                    m.subject.match_hash,
+                    m.subject.cpr_sealed,
+                    at
+                ],
+            )?;
             (id, case_ref)
         }
     };
@@ -144,18 +145,19 @@ pub fn file_message(conn: &Connection, m: &NewMessage) -> anyhow::Result<SubmitO
         "INSERT INTO messages (receipt_id, kind, sender_id, message_id, content_hash, offer_hash, case_id, received_at, body_sealed, summary, warnings)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
         params![
-        m.receipt_id,
-        m.kind.as_str(),
-        m.sender_id,
-        m.message_id,
-        m.content_hash,
-        m.offer_hash,
-        case_id,
-        at,
-        m.body_sealed,
-        m.summary,
-        warnings
-    ])?;
+            m.receipt_id,
+            m.kind.as_str(),
+            m.sender_id,
+            m.message_id,
+            m.content_hash,
+            m.offer_hash,
+            case_id,
+            at,
+            m.body_sealed,
+            m.summary,
+            warnings
+        ],
+    )?;
     let message = conn.last_insert_rowid();
     let deliveries = super::deliveries::insert(conn, m, message, case_id, &case_ref)?;
     super::deadlines::apply(
