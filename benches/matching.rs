@@ -5,7 +5,7 @@
 //! candidates endpoint once the seekers are read. `cargo bench --bench matching [-- SEEKERS]`.
 
 #[global_allocator]
-static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+static GLOBAL: indgang::alloc::Allocator = indgang::alloc::Allocator;
 
 use indgang::matching::{Home, MatchRules, Needs, Seeker, rank};
 use jiff::ToSpan;

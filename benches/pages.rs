@@ -6,7 +6,7 @@
 //! from request to the last byte of the answer. `cargo bench --bench pages [-- ROUNDS]`.
 
 #[global_allocator]
-static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+static GLOBAL: indgang::alloc::Allocator = indgang::alloc::Allocator;
 
 use indgang::auth::{Grant, Role, create_token, hash_token};
 use indgang::config::Settings;

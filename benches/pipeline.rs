@@ -18,7 +18,7 @@
 //! (a scratch change of layout, e.g. `DROP INDEX deliveries_dead`), to count what an index costs.
 
 #[global_allocator]
-static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+static GLOBAL: indgang::alloc::Allocator = indgang::alloc::Allocator;
 
 use indgang::config::Settings;
 use indgang::deadlines::Policies;

@@ -6,7 +6,7 @@
 //! `cargo bench --bench reports [-- NOTICES]` (default 20,000).
 
 #[global_allocator]
-static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+static GLOBAL: indgang::alloc::Allocator = indgang::alloc::Allocator;
 
 use indgang::config::Settings;
 use indgang::deadlines::{Arrival, Policies};

@@ -4,7 +4,7 @@
 //! stored. `cargo bench --bench scheduler [-- DEADLINES]`.
 
 #[global_allocator]
-static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+static GLOBAL: indgang::alloc::Allocator = indgang::alloc::Allocator;
 
 use indgang::config::Settings;
 use indgang::deadlines::{Arrival, Policies};

@@ -3,6 +3,7 @@
 
 pub mod access;
 pub mod alerts;
+pub mod alloc;
 pub mod apart;
 pub mod api;
 pub mod audit;

@@ -2,15 +2,20 @@
 //! XChaCha20-Poly1305 (random 192-bit nonces); CPR numbers are matched through a keyed hash
 //! (HMAC-SHA256), so equal numbers find the same case without being stored in clear.
 //!
+//! XChaCha20-Poly1305 is HChaCha20 (the `chacha20` crate) deriving a key per nonce from the
+//! key and the nonce's first 16 bytes, then ChaCha20-Poly1305 (RFC 8439, ring's assembly) under
+//! that key with the nonce's last 8 bytes: the construction of draft-irtf-cfrg-xchacha, the same
+//! bytes `chacha20poly1305::XChaCha20Poly1305` gives (a test holds the two to it), a third of
+//! its time (docs/benchmarks.md, "Sealing through ring").
+//!
 //! Both keys derive from one 32-byte master key: from `security.key` (base64) when set, else from
 //! the key file, which the first start creates with mode 0600.
 
 use anyhow::{Context, bail};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
-use chacha20poly1305::aead::{Aead, AeadInPlace, KeyInit};
-use chacha20poly1305::{XChaCha20Poly1305, XNonce};
 use hmac::{Hmac, Mac};
+use ring::aead::{Aad, CHACHA20_POLY1305, LessSafeKey, Nonce, UnboundKey};
 use secrecy::ExposeSecret;
 use sha2::Sha256;
 use std::io::Write;
@@ -31,7 +36,8 @@ const TAG_LEN: usize = 16;
 const MAX_DOCUMENT: u32 = 64 * 1024 * 1024;
 
 pub struct Vault {
-    cipher: XChaCha20Poly1305,
+    /// The XChaCha20-Poly1305 key.
+    encrypt_key: [u8; 32],
     /// HMAC-SHA256 keyed with the match key, cloned per hash: keying hashes the padded key
     /// (two SHA-256 blocks), which a clone of this state skips.
     match_mac: HmacSha256,
@@ -42,7 +48,7 @@ impl Vault {
     pub fn from_master_key(master: &[u8; 32]) -> Vault {
         let enc = derive(master, b"indgang/encrypt/v1");
         Vault {
-            cipher: XChaCha20Poly1305::new((&enc).into()),
+            encrypt_key: enc,
             match_mac: <HmacSha256 as Mac>::new_from_slice(&derive(master, b"indgang/match/v1"))
                 .expect("HMAC takes any key length"),
             audit_key: derive(master, b"indgang/audit/v1"),
@@ -82,22 +88,37 @@ impl Vault {
         let mut nonce = [0u8; NONCE_LEN];
         rand::fill(&mut nonce[..]);
         buffer[..NONCE_LEN].copy_from_slice(&nonce);
-        let tag = self
-            .cipher
-            .encrypt_in_place_detached(XNonce::from_slice(&nonce), b"", &mut buffer[NONCE_LEN..])
+        let (key, nonce) = self.key_for(&nonce);
+        let tag = key
+            .seal_in_place_separate_tag(nonce, Aad::empty(), &mut buffer[NONCE_LEN..])
             .expect("encryption of an in-memory buffer");
-        buffer.extend_from_slice(&tag);
+        buffer.extend_from_slice(tag.as_ref());
         buffer
     }
 
     pub fn decrypt(&self, sealed: &[u8]) -> anyhow::Result<Vec<u8>> {
-        if sealed.len() < NONCE_LEN {
+        if sealed.len() < NONCE_LEN + TAG_LEN {
             bail!("sealed data too short");
         }
         let (nonce, body) = sealed.split_at(NONCE_LEN);
-        self.cipher
-            .decrypt(XNonce::from_slice(nonce), body)
-            .map_err(|_| anyhow::anyhow!("sealed data does not open with this key"))
+        let (key, nonce) = self.key_for(nonce.try_into().expect("split at the nonce's length"));
+        let mut plain = body.to_vec();
+        let opened = key
+            .open_in_place(nonce, Aad::empty(), &mut plain)
+            .map_err(|_| anyhow::anyhow!("sealed data does not open with this key"))?
+            .len();
+        plain.truncate(opened);
+        Ok(plain)
+    }
+
+    /// XChaCha20's key and nonce for ChaCha20-Poly1305: HChaCha20 of the key and the nonce's
+    /// first 16 bytes, and four zero bytes before the nonce's last 8.
+    fn key_for(&self, nonce: &[u8; NONCE_LEN]) -> (LessSafeKey, Nonce) {
+        let subkey = chacha20::hchacha::<chacha20::cipher::consts::U10>((&self.encrypt_key).into(), nonce[..16].into());
+        let key = UnboundKey::new(&CHACHA20_POLY1305, subkey.as_slice()).expect("a 32-byte key");
+        let mut inner = [0u8; 12];
+        inner[4..].copy_from_slice(&nonce[16..]);
+        (LessSafeKey::new(key), Nonce::assume_unique_for_key(inner))
     }
 
     /// Seals a message body: LZ4-compressed, then encrypted. Compressing first (encrypted data does
@@ -213,6 +234,48 @@ pub fn generate_key() -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use chacha20poly1305::aead::{Aead, KeyInit};
+    use chacha20poly1305::{XChaCha20Poly1305, XNonce};
+
+    /// RustCrypto's XChaCha20-Poly1305 under the vault's key: what sealed every value until
+    /// December 2026, and an implementation of its own to hold ring's construction to.
+    fn reference(vault: &Vault) -> XChaCha20Poly1305 {
+        XChaCha20Poly1305::new((&vault.encrypt_key).into())
+    }
+
+    #[test]
+    fn sealing_gives_the_bytes_of_xchacha20_poly1305() {
+        let vault = Vault::from_master_key(&[5; 32]);
+        // Every length up to a few ChaCha blocks and Poly1305's 16-byte blocks either side,
+        // then some a message body has; nonces of every byte value.
+        let lengths = (0..=300).chain([1000, 1023, 1024, 1025, 4096, 65_537]);
+        for (i, len) in lengths.enumerate() {
+            let plaintext: Vec<u8> = (0..len).map(|b| (b * 31 + i) as u8).collect();
+            let sealed = vault.encrypt(&plaintext);
+            let (nonce, body) = sealed.split_at(NONCE_LEN);
+            assert_eq!(
+                reference(&vault).decrypt(XNonce::from_slice(nonce), body).unwrap(),
+                plaintext,
+                "length {len}"
+            );
+            let nonce = [i as u8; NONCE_LEN];
+            let mut theirs = nonce.to_vec();
+            theirs.extend(
+                reference(&vault)
+                    .encrypt(XNonce::from_slice(&nonce), &plaintext[..])
+                    .unwrap(),
+            );
+            assert_eq!(vault.decrypt(&theirs).unwrap(), plaintext, "length {len}");
+            // A flipped bit anywhere, or a cut, does not open.
+            for at in [0, NONCE_LEN, theirs.len() - 1] {
+                let mut bad = theirs.clone();
+                bad[at] ^= 1;
+                assert!(vault.decrypt(&bad).is_err(), "length {len}, bit at {at}");
+            }
+            assert!(vault.decrypt(&theirs[..theirs.len() - 1]).is_err());
+        }
+        assert!(vault.decrypt(&[0; NONCE_LEN + TAG_LEN - 1]).is_err());
+    }
 
     #[test]
     fn sealed_data_opens_and_is_not_plain() {
@@ -243,7 +306,11 @@ mod tests {
         let earlier = |plaintext: &[u8]| {
             let nonce = [3u8; NONCE_LEN];
             let mut out = nonce.to_vec();
-            out.extend(vault.cipher.encrypt(XNonce::from_slice(&nonce), plaintext).unwrap());
+            out.extend(
+                reference(&vault)
+                    .encrypt(XNonce::from_slice(&nonce), plaintext)
+                    .unwrap(),
+            );
             out
         };
         let old_document = earlier(&lz4_flex::compress_prepend_size(&document));
