@@ -27,16 +27,16 @@ fn best(calls: u32, mut f: impl FnMut()) -> f64 {
 }
 
 fn main() {
-    let calls: u32 = std::env::args()
-        .skip(1)
-        .find_map(|a| a.parse().ok())
-        .unwrap_or(100_000);
+    let calls: u32 = std::env::args().skip(1).find_map(|a| a.parse().ok()).unwrap_or(100_000);
     let key = [7u8; 32];
     let vault = Vault::from_master_key(&key);
     // Not the vault's own key (that one is derived from the master key), which does not matter
     // for the time.
     let reference = XChaCha20Poly1305::new((&key).into());
-    println!("{:<34} {:>12} {:>12}", "XChaCha20-Poly1305, sealing", "the vault", "RustCrypto");
+    println!(
+        "{:<34} {:>12} {:>12}",
+        "XChaCha20-Poly1305, sealing", "the vault", "RustCrypto"
+    );
     for len in [10usize, 1_000, 1_500, 4_000] {
         let plaintext = vec![0x5Au8; len];
         let ours = best(calls, || {

@@ -18,8 +18,11 @@ const PLAIN: usize = std::mem::size_of::<usize>();
 pub struct Allocator;
 
 // SAFETY: every method hands the request to mimalloc with an alignment it is guaranteed to meet:
-// `mi_malloc` and `mi_zalloc` return blocks aligned to a machine word, the `_aligned` calls to
-// the alignment asked for; `mi_free` frees blocks of either kind.
+// `mi_malloc` and `mi_zalloc` return blocks aligned to a machine word (block sizes are whole words
+// and a page's first block is aligned to 16), the `_aligned` calls to the alignment asked for;
+// `mi_free` frees blocks of either kind. Rust's `realloc` keeps the layout's alignment, so a block
+// goes back through the same kind of call it came from. (mimalloc's guarded blocks, which can be
+// unaligned, exist only in its debug builds: the crate's `debug` features, not enabled here.)
 unsafe impl GlobalAlloc for Allocator {
     #[inline]
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {

@@ -5,8 +5,8 @@
 //! XChaCha20-Poly1305 is HChaCha20 (the `chacha20` crate) deriving a key per nonce from the
 //! key and the nonce's first 16 bytes, then ChaCha20-Poly1305 (RFC 8439, ring's assembly) under
 //! that key with the nonce's last 8 bytes: the construction of draft-irtf-cfrg-xchacha, the same
-//! bytes `chacha20poly1305::XChaCha20Poly1305` gives (a test holds the two to it), a third of
-//! its time (docs/benchmarks.md, "Sealing through ring").
+//! bytes `chacha20poly1305::XChaCha20Poly1305` gives (a test holds the two to it), in a third
+//! of its time for a sealed body (docs/benchmarks.md, "Sealing through ring").
 //!
 //! Both keys derive from one 32-byte master key: from `security.key` (base64) when set, else from
 //! the key file, which the first start creates with mode 0600.
@@ -20,6 +20,7 @@ use secrecy::ExposeSecret;
 use sha2::Sha256;
 use std::io::Write;
 use std::path::Path;
+use zeroize::Zeroize;
 
 thread_local! {
     /// LZ4's hash table for bodies under 64 KiB, one per thread (`seal_document`).
@@ -36,12 +37,20 @@ const TAG_LEN: usize = 16;
 const MAX_DOCUMENT: u32 = 64 * 1024 * 1024;
 
 pub struct Vault {
-    /// The XChaCha20-Poly1305 key.
+    /// The XChaCha20-Poly1305 key (wiped when the vault is dropped, as RustCrypto's cipher
+    /// wiped its copy).
     encrypt_key: [u8; 32],
     /// HMAC-SHA256 keyed with the match key, cloned per hash: keying hashes the padded key
     /// (two SHA-256 blocks), which a clone of this state skips.
     match_mac: HmacSha256,
     audit_key: [u8; 32],
+}
+
+impl Drop for Vault {
+    fn drop(&mut self) {
+        self.encrypt_key.zeroize();
+        self.audit_key.zeroize();
+    }
 }
 
 impl Vault {
@@ -258,7 +267,8 @@ mod tests {
                 plaintext,
                 "length {len}"
             );
-            let nonce = [i as u8; NONCE_LEN];
+            // Every byte of the nonce different, so that halves or bytes swapped would show.
+            let nonce: [u8; NONCE_LEN] = std::array::from_fn(|k| (i * 7 + k * 13) as u8);
             let mut theirs = nonce.to_vec();
             theirs.extend(
                 reference(&vault)
