@@ -1,4 +1,4 @@
-//! The writer's own prepared statements for the inserts every message makes.
+//! The writer's own prepared statements for the inserts and look-ups every message makes.
 //!
 //! rusqlite's statement cache (`prepare_cached`) finds a statement by hashing its SQL text, takes
 //! it out of an LRU list and puts it back after each use, and it binds every text and blob with
@@ -9,13 +9,14 @@
 //! connection's life, and its values are bound with `SQLITE_STATIC`, in place, since they outlive
 //! the step and the bindings are cleared right after it. On any other connection (tests, the
 //! command line) it is `prepare_cached(sql)?.execute(params)`, so callers need not know where
-//! they run.
+//! they run. [`query`] does the same for the look-ups, and hands each row's [`Columns`] over
+//! where SQLite keeps them.
 //!
 //! The statements belong to the connection: [`WriterConnection`] owns the connection, registers it
 //! for this thread and finalizes its statements before the connection closes (SQLite will not
 //! close a connection that still has statements).
 
-use rusqlite::types::{ToSqlOutput, ValueRef};
+use rusqlite::types::{FromSql, FromSqlError, ToSqlOutput, ValueRef};
 use rusqlite::{Connection, ToSql, ffi};
 use std::cell::RefCell;
 use std::ffi::{c_char, c_int};
@@ -97,6 +98,115 @@ fn finalize(statements: Vec<(*const str, *mut ffi::sqlite3_stmt)>) {
 
 /// Runs `sql`, which returns no rows, with `params`; the number of rows changed.
 pub fn execute(conn: &Connection, sql: &'static str, params: &[&dyn ToSql]) -> rusqlite::Result<usize> {
+    let Some((db, statement)) = kept(conn, sql)? else {
+        return conn.prepare_cached(sql)?.execute(params);
+    };
+    // SAFETY: `statement` is the registered connection's, prepared on `db` (`kept`).
+    unsafe {
+        run(db, statement, params, |statement| match ffi::sqlite3_step(statement) {
+            ffi::SQLITE_DONE => Ok(ffi::sqlite3_changes64(db) as usize),
+            ffi::SQLITE_ROW => Err(rusqlite::Error::ExecuteReturnedResults),
+            code => Err(failure(db, code)),
+        })
+    }
+}
+
+/// Runs the query `sql` with `params` and maps each row it returns with `row`, in order. As
+/// with [`execute`], on the writer's connection on a statement of its own (and its columns read
+/// where they lie), on any other through rusqlite's cache.
+pub fn query<T>(
+    conn: &Connection,
+    sql: &'static str,
+    params: &[&dyn ToSql],
+    mut row: impl FnMut(&Columns<'_>) -> rusqlite::Result<T>,
+) -> rusqlite::Result<Vec<T>> {
+    let Some((db, statement)) = kept(conn, sql)? else {
+        return conn
+            .prepare_cached(sql)?
+            .query_map(params, |r| row(&Columns::Row(r)))?
+            .collect();
+    };
+    // SAFETY: as in `execute`; the columns are read only between a step that returned a row and
+    // the next step or the reset, as SQLite requires.
+    unsafe {
+        run(db, statement, params, |statement| {
+            let mut rows = Vec::new();
+            loop {
+                match ffi::sqlite3_step(statement) {
+                    ffi::SQLITE_ROW => rows.push(row(&Columns::Here(statement))?),
+                    ffi::SQLITE_DONE => return Ok(rows),
+                    code => return Err(failure(db, code)),
+                }
+            }
+        })
+    }
+}
+
+/// The columns of the row a query is on.
+pub enum Columns<'a> {
+    /// A row of one of the writer's statements.
+    Here(*mut ffi::sqlite3_stmt),
+    /// A row from rusqlite, on any other connection.
+    Row(&'a rusqlite::Row<'a>),
+}
+
+impl Columns<'_> {
+    /// The value of column `index`, converted as rusqlite's `Row::get` converts it.
+    pub fn get<T: FromSql>(&self, index: usize) -> rusqlite::Result<T> {
+        let statement = match self {
+            Columns::Row(row) => return row.get(index),
+            Columns::Here(statement) => *statement,
+        };
+        // SAFETY: `statement` is on a row (see `query`); the value is read before it moves.
+        unsafe {
+            if index >= ffi::sqlite3_column_count(statement) as usize {
+                return Err(rusqlite::Error::InvalidColumnIndex(index));
+            }
+            let value = column(statement, index as c_int);
+            T::column_result(value).map_err(|e| match e {
+                FromSqlError::InvalidType => {
+                    let name = ffi::sqlite3_column_name(statement, index as c_int);
+                    let name = if name.is_null() {
+                        String::new()
+                    } else {
+                        std::ffi::CStr::from_ptr(name).to_string_lossy().into_owned()
+                    };
+                    rusqlite::Error::InvalidColumnType(index, name, value.data_type())
+                }
+                FromSqlError::OutOfRange(i) => rusqlite::Error::IntegralValueOutOfRange(index, i),
+                FromSqlError::Other(e) => rusqlite::Error::FromSqlConversionFailure(index, value.data_type(), e),
+                e => rusqlite::Error::FromSqlConversionFailure(index, value.data_type(), Box::new(e)),
+            })
+        }
+    }
+}
+
+/// The value of a column of the row `statement` is on, where it lies.
+unsafe fn column<'a>(statement: *mut ffi::sqlite3_stmt, index: c_int) -> ValueRef<'a> {
+    // SAFETY: the caller's promise; text and blob pointers are valid for their byte counts until
+    // the statement moves, and SQLite returns a null pointer only for an empty one.
+    unsafe {
+        let bytes = |p: *const u8| {
+            let n = ffi::sqlite3_column_bytes(statement, index) as usize;
+            if p.is_null() || n == 0 {
+                &[][..]
+            } else {
+                std::slice::from_raw_parts(p, n)
+            }
+        };
+        match ffi::sqlite3_column_type(statement, index) {
+            ffi::SQLITE_NULL => ValueRef::Null,
+            ffi::SQLITE_INTEGER => ValueRef::Integer(ffi::sqlite3_column_int64(statement, index)),
+            ffi::SQLITE_FLOAT => ValueRef::Real(ffi::sqlite3_column_double(statement, index)),
+            ffi::SQLITE_TEXT => ValueRef::Text(bytes(ffi::sqlite3_column_text(statement, index))),
+            _ => ValueRef::Blob(bytes(ffi::sqlite3_column_blob(statement, index).cast())),
+        }
+    }
+}
+
+/// The writer's own statement for `sql` on `conn` and the connection's handle, prepared at its
+/// first use; `None` when `conn` is not the registered writer's connection.
+fn kept(conn: &Connection, sql: &'static str) -> rusqlite::Result<Option<(*mut ffi::sqlite3, *mut ffi::sqlite3_stmt)>> {
     // SAFETY: only compared with the registered handle.
     let db = unsafe { conn.handle() };
     let found = REGISTRY.with_borrow(|registry| {
@@ -108,19 +218,31 @@ pub fn execute(conn: &Connection, sql: &'static str, params: &[&dyn ToSql]) -> r
                 .map(|(_, statement)| *statement)
         })
     });
-    let statement = match found {
-        None => return conn.prepare_cached(sql)?.execute(params),
-        Some(Some(statement)) => statement,
+    match found {
+        None => Ok(None),
+        Some(Some(statement)) => Ok(Some((db, statement))),
         Some(None) => {
             let statement = prepare(db, sql)?;
             REGISTRY.with_borrow_mut(|registry| registry.statements.push((sql, statement)));
-            statement
+            Ok(Some((db, statement)))
         }
-    };
-    // SAFETY: `statement` was prepared on `db`, which is open (the registration says so) and
-    // used on this thread only; no other use of it is in progress (the writer runs one
-    // statement at a time). The values bound live in `params` and `values` until the bindings
-    // are cleared below.
+    }
+}
+
+/// Binds `params` to `statement`, runs `steps` on it, then resets it and clears its bindings,
+/// whatever `steps` gave.
+///
+/// # Safety
+/// `statement` was prepared on `db`, which is open (the registration says so) and used on this
+/// thread only, and no other use of the statement is in progress (the writer runs one statement
+/// at a time). The values bound live in `params` and `values` until the bindings are cleared.
+unsafe fn run<R>(
+    db: *mut ffi::sqlite3,
+    statement: *mut ffi::sqlite3_stmt,
+    params: &[&dyn ToSql],
+    steps: impl FnOnce(*mut ffi::sqlite3_stmt) -> rusqlite::Result<R>,
+) -> rusqlite::Result<R> {
+    // SAFETY: the caller's promise.
     unsafe {
         // The counts rusqlite reports: the parameters given, or one past those expected.
         let expected = ffi::sqlite3_bind_parameter_count(statement) as usize;
@@ -140,11 +262,7 @@ pub fn execute(conn: &Connection, sql: &'static str, params: &[&dyn ToSql]) -> r
                 break;
             }
         }
-        let outcome = outcome.and_then(|()| match ffi::sqlite3_step(statement) {
-            ffi::SQLITE_DONE => Ok(ffi::sqlite3_changes64(db) as usize),
-            ffi::SQLITE_ROW => Err(rusqlite::Error::ExecuteReturnedResults),
-            code => Err(failure(db, code)),
-        });
+        let outcome = outcome.and_then(|()| steps(statement));
         ffi::sqlite3_reset(statement);
         ffi::sqlite3_clear_bindings(statement);
         drop(values);
@@ -306,6 +424,99 @@ mod tests {
             REGISTRY.with_borrow(|r| r.statements.len()),
             2,
             "one statement per SQL text"
+        );
+    }
+
+    /// On the writer's connection and on any other a query returns the same rows, converted
+    /// alike (nulls, empty texts and blobs, reals, a 16-byte blob as an array), and fails alike;
+    /// a failure in the middle of the rows leaves the statement ready for the next call.
+    #[test]
+    fn the_writers_queries_read_what_the_cache_reads_and_fail_alike() {
+        const SELECT: &str = "SELECT a, b, c, d FROM t WHERE a >= ?1 ORDER BY a";
+        let plain = Connection::open_in_memory().unwrap();
+        let writer = WriterConnection::new(Connection::open_in_memory().unwrap());
+        let mut answers = Vec::new();
+        for conn in [&plain, &*writer] {
+            table(conn);
+            for n in 0..20i64 {
+                let text = (n % 5 != 0).then(|| format!("text {n} æøå"));
+                let blob = vec![n as u8; [0, 3, 16][n as usize % 3]];
+                execute(conn, INSERT, params![n, text, blob, n as f64 / 8.0]).unwrap();
+            }
+            execute(conn, INSERT, params![20, "", b"", 0.0]).unwrap();
+            let all = query(conn, SELECT, params![0], |r| {
+                Ok((
+                    r.get::<i64>(0)?,
+                    r.get::<Option<String>>(1)?,
+                    r.get::<Vec<u8>>(2)?,
+                    r.get::<f64>(3)?,
+                ))
+            })
+            .unwrap();
+            assert_eq!(all.len(), 21);
+            assert_eq!(all[20], (20, Some(String::new()), Vec::new(), 0.0));
+            let sixteen = query(conn, "SELECT c FROM t WHERE a = ?1", params![2], |r| {
+                r.get::<[u8; 16]>(0)
+            })
+            .unwrap();
+            assert_eq!(sixteen, [[2u8; 16]]);
+            let none = query(conn, SELECT, params![100], |r| r.get::<i64>(0)).unwrap();
+            assert!(none.is_empty());
+            // A column that is not there, a text read as a number, a 3-byte blob as 16 bytes.
+            let missing = query(conn, SELECT, params![0], |r| r.get::<i64>(4)).unwrap_err();
+            assert!(matches!(missing, rusqlite::Error::InvalidColumnIndex(4)), "{missing:?}");
+            let mistyped = query(conn, SELECT, params![1], |r| r.get::<i64>(1)).unwrap_err();
+            assert!(
+                matches!(&mistyped, rusqlite::Error::InvalidColumnType(1, name, rusqlite::types::Type::Text) if name == "b"),
+                "{mistyped:?}"
+            );
+            let short = query(conn, "SELECT c FROM t WHERE a = ?1", params![1], |r| {
+                r.get::<[u8; 16]>(0)
+            })
+            .unwrap_err();
+            assert!(
+                matches!(
+                    short,
+                    rusqlite::Error::FromSqlConversionFailure(0, rusqlite::types::Type::Blob, _)
+                ),
+                "{short:?}"
+            );
+            // The caller's own failure on the third row stops the query; the next call starts afresh.
+            let mut seen = 0;
+            let stopped = query(conn, SELECT, params![0], |r| {
+                seen += 1;
+                if seen == 3 {
+                    Err(rusqlite::Error::InvalidQuery)
+                } else {
+                    r.get::<i64>(0)
+                }
+            });
+            assert!(matches!(stopped, Err(rusqlite::Error::InvalidQuery)));
+            let wrong = query(conn, SELECT, params![0, 1], |r| r.get::<i64>(0)).unwrap_err();
+            assert!(
+                matches!(wrong, rusqlite::Error::InvalidParameterCount(2, 1)),
+                "{wrong:?}"
+            );
+            answers.push(
+                query(conn, SELECT, params![18], |r| {
+                    Ok((r.get::<i64>(0)?, r.get::<Option<String>>(1)?))
+                })
+                .unwrap(),
+            );
+        }
+        assert_eq!(answers[0], answers[1]);
+        assert_eq!(
+            answers[1],
+            [
+                (18, Some("text 18 æøå".to_owned())),
+                (19, Some("text 19 æøå".to_owned())),
+                (20, Some(String::new()))
+            ]
+        );
+        assert_eq!(
+            REGISTRY.with_borrow(|r| r.statements.len()),
+            3,
+            "one statement per SQL text: the insert and the two queries"
         );
     }
 

@@ -50,12 +50,13 @@ fn receipt_row(row: &Row) -> rusqlite::Result<Receipt> {
 }
 
 pub fn file_message(conn: &Connection, m: &NewMessage) -> anyhow::Result<SubmitOutcome> {
-    let existing = conn
-        .prepare_cached("SELECT receipt_id, content_hash FROM messages WHERE sender_id = ?1 AND message_id = ?2")?
-        .query_row(params![m.sender_id, m.message_id], |row| {
-            Ok((row.get::<_, String>(0)?, row.get::<_, [u8; 16]>(1)?))
-        })
-        .optional()?;
+    let existing = prepared::query(
+        conn,
+        "SELECT receipt_id, content_hash FROM messages WHERE sender_id = ?1 AND message_id = ?2",
+        params![m.sender_id, m.message_id],
+        |row| Ok((row.get::<String>(0)?, row.get::<[u8; 16]>(1)?)),
+    )?
+    .pop();
     if let Some((receipt_id, content_hash)) = existing {
         if content_hash != m.content_hash {
             return Ok(SubmitOutcome::Conflict {
@@ -118,9 +119,11 @@ pub fn file_message(conn: &Connection, m: &NewMessage) -> anyhow::Result<SubmitO
         }
         None => {
             // The writer thread is the only writer, so the next id is ours.
-            let id: i64 = conn
-                .prepare_cached("SELECT COALESCE(MAX(id), 0) + 1 FROM cases")?
-                .query_row([], |row| row.get(0))?;
+            let id: i64 = prepared::query(conn, "SELECT COALESCE(MAX(id), 0) + 1 FROM cases", &[], |row| {
+                row.get(0)
+            })?
+            .pop()
+            .context("the next case id")?;
             let case_ref = CaseRef::new(copenhagen_date(m.received_at).year(), id);
             prepared::execute(
                 conn,
@@ -194,14 +197,23 @@ fn subject_cases(
 ) -> anyhow::Result<(Option<CaseHead>, Vec<i64>)> {
     let mut here = None;
     let mut others = Vec::new();
-    let mut statement =
-        conn.prepare_cached("SELECT id, case_ref, municipality, subject_kind FROM cases WHERE subject_hash = ?1")?;
-    let mut rows = statement.query([hash])?;
-    while let Some(row) = rows.next()? {
-        let id: i64 = row.get(0)?;
-        if !other(id, row.get_ref(2)?.as_str()?) {
-            here = Some((id, row.get::<_, String>(1)?));
-        } else if row.get_ref(3)?.as_str()? == "citizen" {
+    let cases = prepared::query(
+        conn,
+        "SELECT id, case_ref, municipality, subject_kind FROM cases WHERE subject_hash = ?1",
+        params![hash],
+        |row| {
+            Ok((
+                row.get::<i64>(0)?,
+                row.get::<String>(1)?,
+                row.get::<String>(2)?,
+                row.get::<String>(3)?,
+            ))
+        },
+    )?;
+    for (id, case_ref, municipality, kind) in cases {
+        if !other(id, &municipality) {
+            here = Some((id, case_ref));
+        } else if kind == "citizen" {
             others.push(id);
         }
     }
