@@ -113,7 +113,8 @@ pub fn execute(conn: &Connection, sql: &'static str, params: &[&dyn ToSql]) -> r
 
 /// Runs the query `sql` with `params` and maps each row it returns with `row`, in order. As
 /// with [`execute`], on the writer's connection on a statement of its own (and its columns read
-/// where they lie), on any other through rusqlite's cache.
+/// where they lie), on any other through rusqlite's cache. `row` must not run the same `sql`
+/// again (its statement is the one being stepped).
 pub fn query<T>(
     conn: &Connection,
     sql: &'static str,
@@ -123,7 +124,7 @@ pub fn query<T>(
     let Some((db, statement)) = kept(conn, sql)? else {
         return conn
             .prepare_cached(sql)?
-            .query_map(params, |r| row(&Columns::Row(r)))?
+            .query_map(params, |r| row(&Columns(Row::Cached(r))))?
             .collect();
     };
     // SAFETY: as in `execute`; the columns are read only between a step that returned a row and
@@ -133,7 +134,7 @@ pub fn query<T>(
             let mut rows = Vec::new();
             loop {
                 match ffi::sqlite3_step(statement) {
-                    ffi::SQLITE_ROW => rows.push(row(&Columns::Here(statement))?),
+                    ffi::SQLITE_ROW => rows.push(row(&Columns(Row::Here(statement)))?),
                     ffi::SQLITE_DONE => return Ok(rows),
                     code => return Err(failure(db, code)),
                 }
@@ -142,20 +143,23 @@ pub fn query<T>(
     }
 }
 
-/// The columns of the row a query is on.
-pub enum Columns<'a> {
-    /// A row of one of the writer's statements.
+/// The columns of the row a query is on. Only [`query`] makes one, and only for the call that
+/// reads the row.
+pub struct Columns<'a>(Row<'a>);
+
+enum Row<'a> {
+    /// A row of one of the writer's statements, which is on it.
     Here(*mut ffi::sqlite3_stmt),
     /// A row from rusqlite, on any other connection.
-    Row(&'a rusqlite::Row<'a>),
+    Cached(&'a rusqlite::Row<'a>),
 }
 
 impl Columns<'_> {
     /// The value of column `index`, converted as rusqlite's `Row::get` converts it.
     pub fn get<T: FromSql>(&self, index: usize) -> rusqlite::Result<T> {
-        let statement = match self {
-            Columns::Row(row) => return row.get(index),
-            Columns::Here(statement) => *statement,
+        let statement = match self.0 {
+            Row::Cached(row) => return row.get(index),
+            Row::Here(statement) => statement,
         };
         // SAFETY: `statement` is on a row (see `query`); the value is read before it moves.
         unsafe {
