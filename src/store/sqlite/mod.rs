@@ -18,6 +18,8 @@ mod sessions;
 mod wal_vfs;
 mod writer;
 
+pub use writer::answer_batches_here;
+
 use super::{
     AttemptRecord, CaseFilter, CaseRecord, CaseSummary, ClaimRequest, ClaimedDelivery, DeadLetterFilter,
     DeadlineAction, DeadlineFilter, DeadlineRecord, DeadlineRow, DeliveryRecord, DestinationQueue, DestinationState,

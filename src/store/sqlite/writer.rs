@@ -52,7 +52,102 @@ use tokio::sync::{Notify, mpsc, oneshot};
 
 type Output = anyhow::Result<Box<dyn Any + Send>>;
 type Work = Box<dyn Fn(&Connection) -> Output + Send>;
-type Reply = oneshot::Sender<Output>;
+
+/// Where a job's answer goes: its caller's oneshot, and, when the caller is an HTTP worker, the
+/// worker's hand-back (see [`answer_batches_here`]).
+struct Reply {
+    to: oneshot::Sender<Output>,
+    back: Option<HandBack>,
+}
+
+impl Reply {
+    /// Answers at once, from the thread that calls this.
+    fn send(self, output: Output) -> Result<(), Output> {
+        self.to.send(output)
+    }
+}
+
+/// Answers with their callers' oneshots, as handed to an HTTP worker in one message.
+type Answers = Vec<(oneshot::Sender<Output>, Output)>;
+
+/// Where an HTTP worker takes the answers of its jobs, which it sends on to their callers there.
+type HandBack = mpsc::UnboundedSender<Answers>;
+
+/// On an HTTP worker: `Wanted` once [`answer_batches_here`] was called, `On` with the worker's
+/// hand-back once its first job started the task that sends the answers on.
+enum Here {
+    Off,
+    Wanted,
+    On(HandBack),
+}
+
+thread_local! {
+    static HERE: std::cell::RefCell<Here> = const { std::cell::RefCell::new(Here::Off) };
+}
+
+/// Marks this thread, an HTTP worker running on a tokio `LocalSet`, as one that takes its jobs'
+/// answers in one message per synced batch.
+///
+/// Each answer sent from the syncer thread wakes its caller's runtime with a write to an event
+/// fd, and a busy worker has registered again by the next answer, so the wakes did not merge: the
+/// syncer made 0.96 such system calls per message, 15 % of its time (docs/benchmarks.md, "The
+/// syncer's answers"). Handed over in one message per worker, a batch's answers cost one wake,
+/// and the worker sends each on to its caller on its own thread, without a system call.
+///
+/// The first job written from the thread starts the task that does so there (with
+/// `tokio::task::spawn_local`, so only on a thread with a `LocalSet`: the caller's promise).
+/// Answers whose worker has gone are sent straight to their callers, as on every other thread.
+pub fn answer_batches_here() {
+    HERE.with_borrow_mut(|here| {
+        if matches!(here, Here::Off) {
+            *here = Here::Wanted;
+        }
+    });
+}
+
+/// This thread's hand-back, started at the first job of a marked thread.
+fn hand_back() -> Option<HandBack> {
+    HERE.with_borrow_mut(|here| match here {
+        Here::Off => None,
+        Here::On(back) if !back.is_closed() => Some(back.clone()),
+        _ => {
+            let (back, mut batches) = mpsc::unbounded_channel::<Answers>();
+            tokio::task::spawn_local(async move {
+                while let Some(batch) = batches.recv().await {
+                    for (to, output) in batch {
+                        let _ = to.send(output);
+                    }
+                }
+            });
+            *here = Here::On(back.clone());
+            Some(back)
+        }
+    })
+}
+
+/// The answers of a synced batch: those of each HTTP worker handed to it in one message, the rest
+/// sent straight to their callers.
+fn answer(answers: impl Iterator<Item = (Reply, Output)>) {
+    let mut workers: Vec<(HandBack, Answers)> = Vec::new();
+    for (reply, output) in answers {
+        let Some(back) = reply.back else {
+            let _ = reply.to.send(output);
+            continue;
+        };
+        match workers.iter_mut().find(|(worker, _)| worker.same_channel(&back)) {
+            Some((_, theirs)) => theirs.push((reply.to, output)),
+            None => workers.push((back, vec![(reply.to, output)])),
+        }
+    }
+    for (worker, theirs) in workers {
+        // A worker that has stopped gives its answers back; they go straight to their callers.
+        if let Err(returned) = worker.send(theirs) {
+            for (to, output) in returned.0 {
+                let _ = to.send(output);
+            }
+        }
+    }
+}
 
 struct Job {
     work: Work,
@@ -184,7 +279,8 @@ impl Writer {
         T: Send + 'static,
         F: Fn(&Connection) -> anyhow::Result<T> + Send + 'static,
     {
-        let (reply, answer) = oneshot::channel();
+        let (to, answer) = oneshot::channel();
+        let reply = Reply { to, back: hand_back() };
         let work: Work = Box::new(move |conn| work(conn).map(|value| Box::new(value) as Box<dyn Any + Send>));
         let sender = self
             .queue
@@ -367,7 +463,8 @@ impl Queue {
 /// A small write that shows whether the disk takes writes again: the schema version, rewritten
 /// as it is. Nobody waits for its answer.
 fn probe() -> Job {
-    let (reply, _) = oneshot::channel();
+    let (to, _) = oneshot::channel();
+    let reply = Reply { to, back: None };
     Job {
         work: Box::new(|conn| {
             let version: i64 = conn.query_row("PRAGMA user_version", [], |row| row.get(0))?;
@@ -602,9 +699,7 @@ fn sync(mut wal: File, from_writer: sync_mpsc::Receiver<ToSyncer>, state: &State
             Ok(()) => {
                 let latest = ready.iter().map(|(failures, _)| *failures).max().unwrap_or(0);
                 state.synced(latest);
-                for (reply, output) in ready.into_iter().flat_map(|(_, answers)| answers) {
-                    let _ = reply.send(output);
-                }
+                answer(ready.into_iter().flat_map(|(_, answers)| answers));
             }
             Err(e) => {
                 // The data is committed but not known to be on disk: it is not acknowledged. A
@@ -723,6 +818,45 @@ mod tests {
         assert_eq!(failed, 4);
         assert_eq!(count(dir.path()), 1 + 36);
         assert!(writer.writable());
+        writer.close();
+    }
+
+    /// On a thread marked by `answer_batches_here` (an HTTP worker), every job's answer reaches
+    /// its own caller through the worker's hand-back, and once the `LocalSet` that ran the
+    /// hand-back's task is gone, the next jobs on the thread start another.
+    #[test]
+    fn answers_reach_their_callers_through_the_workers_hand_back() {
+        let dir = tempfile::tempdir().unwrap();
+        let writer = Arc::new(writer(dir.path()));
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        for round in 1..=2i64 {
+            let local = tokio::task::LocalSet::new();
+            let answers = local.block_on(&runtime, async {
+                answer_batches_here();
+                let jobs = (0..50i64).map(|x| {
+                    let writer = writer.clone();
+                    tokio::task::spawn_local(async move {
+                        writer
+                            .write(move |conn| {
+                                conn.execute("INSERT INTO t VALUES (?1)", [round * 100 + x])?;
+                                Ok(round * 1000 + x)
+                            })
+                            .await
+                            .unwrap()
+                    })
+                });
+                let answers = futures_util::future::join_all(jobs).await;
+                assert!(HERE.with_borrow(|here| matches!(here, Here::On(back) if !back.is_closed())));
+                answers.into_iter().map(Result::unwrap).collect::<Vec<_>>()
+            });
+            assert_eq!(answers, (0..50).map(|x| round * 1000 + x).collect::<Vec<_>>());
+            drop(local);
+            assert!(HERE.with_borrow(|here| matches!(here, Here::On(back) if back.is_closed())));
+        }
+        assert_eq!(count(dir.path()), 1 + 100);
         writer.close();
     }
 
