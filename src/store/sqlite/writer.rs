@@ -88,11 +88,12 @@ thread_local! {
 /// Marks this thread, an HTTP worker running on a tokio `LocalSet`, as one that takes its jobs'
 /// answers in one message per synced batch.
 ///
-/// Each answer sent from the syncer thread wakes its caller's runtime with a write to an event
-/// fd, and a busy worker has registered again by the next answer, so the wakes did not merge: the
-/// syncer made 0.96 such system calls per message, 15 % of its time (docs/benchmarks.md, "The
-/// syncer's answers"). Handed over in one message per worker, a batch's answers cost one wake,
-/// and the worker sends each on to its caller on its own thread, without a system call.
+/// Each answer sent from the syncer thread wakes its caller's runtime with a write to an event fd,
+/// and a busy worker has registered again by the next answer, so the wakes did not merge: the
+/// syncer made 0.96 such system calls per message, 15 % of its time (docs/benchmarks.md, "Sealing
+/// through ring, and plain blocks from mimalloc"). Handed over in one message per worker, a batch's
+/// answers cost one wake, and the worker sends each on to its caller on its own thread, without a
+/// system call.
 ///
 /// The first job written from the thread starts the task that does so there (with
 /// `tokio::task::spawn_local`, so only on a thread with a `LocalSet`: the caller's promise).
