@@ -235,8 +235,8 @@ impl Application {
         let tracker = Arc::new(Tracker::default());
         let connections = tracker.clone();
         let app = move || {
-            // Called on each HTTP worker, in its `LocalSet`: the embedded store hands the worker
-            // its jobs' answers in one message per synced batch.
+            // Called on each HTTP worker's own thread, which runs local tasks: the embedded store
+            // hands the worker its jobs' answers in one message per synced batch.
             crate::store::sqlite::answer_batches_here();
             let mut app = App::new();
             if let Some(certificate) = &certificate_data {

@@ -26,11 +26,13 @@ use std::ptr;
 struct Registry {
     db: *mut ffi::sqlite3,
     statements: Vec<(*const str, *mut ffi::sqlite3_stmt)>,
+    /// Queries stepping their statements now (one inside another's row is possible).
+    stepping: usize,
 }
 
 thread_local! {
     static REGISTRY: RefCell<Registry> = const {
-        RefCell::new(Registry { db: ptr::null_mut(), statements: Vec::new() })
+        RefCell::new(Registry { db: ptr::null_mut(), statements: Vec::new(), stepping: 0 })
     };
 }
 
@@ -49,6 +51,11 @@ impl WriterConnection {
         // registration ends in `drop`, before the connection closes, or when another takes over.
         let db = unsafe { connection.handle() };
         let before = REGISTRY.with_borrow_mut(|registry| {
+            // The statements of the one before are finalized below: none of them may be stepping.
+            assert_eq!(
+                registry.stepping, 0,
+                "a writer connection is opened while a query of the one before reads its rows"
+            );
             registry.db = db;
             std::mem::take(&mut registry.statements)
         });
@@ -113,8 +120,7 @@ pub fn execute(conn: &Connection, sql: &'static str, params: &[&dyn ToSql]) -> r
 
 /// Runs the query `sql` with `params` and maps each row it returns with `row`, in order. As
 /// with [`execute`], on the writer's connection on a statement of its own (and its columns read
-/// where they lie), on any other through rusqlite's cache. `row` must not run the same `sql`
-/// again (its statement is the one being stepped).
+/// where they lie), on any other through rusqlite's cache.
 pub fn query<T>(
     conn: &Connection,
     sql: &'static str,
@@ -128,9 +134,12 @@ pub fn query<T>(
             .collect();
     };
     // SAFETY: as in `execute`; the columns are read only between a step that returned a row and
-    // the next step or the reset, as SQLite requires.
+    // the next step or the reset, as SQLite requires. While the rows are read the statement is
+    // busy, so a call for the same SQL from `row` takes rusqlite's cache instead (`kept`), and the
+    // registry counts the query, so that no new writer connection finalizes it meanwhile.
     unsafe {
         run(db, statement, params, |statement| {
+            let _stepping = Stepping::start();
             let mut rows = Vec::new();
             loop {
                 match ffi::sqlite3_step(statement) {
@@ -140,6 +149,22 @@ pub fn query<T>(
                 }
             }
         })
+    }
+}
+
+/// A query reading its rows, counted in the registry while it lives.
+struct Stepping;
+
+impl Stepping {
+    fn start() -> Stepping {
+        REGISTRY.with_borrow_mut(|registry| registry.stepping += 1);
+        Stepping
+    }
+}
+
+impl Drop for Stepping {
+    fn drop(&mut self) {
+        let _ = REGISTRY.try_with(|registry| registry.borrow_mut().stepping -= 1);
     }
 }
 
@@ -166,7 +191,11 @@ impl Columns<'_> {
             if index >= ffi::sqlite3_column_count(statement) as usize {
                 return Err(rusqlite::Error::InvalidColumnIndex(index));
             }
-            let value = column(statement, index as c_int);
+            // Not on a row (which `query` never hands over): SQLite's values would be undefined.
+            if ffi::sqlite3_data_count(statement) == 0 {
+                return Err(rusqlite::Error::InvalidQuery);
+            }
+            let value = column(statement, index as c_int)?;
             T::column_result(value).map_err(|e| match e {
                 FromSqlError::InvalidType => {
                     let name = ffi::sqlite3_column_name(statement, index as c_int);
@@ -178,6 +207,7 @@ impl Columns<'_> {
                     rusqlite::Error::InvalidColumnType(index, name, value.data_type())
                 }
                 FromSqlError::OutOfRange(i) => rusqlite::Error::IntegralValueOutOfRange(index, i),
+                FromSqlError::Utf8Error(e) => rusqlite::Error::Utf8Error(index, e),
                 FromSqlError::Other(e) => rusqlite::Error::FromSqlConversionFailure(index, value.data_type(), e),
                 e => rusqlite::Error::FromSqlConversionFailure(index, value.data_type(), Box::new(e)),
             })
@@ -186,25 +216,39 @@ impl Columns<'_> {
 }
 
 /// The value of a column of the row `statement` is on, where it lies.
-unsafe fn column<'a>(statement: *mut ffi::sqlite3_stmt, index: c_int) -> ValueRef<'a> {
+unsafe fn column<'a>(statement: *mut ffi::sqlite3_stmt, index: c_int) -> rusqlite::Result<ValueRef<'a>> {
     // SAFETY: the caller's promise; text and blob pointers are valid for their byte counts until
-    // the statement moves, and SQLite returns a null pointer only for an empty one.
+    // the statement moves. The byte count is asked for after the pointer, as SQLite advises.
     unsafe {
         let bytes = |p: *const u8| {
             let n = ffi::sqlite3_column_bytes(statement, index) as usize;
-            if p.is_null() || n == 0 {
+            if n == 0 {
                 &[][..]
             } else {
                 std::slice::from_raw_parts(p, n)
             }
         };
-        match ffi::sqlite3_column_type(statement, index) {
+        Ok(match ffi::sqlite3_column_type(statement, index) {
             ffi::SQLITE_NULL => ValueRef::Null,
             ffi::SQLITE_INTEGER => ValueRef::Integer(ffi::sqlite3_column_int64(statement, index)),
             ffi::SQLITE_FLOAT => ValueRef::Real(ffi::sqlite3_column_double(statement, index)),
-            ffi::SQLITE_TEXT => ValueRef::Text(bytes(ffi::sqlite3_column_text(statement, index))),
-            _ => ValueRef::Blob(bytes(ffi::sqlite3_column_blob(statement, index).cast())),
-        }
+            ffi::SQLITE_TEXT => {
+                // Even an empty text has an address; a null one means SQLite ran out of memory.
+                let text = ffi::sqlite3_column_text(statement, index);
+                if text.is_null() {
+                    return Err(rusqlite::Error::SqliteFailure(ffi::Error::new(ffi::SQLITE_NOMEM), None));
+                }
+                ValueRef::Text(bytes(text))
+            }
+            _ => {
+                // A null address is an empty blob (or, with a size, memory SQLite could not get).
+                let blob = ffi::sqlite3_column_blob(statement, index).cast::<u8>();
+                if blob.is_null() && ffi::sqlite3_column_bytes(statement, index) != 0 {
+                    return Err(rusqlite::Error::SqliteFailure(ffi::Error::new(ffi::SQLITE_NOMEM), None));
+                }
+                ValueRef::Blob(if blob.is_null() { &[] } else { bytes(blob) })
+            }
+        })
     }
 }
 
@@ -224,6 +268,9 @@ fn kept(conn: &Connection, sql: &'static str) -> rusqlite::Result<Option<(*mut f
     });
     match found {
         None => Ok(None),
+        // Stepping already (a query's `row` asking for the same SQL): rusqlite's cache has another.
+        // SAFETY: the statement is the registered connection's and alive.
+        Some(Some(statement)) if unsafe { ffi::sqlite3_stmt_busy(statement) } != 0 => Ok(None),
         Some(Some(statement)) => Ok(Some((db, statement))),
         Some(None) => {
             let statement = prepare(db, sql)?;
@@ -258,19 +305,29 @@ unsafe fn run<R>(
             .iter()
             .map(|p| p.to_sql())
             .collect::<rusqlite::Result<Vec<_>>>()?;
-        let mut outcome = Ok(());
+        // Reset and unbound when this returns or unwinds (a panic in a query's `row`), before
+        // the values the bindings point at are dropped.
+        let _reset = Reset(statement);
         for (index, value) in values.iter().enumerate() {
             let code = bind(statement, index as c_int + 1, value);
             if code != ffi::SQLITE_OK {
-                outcome = Err(failure(db, code));
-                break;
+                return Err(failure(db, code));
             }
         }
-        let outcome = outcome.and_then(|()| steps(statement));
-        ffi::sqlite3_reset(statement);
-        ffi::sqlite3_clear_bindings(statement);
-        drop(values);
-        outcome
+        steps(statement)
+    }
+}
+
+/// Resets a statement and clears its bindings when dropped.
+struct Reset(*mut ffi::sqlite3_stmt);
+
+impl Drop for Reset {
+    fn drop(&mut self) {
+        // SAFETY: `run`'s statement, alive until after `run` returns.
+        unsafe {
+            ffi::sqlite3_reset(self.0);
+            ffi::sqlite3_clear_bindings(self.0);
+        }
     }
 }
 
@@ -361,6 +418,7 @@ unsafe fn failure(db: *mut ffi::sqlite3, code: c_int) -> rusqlite::Error {
 mod tests {
     use super::*;
     use rusqlite::params;
+    use std::panic::AssertUnwindSafe;
 
     const INSERT: &str = "INSERT INTO t (a, b, c, d) VALUES (?1, ?2, ?3, ?4)";
 
@@ -522,6 +580,52 @@ mod tests {
             3,
             "one statement per SQL text: the insert and the two queries"
         );
+    }
+
+    /// What a query's `row` might do wrongly on the writer's connection stays safe: the same SQL
+    /// again runs on another statement, a panic leaves the kept statement ready for the next
+    /// call, a text that is not UTF-8 fails as rusqlite fails it, and a new writer connection
+    /// while rows are read is refused (its statements would go from under the query).
+    #[test]
+    fn a_rows_reader_cannot_upset_the_kept_statement() {
+        const SELECT: &str = "SELECT a, b FROM t ORDER BY a";
+        let writer = WriterConnection::new(Connection::open_in_memory().unwrap());
+        table(&writer);
+        for n in 1..=3i64 {
+            execute(&writer, INSERT, params![n, format!("t{n}"), b"", 0.0]).unwrap();
+        }
+        let pairs = query(&writer, SELECT, &[], |r| {
+            let inner = query(&writer, SELECT, &[], |r| r.get::<i64>(0))?;
+            Ok((r.get::<i64>(0)?, inner))
+        })
+        .unwrap();
+        assert_eq!(pairs, [(1, vec![1, 2, 3]), (2, vec![1, 2, 3]), (3, vec![1, 2, 3])]);
+        let panicked = std::panic::catch_unwind(AssertUnwindSafe(|| {
+            query(&writer, SELECT, &[], |r| -> rusqlite::Result<i64> {
+                panic!("in row {}", r.get::<i64>(0)?)
+            })
+        }));
+        assert!(panicked.is_err());
+        assert_eq!(query(&writer, SELECT, &[], |r| r.get::<i64>(0)).unwrap(), [1, 2, 3]);
+        writer
+            .execute_batch("UPDATE t SET b = CAST(x'ff' AS TEXT) WHERE a = 2")
+            .unwrap();
+        let plain = writer
+            .prepare("SELECT b FROM t WHERE a = 2")
+            .unwrap()
+            .query_row([], |r| r.get::<_, String>(0));
+        let ours = query(&writer, "SELECT b FROM t WHERE a = 2", &[], |r| r.get::<String>(0));
+        assert!(matches!(plain, Err(rusqlite::Error::Utf8Error(0, _))), "{plain:?}");
+        assert!(matches!(ours, Err(rusqlite::Error::Utf8Error(0, _))), "{ours:?}");
+        let refused = std::panic::catch_unwind(AssertUnwindSafe(|| {
+            query(&writer, SELECT, &[], |_| {
+                drop(WriterConnection::new(Connection::open_in_memory().unwrap()));
+                Ok(())
+            })
+        }));
+        assert!(refused.is_err());
+        assert_eq!(query(&writer, SELECT, &[], |r| r.get::<i64>(0)).unwrap(), [1, 2, 3]);
+        assert_eq!(REGISTRY.with_borrow(|r| (r.statements.len(), r.stepping)), (3, 0));
     }
 
     /// A statement kept across a change of the schema made by another connection (a migration

@@ -85,8 +85,9 @@ thread_local! {
     static HERE: std::cell::RefCell<Here> = const { std::cell::RefCell::new(Here::Off) };
 }
 
-/// Marks this thread, an HTTP worker running on a tokio `LocalSet`, as one that takes its jobs'
-/// answers in one message per synced batch.
+/// Marks this thread, an HTTP worker (a tokio `LocalRuntime`, or a runtime with a `LocalSet`
+/// under actix's own `System`), as one that takes its jobs' answers in one message per synced
+/// batch.
 ///
 /// Each answer sent from the syncer thread wakes its caller's runtime with a write to an event fd,
 /// and a busy worker has registered again by the next answer, so the wakes did not merge: the
@@ -95,9 +96,11 @@ thread_local! {
 /// answers cost one wake, and the worker sends each on to its caller on its own thread, without a
 /// system call.
 ///
-/// The first job written from the thread starts the task that does so there (with
-/// `tokio::task::spawn_local`, so only on a thread with a `LocalSet`: the caller's promise).
-/// Answers whose worker has gone are sent straight to their callers, as on every other thread.
+/// The first job written from the thread starts the task that does so there, with
+/// `tokio::task::spawn_local`; where that cannot run, the thread's answers come straight from the
+/// syncer as on every other thread. Answers whose worker has gone are sent straight to their
+/// callers too. Nothing on a marked thread may wait for a write synchronously (`block_on`): the
+/// answer would come through a task of that same thread.
 pub fn answer_batches_here() {
     HERE.with_borrow_mut(|here| {
         if matches!(here, Here::Off) {
@@ -113,13 +116,20 @@ fn hand_back() -> Option<HandBack> {
         Here::On(back) if !back.is_closed() => Some(back.clone()),
         _ => {
             let (back, mut batches) = mpsc::unbounded_channel::<Answers>();
-            tokio::task::spawn_local(async move {
+            let forward = async move {
                 while let Some(batch) = batches.recv().await {
                     for (to, output) in batch {
                         let _ = to.send(output);
                     }
                 }
-            });
+            };
+            // `spawn_local` panics outside a local runtime or `LocalSet`: then this thread is
+            // answered as any other.
+            if std::panic::catch_unwind(AssertUnwindSafe(|| tokio::task::spawn_local(forward))).is_err() {
+                tracing::warn!("a thread marked for batched answers cannot run local tasks; it is answered directly");
+                *here = Here::Off;
+                return None;
+            }
             *here = Here::On(back.clone());
             Some(back)
         }
@@ -859,6 +869,44 @@ mod tests {
         }
         assert_eq!(count(dir.path()), 1 + 100);
         writer.close();
+    }
+
+    /// A synced batch's answers: those of each open hand-back in one message, in order; those
+    /// of a hand-back whose worker has gone, and those without one, straight to their callers.
+    #[test]
+    fn a_batch_is_answered_per_worker_and_directly_where_no_worker_takes_it() {
+        let (first, mut first_gets) = mpsc::unbounded_channel::<Answers>();
+        let (second, mut second_gets) = mpsc::unbounded_channel::<Answers>();
+        let (gone, gone_gets) = mpsc::unbounded_channel::<Answers>();
+        drop(gone_gets);
+        let backs = [Some(first), Some(second), Some(gone), None];
+        let mut waiting = Vec::new();
+        let answers: Vec<(Reply, Output)> = (0..12usize)
+            .map(|i| {
+                let (to, answer) = oneshot::channel();
+                waiting.push(answer);
+                let reply = Reply {
+                    to,
+                    back: backs[i % 4].clone(),
+                };
+                (reply, Ok(Box::new(i) as Box<dyn Any + Send>))
+            })
+            .collect();
+        answer(answers.into_iter());
+        let value = |output: Output| *output.unwrap().downcast::<usize>().unwrap();
+        for (worker, gets) in [(0, &mut first_gets), (1, &mut second_gets)] {
+            let batch = gets.try_recv().expect("one message for the worker");
+            assert!(gets.try_recv().is_err(), "only one");
+            let mut order = Vec::new();
+            for (to, output) in batch {
+                order.push(value(Ok(output.unwrap())));
+                let _ = to.send(Ok(Box::new(order[order.len() - 1])));
+            }
+            assert_eq!(order, [worker, worker + 4, worker + 8]);
+        }
+        for (i, mut answer) in waiting.into_iter().enumerate() {
+            assert_eq!(value(answer.try_recv().expect("every caller answered")), i);
+        }
     }
 
     #[tokio::test]
