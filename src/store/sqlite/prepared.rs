@@ -197,15 +197,11 @@ impl Columns<'_> {
             }
             let value = column(statement, index as c_int)?;
             T::column_result(value).map_err(|e| match e {
-                FromSqlError::InvalidType => {
-                    let name = ffi::sqlite3_column_name(statement, index as c_int);
-                    let name = if name.is_null() {
-                        String::new()
-                    } else {
-                        std::ffi::CStr::from_ptr(name).to_string_lossy().into_owned()
-                    };
-                    rusqlite::Error::InvalidColumnType(index, name, value.data_type())
-                }
+                FromSqlError::InvalidType => rusqlite::Error::InvalidColumnType(
+                    index,
+                    c_text(ffi::sqlite3_column_name(statement, index as c_int)).unwrap_or_default(),
+                    value.data_type(),
+                ),
                 FromSqlError::OutOfRange(i) => rusqlite::Error::IntegralValueOutOfRange(index, i),
                 FromSqlError::Utf8Error(e) => rusqlite::Error::Utf8Error(index, e),
                 FromSqlError::Other(e) => rusqlite::Error::FromSqlConversionFailure(index, value.data_type(), e),
@@ -409,9 +405,14 @@ unsafe fn failure(db: *mut ffi::sqlite3, code: c_int) -> rusqlite::Error {
         } else {
             (code, ffi::sqlite3_errstr(code))
         };
-        let message = (!message.is_null()).then(|| std::ffi::CStr::from_ptr(message).to_string_lossy().into_owned());
-        rusqlite::Error::SqliteFailure(ffi::Error::new(extended), message)
+        rusqlite::Error::SqliteFailure(ffi::Error::new(extended), c_text(message))
     }
+}
+
+/// A text SQLite gave as a C string (a message, a column's name), copied; `None` for none.
+unsafe fn c_text(text: *const c_char) -> Option<String> {
+    // SAFETY: the caller's promise: null, or a C string valid for this call.
+    (!text.is_null()).then(|| unsafe { std::ffi::CStr::from_ptr(text) }.to_string_lossy().into_owned())
 }
 
 #[cfg(test)]

@@ -118,9 +118,7 @@ fn hand_back() -> Option<HandBack> {
             let (back, mut batches) = mpsc::unbounded_channel::<Answers>();
             let forward = async move {
                 while let Some(batch) = batches.recv().await {
-                    for (to, output) in batch {
-                        let _ = to.send(output);
-                    }
+                    send_each(batch);
                 }
             };
             // `spawn_local` panics outside a local runtime or `LocalSet`: then this thread is
@@ -153,10 +151,15 @@ fn answer(answers: impl Iterator<Item = (Reply, Output)>) {
     for (worker, theirs) in workers {
         // A worker that has stopped gives its answers back; they go straight to their callers.
         if let Err(returned) = worker.send(theirs) {
-            for (to, output) in returned.0 {
-                let _ = to.send(output);
-            }
+            send_each(returned.0);
         }
+    }
+}
+
+/// Sends each answer to its caller, from this thread.
+fn send_each(answers: Answers) {
+    for (to, output) in answers {
+        let _ = to.send(output);
     }
 }
 
@@ -899,8 +902,9 @@ mod tests {
             assert!(gets.try_recv().is_err(), "only one");
             let mut order = Vec::new();
             for (to, output) in batch {
-                order.push(value(Ok(output.unwrap())));
-                let _ = to.send(Ok(Box::new(order[order.len() - 1])));
+                let i = value(output);
+                order.push(i);
+                let _ = to.send(Ok(Box::new(i)));
             }
             assert_eq!(order, [worker, worker + 4, worker + 8]);
         }
