@@ -9,6 +9,12 @@
 //! shows). Whoever sets a next alert earlier than the one before (a new deadline, a move, a
 //! reopening) adds an alarm at it, one per case and transaction step (`apply` adds one for all the
 //! deadlines of a message); setting it to NULL or later needs nothing.
+//!
+//! A case's deadlines are numbered within a block of ids of its own (migration 0017, [`block`]),
+//! so that they are one range of the table's key, side by side in its B-tree, and no index entry
+//! is written for them. The deadlines written before 0017 keep their ids, below the first block,
+//! and are found through the partial index `deadlines_by_case_before_blocks`; [`of_case!`] asks
+//! for both.
 
 use super::prepared;
 use super::queries::{instant, micros};
@@ -21,6 +27,89 @@ use crate::store::{DeadlineChange, DeadlinePlan};
 use jiff::{SignedDuration, Timestamp};
 use rusqlite::{Connection, OptionalExtension, Row, params};
 use serde_json::{Value, json};
+
+/// The first id of the first case's block: every deadline written before migration 0017 has a
+/// smaller id. (The SQL of [`of_case!`] and of the migration's partial index spell it out.)
+const BLOCKS_START: i64 = 1 << 40;
+/// A case's block holds 2^20 deadline ids.
+const BLOCK_BITS: u32 = 20;
+/// The largest id a deadline may have: JSON readers that hold numbers as doubles (JavaScript)
+/// take every id up to 2^53 exactly.
+const LAST_ID: i64 = (1 << 53) - 1;
+
+/// The ids of case `case_id`'s block: its first and last.
+pub(super) fn block(case_id: i64) -> anyhow::Result<(i64, i64)> {
+    let first = case_id
+        .checked_shl(BLOCK_BITS)
+        .filter(|_| (0..1 << (63 - BLOCK_BITS)).contains(&case_id))
+        .and_then(|offset| offset.checked_add(BLOCKS_START));
+    match first {
+        Some(first) if first + (1 << BLOCK_BITS) - 1 <= LAST_ID => Ok((first, first + (1 << BLOCK_BITS) - 1)),
+        _ => anyhow::bail!("case {case_id} is beyond the deadline ids: no block of ids for its deadlines"),
+    }
+}
+
+/// An SQL condition: the deadline `$d` (a table alias) belongs to the case whose id is `$c` (a
+/// parameter or a column). Its block of ids (a range of the table's key, [`block`]), or for a
+/// deadline written before migration 0017 its `case_id` through the partial index
+/// `deadlines_by_case_before_blocks`. SQLite reads each side through its own key (`MULTI-INDEX
+/// OR`).
+macro_rules! of_case {
+    ($d:literal, $c:literal) => {
+        concat!(
+            "(",
+            $d,
+            ".id BETWEEN 1099511627776 + (",
+            $c,
+            " << 20) AND 1099511627775 + ((",
+            $c,
+            " + 1) << 20)",
+            " OR (",
+            $d,
+            ".id < 1099511627776 AND ",
+            $d,
+            ".case_id = ",
+            $c,
+            "))"
+        )
+    };
+}
+pub(super) use of_case;
+
+/// Hands out the ids of new deadlines on one case, in its block: from the first for a case this
+/// message opened, else from one past the highest id the block holds.
+struct Ids {
+    case_id: i64,
+    new_case: bool,
+    next: Option<i64>,
+}
+
+impl Ids {
+    fn next(&mut self, conn: &Connection) -> anyhow::Result<i64> {
+        let (first, last) = block(self.case_id)?;
+        let id = match self.next {
+            Some(id) => id,
+            None if self.new_case => first,
+            None => prepared::query(
+                conn,
+                "SELECT id FROM deadlines WHERE id BETWEEN ?1 AND ?2 ORDER BY id DESC LIMIT 1",
+                params![first, last],
+                |row| row.get::<i64>(0),
+            )?
+            .into_iter()
+            .next()
+            .map_or(first, |highest| highest + 1),
+        };
+        anyhow::ensure!(
+            id <= last,
+            "case {} has used all {} deadline ids of its block",
+            self.case_id,
+            1 << BLOCK_BITS
+        );
+        self.next = Some(id + 1);
+        Ok(id)
+    }
+}
 
 fn event(conn: &Connection, deadline: i64, at: i64, kind: &str, actor: &str, details: &Value) -> anyhow::Result<()> {
     conn.prepare_cached(
@@ -53,13 +142,22 @@ pub fn apply(
     // The earliest next alert this message sets on the case: one alarm for all of them, written
     // at the end (a release notice's four deadlines make one alarm row, not four index entries).
     let mut alarm: Option<i64> = None;
+    let mut ids = Ids {
+        case_id,
+        new_case,
+        next: None,
+    };
     for change in changes {
         let (policy, scope) = match change {
             DeadlineChange::Set(plan) => (&plan.policy, &plan.scope),
             DeadlineChange::Cancel { policy, scope } => (policy, scope),
             DeadlineChange::Note { event: kind, details } => {
                 let open: Vec<i64> = conn
-                    .prepare_cached("SELECT id FROM deadlines WHERE case_id = ?1 AND state = 'open'")?
+                    .prepare_cached(concat!(
+                        "SELECT d.id FROM deadlines d WHERE ",
+                        of_case!("d", "?1"),
+                        " AND d.state = 'open'"
+                    ))?
                     .query_map([case_id], |row| row.get(0))?
                     .collect::<rusqlite::Result<_>>()?;
                 for id in open {
@@ -78,20 +176,20 @@ pub fn apply(
         let latest: Option<Latest> = if new_case {
             None
         } else {
-            conn.prepare_cached(
-                "SELECT id, due_at, state, resolved_by, next_alert_at FROM deadlines
-                 WHERE case_id = ?1 AND policy = ?2 AND scope = ?3",
-            )?
-            .query_map(params![case_id, policy, scope], |row| {
-                Ok((row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?, row.get(4)?))
-            })?
-            .collect::<rusqlite::Result<Vec<Latest>>>()?
-            .into_iter()
-            .max()
+            conn.prepare_cached(LATEST)?
+                .query_map(params![case_id, policy, scope], |row| {
+                    Ok((row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?, row.get(4)?))
+                })?
+                .collect::<rusqlite::Result<Vec<Latest>>>()?
+                .into_iter()
+                .max()
         };
         let Some((id, old_due, state, resolved_by, old_alert)) = latest else {
             if let DeadlineChange::Set(plan) = change {
-                earliest(&mut alarm, insert(conn, plan, message, case_id, now, &actor)?);
+                earliest(
+                    &mut alarm,
+                    insert(conn, plan, ids.next(conn)?, (message, case_id), now, &actor)?,
+                );
             }
             continue;
         };
@@ -107,7 +205,10 @@ pub fn apply(
             (DeadlineChange::Cancel { .. }, _) => {}
             // After a cancellation a new notice starts afresh.
             (DeadlineChange::Set(plan), "cancelled") => {
-                earliest(&mut alarm, insert(conn, plan, message, case_id, now, &actor)?);
+                earliest(
+                    &mut alarm,
+                    insert(conn, plan, ids.next(conn)?, (message, case_id), now, &actor)?,
+                );
             }
             (DeadlineChange::Set(plan), "open") => {
                 let due = micros(plan.due_at);
@@ -126,7 +227,10 @@ pub fn apply(
             // new deadline beside it; the same one, with the solution stated, meets it late.
             (DeadlineChange::Set(plan), "missed") => {
                 if micros(plan.due_at) != old_due {
-                    earliest(&mut alarm, insert(conn, plan, message, case_id, now, &actor)?);
+                    earliest(
+                        &mut alarm,
+                        insert(conn, plan, ids.next(conn)?, (message, case_id), now, &actor)?,
+                    );
                 } else if let Some(outcome) = &plan.meets {
                     meet(conn, id, outcome, &actor, now, old_due)?;
                 }
@@ -150,6 +254,13 @@ pub fn apply(
     }
     Ok(())
 }
+
+/// The deadlines of a policy and scope on a case (the newest is the one that counts).
+const LATEST: &str = concat!(
+    "SELECT d.id, d.due_at, d.state, d.resolved_by, d.next_alert_at FROM deadlines d WHERE ",
+    of_case!("d", "?1"),
+    " AND d.policy = ?2 AND d.scope = ?3"
+);
 
 /// Keeps the earlier of two alarm times.
 fn earliest(alarm: &mut Option<i64>, at: Option<i64>) {
@@ -260,7 +371,7 @@ fn reopen_by_message(
 ///
 /// `others`: the citizen's other cases, found by the filing's own search of the subject index
 /// (queries::file_message; most citizens have none, and then that is all). Each one's open
-/// deadlines of each policy are read through `deadlines_by_case`. One query joining both with
+/// deadlines of each policy are read through the case's block of ids. One query joining both with
 /// `json_each` over the policies was prepared again by SQLite at every run (so is a join of
 /// `cases` with itself on `id = ?1`), and cost the writer two fifths of its work on a release
 /// notice; a query of its own for the other cases cost 6,800 instructions per release notice.
@@ -276,9 +387,11 @@ fn transfer(
             // The scope as a parameter and the state tested here: with `scope = ''` and
             // `state = 'open'` in the SQL, SQLite prepared the statement again at every run.
             let open: Vec<(i64, i64, Option<String>)> = conn
-                .prepare_cached(
-                    "SELECT id, message, remind_to, state FROM deadlines WHERE case_id = ?1 AND policy = ?2 AND scope = ?3",
-                )?
+                .prepare_cached(concat!(
+                    "SELECT d.id, d.message, d.remind_to, d.state FROM deadlines d WHERE ",
+                    of_case!("d", "?1"),
+                    " AND d.policy = ?2 AND d.scope = ?3"
+                ))?
                 .query_map(params![case, policy, ""], |row| {
                     Ok((row.get(0)?, row.get(1)?, row.get(2)?, row.get::<_, String>(3)?))
                 })?
@@ -309,14 +422,15 @@ fn transfer(
     Ok(())
 }
 
-/// A new deadline of `case_id`, created by `message`. Neither is a foreign key that SQLite checks
-/// (migration 0014): the caller has just filed or read both in this transaction. Returns its next
-/// alert, which the caller owes an alarm; none when the message meets it at once.
+/// A new deadline `id` (from the case's block, [`Ids`]) of `case_id`, created by `message`.
+/// Neither is a foreign key that SQLite checks (migration 0014): the caller has just filed or read
+/// both in this transaction. Returns its next alert, which the caller owes an alarm; none when
+/// the message meets it at once.
 fn insert(
     conn: &Connection,
     plan: &DeadlinePlan,
-    message: i64,
-    case_id: i64,
+    id: i64,
+    (message, case_id): (i64, i64),
     now: i64,
     actor: &str,
 ) -> anyhow::Result<Option<i64>> {
@@ -325,9 +439,9 @@ fn insert(
     let next = next_alert(&reminders, 0, due);
     prepared::execute(
         conn,
-        "INSERT INTO deadlines (case_id, message, policy, scope, title, team, state, due_at, reminders, remind_to,
+        "INSERT INTO deadlines (id, case_id, message, policy, scope, title, team, state, due_at, reminders, remind_to,
              escalate_to, next_alert_at, created_at, created_by)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, 'open', ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
+         VALUES (?14, ?1, ?2, ?3, ?4, ?5, ?6, 'open', ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
         params![
             case_id,
             message,
@@ -341,11 +455,12 @@ fn insert(
             plan.escalate_to,
             next,
             now,
-            actor
+            actor,
+            id
         ],
     )?;
     if let Some(outcome) = &plan.meets {
-        meet(conn, conn.last_insert_rowid(), outcome, actor, now, due)?;
+        meet(conn, id, outcome, actor, now, due)?;
         return Ok(None);
     }
     Ok(Some(next))
@@ -383,7 +498,7 @@ fn alert_delivery(
 /// that fell due is sent (earlier ones that fell due meanwhile are skipped, not flooded).
 ///
 /// The due deadlines are found through the due alarms (earliest first): each alarm taken is
-/// deleted, its case's deadlines are read (through `deadlines_by_case`), those whose next alert
+/// deleted, its case's deadlines are read (the case's block of ids), those whose next alert
 /// has come are fired, earliest first, and the case gets one alarm at its next alert still set.
 /// Alarms are taken until `limit` deadlines were looked at, `limit` alarms were taken (stale
 /// ones find nothing) or none is due any more. Returns how many deadlines it looked at, or
@@ -420,10 +535,7 @@ pub fn fire(conn: &Connection, now: Timestamp, limit: usize, alert_delay: Signed
                 continue;
             }
             let mut next: Option<i64> = None;
-            let mut statement = conn.prepare_cached(
-                "SELECT id, message, state, due_at, reminders, reminders_done, remind_to, escalate_to, next_alert_at
-                 FROM deadlines WHERE case_id = ?1",
-            )?;
+            let mut statement = conn.prepare_cached(OF_CASE_ALERTS)?;
             let mut rows = statement.query([case_id])?;
             while let Some(row) = rows.next()? {
                 let Some(alert) = row.get::<_, Option<i64>>(8)? else {
@@ -472,6 +584,14 @@ pub fn fire(conn: &Connection, now: Timestamp, limit: usize, alert_delay: Signed
     // `limit` (the scheduler's loop).
     Ok(looked.max(limit))
 }
+
+/// What the tick reads of a case's deadlines.
+const OF_CASE_ALERTS: &str = concat!(
+    "SELECT d.id, d.message, d.state, d.due_at, d.reminders, d.reminders_done, d.remind_to, d.escalate_to,
+         d.next_alert_at
+     FROM deadlines d WHERE ",
+    of_case!("d", "?1")
+);
 
 /// A deadline whose next alert has come, as the tick read it.
 struct Due {
@@ -591,7 +711,8 @@ fn with_events(conn: &Connection, mut record: DeadlineRecord) -> anyhow::Result<
 
 pub fn for_case(conn: &Connection, case_id: i64) -> anyhow::Result<Vec<DeadlineRecord>> {
     let sql = format!(
-        "SELECT {COLUMNS} FROM deadlines d JOIN cases c ON c.id = d.case_id WHERE d.case_id = ?1 ORDER BY d.due_at, d.id"
+        "SELECT {COLUMNS} FROM deadlines d JOIN cases c ON c.id = d.case_id WHERE {} ORDER BY d.due_at, d.id",
+        of_case!("d", "?1")
     );
     let records = conn
         .prepare_cached(&sql)?
@@ -608,14 +729,15 @@ pub fn one(conn: &Connection, id: i64) -> anyhow::Result<Option<DeadlineRecord>>
 
 pub fn list(conn: &Connection, f: &DeadlineFilter) -> anyhow::Result<Vec<DeadlineRecord>> {
     let sql = format!(
-        "SELECT {COLUMNS} FROM deadlines d JOIN cases c ON c.id = d.case_id
+        "SELECT {COLUMNS} FROM cases c JOIN deadlines d ON {}
          WHERE c.municipality = ?1
            AND (?2 IS NULL OR d.state = ?2)
            AND (?3 IS NULL OR d.team = ?3)
            AND (?4 IS NULL OR d.due_at < ?4)
            AND (?6 IS NULL OR d.policy = ?6)
            AND (?7 = 0 OR d.state IN ('open', 'missed'))
-         ORDER BY d.due_at, d.id LIMIT ?5 OFFSET ?8"
+         ORDER BY d.due_at, d.id LIMIT ?5 OFFSET ?8",
+        of_case!("d", "c.id")
     );
     Ok(conn
         .prepare_cached(&sql)?
@@ -665,9 +787,11 @@ pub fn act(
                 .filter(|m| m.policy == current.policy && m.outcomes.contains(outcome))
             {
                 let latest: Option<(i64, i64, String)> = conn
-                    .prepare_cached(
-                        "SELECT id, due_at, state FROM deadlines WHERE case_id = ?1 AND policy = ?2 AND scope = ''",
-                    )?
+                    .prepare_cached(concat!(
+                        "SELECT d.id, d.due_at, d.state FROM deadlines d WHERE ",
+                        of_case!("d", "?1"),
+                        " AND d.policy = ?2 AND d.scope = ''"
+                    ))?
                     .query_map(params![case_id, m.meets], |row| {
                         Ok((row.get(0)?, row.get(1)?, row.get(2)?))
                     })?
@@ -719,10 +843,11 @@ pub fn acknowledge(
     at: Timestamp,
 ) -> anyhow::Result<Vec<DeadlineRecord>> {
     let ids: Vec<i64> = conn
-        .prepare_cached(
-            "SELECT d.id FROM messages m JOIN deadlines d ON d.case_id = m.case_id
-             WHERE m.receipt_id = ?1 AND d.scope = ?2 AND d.state IN ('open', 'missed')",
-        )?
+        .prepare_cached(concat!(
+            "SELECT d.id FROM messages m JOIN deadlines d ON ",
+            of_case!("d", "m.case_id"),
+            " WHERE m.receipt_id = ?1 AND d.scope = ?2 AND d.state IN ('open', 'missed')"
+        ))?
         .query_map(params![receipt_id, format!("message:{receipt_id}")], |row| row.get(0))?
         .collect::<rusqlite::Result<_>>()?;
     let mut met = Vec::new();
@@ -799,15 +924,18 @@ pub fn deadline_rows(
     Ok(rows)
 }
 
-const DIGEST_ITEMS: &str =
-    "SELECT x.team, c.case_ref, x.title, x.due_at, x.state FROM deadlines x JOIN cases c ON c.id = x.case_id
-     WHERE x.case_id IN (SELECT a.case_id FROM alarms a WHERE a.at < ?2)
-       AND x.next_alert_at IS NOT NULL AND x.next_alert_at < ?2 AND x.due_at < ?2 AND x.state = 'open'
+const DIGEST_ITEMS: &str = concat!(
+    "SELECT x.team, c.case_ref, x.title, x.due_at, x.state
+     FROM (SELECT DISTINCT a.case_id FROM alarms a WHERE a.at < ?2) a JOIN deadlines x ON ",
+    of_case!("x", "a.case_id"),
+    " JOIN cases c ON c.id = a.case_id
+     WHERE x.next_alert_at IS NOT NULL AND x.next_alert_at < ?2 AND x.due_at < ?2 AND x.state = 'open'
        AND x.team IN (SELECT value FROM json_each(?1))
      UNION ALL
      SELECT x.team, c.case_ref, x.title, x.due_at, x.state FROM deadlines x JOIN cases c ON c.id = x.case_id
      WHERE x.state = 'missed' AND x.team IN (SELECT value FROM json_each(?1))
-     ORDER BY 4, 2";
+     ORDER BY 4, 2"
+);
 
 /// The open deadlines of `teams` due before `horizon` and their missed ones. The open ones are
 /// found through `alarms`: an open deadline's next alert is at the latest its due time, and every
@@ -854,6 +982,11 @@ pub(super) mod tests {
 
     fn at(micros: i64) -> Timestamp {
         Timestamp::from_microsecond(micros).unwrap()
+    }
+
+    /// The id of case `case`'s deadline number `n` (0, 1, …) in the order written.
+    pub(in crate::store::sqlite) fn id(case: i64, n: i64) -> i64 {
+        block(case).unwrap().0 + n
     }
 
     fn plan(policy: &str, due: i64, reminders: &[i64]) -> DeadlineChange {
@@ -943,7 +1076,7 @@ pub(super) mod tests {
             "one alarm for the message's two deadlines"
         );
         assert_covered(&conn);
-        let (plan_id, housing_id) = (1, 2);
+        let (plan_id, housing_id) = (id(1, 0), id(1, 1));
 
         // The second message moves the housing deadline before the plan's first reminder.
         apply(&conn, &[plan("housing", 800, &[])], 2, (1, &[]), false, "r-2", at(100)).unwrap();
@@ -1034,7 +1167,7 @@ pub(super) mod tests {
         let order: Vec<i64> = alerts(&conn).into_iter().map(|(id, _)| id).collect();
         assert_eq!(
             order,
-            vec![1, 3, 2],
+            vec![id(1, 0), id(2, 0), id(1, 1)],
             "case 1's at 100, case 2's at 200, case 1's at 300"
         );
 
@@ -1087,6 +1220,95 @@ pub(super) mod tests {
         assert_eq!(titles, vec!["a", "c", "b"]);
     }
 
+    /// A case's new deadlines take the next ids of its block, after those it has, and a deadline
+    /// written before the blocks (migration 0017, a small id found through the older index) is
+    /// still moved, listed and fired as one of its case's; another case's are not.
+    #[test]
+    fn a_cases_deadlines_are_its_block_and_its_older_ones() {
+        let conn = database();
+        // Case 1 has a deadline from before the blocks; case 2 one in its block.
+        conn.execute_batch(
+            "INSERT INTO deadlines VALUES (9, 1, 1, 'old', '', 'Old', 'team-a', 'open', 50000, '[]', 0,
+                 'mail:team-a', 'lead:team-a', 50000, 5, 'receipt:r-0', NULL, NULL, NULL);
+             INSERT INTO alarms VALUES (50000, 1);",
+        )
+        .unwrap();
+        apply(&conn, &[plan("other", 800, &[])], 2, (2, &[]), true, "r-2", at(10)).unwrap();
+        apply(
+            &conn,
+            &[plan("a", 1_000, &[]), plan("b", 2_000, &[])],
+            1,
+            (1, &[]),
+            false,
+            "r-1",
+            at(10),
+        )
+        .unwrap();
+        // A later message: the old deadline moved earlier, one more new one after a and b.
+        apply(
+            &conn,
+            &[plan("old", 3_000, &[]), plan("c", 4_000, &[])],
+            1,
+            (1, &[]),
+            false,
+            "r-1b",
+            at(20),
+        )
+        .unwrap();
+        let listed: Vec<(i64, String)> = for_case(&conn, 1)
+            .unwrap()
+            .into_iter()
+            .map(|d| (d.id, d.policy))
+            .collect();
+        assert_eq!(
+            listed,
+            vec![
+                (id(1, 0), "a".to_owned()),
+                (id(1, 1), "b".to_owned()),
+                (9, "old".to_owned()),
+                (id(1, 2), "c".to_owned())
+            ],
+            "the case's four by due time, the old one moved to 3,000; nothing of case 2"
+        );
+        assert_eq!(state(&conn, 9), ("open".to_owned(), Some(3_000)));
+        assert_eq!(id(2, 0), id(1, 0) + (1 << 20), "each case a block of 2^20");
+        assert_eq!(tick(&conn, 3_500), 4, "case 2's, a, b and the old one, missed");
+        let escalated: Vec<i64> = alerts(&conn).into_iter().map(|(id, _)| id).collect();
+        assert_eq!(escalated, vec![id(2, 0), id(1, 0), id(1, 1), 9]);
+        let items = digest_items(&conn, &["team-a".to_owned()], at(5_000)).unwrap();
+        let titles: Vec<&str> = items.iter().map(|i| i.title.as_str()).collect();
+        assert_eq!(titles, vec!["other", "a", "b", "Old", "c"]);
+    }
+
+    /// Deadline ids stay below 2^53 (exact in every JSON reader); a case beyond them, or a case
+    /// whose block is full, is refused with an error, not given another case's ids.
+    #[test]
+    fn a_case_never_takes_ids_beyond_its_block() {
+        let (first, last) = block(1).unwrap();
+        assert_eq!((first, last), ((1 << 40) + (1 << 20), (1 << 40) + (2 << 20) - 1));
+        let highest = ((1i64 << 53) - (1 << 40)) / (1 << 20) - 1;
+        assert_eq!(block(highest).unwrap().1, (1 << 53) - 1);
+        assert!(block(highest + 1).is_err());
+        assert!(block(-1).is_err());
+        assert!(block(i64::MAX).is_err());
+
+        let conn = database();
+        conn.execute(
+            "INSERT INTO deadlines (id, case_id, message, policy, scope, title, state, due_at, reminders,
+                 created_at, created_by)
+             VALUES (?1, 1, 1, 'last', '', 'Last', 'open', 900, '[]', 5, 'receipt:r-0')",
+            [last],
+        )
+        .unwrap();
+        let full = apply(&conn, &[plan("a", 1_000, &[])], 1, (1, &[]), false, "r-1", at(10));
+        assert!(
+            full.unwrap_err()
+                .to_string()
+                .contains("has used all 1048576 deadline ids"),
+            "a full block is an error"
+        );
+    }
+
     /// The statements of the alarms are not prepared again when their bound values change
     /// (docs/benchmarks.md, "The writer's work per message").
     #[test]
@@ -1112,10 +1334,8 @@ pub(super) mod tests {
             "SELECT at, case_id FROM alarms WHERE at <= ?1 ORDER BY at, case_id",
             "DELETE FROM alarms WHERE (at, case_id) <= (?1, ?2)",
             "INSERT OR IGNORE INTO alarms (at, case_id) VALUES (?1, ?2)",
-            "SELECT id, message, state, due_at, reminders, reminders_done, remind_to, escalate_to, next_alert_at
-                 FROM deadlines WHERE case_id = ?1",
-            "SELECT id, due_at, state, resolved_by, next_alert_at FROM deadlines
-                 WHERE case_id = ?1 AND policy = ?2 AND scope = ?3",
+            OF_CASE_ALERTS,
+            LATEST,
         ] {
             let statement = conn.prepare_cached(sql).unwrap();
             assert!(statement.get_status(StatementStatus::VmStep) > 0, "not run: {sql}");

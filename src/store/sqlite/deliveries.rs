@@ -1,5 +1,6 @@
 //! The SQL of the delivery outbox.
 
+use super::deadlines::of_case;
 use super::prepared;
 use super::queries::{instant, kind_of, micros};
 use crate::domain::CaseRef;
@@ -222,15 +223,17 @@ fn group_of(conn: &Connection, destination: &str, g: Grouping, now: i64, busy: &
 fn claim_one(conn: &Connection, row: i64, until: Timestamp) -> anyhow::Result<ClaimedDelivery> {
     conn.prepare_cached("UPDATE deliveries SET claimed_until = ?2 WHERE id = ?1")?
         .execute(params![row, micros(until)])?;
-    let mut select = conn.prepare_cached(
+    let mut select = conn.prepare_cached(concat!(
         "SELECT d.id, d.delivery_id, d.destination, d.attempts, d.failures, m.receipt_id, c.case_ref, m.kind,
                 c.municipality, m.received_at, m.body_sealed, m.summary, d.purpose, x.title, x.due_at,
-                (SELECT a.due_at FROM deadlines a WHERE a.case_id = d.case_id AND a.scope = 'message:' || m.receipt_id),
+                (SELECT a.due_at FROM deadlines a WHERE ",
+        of_case!("a", "d.case_id"),
+        " AND a.scope = 'message:' || m.receipt_id),
                 d.deadline, d.message, d.case_id, d.created_at, d.payload
          FROM deliveries d LEFT JOIN messages m ON m.id = d.message LEFT JOIN cases c ON c.id = d.case_id
               LEFT JOIN deadlines x ON x.id = d.deadline
-         WHERE d.id = ?1",
-    )?;
+         WHERE d.id = ?1"
+    ))?;
     let (mut delivery, deadline, message) = select.query_row([row], |row| {
         let message = match row.get::<_, Option<String>>(5)? {
             Some(receipt_id) => {
@@ -288,14 +291,15 @@ fn calendar(
     case_id: i64,
     receipt_id: &str,
 ) -> anyhow::Result<Vec<CalendarEntry>> {
-    let mut statement = conn.prepare_cached(
+    let mut statement = conn.prepare_cached(concat!(
         "SELECT x.id, x.title, x.due_at, x.state,
                 (SELECT COUNT(*) FROM deadline_events e WHERE e.deadline = x.id
                  AND e.event IN ('moved', 'cancelled', 'met', 'reopened'))
          FROM deadlines x
-         WHERE x.case_id = ?1
-           AND (x.id = ?2 OR (?2 IS NULL AND (x.message = ?3 OR x.resolved_by = 'receipt:' || ?4)))",
-    )?;
+         WHERE ",
+        of_case!("x", "?1"),
+        " AND (x.id = ?2 OR (?2 IS NULL AND (x.message = ?3 OR x.resolved_by = 'receipt:' || ?4)))"
+    ))?;
     let entries = statement
         .query_map(params![case_id, deadline, message, receipt_id], |row| {
             let state: String = row.get(3)?;

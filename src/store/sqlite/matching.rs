@@ -1,5 +1,6 @@
 //! The SQL of housing needs and of the citizens seeking housing.
 
+use super::deadlines::of_case;
 use super::queries::{instant, micros};
 use crate::domain::CaseRef;
 use crate::store::{
@@ -139,12 +140,13 @@ pub fn seekers(
             ));
         }
     }
-    let mut statement = conn.prepare_cached(
-        "SELECT d.case_id, d.state FROM deadlines d JOIN cases c ON c.id = d.case_id
-         WHERE c.municipality = ?1 AND c.subject_kind = 'citizen' AND d.policy = ?2
+    let mut statement = conn.prepare_cached(concat!(
+        "SELECT d.case_id, d.state FROM cases c JOIN deadlines d ON ",
+        of_case!("d", "c.id"),
+        " WHERE c.municipality = ?1 AND c.subject_kind = 'citizen' AND d.policy = ?2
            AND (?3 IS NULL OR c.id = ?3)
-         ORDER BY d.id",
-    )?;
+         ORDER BY d.id"
+    ))?;
     let mut query = statement.query(params![municipality, housing_policy, only])?;
     while let Some(row) = query.next()? {
         let id: i64 = row.get(0)?;
@@ -268,18 +270,21 @@ pub fn vacant_homes(
     to: jiff::Timestamp,
     housing_policy: &str,
 ) -> anyhow::Result<Vec<VacantHomeRow>> {
-    let mut statement = conn.prepare_cached(
+    let mut statement = conn.prepare_cached(concat!(
         "SELECT c.municipality, c.created_at,
-                (SELECT MAX(d.due_at) FROM deadlines d WHERE d.case_id = c.id AND d.policy = 'offer_answer'),
+                (SELECT MAX(d.due_at) FROM deadlines d WHERE ",
+        of_case!("d", "c.id"),
+        " AND d.policy = 'offer_answer'),
                 a.answered_at, a.citizen_case_id IS NOT NULL,
                 a.citizen_case_id IS NOT NULL AND EXISTS (
-                    SELECT 1 FROM deadlines h WHERE h.case_id = a.citizen_case_id AND h.policy = ?4
-                      AND h.state = 'met' AND h.outcome = 'housing_offer')
+                    SELECT 1 FROM deadlines h WHERE ",
+        of_case!("h", "a.citizen_case_id"),
+        " AND h.policy = ?4 AND h.state = 'met' AND h.outcome = 'housing_offer')
          FROM cases c LEFT JOIN housing_answers a ON a.home_case_id = c.id
          WHERE c.subject_kind = 'vacant_dwelling' AND c.created_at >= ?1 AND c.created_at < ?2
            AND (?3 IS NULL OR c.municipality = ?3)
-         ORDER BY c.id",
-    )?;
+         ORDER BY c.id"
+    ))?;
     let rows = statement
         .query_map(params![micros(from), micros(to), municipality, housing_policy], |row| {
             Ok(VacantHomeRow {

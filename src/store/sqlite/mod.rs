@@ -50,6 +50,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0014_deadline_parents.sql"),
     include_str!("migrations/0015_deliveries_ids.sql"),
     include_str!("migrations/0016_alarms.sql"),
+    include_str!("migrations/0017_deadline_blocks.sql"),
 ];
 
 const STATEMENT_CACHE: usize = 128;
@@ -828,10 +829,20 @@ mod tests {
             vec!["SEARCH alarms USING PRIMARY KEY ((at,case_id)<(?,?))".to_owned()],
             "the alarms taken deleted as one range of the primary key"
         );
-        let of_case = plan("SELECT id, next_alert_at FROM deadlines WHERE case_id = ?1");
-        assert!(
-            of_case.len() == 1 && of_case[0].contains("deadlines_by_case (case_id=?)"),
-            "a case's deadlines through deadlines_by_case: {of_case:?}"
+        let of_case = plan(concat!(
+            "SELECT d.id, d.next_alert_at FROM deadlines d WHERE ",
+            deadlines::of_case!("d", "?1")
+        ));
+        assert_eq!(
+            of_case,
+            vec![
+                "MULTI-INDEX OR".to_owned(),
+                "INDEX 1".to_owned(),
+                "SEARCH d USING INTEGER PRIMARY KEY (rowid>? AND rowid<?)".to_owned(),
+                "INDEX 2".to_owned(),
+                "SEARCH d USING INDEX deadlines_by_case_before_blocks (case_id=?)".to_owned()
+            ],
+            "a case's deadlines through its block of ids, and the older ones through their index"
         );
         let orphan = conn.execute(
             "INSERT INTO deadline_events (deadline, at, event, actor, details) VALUES (10, 7, 'met', 'scheduler', '{}')",

@@ -5,8 +5,9 @@
 //! `SQLITE_TRANSIENT`, so that SQLite copies each one. For the eight inserts of a release notice
 //! that came to about a tenth of the writer's instructions (docs/benchmarks.md, "The writer's
 //! statements"). [`execute`] runs the same statements without either: on the writer's connection
-//! each statement is found by the address of its `&'static str` and prepared once for the
-//! connection's life, and its values are bound with `SQLITE_STATIC`, in place, since they outlive
+//! each statement is found by the address of its `&'static str` (a literal or a `static`; each use
+//! of a `const` may be a copy with an address, and then a statement, of its own) and prepared once
+//! for the connection's life, and its values are bound with `SQLITE_STATIC`, in place, since they outlive
 //! the step and the bindings are cleared right after it. On any other connection (tests, the
 //! command line) it is `prepare_cached(sql)?.execute(params)`, so callers need not know where
 //! they run. [`query`] does the same for the look-ups, and hands each row's [`Columns`] over
@@ -421,7 +422,9 @@ mod tests {
     use rusqlite::params;
     use std::panic::AssertUnwindSafe;
 
-    const INSERT: &str = "INSERT INTO t (a, b, c, d) VALUES (?1, ?2, ?3, ?4)";
+    // Statics, not consts: a kept statement is found by the address of its SQL, and each use of a
+    // const may have its own copy.
+    static INSERT: &str = "INSERT INTO t (a, b, c, d) VALUES (?1, ?2, ?3, ?4)";
 
     fn table(conn: &Connection) {
         conn.execute_batch("CREATE TABLE t (a INTEGER PRIMARY KEY, b TEXT, c BLOB, d REAL, UNIQUE (b))")
@@ -495,7 +498,7 @@ mod tests {
     /// a failure in the middle of the rows leaves the statement ready for the next call.
     #[test]
     fn the_writers_queries_read_what_the_cache_reads_and_fail_alike() {
-        const SELECT: &str = "SELECT a, b, c, d FROM t WHERE a >= ?1 ORDER BY a";
+        static SELECT: &str = "SELECT a, b, c, d FROM t WHERE a >= ?1 ORDER BY a";
         let plain = Connection::open_in_memory().unwrap();
         let writer = WriterConnection::new(Connection::open_in_memory().unwrap());
         let mut answers = Vec::new();
@@ -589,7 +592,7 @@ mod tests {
     /// while rows are read is refused (its statements would go from under the query).
     #[test]
     fn a_rows_reader_cannot_upset_the_kept_statement() {
-        const SELECT: &str = "SELECT a, b FROM t ORDER BY a";
+        static SELECT: &str = "SELECT a, b FROM t ORDER BY a";
         let writer = WriterConnection::new(Connection::open_in_memory().unwrap());
         table(&writer);
         for n in 1..=3i64 {
