@@ -1,7 +1,8 @@
 //! The deadline scheduler at scale: files release notices until 1,000,000 deadlines are stored
 //! and open, then times scheduler ticks with nothing, a little and a lot due. A tick reads the
-//! due ones through the due alarms (on SQLite one per case, each leading to its case's deadlines,
-//! one range of the table's key), so its cost follows what is due, not what is stored. `cargo bench --bench scheduler [-- DEADLINES]`.
+//! due ones through the due alarms (on SQLite one per case, each leading to its case's
+//! deadlines, one range of the table's key), so its cost follows what is due, not what is
+//! stored. `cargo bench --bench scheduler [-- DEADLINES]`.
 
 #[global_allocator]
 static GLOBAL: indgang::alloc::Allocator = indgang::alloc::Allocator;

@@ -727,6 +727,8 @@ pub fn one(conn: &Connection, id: i64) -> anyhow::Result<Option<DeadlineRecord>>
     record.map(|r| with_events(conn, r)).transpose()
 }
 
+/// A municipality's deadlines by due time; those due at the same time in the order they were
+/// created (the ids of different cases' blocks are not in that order), as on PostgreSQL.
 pub fn list(conn: &Connection, f: &DeadlineFilter) -> anyhow::Result<Vec<DeadlineRecord>> {
     let sql = format!(
         "SELECT {COLUMNS} FROM cases c JOIN deadlines d ON {}
@@ -736,7 +738,7 @@ pub fn list(conn: &Connection, f: &DeadlineFilter) -> anyhow::Result<Vec<Deadlin
            AND (?4 IS NULL OR d.due_at < ?4)
            AND (?6 IS NULL OR d.policy = ?6)
            AND (?7 = 0 OR d.state IN ('open', 'missed'))
-         ORDER BY d.due_at, d.id LIMIT ?5 OFFSET ?8",
+         ORDER BY d.due_at, d.created_at, d.id LIMIT ?5 OFFSET ?8",
         of_case!("d", "c.id")
     );
     Ok(conn
@@ -1286,6 +1288,26 @@ pub(super) mod tests {
         let items = digest_items(&conn, &["team-a".to_owned()], at(5_000)).unwrap();
         let titles: Vec<&str> = items.iter().map(|i| i.title.as_str()).collect();
         assert_eq!(titles, vec!["other", "a", "b", "Old", "c"]);
+    }
+
+    /// A municipality's list puts deadlines due at the same time in the order they were created,
+    /// not in the order of their cases' blocks.
+    #[test]
+    fn the_list_orders_a_tie_by_creation_across_cases() {
+        let conn = database();
+        apply(&conn, &[plan("b", 900, &[])], 2, (2, &[]), true, "r-2", at(10)).unwrap();
+        apply(&conn, &[plan("a", 900, &[])], 1, (1, &[]), true, "r-1", at(20)).unwrap();
+        let filter = DeadlineFilter {
+            municipality: "751".to_owned(),
+            limit: 10,
+            ..DeadlineFilter::default()
+        };
+        let listed: Vec<i64> = list(&conn, &filter).unwrap().iter().map(|d| d.id).collect();
+        assert_eq!(
+            listed,
+            vec![id(2, 0), id(1, 0)],
+            "case 2's, created first, then case 1's"
+        );
     }
 
     /// Deadline ids stay below 2^53 (exact in every JSON reader); a case beyond them, or a case
