@@ -36,17 +36,17 @@ const BLOCK_BITS: u32 = 20;
 /// The largest id a deadline may have: JSON readers that hold numbers as doubles (JavaScript)
 /// take every id up to 2^53 exactly.
 const LAST_ID: i64 = (1 << 53) - 1;
+/// The last case whose block ends at or below [`LAST_ID`].
+const LAST_CASE: i64 = ((LAST_ID + 1 - BLOCKS_START) >> BLOCK_BITS) - 1;
 
 /// The ids of case `case_id`'s block: its first and last.
 pub(super) fn block(case_id: i64) -> anyhow::Result<(i64, i64)> {
-    let first = case_id
-        .checked_shl(BLOCK_BITS)
-        .filter(|_| (0..1 << (63 - BLOCK_BITS)).contains(&case_id))
-        .and_then(|offset| offset.checked_add(BLOCKS_START));
-    match first {
-        Some(first) if first + (1 << BLOCK_BITS) - 1 <= LAST_ID => Ok((first, first + (1 << BLOCK_BITS) - 1)),
-        _ => anyhow::bail!("case {case_id} is beyond the deadline ids: no block of ids for its deadlines"),
-    }
+    anyhow::ensure!(
+        (0..=LAST_CASE).contains(&case_id),
+        "case {case_id} is beyond the deadline ids: no block of ids for its deadlines"
+    );
+    let first = BLOCKS_START + (case_id << BLOCK_BITS);
+    Ok((first, first + (1 << BLOCK_BITS) - 1))
 }
 
 /// An SQL condition: the deadline `$d` (a table alias) belongs to the case whose id is `$c` (a
@@ -186,10 +186,7 @@ pub fn apply(
         };
         let Some((id, old_due, state, resolved_by, old_alert)) = latest else {
             if let DeadlineChange::Set(plan) = change {
-                earliest(
-                    &mut alarm,
-                    insert(conn, plan, ids.next(conn)?, (message, case_id), now, &actor)?,
-                );
+                earliest(&mut alarm, insert(conn, plan, &mut ids, message, now, &actor)?);
             }
             continue;
         };
@@ -205,10 +202,7 @@ pub fn apply(
             (DeadlineChange::Cancel { .. }, _) => {}
             // After a cancellation a new notice starts afresh.
             (DeadlineChange::Set(plan), "cancelled") => {
-                earliest(
-                    &mut alarm,
-                    insert(conn, plan, ids.next(conn)?, (message, case_id), now, &actor)?,
-                );
+                earliest(&mut alarm, insert(conn, plan, &mut ids, message, now, &actor)?);
             }
             (DeadlineChange::Set(plan), "open") => {
                 let due = micros(plan.due_at);
@@ -227,10 +221,7 @@ pub fn apply(
             // new deadline beside it; the same one, with the solution stated, meets it late.
             (DeadlineChange::Set(plan), "missed") => {
                 if micros(plan.due_at) != old_due {
-                    earliest(
-                        &mut alarm,
-                        insert(conn, plan, ids.next(conn)?, (message, case_id), now, &actor)?,
-                    );
+                    earliest(&mut alarm, insert(conn, plan, &mut ids, message, now, &actor)?);
                 } else if let Some(outcome) = &plan.meets {
                     meet(conn, id, outcome, &actor, now, old_due)?;
                 }
@@ -422,18 +413,19 @@ fn transfer(
     Ok(())
 }
 
-/// A new deadline `id` (from the case's block, [`Ids`]) of `case_id`, created by `message`.
-/// Neither is a foreign key that SQLite checks (migration 0014): the caller has just filed or read
-/// both in this transaction. Returns its next alert, which the caller owes an alarm; none when
-/// the message meets it at once.
+/// A new deadline of the case of `ids`, with the next id of its block, created by `message`.
+/// Neither case nor message is a foreign key that SQLite checks (migration 0014): the caller has
+/// just filed or read both in this transaction. Returns its next alert, which the caller owes an
+/// alarm; none when the message meets it at once.
 fn insert(
     conn: &Connection,
     plan: &DeadlinePlan,
-    id: i64,
-    (message, case_id): (i64, i64),
+    ids: &mut Ids,
+    message: i64,
     now: i64,
     actor: &str,
 ) -> anyhow::Result<Option<i64>> {
+    let (id, case_id) = (ids.next(conn)?, ids.case_id);
     let reminders: Vec<i64> = plan.reminders.iter().map(|t| micros(*t)).collect();
     let due = micros(plan.due_at);
     let next = next_alert(&reminders, 0, due);
